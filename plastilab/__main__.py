@@ -1,0 +1,3 @@
+from plastilab.cli import main
+
+main()

@@ -1,0 +1,21 @@
+"""Choose the torch device: ``auto`` takes CUDA, then Apple's MPS, then the CPU."""
+
+from __future__ import annotations
+
+from plastilab.core.errors import PlastilabError
+
+
+def resolve_device(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return "mps"
+        return "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise PlastilabError("device: cuda was asked for but no CUDA GPU is visible; use --device auto or cpu")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise PlastilabError("device: mps was asked for but Apple's MPS is not available; use --device auto or cpu")
+    return name

@@ -1,0 +1,88 @@
+"""Drive one scenario: turn its generator into a complete, well-ended event stream.
+
+The driver owns what every run shares: seeding, the RunStarted event, dispatch to consumers,
+pause/stop, and turning every way a run can end into exactly one end event.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Iterable
+from typing import Protocol
+
+from plastilab.core.context import RunContext
+from plastilab.core.control import RunControl
+from plastilab.core.device import resolve_device
+from plastilab.core.errors import PlastilabError
+from plastilab.core.events import Event, RunFailed, RunFinished, RunInterrupted, RunStarted, Scalars
+from plastilab.core.registry import SCENARIO_KINDS
+from plastilab.core.scenario_file import Scenario
+
+class Consumer(Protocol):
+    def handle(self, event: Event) -> None: ...
+
+
+def drive(
+    scenario: Scenario,
+    consumers: Iterable[Consumer],
+    *,
+    run_dir: str | None = None,
+    control: RunControl | None = None,
+) -> Event:
+    """Run ``scenario`` to its end, feeding every event to every consumer; return the end event."""
+    consumers = list(consumers)
+    control = control or RunControl()
+    config = scenario.config
+    last_step = 0
+
+    def emit(event: Event) -> None:
+        for consumer in consumers:
+            consumer.handle(event)
+
+    end: Event
+    try:
+        device = resolve_device(config.device)
+        seed_everything(config.seed)
+        emit(
+            RunStarted(
+                scenario=config.name,
+                kind=config.kind,
+                series=tuple(config.series()),
+                total_steps=config.total_steps(),
+                device=device,
+                seed=config.seed,
+                run_dir=run_dir,
+            )
+        )
+        runner = SCENARIO_KINDS[config.kind].load_runner()
+        events = runner(config, RunContext(device=device, seed=config.seed))
+        try:
+            for event in events:
+                if isinstance(event, Scalars):
+                    last_step = max(last_step, event.step)
+                emit(event)
+                control.wait_while_paused()
+                if control.should_stop():
+                    break
+        finally:
+            events.close()
+        end = RunInterrupted(last_step) if control.should_stop() else RunFinished(last_step)
+    except KeyboardInterrupt:
+        end = RunInterrupted(last_step)
+    except PlastilabError as exc:
+        end = RunFailed(last_step, str(exc))
+    except Exception as exc:  # a bug: keep one line for the face, the traceback for the log
+        end = RunFailed(last_step, f"{type(exc).__name__}: {exc}", details=traceback.format_exc())
+    emit(end)
+    return end
+
+
+def seed_everything(seed: int) -> None:
+    import random
+
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)

@@ -1,0 +1,45 @@
+"""The parts of the scenario schema every kind shares.
+
+Each scenario kind declares a pydantic model that subclasses ``ScenarioConfig``. Models forbid
+unknown keys and are strict about types (an int may stand for a float, nothing else is coerced),
+so a typo or a quoted number in a TOML file is an error, not a silent default.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Device = Literal["auto", "cpu", "cuda", "mps"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class ScenarioConfig(Strict):
+    kind: str
+    name: str = Field(min_length=1)
+    description: str = ""
+    estimated_cpu_seconds: int = Field(default=60, ge=0)
+    seed: int = Field(default=0, ge=0)
+    device: Device = "auto"
+
+    # Key paths a form shows first (the picker's "main parameters").
+    main_parameters: ClassVar[tuple[str, ...]] = ()
+
+    def series(self) -> list[str]:
+        """Every series a run of this scenario logs, in display order."""
+        raise NotImplementedError
+
+    def total_steps(self) -> int:
+        """Training steps each series takes."""
+        raise NotImplementedError
+
+
+class DataConfig(Strict):
+    dataset: Literal["mnist-5k", "mnist", "fashion-mnist", "cifar10"] = "mnist-5k"
+    data_dir: str = "~/.cache/plastilab/data"
+    download: bool = False
+    n_images: int = Field(default=500, ge=10)
