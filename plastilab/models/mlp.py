@@ -1,0 +1,45 @@
+"""A multilayer perceptron with named layers, so instruments can report per layer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "gelu": nn.GELU}
+
+
+class MLP(nn.Module):
+    """Flatten -> [Linear -> (LayerNorm) -> activation] * len(hidden) -> Linear.
+
+    Hidden activations are modules named ``act1``, ``act2``, ... so forward hooks on them see
+    every unit (dead units, feature rank); the output layer is ``head``.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        hidden: Sequence[int],
+        out_features: int,
+        activation: str = "relu",
+        layer_norm: bool = False,
+    ) -> None:
+        super().__init__()
+        self.flatten = nn.Flatten()
+        width = in_features
+        self.body = nn.Sequential()
+        for i, h in enumerate(hidden, start=1):
+            self.body.add_module(f"fc{i}", nn.Linear(width, h))
+            if layer_norm:
+                self.body.add_module(f"ln{i}", nn.LayerNorm(h))
+            self.body.add_module(f"act{i}", ACTIVATIONS[activation]())
+            width = h
+        self.head = nn.Linear(width, out_features)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer's activations (the representation the head reads)."""
+        return self.body(self.flatten(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
