@@ -1,0 +1,1 @@
+"""Agents: value-based RL learners whose networks the instruments can probe while they train."""

@@ -1,0 +1,36 @@
+"""DQN's hyperparameters as a strict schema (pydantic only: validating a file never imports torch)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from plastilab.core.schema import Strict
+
+
+class DQNConfig(Strict):
+    torso: Literal["mlp", "cnn"] = Field("mlp", description="the Q-network's torso")
+    hidden: list[int] = Field([256, 256], min_length=1, description="dense widths (after the convolutions for cnn)")
+    channels: list[int] = Field([32, 64], min_length=1, description="cnn only: channels of each 3x3 stride-2 convolution")
+    layer_norm: bool = Field(False, description="layer norm after every hidden layer, before the ReLU")
+    optimizer: Literal["adam", "rmsprop"] = Field("adam", description="the TD learner's optimiser")
+    learning_rate: float = Field(1e-3, gt=0, description="the optimiser's step size")
+    eps: float = Field(1e-8, gt=0, description="the optimiser's epsilon (Adam's or RMSProp's)")
+    gamma: float = Field(0.99, ge=0, lt=1, description="the discount factor")
+    loss: Literal["huber", "mse"] = Field("huber", description="the TD loss on Q(s, a) - target")
+    double_dqn: bool = Field(False, description="pick the bootstrap action with the online network (van Hasselt et al.)")
+    buffer_size: int = Field(100_000, ge=1, description="replay buffer capacity, in transitions")
+    batch_size: int = Field(32, ge=1, description="transitions per gradient step")
+    learning_starts: int = Field(1_000, ge=0, description="environment steps before the first gradient step")
+    train_frequency: int = Field(1, ge=1, description="environment steps per gradient step")
+    target_network_frequency: int = Field(1_000, ge=1, description="environment steps between target-network refreshes")
+    start_e: float = Field(1.0, ge=0, le=1, description="epsilon at the first step")
+    end_e: float = Field(0.05, ge=0, le=1, description="epsilon once the schedule is done")
+    exploration_fraction: float = Field(0.1, gt=0, le=1, description="fraction of training over which epsilon falls linearly")
+
+    @model_validator(mode="after")
+    def _batch_fits(self) -> DQNConfig:
+        if self.batch_size > self.buffer_size:
+            raise ValueError(f"batch_size ({self.batch_size}) exceeds buffer_size ({self.buffer_size})")
+        return self

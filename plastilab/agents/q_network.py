@@ -1,0 +1,75 @@
+"""Q-networks: a torso (MLP or small CNN, each optionally with layer norm) and a linear head.
+
+Both torsos name their layers the way ``plastilab.models.mlp.MLP`` does (``body.fc1``,
+``body.act1``, ..., ``head``) so the instruments' hooks find every hidden unit by name.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from plastilab.models.mlp import MLP
+
+
+class SmallCNN(nn.Module):
+    """[Conv 3x3 stride 2 -> (layer norm) -> ReLU] * len(channels) -> Flatten ->
+    [Linear -> (layer norm) -> ReLU] * len(hidden) -> Linear head.
+
+    Layer norm on a feature map is GroupNorm with one group: it normalises each example over
+    (channels, height, width), which is what LayerNorm does for a dense layer.
+    """
+
+    def __init__(
+        self,
+        observation_shape: Sequence[int],
+        channels: Sequence[int],
+        hidden: Sequence[int],
+        out_features: int,
+        layer_norm: bool = False,
+    ) -> None:
+        super().__init__()
+        c, h, w = observation_shape
+        self.body = nn.Sequential()
+        i = 0
+        for i, width in enumerate(channels, start=1):
+            self.body.add_module(f"conv{i}", nn.Conv2d(c, width, kernel_size=3, stride=2, padding=1))
+            if layer_norm:
+                self.body.add_module(f"ln{i}", nn.GroupNorm(1, width))
+            self.body.add_module(f"act{i}", nn.ReLU())
+            c, h, w = width, math.ceil(h / 2), math.ceil(w / 2)
+        self.body.add_module("flatten", nn.Flatten())
+        features = c * h * w
+        for i, width in enumerate(hidden, start=i + 1):
+            self.body.add_module(f"fc{i}", nn.Linear(features, width))
+            if layer_norm:
+                self.body.add_module(f"ln{i}", nn.LayerNorm(width))
+            self.body.add_module(f"act{i}", nn.ReLU())
+            features = width
+        self.head = nn.Linear(features, out_features)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))
+
+
+def build_q_network(
+    torso: str,
+    observation_shape: Sequence[int],
+    n_actions: int,
+    *,
+    hidden: Sequence[int],
+    channels: Sequence[int] = (),
+    layer_norm: bool = False,
+) -> nn.Module:
+    """A network mapping a batch of observations (B, C, H, W) to Q-values (B, n_actions)."""
+    if torso == "mlp":
+        return MLP(math.prod(observation_shape), hidden, n_actions, activation="relu", layer_norm=layer_norm)
+    if torso == "cnn":
+        return SmallCNN(observation_shape, channels, hidden, n_actions, layer_norm=layer_norm)
+    raise ValueError(f"torso: found {torso!r}; allowed: mlp, cnn")
