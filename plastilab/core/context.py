@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 
@@ -10,7 +9,4 @@ from dataclasses import dataclass
 class RunContext:
     device: str  # "cpu", "cuda" or "mps", already resolved
     seed: int
-
-    @staticmethod
-    def now() -> float:
-        return time.time()
+    source: str = "scenario"  # the scenario file, for error messages that name it

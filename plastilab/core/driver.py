@@ -41,7 +41,8 @@ def drive(
 
     end: Event
     try:
-        device = resolve_device(config.device)
+        source = str(scenario.path) if scenario.path else config.name
+        device = resolve_device(config.device, source)
         seed_everything(config.seed)
         emit(
             RunStarted(
@@ -55,7 +56,7 @@ def drive(
             )
         )
         runner = SCENARIO_KINDS[config.kind].load_runner()
-        events = runner(config, RunContext(device=device, seed=config.seed))
+        events = runner(config, RunContext(device=device, seed=config.seed, source=source))
         try:
             for event in events:
                 if isinstance(event, Scalars):

@@ -1,0 +1,147 @@
+"""The command line: ``plastilab`` (the lab), ``list``, ``validate``, ``run``, ``report``,
+``watch``, ``serve``.
+
+Heavy imports (torch, textual) happen inside the commands that need them, so ``--help``,
+``list`` and ``validate`` answer at once.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from plastilab.core.errors import PlastilabError
+
+app = typer.Typer(
+    help="A terminal laboratory for loss of plasticity in neural networks.",
+    add_completion=False,
+    no_args_is_help=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+EXIT_INTERRUPTED = 130
+
+
+def fail(error: PlastilabError | str, code: int = 2) -> None:
+    """Print one line on stderr and exit: bad input never shows a traceback."""
+    print(f"plastilab: {error}", file=sys.stderr)
+    raise typer.Exit(getattr(error, "exit_code", code))
+
+
+@app.callback(invoke_without_command=True)
+def lab(
+    ctx: typer.Context,
+    scenarios: Annotated[Optional[list[Path]], typer.Option("--scenarios", help="Another folder of scenario files (repeatable).")] = None,
+    runs: Annotated[Path, typer.Option("--runs", help="Folder of past runs.")] = Path("runs"),
+) -> None:
+    """Open the interactive lab (no subcommand)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from plastilab.tui.launch import run_app
+
+    run_app(scenarios or [], runs)
+
+
+@app.command("list")
+def list_command(
+    scenarios: Annotated[Optional[list[Path]], typer.Option("--scenarios", help="Another folder of scenario files.")] = None,
+) -> None:
+    """List the built-in scenarios: name, estimated CPU time, description."""
+    from plastilab.core.catalog import format_duration, list_scenarios
+
+    entries = list_scenarios(scenarios or [])
+    if not entries:
+        fail("no scenario files found; pass --scenarios DIR or set PLASTILAB_SCENARIOS")
+    width = max(len(e.path.name) for e in entries)
+    for e in entries:
+        print(f"{e.path.name:<{width}}  {format_duration(e.estimated_cpu_seconds):>7}  {e.description}")
+
+
+@app.command()
+def validate(files: Annotated[list[Path], typer.Argument(help="Scenario files to check.")]) -> None:
+    """Check scenario files against their schema; one line per problem."""
+    from plastilab.core.scenario_file import load_scenario
+
+    bad = 0
+    for path in files:
+        try:
+            scenario = load_scenario(path)
+        except PlastilabError as exc:
+            print(f"plastilab: {exc}", file=sys.stderr)
+            bad += 1
+        else:
+            print(f"{path}: ok ({scenario.config.kind}, {len(scenario.config.series())} series, {scenario.config.total_steps()} steps)")
+    if bad:
+        raise typer.Exit(2)
+
+
+@app.command()
+def run(
+    file: Annotated[Path, typer.Argument(help="A scenario file, e.g. scenarios/adam-quick.toml.")],
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a key: --set training.lr=3e-4 (repeatable).")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Override the scenario's seed.")] = None,
+    device: Annotated[Optional[str], typer.Option(help="auto | cpu | cuda | mps (auto picks the best available).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Root folder for run folders (default: runs/).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no report; print only the run folder.")] = False,
+    threads: Annotated[Optional[int], typer.Option(help="CPU threads for torch (default 1; raise it for conv nets on a many-core CPU).", min=1)] = None,
+) -> None:
+    """Run a scenario headless: progress on stderr, a run folder with every number, a report."""
+    from plastilab.core.scenario_file import load_scenario
+
+    try:
+        scenario = load_scenario(file, set_ or [], seed=seed, device=device)
+    except PlastilabError as exc:
+        fail(exc)
+    from plastilab.headless.run import run_headless
+
+    try:
+        end_state, run_dir, error = run_headless(scenario, out=out, quiet=quiet, threads=threads)
+    except PlastilabError as exc:
+        fail(exc)
+    if end_state == "failed":
+        fail(error or "the run failed", code=1)
+    if end_state == "interrupted":
+        print(f"plastilab: interrupted; what was written is in {run_dir}", file=sys.stderr)
+        raise typer.Exit(EXIT_INTERRUPTED)
+
+
+@app.command()
+def report(run_dir: Annotated[Path, typer.Argument(help="A run folder.")]) -> None:
+    """Print a run folder's summary table and learning curves."""
+    from plastilab.headless.report import print_report
+    from plastilab.rundir.layout import is_run_dir
+
+    if not is_run_dir(run_dir):
+        fail(f"{run_dir}: not a run folder (no status.json or metrics.jsonl)")
+    print_report(run_dir)
+
+
+@app.command()
+def watch(run_dir: Annotated[Path, typer.Argument(help="A run folder that `plastilab run` is writing.")]) -> None:
+    """Attach the dashboard to a run folder another process is writing (tails its files)."""
+    from plastilab.rundir.layout import is_run_dir
+
+    if not is_run_dir(run_dir):
+        fail(f"{run_dir}: not a run folder (no status.json or metrics.jsonl)")
+    from plastilab.tui.launch import watch as watch_run
+
+    watch_run(run_dir)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind; 127.0.0.1 keeps it on this machine.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port for the browser.")] = 8000,
+) -> None:
+    """Serve the lab to a browser through textual-serve."""
+    from plastilab.tui.launch import serve as serve_app
+
+    serve_app(host, port)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,61 @@
+"""Finding scenario files: the built-in ones in the repository's scenarios/ folder, plus others."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+
+
+def builtin_scenario_dir() -> Path:
+    """``$PLASTILAB_SCENARIOS`` if set, else the scenarios/ folder beside the package."""
+    override = os.environ.get("PLASTILAB_SCENARIOS")
+    return Path(override) if override else PACKAGE_ROOT / "scenarios"
+
+
+@dataclass(frozen=True)
+class ScenarioEntry:
+    path: Path
+    name: str
+    kind: str
+    description: str
+    estimated_cpu_seconds: int | None
+
+
+def list_scenarios(extra_dirs: list[Path] | None = None) -> list[ScenarioEntry]:
+    """Every readable scenario file in the built-in folder and ``extra_dirs``, by name.
+
+    Reads only the top-level keys (no validation, no torch), so listing stays instant.
+    """
+    entries = []
+    for folder in [builtin_scenario_dir(), *(extra_dirs or [])]:
+        for path in sorted(Path(folder).glob("*.toml")):
+            try:
+                raw = tomllib.loads(path.read_text(encoding="utf-8"))
+            except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+                continue
+            estimate = raw.get("estimated_cpu_seconds")
+            entries.append(
+                ScenarioEntry(
+                    path=path,
+                    name=str(raw.get("name", path.stem)),
+                    kind=str(raw.get("kind", "?")),
+                    description=str(raw.get("description", "")),
+                    estimated_cpu_seconds=estimate if isinstance(estimate, int) else None,
+                )
+            )
+    return entries
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = int(seconds)
+    if seconds < 90:
+        return f"{seconds} s"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"

@@ -1,0 +1,86 @@
+"""The end-of-run report, rebuilt from the run folder alone: a summary table and plotext curves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import plotext as plt
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from plastilab.core.events import Scalars, TaskBoundary
+from plastilab.rundir.reader import RunFolder
+
+CURVE_TAGS = ("train/loss", "td/loss")
+MAX_TASK_COLUMNS = 10
+
+
+def summary_table(run: RunFolder) -> Table:
+    """Per series: final loss of each task (the last ``MAX_TASK_COLUMNS``), dead units."""
+    series = (run.summary or {}).get("series", {})
+    n_tasks = max((len(s.get("per_task", {}).get("task/final_loss", [])) for s in series.values()), default=0)
+    first = max(0, n_tasks - MAX_TASK_COLUMNS)
+    table = Table(title=f"{run.meta.get('scenario', run.path.name)}: final loss of each task ({run.state})")
+    table.add_column("series", style="bold")
+    for task in range(first, n_tasks):
+        table.add_column(f"task {task + 1}", justify="right")
+    table.add_column("dead units", justify="right")
+    for name, data in series.items():
+        losses = data.get("per_task", {}).get("task/final_loss", [])
+        cells = [_loss_cell(losses[i]) if i < len(losses) else Text("-") for i in range(first, n_tasks)]
+        dead = data.get("final", {}).get("units/dead_fraction")
+        table.add_row(name, *cells, "-" if dead is None else f"{dead:.0%}")
+    return table
+
+
+def _loss_cell(value: float | None) -> Text:
+    if value is None:
+        return Text("nan", style="red")
+    style = "green" if value < 0.1 else ("yellow" if value < 1.0 else "red")
+    return Text(f"{value:.2f}", style=style)
+
+
+def learning_curves(run: RunFolder, width: int = 100, height: int = 22) -> str:
+    """The training loss of every series against steps, task boundaries as vertical lines."""
+    curves: dict[str, tuple[list[int], list[float]]] = {}
+    boundaries: set[int] = set()
+    tag = None
+    for event in run.events():
+        if isinstance(event, TaskBoundary):
+            if event.step > 0:
+                boundaries.add(event.step)
+        elif isinstance(event, Scalars):
+            tag = tag or next((t for t in CURVE_TAGS if t in event.values), None)
+            if tag in event.values:
+                xs, ys = curves.setdefault(event.series, ([], []))
+                xs.append(event.step)
+                ys.append(event.values[tag])
+    if not curves:
+        return ""
+    plt.clf()
+    plt.theme("clear")
+    plt.plotsize(width, height)
+    for name, (xs, ys) in curves.items():
+        finite = [(x, y) for x, y in zip(xs, ys) if y == y and abs(y) != float("inf")]
+        if finite:
+            plt.plot([x for x, _ in finite], [y for _, y in finite], label=name)
+    for step in sorted(boundaries):
+        plt.vline(step, "gray")
+    plt.title(f"{tag} by step (vertical lines: new task)")
+    plt.xlabel("step")
+    return plt.build()
+
+
+def print_report(run_dir: str | Path, console: Console | None = None) -> None:
+    console = console or Console()
+    run = RunFolder.open(run_dir)
+    if (run.summary or {}).get("series"):
+        console.print(summary_table(run))
+    chart = learning_curves(run, width=min(console.width, 120))
+    if chart:
+        console.print(Text.from_ansi(chart))
+    error = run.status.get("error")
+    if error:
+        console.print(f"[red]{error}")
+    console.print(f"run folder: {run.path}")

@@ -1,0 +1,44 @@
+"""``plastilab run``: drive a scenario with the run-folder writer and a progress display."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+from plastilab.core.device import resolve_device
+from plastilab.core.driver import drive
+from plastilab.core.events import RunFailed, RunInterrupted
+from plastilab.core.scenario_file import Scenario
+from plastilab.headless.progress import make_progress
+from plastilab.rundir.layout import new_run_dir
+from plastilab.rundir.writer import RunFolderWriter
+
+
+def run_headless(scenario: Scenario, out: Path | None = None, quiet: bool = False, threads: int | None = None):
+    """Run to the end; return (state, run_dir, error). The report is printed unless ``quiet``."""
+    import torch
+
+    # One thread by default: the scenarios' small models gain little from more, and torch's
+    # spinning worker threads collapse when another process shares the cores.
+    torch.set_num_threads(threads or 1)
+    # Bad input fails before a run folder exists, so nothing half-made is left behind.
+    resolve_device(scenario.config.device, str(scenario.path))
+    run_dir = new_run_dir(scenario.name, out)
+    writer = RunFolderWriter(run_dir, scenario)
+    progress = make_progress(quiet)
+    consumers = [writer] + ([progress] if progress else [])
+    try:
+        end = drive(scenario, consumers, run_dir=str(run_dir))
+    finally:
+        if progress:
+            progress.close()
+    # A second Ctrl-C while the report prints should not leave a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if quiet:
+        print(run_dir)
+    else:
+        from plastilab.headless.report import print_report
+
+        print_report(run_dir)
+    state = "failed" if isinstance(end, RunFailed) else "interrupted" if isinstance(end, RunInterrupted) else "finished"
+    return state, run_dir, end.error if isinstance(end, RunFailed) else None

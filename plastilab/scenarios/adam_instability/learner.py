@@ -1,0 +1,125 @@
+"""One optimiser variant: a network, its optimiser, and what it measures about itself."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from plastilab.scenarios.adam_instability.schema import VariantConfig
+
+
+def make_optimizer(variant: VariantConfig, params, training_lr: float) -> torch.optim.Optimizer:
+    lr = variant.learning_rate(training_lr)
+    if variant.optimizer == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=(variant.beta1, variant.beta2), eps=variant.eps)
+    return torch.optim.SGD(params, lr=lr, momentum=variant.momentum)
+
+
+class Learner:
+    """A series of the run: trains on the shared batch, and at log steps reports scalars.
+
+    ``train_step`` is the hot path and does exactly what a bare PyTorch loop does, plus one
+    tensor addition to average the loss between logs (no host sync). ``logged_step`` also
+    measures gradient and update norms, so it runs only every ``log_every`` steps.
+    """
+
+    def __init__(self, name: str, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+        self.name = name
+        self.model = model
+        self.optimizer = optimizer
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self._loss_sum = torch.zeros(())
+        self._correct_sum = torch.zeros(())
+        self._seen = 0
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        logits = self.model(x)
+        loss = F.cross_entropy(logits, y)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self._loss_sum = self._loss_sum.to(loss.device) + loss.detach()
+        self._seen += 1
+        return logits
+
+    def logged_step(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+        before = [p.detach().clone() for p in self.params]
+        logits = self.model(x)
+        loss = F.cross_entropy(logits, y)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = _global_norm([p.grad for p in self.params if p.grad is not None])
+        self.optimizer.step()
+        update_norm = _global_norm([p.detach() - b for p, b in zip(self.params, before)])
+        weight_norm = _global_norm([p.detach() for p in self.params])
+        self._loss_sum = self._loss_sum.to(loss.device) + loss.detach()
+        self._seen += 1
+        values = {
+            "train/loss": (self._loss_sum / self._seen).item(),
+            "train/batch_accuracy": (logits.argmax(1) == y).float().mean().item(),
+            "grads/norm": grad_norm,
+            "updates/norm": update_norm,
+            "updates/ratio": update_norm / max(weight_norm, 1e-12),
+            "weights/norm": weight_norm,
+        }
+        values.update(self.second_moment_stats())
+        self._loss_sum = torch.zeros((), device=loss.device)
+        self._seen = 0
+        return values
+
+    def second_moment_stats(self) -> dict[str, float]:
+        """Adam's second-moment estimate: its collapse after memorisation is the mechanism.
+
+        When gradients vanish on a memorised task, v shrinks towards 0; the first large gradient
+        of the next task is then divided by sqrt(v) + eps with v tiny, giving a huge step.
+        """
+        states = [self.optimizer.state[p]["exp_avg_sq"] for p in self.params if "exp_avg_sq" in self.optimizer.state.get(p, {})]
+        if not states:
+            return {}
+        flat = torch.cat([s.reshape(-1) for s in states])
+        return {
+            "optim/second_moment_mean": flat.mean().item(),
+            "optim/second_moment_median": flat.median().item(),
+        }
+
+    @torch.no_grad()
+    def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+        """Loss and accuracy on the whole task, and the fraction of dead hidden units."""
+        logits, dead = forward_counting_dead_units(self.model, x)
+        return {
+            "train/full_loss": F.cross_entropy(logits, y).item(),
+            "train/accuracy": (logits.argmax(1) == y).float().mean().item(),
+            "units/dead_fraction": dead,
+        }
+
+
+@torch.no_grad()
+def forward_counting_dead_units(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """The model's output on ``x`` and the fraction of ReLU units that are zero on all of ``x``."""
+    dead = total = 0
+    handles = []
+
+    def count(_module, _inputs, output):
+        nonlocal dead, total
+        active = (output > 0).flatten(1)
+        dead += int((~active.any(0)).sum())
+        total += active.shape[1]
+
+    for module in model.modules():
+        if isinstance(module, nn.ReLU):
+            handles.append(module.register_forward_hook(count))
+    try:
+        output = model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return output, (dead / total if total else 0.0)
+
+
+def _global_norm(tensors: list[torch.Tensor]) -> float:
+    if not tensors:
+        return 0.0
+    return math.sqrt(sum(float(t.pow(2).sum()) for t in tensors))

@@ -1,0 +1,78 @@
+"""The Adam-instability scenario, top to bottom (paper §3.1, Figure 1).
+
+for each task:
+    draw new random labels for the same images         (a new task)
+    for each step:
+        draw one mini-batch of indices                 (shared by every variant)
+        every variant takes one optimiser step on it
+        every log_every steps: each variant reports its scalars
+    at the task's last step: each variant reports task/final_loss on the whole task
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Iterator
+
+import torch
+
+from plastilab.core.context import RunContext
+from plastilab.core.errors import NonFiniteLoss
+from plastilab.core.events import Event, Scalars, TaskBoundary
+from plastilab.data.datasets import load_images
+from plastilab.models.mlp import MLP
+from plastilab.scenarios.adam_instability.learner import Learner, make_optimizer
+from plastilab.scenarios.adam_instability.schema import AdamInstabilityConfig
+
+
+def build_learners(config: AdamInstabilityConfig, in_features: int, device: str) -> list[Learner]:
+    """One learner per variant, all starting from the same initial weights."""
+    torch.manual_seed(config.seed)
+    base = MLP(in_features, config.model.hidden, config.training.n_classes, config.model.activation, config.model.layer_norm)
+    learners = []
+    for name, variant in config.variants.items():
+        model = copy.deepcopy(base).to(device)
+        learners.append(Learner(name, model, make_optimizer(variant, model.parameters(), config.training.lr)))
+    return learners
+
+
+def run_adam_instability(config: AdamInstabilityConfig, ctx: RunContext) -> Iterator[Event]:
+    data, train = config.data, config.training
+    images, _ = load_images(data.dataset, data.n_images, config.seed, data.data_dir, data.download)
+    x = images.flatten(1).to(ctx.device)
+    learners = build_learners(config, x.shape[1], ctx.device)
+    # The data stream has its own generator, on the CPU, so every device sees the same stream.
+    stream = torch.Generator().manual_seed(config.seed)
+    step = 0
+    for task in range(train.n_tasks):
+        labels = torch.randint(0, train.n_classes, (data.n_images,), generator=stream).to(ctx.device)
+        yield TaskBoundary(step=step, task=task)
+        for task_step in range(1, train.steps_per_task + 1):
+            index = torch.randint(0, data.n_images, (train.batch_size,), generator=stream).to(ctx.device)
+            xb, yb = x[index], labels[index]
+            step += 1
+            last_of_task = task_step == train.steps_per_task
+            if step % train.log_every and not last_of_task:
+                for learner in learners:
+                    learner.train_step(xb, yb)
+                continue
+            now = time.time()
+            for learner in learners:
+                values = learner.logged_step(xb, yb)
+                values.update(learner.evaluate(x, labels))
+                if last_of_task:
+                    values["task/final_loss"] = values["train/full_loss"]
+                    values["task/final_accuracy"] = values["train/accuracy"]
+                yield Scalars(step=step, series=learner.name, values=values, wall_time=now)
+                _check_finite(values["train/loss"], learner.name, step, ctx)
+
+
+def _check_finite(loss: float, series: str, step: int, ctx: RunContext) -> None:
+    if not math.isfinite(loss):
+        key = f"variants.{series}.lr"
+        raise NonFiniteLoss(
+            f"{ctx.source}: {key}: the loss of series {series!r} became {loss} at step {step}; "
+            f"lower {key} (or training.lr) and run again"
+        )

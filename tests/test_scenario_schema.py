@@ -1,0 +1,100 @@
+"""Bad scenario input gives one line naming the file, the key, what was found and what is allowed."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from plastilab.core.errors import ScenarioError
+from plastilab.core.scenario_file import apply_override, load_scenario
+
+BAD_OVERRIDES = [
+    # (override, key named in the message, words the message must contain)
+    ("training.lrr=1", "training.lrr", "unknown key"),
+    ("training.lr=-1", "training.lr", "> 0"),
+    ('training.lr="fast"', "training.lr", "found 'fast'"),
+    ("training.steps_per_task=0", "training.steps_per_task", ">= 1"),
+    ("training.n_tasks=2.5", "training.n_tasks", "found 2.5"),
+    ("variants.sgd.optimizer=rmsprop", "variants.sgd.optimizer", "'adam' or 'sgd'"),
+    ("variants.sgd.beta2=1.5", "variants.sgd.beta2", "< 1"),
+    ("data.dataset=imagenet", "data.dataset", "mnist-5k"),
+    ("data.n_images=3", "data.n_images", ">= 10"),
+    ("seed=-1", "seed", ">= 0"),
+    ("device=tpu", "device", "'cuda'"),
+    ("model.hidden=5", "model.hidden", "list"),
+    ("model.activation=swish", "model.activation", "'relu'"),
+    ("kind=nonsense", "kind", "adam_instability"),
+]
+
+
+@pytest.mark.parametrize("override,key,words", BAD_OVERRIDES)
+def test_bad_values_name_file_key_and_what_is_allowed(tiny_scenario_path, override, key, words):
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(tiny_scenario_path, [override])
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(f"{tiny_scenario_path}: {key}:")
+    assert words in message
+
+
+def test_unknown_key_lists_the_allowed_keys(tiny_scenario_path):
+    with pytest.raises(ScenarioError, match="allowed here: n_tasks, steps_per_task, batch_size, lr"):
+        load_scenario(tiny_scenario_path, ["training.lrr=1"])
+
+
+def test_unknown_key_inside_a_named_variant_lists_variant_keys(tiny_scenario_path):
+    with pytest.raises(ScenarioError, match=r"variants\.sgd\.beta3: unknown key; allowed here: optimizer, lr"):
+        load_scenario(tiny_scenario_path, ["variants.sgd.beta3=0.1"])
+
+
+def test_file_level_errors(tmp_path):
+    cases = {
+        "broken.toml": ('kind = "adam_instability"\nname = [\n', "not valid TOML"),
+        "wrongtype.toml": ('kind = "adam_instability"\nname = 3\n', "name: found 3"),
+        "nokind.toml": ('name = "x"\n', "kind: found nothing"),
+        "typo.toml": ('kind = "adam_instability"\nname = "x"\n[trainin]\nlr = 1\n', "trainin: unknown key"),
+    }
+    for filename, (text, words) in cases.items():
+        path = tmp_path / filename
+        path.write_text(text)
+        with pytest.raises(ScenarioError, match=words):
+            load_scenario(path)
+    with pytest.raises(ScenarioError, match="no such scenario file"):
+        load_scenario(tmp_path / "missing.toml")
+
+
+def test_override_parses_toml_values_and_bare_words():
+    raw = {"training": {"lr": 1.0}}
+    apply_override(raw, "training.lr=3e-4", "f")
+    apply_override(raw, "model.hidden=[64, 64]", "f")
+    apply_override(raw, "device=cpu", "f")
+    assert raw == {"training": {"lr": 3e-4}, "model": {"hidden": [64, 64]}, "device": "cpu"}
+    with pytest.raises(ScenarioError, match="is a float, not a table"):
+        apply_override(raw, "training.lr.x=1", "f")
+
+
+def test_defaults_fill_in_and_overrides_apply(tiny_scenario_path):
+    scenario = load_scenario(tiny_scenario_path, ["training.lr=0.01"], seed=7)
+    config = scenario.config
+    assert config.training.lr == 0.01 and config.seed == 7
+    assert config.series() == ["adam-default", "adam-beta2-eps", "sgd"]
+    assert config.total_steps() == config.training.n_tasks * config.training.steps_per_task
+
+
+def test_every_shipped_scenario_validates():
+    for path in sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.toml")):
+        load_scenario(path)
+
+
+def test_cli_bad_input_is_one_line_and_exit_code_2(tiny_scenario_path, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "plastilab", "run", str(tiny_scenario_path), "--set", "training.lr=-1", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "Traceback" not in result.stderr
+    assert "training.lr: found -1" in result.stderr
+    assert not any(tmp_path.iterdir())  # nothing half-made left behind
