@@ -1,0 +1,236 @@
+"""The lab: a Textual app over the engine's event stream.
+
+Screens: the picker (choose and launch a scenario), the dashboard (one session, drawn live),
+the runs list (reopen, compare, rerun). A session's events come from a reader worker, a
+thread that polls its source and posts ``EventsArrived`` batches; the app folds each batch
+into the session's state and acknowledges it, so the reader never runs ahead of the UI by more
+than one batch and the UI never waits on the producer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+from pathlib import Path
+
+from textual import on
+from textual.app import App
+from textual.binding import Binding
+from textual.worker import get_current_worker
+
+from plastilab.tui.messages import (
+    EventsArrived,
+    LaunchRequest,
+    LaunchRequested,
+    OpenRunRequested,
+    RelaunchRequested,
+    SourceFinished,
+)
+from plastilab.tui.run_state import RunState
+from plastilab.tui.session import Session
+from plastilab.tui.sources import CompareSource, FolderSource, LiveSource, run_is_active
+from plastilab.tui.training_process import LaunchSpec, TrainingProcess
+
+BATCH_LIMIT = 20_000  # events a message carries at most
+POLL_S = 0.1
+
+
+class PlastilabApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "plastilab"
+    ENABLE_COMMAND_PALETTE = False  # every action has its own key in the footer
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    BINDINGS = [
+        Binding("d", "toggle_theme", "Theme"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(
+        self,
+        scenarios_dirs: list[Path] | None = None,
+        runs_root: Path = Path("runs"),
+        watch_dir: Path | None = None,
+        threads: int | None = None,
+        history_capacity: int = 2048,
+        theme: str = "textual-dark",
+    ) -> None:
+        super().__init__()
+        self.scenarios_dirs = [Path(d) for d in (scenarios_dirs or [])]
+        self.runs_root = Path(runs_root)
+        self.watch_dir = Path(watch_dir) if watch_dir is not None else None
+        self.threads = threads
+        self.history_capacity = history_capacity
+        self.initial_theme = theme
+        self.sessions: dict[int, Session] = {}
+        self.live_session: Session | None = None
+
+    def on_mount(self) -> None:
+        self.theme = self.initial_theme
+        if self.watch_dir is not None:
+            self.open_folders([self.watch_dir], follow=True)
+        else:
+            from plastilab.tui.screens.picker import PickerScreen
+
+            self.push_screen(PickerScreen())
+
+    # -- sessions -------------------------------------------------------------------------------
+    def launch(self, request: LaunchRequest, replace: bool = False) -> Session:
+        """Start a training process for ``request`` and show its dashboard."""
+        previous = self.live_session
+        if previous is not None and previous.process is not None and not previous.state.ended:
+            self.stop_session(previous)
+            self.notify(f"stopped {previous.state.scenario or previous.title} to start a new run")
+        spec = LaunchSpec(
+            scenario_path=str(request.scenario_path),
+            overrides=tuple(request.overrides),
+            device=request.device,
+            runs_root=str(self.runs_root),
+            threads=self.threads,
+        )
+        process = TrainingProcess(spec)
+        state = RunState(history_capacity=self.history_capacity, live=True, state="starting")
+        session = Session(LiveSource(process), state, title=Path(request.scenario_path).stem, request=request, process=process)
+        process.start()
+        state.log("info", f"training process {process.pid} started: {request.scenario_path}" + (f" with {' '.join(request.overrides)}" if request.overrides else ""))
+        self.live_session = session
+        self._open(session, replace)
+        return session
+
+    def open_folders(self, run_dirs: list[Path], follow: bool | None = None) -> Session:
+        """A dashboard over one run folder (followed while its writer lives) or several overlaid."""
+        if len(run_dirs) == 1:
+            folder = Path(run_dirs[0])
+            from plastilab.rundir.reader import read_json
+
+            if follow is None:
+                follow = run_is_active(read_json(folder / "status.json") or {})
+            source = FolderSource(folder, follow=follow)
+            title = f"{folder.parent.name}/{folder.name}"
+            state = RunState(history_capacity=self.history_capacity, live=follow)
+            session = Session(source, state, title=("watching " if follow else "") + title, folder=folder)
+        else:
+            source = CompareSource(run_dirs)
+            state = RunState(history_capacity=self.history_capacity)
+            title = " vs ".join(f"{chr(65 + i)}: {Path(d).name}" for i, d in enumerate(run_dirs))
+            session = Session(source, state, title=title)
+        self._open(session)
+        return session
+
+    def _open(self, session: Session, replace: bool = False) -> None:
+        from plastilab.tui.screens.dashboard import DashboardScreen
+
+        self.sessions[session.id] = session
+        self.run_worker(partial(self._read_events, session), thread=True, group=f"reader-{session.id}", exclusive=True, name=f"reader {session.title}")
+        screen = DashboardScreen(session)
+        if replace:
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
+
+    def _read_events(self, session: Session) -> None:
+        """The reader worker (a thread): poll the source, post batches, wait for each to be taken."""
+        worker = get_current_worker()
+        source = session.source
+        while not worker.is_cancelled and not source.done:
+            events = source.poll(POLL_S)
+            for start in range(0, len(events), BATCH_LIMIT):
+                session.ack.clear()
+                self.post_message(EventsArrived(session.id, events[start : start + BATCH_LIMIT]))
+                while not session.ack.wait(POLL_S):
+                    if worker.is_cancelled:
+                        return
+        if not worker.is_cancelled:
+            self.post_message(SourceFinished(session.id))
+
+    @on(EventsArrived)
+    def _events_arrived(self, message: EventsArrived) -> None:
+        session = self.sessions.get(message.session_id)
+        if session is not None:
+            session.state.apply_all(message.events)
+        if session is not None:
+            session.ack.set()
+
+    @on(SourceFinished)
+    def _source_finished(self, message: SourceFinished) -> None:
+        session = self.sessions.get(message.session_id)
+        if session is None:
+            return
+        if session.state.state == "failed":
+            self.notify(session.state.error or "the run failed", title="run failed", severity="error", timeout=8)
+        if session.process is not None:
+            self.run_worker(partial(session.process.shutdown, 5.0, True), thread=True, group=f"reap-{session.id}")
+
+    # -- controls the dashboard asks for --------------------------------------------------------
+    def pause_session(self, session: Session) -> None:
+        if session.process is not None and not session.state.ended:
+            session.process.pause()
+            session.state.set_state("paused")
+            session.state.log("info", "paused")
+
+    def resume_session(self, session: Session) -> None:
+        if session.process is not None and not session.state.ended:
+            session.process.resume()
+            session.state.set_state("running")
+            session.state.log("info", "resumed")
+
+    def stop_session(self, session: Session) -> None:
+        """Ask the run to stop; a worker waits for the process and terminates it if it lingers."""
+        if session.process is None or session.state.ended:
+            return
+        session.process.request_stop()
+        session.state.set_state("stopping")
+        session.state.log("info", "stopping…")
+        self.run_worker(partial(session.process.shutdown, 10.0, False), thread=True, group=f"stop-{session.id}")
+
+    def restart_session(self, session: Session) -> None:
+        request = session.relaunch_request()
+        if request is None:
+            return
+        if session.process is not None:
+            self.stop_session(session)
+        self.launch(request, replace=True)
+
+    def release_session(self, session: Session) -> None:
+        """A dashboard closed: forget its session unless it is the live run (which can be reopened)."""
+        if session is self.live_session:
+            return
+        if session.process is not None and session.process.is_alive():
+            return
+        self.workers.cancel_group(self, f"reader-{session.id}")
+        self.sessions.pop(session.id, None)
+
+    def show_live_dashboard(self) -> None:
+        from plastilab.tui.screens.dashboard import DashboardScreen
+
+        if self.live_session is not None:
+            self.push_screen(DashboardScreen(self.live_session))
+
+    # -- requests from screens -------------------------------------------------------------------
+    @on(LaunchRequested)
+    def _launch_requested(self, message: LaunchRequested) -> None:
+        self.launch(message.request)
+
+    @on(OpenRunRequested)
+    def _open_requested(self, message: OpenRunRequested) -> None:
+        self.open_folders(message.run_dirs)
+
+    @on(RelaunchRequested)
+    def _relaunch_requested(self, message: RelaunchRequested) -> None:
+        self.launch(LaunchRequest(message.run_dir / "scenario.toml", [], None))
+
+    # -- app-wide keys ---------------------------------------------------------------------------
+    def action_toggle_theme(self) -> None:
+        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
+
+    async def action_quit(self) -> None:
+        await asyncio.to_thread(self.end_training)
+        self.exit()
+
+    def end_training(self) -> None:
+        """End every training process this app started (stop, wait, terminate, kill)."""
+        for session in list(self.sessions.values()):
+            if session.process is not None:
+                session.process.shutdown(timeout=5.0, drain=True)
+
+    def on_unmount(self) -> None:
+        self.end_training()

@@ -1,0 +1,157 @@
+"""The scenarios the picker offers, and the check of its form. No Textual in here.
+
+A form's fields become ``key.path=value`` overrides and go through ``load_scenario``, the same
+path ``plastilab run --set`` takes, so the picker shows exactly the CLI's one-line messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from plastilab.core.errors import PlastilabError
+from plastilab.core.scenario_file import Scenario, load_scenario
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def builtin_scenarios_dir() -> Path:
+    """The built-in scenarios (``$PLASTILAB_SCENARIOS``, else the repository's ``scenarios/``)."""
+    from plastilab.core.catalog import builtin_scenario_dir
+
+    return builtin_scenario_dir()
+
+
+@dataclass
+class ScenarioEntry:
+    path: Path
+    name: str
+    description: str = ""
+    estimated_cpu_seconds: int | None = None
+    device: str = "auto"
+    parameters: list[tuple[str, str]] = field(default_factory=list)  # (key.path, value as TOML text)
+    error: str | None = None  # the file itself does not validate
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def discover(dirs: list[Path]) -> list[ScenarioEntry]:
+    """Every ``*.toml`` in ``dirs`` (in order, duplicates by path skipped), each validated."""
+    entries: list[ScenarioEntry] = []
+    seen: set[Path] = set()
+    for folder in dirs:
+        folder = Path(folder)
+        paths = sorted(folder.glob("*.toml")) if folder.is_dir() else ([folder] if folder.is_file() else [])
+        for path in paths:
+            key = path.resolve()
+            if key in seen:
+                continue
+            seen.add(key)
+            entries.append(read_entry(_relative(path)))
+    return entries
+
+
+def _relative(path: Path) -> Path:
+    """``scenarios/adam-quick.toml`` rather than a long absolute path, when under the cwd."""
+    try:
+        return path.resolve().relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+def read_entry(path: Path) -> ScenarioEntry:
+    try:
+        scenario = load_scenario(path)
+    except PlastilabError as exc:
+        return ScenarioEntry(path=path, name=path.stem, error=str(exc))
+    return entry_from(scenario, path)
+
+
+def entry_from(scenario: Scenario, path: Path) -> ScenarioEntry:
+    config = scenario.config
+    data = config.model_dump(mode="json")
+    parameters = []
+    for key in type(config).main_parameters:
+        found, value = lookup(data, key)
+        if found:
+            parameters.append((key, toml_text(value)))
+    return ScenarioEntry(
+        path=path,
+        name=config.name,
+        description=config.description,
+        estimated_cpu_seconds=config.estimated_cpu_seconds,
+        device=config.device,
+        parameters=parameters,
+    )
+
+
+def lookup(data: Any, key: str) -> tuple[bool, Any]:
+    node = data
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False, None
+        node = node[part]
+    return True, node
+
+
+def toml_text(value: Any) -> str:
+    """A value as it would be typed after ``--set key=``."""
+    if isinstance(value, str):
+        return value
+    return tomli_w.dumps({"v": value}).strip()[len("v = ") :]
+
+
+@dataclass
+class FormCheck:
+    overrides: list[str]
+    error: str | None = None
+    key: str | None = None  # the field the error is about, when it names one
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def check_form(entry: ScenarioEntry, values: dict[str, str], device: str) -> FormCheck:
+    """Validate the form: changed fields become overrides, checked by the scenario's schema."""
+    original = dict(entry.parameters)
+    overrides = []
+    for key, text in values.items():
+        text = text.strip()
+        if text == original.get(key):
+            continue
+        if not text:
+            return FormCheck([], f"{entry.path}: {key}: found nothing; type a value", key)
+        overrides.append(f"{key}={text}")
+    try:
+        load_scenario(entry.path, overrides, device=device)
+    except PlastilabError as exc:
+        message = str(exc)
+        return FormCheck(overrides, message, _key_named(message, entry.path, values))
+    return FormCheck(overrides)
+
+
+def _key_named(message: str, path: Path, keys: dict[str, str]) -> str | None:
+    rest = message[len(str(path)) + 2 :] if message.startswith(str(path)) else message
+    named = rest.split(":", 1)[0].strip()
+    if named.startswith("--set "):
+        named = named[len("--set ") :].split("=")[0].strip(" '\"")
+    for key in keys:
+        if named == key or named.startswith(key + ".") or key.startswith(named + "."):
+            return key
+    return None
+
+
+def format_estimate(seconds: int | None) -> str:
+    if seconds is None:
+        return "?"
+    if seconds < 60:
+        return f"~{seconds} s"
+    if seconds < 3600:
+        return f"~{round(seconds / 60)} min"
+    return f"~{seconds / 3600:.1f} h"

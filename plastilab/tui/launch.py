@@ -1,0 +1,38 @@
+"""The CLI's doors into the lab. Textual is imported inside each function, so ``--help`` stays fast."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+
+def run_app(scenarios_dirs: list[Path] | None = None, runs_root: Path = Path("runs")) -> None:
+    """``plastilab``: the picker over the built-in scenarios plus any ``--scenarios DIR``."""
+    from plastilab.tui.app import PlastilabApp
+    from plastilab.tui.catalogue import builtin_scenarios_dir
+
+    dirs = [builtin_scenarios_dir(), *(scenarios_dirs or [])]
+    PlastilabApp(scenarios_dirs=dirs, runs_root=runs_root).run()
+
+
+def watch(run_dir: Path) -> None:
+    """``plastilab watch RUN_DIR``: the dashboard over a run folder another process is writing."""
+    from plastilab.core.errors import PlastilabError
+    from plastilab.rundir.layout import is_run_dir
+    from plastilab.tui.app import PlastilabApp
+
+    run_dir = Path(run_dir)
+    if not is_run_dir(run_dir) and not (run_dir / "meta.json").is_file():
+        error = PlastilabError(f"{run_dir}: not a run folder (no status.json or metrics.jsonl); `plastilab` lists past runs under runs/")
+        error.exit_code = 2
+        raise error
+    PlastilabApp(watch_dir=run_dir, runs_root=run_dir.parent.parent).run()
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, app_args: list[str] | None = None) -> None:
+    """``plastilab serve``: the lab in a browser through textual-serve, on 127.0.0.1 unless told."""
+    from textual_serve.server import Server
+
+    command = shlex.join([sys.executable, "-m", "plastilab", *(app_args or [])])
+    Server(command, host=host, port=port, title="plastilab").serve()

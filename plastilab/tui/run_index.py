@@ -1,0 +1,76 @@
+"""The runs folder as a list: one line per past run, read from its small files. No Textual here."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from plastilab.rundir.layout import find_run_dirs
+from plastilab.rundir.reader import RunFolder
+from plastilab.tui.sources import run_is_active
+
+
+@dataclass
+class RunInfo:
+    path: Path
+    scenario: str
+    started: str  # YYYY-mm-dd HH:MM
+    state: str  # running, finished, failed, interrupted, abandoned (running, but its writer is gone)
+    last_step: int
+    finals: dict[str, float | None] = field(default_factory=dict)  # series -> last task's final loss
+    error: str | None = None
+
+    def finals_text(self, limit: int = 4) -> str:
+        parts = [f"{name} {_short(value)}" for name, value in list(self.finals.items())[:limit]]
+        if len(self.finals) > limit:
+            parts.append(f"+{len(self.finals) - limit}")
+        return "  ".join(parts)
+
+
+def list_runs(root: Path) -> list[RunInfo]:
+    if not Path(root).exists():
+        return []
+    return [read_run(path) for path in find_run_dirs(root)]
+
+
+def read_run(path: Path) -> RunInfo:
+    folder = RunFolder.open(path)
+    state = folder.state
+    if state in ("starting", "running") and not run_is_active(folder.status):
+        state = "abandoned"
+    scenario = folder.meta.get("scenario") or folder.scenario.get("name") or path.parent.name
+    return RunInfo(
+        path=path,
+        scenario=str(scenario),
+        started=_started(path, folder.meta),
+        state=state,
+        last_step=int(folder.status.get("last_step", 0)),
+        finals=_finals(folder.summary),
+        error=folder.status.get("error"),
+    )
+
+
+def _started(path: Path, meta: dict) -> str:
+    stamp = path.name.split("-")
+    if len(stamp) >= 2:
+        try:
+            return time.strftime("%Y-%m-%d %H:%M", time.strptime(f"{stamp[0]}-{stamp[1]}", "%Y%m%d-%H%M%S"))
+        except ValueError:
+            pass
+    return str(meta.get("started", "?"))[:16].replace("T", " ")
+
+
+def _finals(summary: dict | None) -> dict[str, float | None]:
+    finals: dict[str, float | None] = {}
+    for name, data in ((summary or {}).get("series") or {}).items():
+        per_task = (data.get("per_task") or {}).get("task/final_loss") or []
+        if per_task:
+            finals[name] = per_task[-1]
+        else:
+            finals[name] = (data.get("final") or {}).get("train/loss")
+    return finals
+
+
+def _short(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"

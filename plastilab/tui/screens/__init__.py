@@ -1,0 +1,1 @@
+"""The lab's screens, one a file: picker, dashboard, runs, and the series filter."""

@@ -1,0 +1,221 @@
+"""The dashboard: learning curves, status, latest values, log and the instruments' panes.
+
+It draws one session's ``RunState``; the app folds events into that state as batches arrive.
+A 10 Hz timer redraws only when the state's version moved (or a view setting changed), and
+ticks the status clock once a second while a run is live.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+
+from plastilab.tui.palette import series_style
+from plastilab.tui.session import Session
+from plastilab.tui.widgets.covariance_heatmap import CovarianceHeatmap
+from plastilab.tui.widgets.eigenvalue_histogram import EigenvalueHistogram
+from plastilab.tui.widgets.latest_values import LatestValues
+from plastilab.tui.widgets.learning_curves import LearningCurves
+from plastilab.tui.widgets.log_pane import LogPane
+from plastilab.tui.widgets.plasticity_curve import PlasticityCurve
+from plastilab.tui.widgets.status_panel import StatusPanel
+
+REDRAW_PERIOD_S = 0.1  # at most ten redraws a second
+CLOCK_PERIOD_S = 1.0
+PREFERRED_TAGS = ("train/loss", "train/accuracy", "task/final_loss", "units/dead_fraction")
+PANES = ("values", "log", "plasticity", "hessian", "covariance")
+PANE_TITLES = {"values": "Values", "log": "Log", "plasticity": "Plasticity", "hessian": "Hessian", "covariance": "Covariance"}
+
+
+class DashboardScreen(Screen):
+    BINDINGS = [
+        Binding("p", "pause", "Pause"),
+        Binding("p", "resume", "Resume"),
+        Binding("s", "stop", "Stop"),
+        Binding("r", "restart", "Restart"),
+        Binding("l", "log_scale", "Log y"),
+        Binding("m", "next_metric", "Metric"),
+        Binding("f", "filter_series", "Series"),
+        Binding("v", "next_pane", "Pane"),
+        Binding("n", "next_matrix", "Matrix"),
+        Binding("escape", "back", "Back"),
+    ]
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+        self.tag: str | None = None
+        self.log_y = False
+        self.hidden: set[str] = set()
+        self.matrix_index = 0
+        self._drawn_version = -1
+        self._view_changed = True
+        self._clock_drawn = 0.0
+        self._last_state = ""
+        self._pane_marks: dict[str, bool] = {}
+
+    # -- layout -------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="top"):
+            with Vertical(id="curves-pane"):
+                yield Static(id="legend")
+                yield LearningCurves(id="curves")
+            yield StatusPanel(id="status")
+        with TabbedContent(id="panes", initial="values"):
+            with TabPane("Values", id="values"):
+                yield LatestValues(id="latest")
+            with TabPane("Log", id="log"):
+                yield LogPane(id="log-pane")
+            with TabPane("Plasticity", id="plasticity"):
+                yield PlasticityCurve(id="plasticity-curve")
+            with TabPane("Hessian", id="hessian"):
+                yield EigenvalueHistogram(id="eigen-histogram")
+            with TabPane("Covariance", id="covariance"):
+                yield CovarianceHeatmap(id="heatmap")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.title = self.session.title
+        self.query_one("#curves-pane").border_title = "waiting"
+        self.query_one("#status").border_title = "status"
+        self.set_interval(REDRAW_PERIOD_S, self._tick)
+        self.redraw()
+
+    def on_unmount(self) -> None:
+        self.app.release_session(self.session)
+
+    # -- drawing ------------------------------------------------------------------------------
+    def _tick(self) -> None:
+        state = self.session.state
+        if state.version != self._drawn_version or self._view_changed:
+            self.redraw()
+        elif state.live and not state.ended and time.time() - self._clock_drawn >= CLOCK_PERIOD_S:
+            self._draw_status()
+
+    def redraw(self) -> None:
+        """Draw every pane from the session's state (the benchmark times this)."""
+        state = self.session.state
+        self._drawn_version = state.version
+        self._view_changed = False
+        tags = state.tags()
+        if self.tag not in tags:
+            self.tag = next((t for t in PREFERRED_TAGS if t in tags), tags[0] if tags else None)
+        self._draw_status()
+        self._draw_legend()
+        pane = self.query_one("#curves-pane")
+        pane.border_title = (self.tag or "waiting") + (" · log" if self.log_y else "")
+        pane.border_subtitle = f"{len(state.boundaries) + 1} tasks" if state.boundaries else ""
+        self.query_one(LearningCurves).draw(state, self.tag, self.log_y, self.hidden)
+        self.query_one(LatestValues).show(state, self.hidden)
+        self.query_one(LogPane).show(state)
+        caption = self.query_one(PlasticityCurve).draw(state, self.log_y, self.hidden)
+        self._mark_pane("plasticity", bool(caption))
+        caption = self.query_one(EigenvalueHistogram).draw(state, self.log_y, self.hidden)
+        self._mark_pane("hessian", bool(caption))
+        matrices = [m for name, m in state.arrays.get("matrix", {}).items() if name not in self.hidden]
+        matrix = matrices[self.matrix_index % len(matrices)] if matrices else None
+        self.query_one(CovarianceHeatmap).show(matrix)
+        self._mark_pane("covariance", matrix is not None)
+        self._mark_pane("log", any(line.level != "info" for line in state.logs))
+        if state.state != self._last_state:
+            if state.state == "failed" and self._last_state:
+                self.query_one(TabbedContent).active = "log"
+            self._last_state = state.state
+            self.refresh_bindings()
+
+    def _draw_status(self) -> None:
+        self._clock_drawn = time.time()
+        self.query_one(StatusPanel).show(self.session.state)
+
+    def _draw_legend(self) -> None:
+        state = self.session.state
+        legend = Text(no_wrap=False)
+        for index, name in enumerate(state.series):
+            if legend:
+                legend.append("  ")
+            style = "dim strike" if name in self.hidden else series_style(index)
+            legend.append("━━ " + name, style=style)
+        if state.boundaries:
+            legend.append("  ┊ task", style="dim")
+        self.query_one("#legend", Static).update(legend)
+
+    def _mark_pane(self, pane: str, has_data: bool) -> None:
+        """A dot on a tab whose pane has something to show."""
+        if self._pane_marks.get(pane) == has_data:
+            return
+        self._pane_marks[pane] = has_data
+        tab = self.query_one(TabbedContent).get_tab(pane)
+        tab.label = PANE_TITLES[pane] + (" ●" if has_data else "")
+
+    # -- keys ---------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        state = self.session.state
+        live = self.session.is_live and not state.ended
+        if action == "pause":
+            return live and state.state in ("running", "starting", "waiting")
+        if action == "resume":
+            return live and state.state == "paused"
+        if action == "stop":
+            return live and state.state != "stopping"
+        if action == "restart":
+            return self.session.relaunch_request() is not None
+        if action == "next_matrix":
+            return len(state.arrays.get("matrix", {})) > 1
+        if action == "back":
+            return len(self.app.screen_stack) > 2
+        return True
+
+    def action_pause(self) -> None:
+        self.app.pause_session(self.session)
+        self.refresh_bindings()
+
+    def action_resume(self) -> None:
+        self.app.resume_session(self.session)
+        self.refresh_bindings()
+
+    def action_stop(self) -> None:
+        self.app.stop_session(self.session)
+        self.refresh_bindings()
+
+    def action_restart(self) -> None:
+        self.app.restart_session(self.session)
+
+    def action_log_scale(self) -> None:
+        self.log_y = not self.log_y
+        self._view_changed = True
+
+    def action_next_metric(self) -> None:
+        tags = self.session.state.tags()
+        if tags:
+            index = tags.index(self.tag) + 1 if self.tag in tags else 0
+            self.tag = tags[index % len(tags)]
+            self._view_changed = True
+
+    def action_next_pane(self) -> None:
+        tabs = self.query_one(TabbedContent)
+        index = PANES.index(tabs.active) + 1 if tabs.active in PANES else 0
+        tabs.active = PANES[index % len(PANES)]
+
+    def action_next_matrix(self) -> None:
+        self.matrix_index += 1
+        self._view_changed = True
+
+    def action_filter_series(self) -> None:
+        from plastilab.tui.screens.series_filter import SeriesFilterScreen
+
+        def apply(hidden: set[str] | None) -> None:
+            if hidden is not None:
+                self.hidden = hidden
+                self._view_changed = True
+
+        self.app.push_screen(SeriesFilterScreen(self.session.state.series, self.hidden), apply)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,233 @@
+"""Where a dashboard's events come from: a training child, or a run folder on disk.
+
+Every source answers ``poll(timeout) -> list[Event]`` and ``done``; the app's reader worker
+calls ``poll`` in a thread and posts what it gets. No Textual in here.
+
+``LiveSource``    the training process the app started (its queue)
+``FolderSource``  a run folder: replayed once, or followed while another process writes it
+``CompareSource`` two run folders overlaid, their series prefixed ``A:`` and ``B:``
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from plastilab.core.events import (
+    Event,
+    Log,
+    RunFailed,
+    RunFinished,
+    RunInterrupted,
+    RunStarted,
+    Scalars,
+    TaskBoundary,
+)
+from plastilab.rundir import layout
+from plastilab.rundir.reader import JsonlTail, RunFolder, load_array_event, read_json, records_to_events
+from plastilab.tui.training_process import TrainingProcess
+
+FOLLOW_POLL_S = 0.25
+
+
+class LiveSource:
+    live = True
+    follows = False
+
+    def __init__(self, process: TrainingProcess) -> None:
+        self.process = process
+        self.done = False
+
+    def poll(self, timeout: float) -> list[Event]:
+        if self.done:
+            return []
+        events = self.process.poll(timeout)
+        if not events and self.process.died:
+            events = self.process.poll(0)  # whatever was still in the pipe
+            if not self.process.ended:
+                reason = self.process.death_reason()
+                if self.process.run_dir:
+                    mark_failed(Path(self.process.run_dir), reason, self.process.last_step)
+                events.append(RunFailed(self.process.last_step, reason))
+        if self.process.ended and not events:
+            self.done = True
+        elif any(isinstance(e, (RunFinished, RunFailed, RunInterrupted)) for e in events):
+            self.done = True
+        return events
+
+
+class FolderSource:
+    """Replays a run folder's files as events; with ``follow``, keeps reading what is appended."""
+
+    live = False
+
+    def __init__(self, run_dir: str | Path, follow: bool = False, prefix: str = "") -> None:
+        self.dir = Path(run_dir)
+        self.follows = follow
+        self.live = follow
+        self.prefix = prefix
+        self.done = False
+        self._started = False
+        self._metrics = JsonlTail(self.dir / layout.METRICS)
+        self._arrays = JsonlTail(self.dir / layout.ARRAYS)
+        self._log = JsonlTail(self.dir / layout.LOG)
+        self._quiet_polls = 0
+
+    def poll(self, timeout: float) -> list[Event]:
+        if self.done:
+            return []
+        events: list[Event] = []
+        if not self._started:
+            started = self._run_started()
+            if started is None:
+                if not self.follows:
+                    self.done = True
+                    return [RunFailed(0, f"{self.dir}: not a run folder (no meta.json or metrics.jsonl)")]
+                time.sleep(timeout)
+                return []
+            self._started = True
+            events.append(started)
+        fresh = self._read_new()
+        events.extend(fresh)
+        status = read_json(self.dir / layout.STATUS) or {}
+        state = status.get("state", "unknown")
+        if fresh:
+            self._quiet_polls = 0
+        else:
+            self._quiet_polls += 1
+        if state in ("finished", "failed", "interrupted"):
+            events.extend(self._read_new())  # lines written just before the status
+            events.append(self._end_event(status))
+            self.done = True
+        elif not self.follows:
+            self.done = True  # a replay of a run still being written (or abandoned): show what is there
+        elif self._quiet_polls >= 3 and not _pid_alive(status.get("pid")):
+            step = int(status.get("last_step", 0))
+            events.append(RunFailed(step, f"the process writing this run (pid {status.get('pid')}) is gone; the run did not finish"))
+            self.done = True
+        elif not fresh:
+            time.sleep(min(timeout, FOLLOW_POLL_S))
+        return events
+
+    # -- reading ------------------------------------------------------------------------------
+    def _run_started(self) -> RunStarted | None:
+        meta = read_json(self.dir / layout.META)
+        if meta is None:
+            if not (self.dir / layout.METRICS).is_file():
+                return None
+            folder = RunFolder.open(self.dir)
+            meta = {"scenario": folder.scenario.get("name", self.dir.parent.name), "kind": folder.scenario.get("kind", "")}
+        series = tuple(self.prefix + s for s in meta.get("series", []))
+        return RunStarted(
+            scenario=str(meta.get("scenario", self.dir.parent.name)),
+            kind=str(meta.get("kind", "")),
+            series=series,
+            total_steps=int(meta.get("total_steps", 0)),
+            device=str(meta.get("device", "?")),
+            seed=int(meta.get("seed", 0)),
+            run_dir=str(self.dir),
+        )
+
+    def _read_new(self) -> list[Event]:
+        events = records_to_events(self._metrics.read_new())
+        for record in self._arrays.read_new():
+            event = load_array_event(self.dir, record)
+            if event is not None:
+                events.append(event)
+        for record in self._log.read_new():
+            events.append(Log(str(record.get("level", "info")), str(record.get("message", "")), record.get("step")))
+        if self.prefix:
+            events = [_prefixed(e, self.prefix) for e in events]
+        return events
+
+    def _end_event(self, status: dict) -> Event:
+        step = int(status.get("last_step", 0))
+        state = status.get("state")
+        if state == "finished":
+            return RunFinished(step)
+        if state == "interrupted":
+            return RunInterrupted(step)
+        return RunFailed(step, str(status.get("error") or "the run failed (no reason recorded)"))
+
+
+class CompareSource:
+    """Two (or more) run folders in one dashboard; series become ``A:adam-default``, ``B:sgd``…"""
+
+    live = False
+    follows = False
+
+    def __init__(self, run_dirs: list[str | Path]) -> None:
+        letters = "ABCDEFGH"
+        self.sources = [FolderSource(d, prefix=f"{letters[i]}:") for i, d in enumerate(run_dirs)]
+        self.done = False
+
+    def poll(self, timeout: float) -> list[Event]:
+        starts: list[RunStarted] = []
+        rest: list[Event] = []
+        ends: list[Event] = []
+        for source in self.sources:
+            while not source.done:
+                for event in source.poll(0):
+                    if isinstance(event, RunStarted):
+                        starts.append(event)
+                    elif isinstance(event, (RunFinished, RunFailed, RunInterrupted)):
+                        ends.append(event)
+                    else:
+                        rest.append(event)
+        self.done = True
+        names = " vs ".join(f"{chr(65 + i)}:{s.scenario}" for i, s in enumerate(starts))
+        start = RunStarted(
+            scenario=names or "comparison",
+            kind=starts[0].kind if starts else "",
+            series=tuple(name for s in starts for name in s.series),
+            total_steps=max((s.total_steps for s in starts), default=0),
+            device=",".join(sorted({s.device for s in starts})) or "?",
+            seed=starts[0].seed if starts else 0,
+        )
+        failed = [e for e in ends if isinstance(e, RunFailed)]
+        end: Event = failed[0] if failed else RunFinished(max((getattr(e, "step", 0) for e in ends), default=0))
+        return [start, *rest, end]
+
+
+def _prefixed(event: Event, prefix: str) -> Event:
+    from dataclasses import replace
+
+    if isinstance(event, (Scalars, TaskBoundary)) or hasattr(event, "series"):
+        series = getattr(event, "series", None)
+        if series is not None:
+            return replace(event, series=prefix + series)
+    return event
+
+
+def _pid_alive(pid) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def run_is_active(status: dict) -> bool:
+    """status.json says running and its writer is still alive."""
+    return status.get("state") in ("starting", "running") and _pid_alive(status.get("pid"))
+
+
+def mark_failed(run_dir: Path, reason: str, last_step: int) -> None:
+    """Record in status.json that a run's process died before it could say so itself."""
+    status = read_json(run_dir / layout.STATUS) or {}
+    if status.get("state") in ("finished", "failed", "interrupted"):
+        return
+    status.update(state="failed", error=reason, updated=time.time())
+    status["last_step"] = max(int(status.get("last_step", 0)), last_step)
+    tmp = run_dir / (layout.STATUS + ".tmp")
+    try:
+        tmp.write_text(json.dumps(status, indent=2), encoding="utf-8")
+        os.replace(tmp, run_dir / layout.STATUS)
+    except OSError:
+        pass

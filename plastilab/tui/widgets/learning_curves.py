@@ -1,0 +1,46 @@
+"""The learning curves: one line per series for the chosen scalar tag, task boundaries marked."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from plastilab.tui.history import fit_to_columns
+from plastilab.tui.palette import BOUNDARY_COLOUR, series_rgb
+from plastilab.tui.run_state import RunState
+from plastilab.tui.widgets.chart import Chart, log10_axis, positive_log10
+
+
+class LearningCurves(Chart):
+    def draw(self, state: RunState, tag: str | None, log_y: bool, hidden: set[str]) -> None:
+        if tag is None:
+            self.show_placeholder("waiting for the first numbers…")
+            return
+        lines = []
+        for index, name in enumerate(state.series):
+            history = state.scalars.get(name, {}).get(tag)
+            if history is None or name in hidden:
+                continue
+            x, y = history.points()
+            if log_y:
+                x, y = positive_log10(x, y)
+            if len(x) == 0:
+                continue
+            # braille markers: two dots a column, so two points a column each way is enough
+            x, y = fit_to_columns(x, y, 2 * max(self.size.width, 20))
+            lines.append((index, x, y))
+        if not lines:
+            self.show_placeholder(f"no values of {tag} yet" + (" above 0 (log scale)" if log_y else ""))
+            return
+        self.begin()
+        plt = self.plt
+        low = min(float(np.min(y)) for _, _, y in lines)
+        high = max(float(np.max(y)) for _, _, y in lines)
+        x_max = max(float(x[-1]) for _, x, _ in lines)
+        for step in state.boundaries:
+            if step <= x_max:
+                plt.vline(step, color=BOUNDARY_COLOUR)
+        for index, x, y in lines:
+            plt.plot(x.tolist(), y.tolist(), marker="braille", color=series_rgb(index))
+        if log_y:
+            log10_axis(plt, low, high)
+        self.refresh()
