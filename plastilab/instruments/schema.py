@@ -1,0 +1,76 @@
+"""The ``[instruments]`` table of a scenario file: which instruments run, how often, on how much.
+
+Every sub-table is optional; a missing one, or ``every = 0``, switches that instrument off. Steps
+are the scenario's training steps: an instrument runs at every step divisible by its ``every``.
+This module imports pydantic only, so ``plastilab validate`` never pays for importing torch.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from plastilab.core.schema import Strict
+
+ProbeFamily = Literal["network_regression", "high_frequency", "random_labels"]
+
+
+class ProbeConfig(Strict):
+    """The plasticity probe (paper §2): train a copy on K fresh targets, report its final loss.
+
+    ``network_regression`` regresses (MSE) onto a freshly initialised network of the same shape;
+    ``high_frequency`` onto ``sin(frequency * that) + offset``, which sits off the network's
+    inductive bias; ``random_labels`` fits random class labels with cross-entropy.
+    """
+
+    every: int = Field(default=1000, ge=0)
+    family: ProbeFamily = "network_regression"
+    n_targets: int = Field(default=8, ge=1)  # K target functions, trained together
+    probe_steps: int = Field(default=200, ge=1)  # the paper uses 2000; 200 suits a CPU
+    batch_size: int = Field(default=64, ge=1)
+    lr: float = Field(default=1e-3, gt=0)
+    n_examples: int = Field(default=512, ge=1)  # inputs the targets are defined on
+    frequency: float = Field(default=1e5, gt=0)  # high_frequency only
+    offset: float = Field(default=1.0)  # high_frequency only
+
+
+class StatsConfig(Strict):
+    """Unit, feature-rank and weight statistics; cheap enough to run at every log step."""
+
+    every: int = Field(default=50, ge=0)
+    dormant_threshold: float = Field(default=0.025, ge=0)  # τ of ReDo's dormant-unit score
+    n_examples: int = Field(default=256, ge=1)
+
+
+class HessianConfig(Strict):
+    """Top eigenvalues, trace and eigenvalue density of the training loss's Hessian."""
+
+    every: int = Field(default=1000, ge=0)
+    n_examples: int = Field(default=256, ge=1)  # the batch the Hessian is taken on
+    top_k: int = Field(default=1, ge=1)
+    lanczos_iterations: int = Field(default=30, ge=2)
+    n_starts: int = Field(default=4, ge=1)  # random start vectors of the density's quadrature
+    sigma: float = Field(default=0.01, gt=0)  # smoothing width, as a fraction of the spectrum's span
+    n_bins: int = Field(default=80, ge=2)
+    trace_samples: int = Field(default=32, ge=0)  # Hutchinson probe vectors; 0 skips the trace
+
+    @model_validator(mode="after")
+    def _enough_iterations(self) -> HessianConfig:
+        if self.top_k > self.lanczos_iterations:
+            raise ValueError(f"top_k ({self.top_k}) must not exceed lanczos_iterations ({self.lanczos_iterations})")
+        return self
+
+
+class CovarianceConfig(Strict):
+    """Cosine similarity between per-example gradients, on a batch ordered by class or task."""
+
+    every: int = Field(default=1000, ge=0)
+    n_examples: int = Field(default=64, ge=2)
+
+
+class InstrumentsConfig(Strict):
+    probe: ProbeConfig | None = None
+    stats: StatsConfig | None = None
+    hessian: HessianConfig | None = None
+    covariance: CovarianceConfig | None = None

@@ -1,0 +1,235 @@
+"""One object a training loop calls: it runs whatever instruments are due and returns events.
+
+    suite = InstrumentSuite(config.instruments, probe_inputs=images, seed=seed)
+    suite.start("adam-default", model)                      # θ_0 and the probe's baseline
+    for step in range(1, steps + 1):
+        suite.before_step(step, "adam-default", model)      # optional: exact updates/ratio
+        ...one optimiser step...
+        events += suite.measure(step, "adam-default", model, loss_fn=F.cross_entropy,
+                                batch=(x, y), labels=y)
+
+An instrument runs at every step divisible by its ``every`` (0 switches it off). ``measure``
+returns one ``Scalars`` event with every scalar measured, then the array events. Tags:
+
+* stats: ``units/{dead,dormant,saturated}_fraction``, ``units/preact_{mean,std}``,
+  ``features/{effective,stable}_rank``, ``weights/norm``, ``weights/distance_from_init``,
+  ``grads/norm``, ``updates/ratio``; each also per layer as ``<tag>/<layer>``;
+* probe: ``probe/final_loss``, ``probe/plasticity_loss`` and a ``Curve`` ``probe/curve``;
+* hessian: ``hessian/top_eigenvalue`` (``hessian/eigenvalue_<i>`` for i = 2..top_k),
+  ``hessian/trace`` and a ``Histogram`` ``hessian/density``;
+* covariance: ``gradients/{mean,within_class,across_class}_similarity`` and a ``Matrix``
+  ``gradients/covariance``.
+
+State kept per series: θ_0, the probe baseline, the parameters before the last step.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.func import functional_call, grad
+
+from plastilab.core.events import Curve, Event, Histogram, Log, Matrix, Scalars
+from plastilab.instruments.functional import (
+    LossFn,
+    batch_size,
+    cloned_buffers,
+    isolated_rng,
+    model_device,
+    snapshot_params,
+    take,
+    to_device,
+    trainable_params,
+)
+from plastilab.instruments.gradient_covariance import gradient_covariance
+from plastilab.instruments.hessian_spectrum import HessianSpectrum
+from plastilab.instruments.plasticity_probe import LossKind, PlasticityProbe
+from plastilab.instruments.schema import InstrumentsConfig
+from plastilab.instruments.unit_stats import record_activity, unit_statistics
+from plastilab.instruments.weight_stats import distance_from_init, gradient_norms, update_ratios, weight_norms
+
+INSTRUMENTS = ("stats", "probe", "hessian", "covariance")
+
+
+class InstrumentSuite:
+    """The instruments of one run; ``probe_inputs`` are required when the probe is on.
+
+    ``stats_inputs`` are the examples unit and rank statistics look at (a fixed set makes the
+    curves comparable over time); by default the probe's inputs, else the batch given to measure.
+    """
+
+    def __init__(
+        self,
+        config: InstrumentsConfig,
+        probe_inputs: torch.Tensor | None = None,
+        seed: int = 0,
+        *,
+        stats_inputs: torch.Tensor | None = None,
+        probe_loss_kind: LossKind | None = None,
+        probe_target_model: Callable[[], nn.Module] | None = None,
+    ) -> None:
+        self.config = config
+        self.seed = seed
+        self.probe: PlasticityProbe | None = None
+        if config.probe is not None and config.probe.every > 0:
+            if probe_inputs is None:
+                raise ValueError("the plasticity probe is on but no probe_inputs were given")
+            self.probe = PlasticityProbe(
+                probe_inputs, config.probe, seed, loss_kind=probe_loss_kind, target_model=probe_target_model
+            )
+        self.stats_inputs = stats_inputs if stats_inputs is not None else probe_inputs
+        self._init: dict[str, dict[str, torch.Tensor]] = {}
+        self._baseline: dict[str, float] = {}
+        self._before: dict[str, tuple[int, dict[str, torch.Tensor]]] = {}
+
+    def due(self, step: int) -> set[str]:
+        """The instruments that run at ``step``."""
+        return {name for name in INSTRUMENTS if (every := self._every(name)) and step % every == 0}
+
+    def _every(self, name: str) -> int:
+        table = getattr(self.config, name)
+        return table.every if table is not None else 0
+
+    def start(self, series: str, model: nn.Module) -> None:
+        """Call once before training: keeps θ_0 and, if the probe is on, probes it (the baseline)."""
+        self._init[series] = snapshot_params(model)
+        if self.probe is not None:
+            self._baseline[series] = self.probe.measure(model).final_loss
+
+    def before_step(self, step: int, series: str, model: nn.Module) -> None:
+        """Call just before the optimiser step of ``step``; it copies the parameters only when
+        stats are due at ``step``, so ``updates/ratio`` is exactly that step's update."""
+        if "stats" in self.due(step):
+            self._before[series] = (step, snapshot_params(model))
+
+    def measure(
+        self,
+        step: int,
+        series: str,
+        model: nn.Module,
+        *,
+        loss_fn: LossFn | None = None,
+        batch: tuple[torch.Tensor, Any] | None = None,
+        labels: torch.Tensor | np.ndarray | None = None,
+        init_params: dict[str, torch.Tensor] | None = None,
+        previous_params: dict[str, torch.Tensor] | None = None,
+    ) -> list[Event]:
+        """Run the instruments due at ``step`` on ``model`` (after that step's update).
+
+        ``loss_fn(outputs, targets)`` and ``batch = (inputs, targets)`` define the loss for the
+        Hessian, the gradient covariance and a gradient norm when no ``.grad`` is left; ``labels``
+        (class or task per example of ``batch``) order the covariance. ``init_params`` and
+        ``previous_params`` override θ_0 from :meth:`start` and the copy from :meth:`before_step`.
+        """
+        due = self.due(step)
+        if not due:
+            return []
+        now = time.time()
+        values: dict[str, float] = {}
+        arrays: list[Event] = []
+        logs: list[Event] = []
+        finite = all(bool(torch.isfinite(p).all()) for p in trainable_params(model).values())
+        if "stats" in due:
+            previous = previous_params
+            if previous is None and self._before.get(series, (None,))[0] == step:
+                previous = self._before.pop(series)[1]
+            values.update(self._stats(model, loss_fn, batch, init_params or self._init.get(series), previous))
+        heavy = [name for name in ("probe", "hessian", "covariance") if name in due]
+        if heavy and not finite:
+            logs.append(Log("warning", f"{series}: parameters are not finite; skipped {', '.join(heavy)}", step))
+            heavy = []
+        if "probe" in heavy:
+            values.update(self._probe(step, series, model, arrays))
+        if "hessian" in heavy:
+            values.update(self._hessian(step, series, model, loss_fn, batch, arrays))
+        if "covariance" in heavy:
+            values.update(self._covariance(step, series, model, loss_fn, batch, labels, arrays))
+        scalars = [Scalars(step, series, values, now)] if values else []
+        return scalars + arrays + logs
+
+    # -- one method per instrument -------------------------------------------------------------
+
+    def _stats(self, model, loss_fn, batch, init, previous) -> dict[str, float]:
+        cfg = self.config.stats
+        inputs = self.stats_inputs if self.stats_inputs is not None else (batch[0] if batch is not None else None)
+        out: dict[str, float] = {}
+        if inputs is not None:
+            inputs = inputs[: cfg.n_examples].to(model_device(model))
+            out.update(unit_statistics(record_activity(model, inputs, seed=self.seed), cfg.dormant_threshold))
+        out.update(weight_norms(model))
+        if init is not None:
+            out.update(distance_from_init(model, init))
+        grads = gradient_norms(model)
+        if not grads and loss_fn is not None and batch is not None:
+            grads = gradient_norms(model, self._fresh_gradient(model, loss_fn, _head(batch, cfg.n_examples)))
+        out.update(grads)
+        if previous is not None:
+            out.update(update_ratios(model, previous))
+        return out
+
+    def _fresh_gradient(self, model, loss_fn, batch) -> dict[str, torch.Tensor]:
+        """The loss gradient on ``batch``, without touching ``.grad`` or running statistics."""
+        buffers = cloned_buffers(model)
+        inputs, targets = to_device(batch, model_device(model))
+
+        def loss(params):
+            return loss_fn(functional_call(model, (params, buffers), (inputs,)), targets)
+
+        with isolated_rng(self.seed, model_device(model)):
+            return grad(loss)(trainable_params(model))
+
+    def _probe(self, step, series, model, arrays) -> dict[str, float]:
+        result = self.probe.measure(model)
+        x = np.arange(1, len(result.curve) + 1, dtype=np.float64)
+        arrays.append(Curve(step, series, "probe/curve", x, result.curve.astype(np.float64)))
+        out = {"probe/final_loss": result.final_loss}
+        if series in self._baseline:
+            out["probe/plasticity_loss"] = result.final_loss - self._baseline[series]
+        return out
+
+    def _hessian(self, step, series, model, loss_fn, batch, arrays) -> dict[str, float]:
+        cfg = self.config.hessian
+        _require(loss_fn, batch, "hessian")
+        spectrum = HessianSpectrum(model, loss_fn, _head(batch, cfg.n_examples), seed=self.seed)
+        # One set of lockstep Lanczos chains serves both the density and the top eigenvalues.
+        quadrature = spectrum.lanczos(max(cfg.lanczos_iterations, cfg.top_k), cfg.n_starts)
+        counts, edges = quadrature.density(cfg.sigma, cfg.n_bins)
+        arrays.append(Histogram(step, series, "hessian/density", counts, edges))
+        top = quadrature.top(cfg.top_k)
+        out = {"hessian/top_eigenvalue": float(top[0])}
+        out.update({f"hessian/eigenvalue_{i}": float(v) for i, v in enumerate(top[1:], start=2)})
+        if cfg.trace_samples:
+            out["hessian/trace"] = spectrum.trace(cfg.trace_samples)
+        return out
+
+    def _covariance(self, step, series, model, loss_fn, batch, labels, arrays) -> dict[str, float]:
+        n = self.config.covariance.n_examples
+        _require(loss_fn, batch, "covariance")
+        if labels is not None:
+            labels = labels[:n]
+        result = gradient_covariance(model, loss_fn, _head(batch, n), labels, seed=self.seed)
+        names = tuple(str(v) for v in result.labels) if result.labels is not None else None
+        arrays.append(Matrix(step, series, "gradients/covariance", result.matrix, names))
+        out = {}
+        if result.mean_similarity is not None:
+            out["gradients/mean_similarity"] = result.mean_similarity
+        if result.within_class_similarity is not None:
+            out["gradients/within_class_similarity"] = result.within_class_similarity
+        if result.across_class_similarity is not None:
+            out["gradients/across_class_similarity"] = result.across_class_similarity
+        return out
+
+
+def _head(batch: tuple[torch.Tensor, Any], n: int) -> tuple[torch.Tensor, Any]:
+    """The first ``n`` examples of ``(inputs, targets)``."""
+    return take(batch, slice(0, min(n, batch_size(batch[0]))))
+
+
+def _require(loss_fn, batch, name: str) -> None:
+    if loss_fn is None or batch is None:
+        raise ValueError(f"the {name} instrument needs loss_fn and batch")

@@ -1,0 +1,70 @@
+"""Parameter-space statistics, whole network and per layer: norms, drift, gradients, updates.
+
+A layer is the module that owns a parameter (``body.fc1.weight`` and ``body.fc1.bias`` belong to
+``fc1``); its value is the L2 norm over all of its parameters. Every tag comes in a whole-network
+form (``weights/norm``) and a per-layer form (``weights/norm/fc1``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+from torch import nn
+
+from plastilab.instruments.functional import short_names
+
+
+def layer_groups(model: nn.Module) -> dict[str, list[str]]:
+    """Layer name -> the names of its trainable parameters, in model order."""
+    owners: dict[str, list[str]] = {}
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            owners.setdefault(name.rpartition(".")[0], []).append(name)
+    names = short_names(owners)
+    return {names[owner]: params for owner, params in owners.items()}
+
+
+def _norms(tensors: Mapping[str, torch.Tensor], groups: dict[str, list[str]], tag: str) -> dict[str, float]:
+    squares = {layer: sum(float(tensors[n].double().square().sum()) for n in names) for layer, names in groups.items()}
+    out = {f"{tag}/{layer}": s**0.5 for layer, s in squares.items()}
+    out[tag] = sum(squares.values()) ** 0.5
+    return out
+
+
+def weight_norms(model: nn.Module) -> dict[str, float]:
+    params = dict(model.named_parameters())
+    return _norms({n: p.detach() for n, p in params.items()}, layer_groups(model), "weights/norm")
+
+
+def distance_from_init(model: nn.Module, init_params: Mapping[str, torch.Tensor]) -> dict[str, float]:
+    """``||θ - θ_0||`` per layer and overall; ``init_params`` as from ``snapshot_params``."""
+    groups = layer_groups(model)
+    diffs = {n: p.detach() - init_params[n].to(p.device) for n, p in model.named_parameters() if n in init_params}
+    groups = {layer: [n for n in names if n in diffs] for layer, names in groups.items()}
+    return _norms(diffs, groups, "weights/distance_from_init")
+
+
+def gradient_norms(model: nn.Module, grads: Mapping[str, torch.Tensor] | None = None) -> dict[str, float]:
+    """Norms of ``grads`` or, by default, of the ``.grad`` the last backward left; {} if none."""
+    if grads is None:
+        grads = {n: p.grad for n, p in model.named_parameters() if p.grad is not None}
+    if not grads:
+        return {}
+    groups = {layer: [n for n in names if n in grads] for layer, names in layer_groups(model).items()}
+    return _norms({n: g.detach() for n, g in grads.items()}, {k: v for k, v in groups.items() if v}, "grads/norm")
+
+
+def update_ratios(model: nn.Module, previous_params: Mapping[str, torch.Tensor]) -> dict[str, float]:
+    """Update-to-weight ratio ``||θ - θ_prev|| / ||θ_prev||`` per layer and overall.
+
+    With ``previous_params`` taken just before the last optimiser step, this is that step's ratio.
+    """
+    groups = layer_groups(model)
+    current = {n: p.detach() for n, p in model.named_parameters() if n in previous_params}
+    prev = {n: previous_params[n].to(p.device) for n, p in current.items()}
+    groups = {layer: [n for n in names if n in current] for layer, names in groups.items()}
+    groups = {k: v for k, v in groups.items() if v}
+    steps = _norms({n: current[n] - prev[n] for n in current}, groups, "updates/ratio")
+    sizes = _norms(prev, groups, "updates/ratio")
+    return {tag: steps[tag] / sizes[tag] if sizes[tag] > 0 else float("inf") for tag in steps}
