@@ -118,7 +118,10 @@ def child_main(spec: LaunchSpec, queue, stop, pause, parent_pid: int, output_pat
     finally:
         consumer.close()
         queue.close()
-        queue.join_thread()
+        queue.join_thread()  # every event is in the pipe; the run folder is closed
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)  # skip the interpreter's (and torch's) slow teardown: the app waits on us
 
 
 def _redirect_output(path: str) -> None:

@@ -53,7 +53,7 @@ class RunsScreen(Screen):
         grid = Table.grid(padding=(0, 1))
         grid.add_column(style="dim", no_wrap=True)
         grid.add_column(overflow="fold")
-        grid.add_row("folder", str(run.path))
+        grid.add_row("folder", _shown_path(run.path, self.app.runs_root))
         if run.finals:
             grid.add_row("final loss", "  ".join(f"{k} {'–' if v is None else f'{v:.3f}'}" for k, v in run.finals.items()))
         if run.error:
@@ -87,3 +87,11 @@ class RunsScreen(Screen):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+
+def _shown_path(path, root) -> str:
+    """The run folder relative to the runs root (short, and the same on every machine)."""
+    try:
+        return f"{root.name}/{path.relative_to(root)}"
+    except ValueError:
+        return str(path)

@@ -22,25 +22,30 @@ STATE_STYLES = {
 
 
 class StatusPanel(Static):
+    plain = ""  # the panel as text, for tests
+
     def show(self, state: RunState, now: float | None = None) -> None:
-        table = Table.grid(padding=(0, 1))
-        table.add_column(style="dim", no_wrap=True)
-        table.add_column(overflow="fold")
-        table.add_row("state", Text("● " + state.state, style=STATE_STYLES.get(state.state, "")))
+        rows: list[tuple[str, str | Text]] = [("state", Text("● " + state.state, style=STATE_STYLES.get(state.state, "")))]
         step = f"{state.step():,}"
         if state.total_steps:
             step += f" / {state.total_steps:,}"
-        table.add_row("step", step)
+        rows.append(("step", step))
         if state.tasks:
-            table.add_row("task", str(state.tasks))
+            rows.append(("task", str(state.tasks)))
         rate = state.steps_per_second()
-        table.add_row("speed", "–" if rate is None else f"{rate:,.1f} steps/s")
-        table.add_row("ETA", format_duration(state.eta_seconds()))
-        table.add_row("elapsed", format_duration(state.elapsed_seconds(now)))
-        table.add_row("device", state.device)
+        rows.append(("speed", "–" if rate is None else f"{rate:,.1f} steps/s"))
+        rows.append(("ETA", format_duration(state.eta_seconds())))
+        rows.append(("elapsed", format_duration(state.elapsed_seconds(now))))
+        rows.append(("device", state.device))
         if state.run_dir:
             path = Path(state.run_dir)
-            table.add_row("folder", f"{path.parent.name}/{path.name}")
+            rows.append(("folder", f"{path.parent.name}/{path.name}"))
         if state.error:
-            table.add_row("why", Text(state.error, style="red"))
+            rows.append(("why", Text(state.error, style="red")))
+        table = Table.grid(padding=(0, 1))
+        table.add_column(style="dim", no_wrap=True)
+        table.add_column(overflow="fold")
+        for label, value in rows:
+            table.add_row(label, value)
+        self.plain = "\n".join(f"{label} {value}" for label, value in rows)
         self.update(table)
