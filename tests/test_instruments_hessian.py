@@ -1,0 +1,137 @@
+"""The Hessian instrument against the dense Hessian of tiny networks (float64, exact to roundoff)."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call
+
+from plastilab.instruments.hessian_spectrum import HessianSpectrum
+from plastilab.models.mlp import MLP
+
+LOSSES = {
+    "cross_entropy": (F.cross_entropy, lambda g, n: torch.randint(0, 3, (n,), generator=g)),
+    "mse": (F.mse_loss, lambda g, n: torch.randn(n, 3, generator=g, dtype=torch.float64)),
+    # huber_loss's backward has no forward-mode rule: the instrument falls back to vjp of grad.
+    "huber": (F.huber_loss, lambda g, n: torch.randn(n, 3, generator=g, dtype=torch.float64)),
+}
+
+
+def tiny_problem(layer_norm: bool, loss: str, n: int = 16):
+    torch.manual_seed(0)
+    model = MLP(4, [6, 5], 3, layer_norm=layer_norm).double()
+    g = torch.Generator().manual_seed(1)
+    inputs = torch.randn(n, 4, generator=g, dtype=torch.float64)
+    loss_fn, make_targets = LOSSES[loss]
+    return model, loss_fn, (inputs, make_targets(g, n))
+
+
+def dense_hessian(model, loss_fn, batch) -> torch.Tensor:
+    names = [name for name, _ in model.named_parameters()]
+    shapes = [p.shape for p in model.parameters()]
+    flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+
+    def loss(vector):
+        params = dict(zip(names, (piece.reshape(s) for piece, s in zip(vector.split([s.numel() for s in shapes]), shapes))))
+        return loss_fn(functional_call(model, params, (batch[0],)), batch[1])
+
+    return torch.autograd.functional.hessian(loss, flat)
+
+
+@pytest.fixture(scope="module", params=[(ln, loss) for ln in (False, True) for loss in LOSSES], ids=lambda p: f"ln={p[0]}-{p[1]}")
+def case(request):
+    model, loss_fn, batch = tiny_problem(*request.param)
+    hessian = dense_hessian(model, loss_fn, batch)
+    return HessianSpectrum(model, loss_fn, batch, seed=3), hessian, torch.linalg.eigvalsh(hessian).numpy()
+
+
+def test_hvp_matches_the_dense_hessian_one_and_many(case):
+    spectrum, hessian, _ = case
+    v = torch.randn(3, spectrum.n_params, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(spectrum.hvp(v[0]), hessian @ v[0], rtol=1e-9, atol=1e-12)
+    torch.testing.assert_close(spectrum.hvp(v), v @ hessian, rtol=1e-9, atol=1e-12)
+
+
+def test_top_eigenvalues_match_eigvalsh(case):
+    spectrum, _, eigenvalues = case
+    top = spectrum.top_eigenvalues(3, iterations=40)
+    np.testing.assert_allclose(top, eigenvalues[::-1][:3], rtol=1e-6)
+
+
+def test_quadrature_moments_are_exact_from_a_basis_and_close_from_random_starts(case):
+    spectrum, _, eigenvalues = case
+    exact = spectrum.lanczos(8, starts=torch.eye(spectrum.n_params, dtype=torch.float64))
+    for power in (1, 2, 3):
+        np.testing.assert_allclose(exact.moment(power), (eigenvalues**power).mean(), rtol=1e-8, atol=1e-12)
+    assert np.allclose(exact.weights.sum(axis=1), 1.0)
+    # Random starts: within four standard errors of the chains' spread.
+    random = spectrum.lanczos(8, n_starts=300)
+    for power in (1, 2):
+        per_chain = (random.weights * random.nodes**power).sum(axis=1)
+        error = abs(per_chain.mean() - (eigenvalues**power).mean())
+        assert error <= 4 * per_chain.std() / np.sqrt(len(per_chain)) + 1e-12
+
+
+def test_density_histogram_keeps_the_mass_and_the_mean(case):
+    spectrum, _, eigenvalues = case
+    quadrature = spectrum.lanczos(8, starts=torch.eye(spectrum.n_params, dtype=torch.float64))
+    fractions, edges = quadrature.density(sigma=0.01, n_bins=200)
+    assert fractions.shape == (200,) and edges.shape == (201,)
+    assert fractions.min() >= 0 and fractions.sum() == pytest.approx(1.0)
+    centres = (edges[1:] + edges[:-1]) / 2
+    assert (fractions * centres).sum() == pytest.approx(eigenvalues.mean(), abs=edges[1] - edges[0])
+    assert edges[0] <= eigenvalues.min() and edges[-1] >= eigenvalues.max()
+
+
+def test_trace_error_shrinks_with_more_samples():
+    model, loss_fn, batch = tiny_problem(False, "mse")
+    exact = float(torch.trace(dense_hessian(model, loss_fn, batch)))
+    errors = {}
+    for n in (4, 256):
+        errors[n] = np.mean([abs(HessianSpectrum(model, loss_fn, batch, seed=s).trace(n) - exact) for s in range(12)])
+    assert errors[256] < errors[4] / 3  # Monte Carlo: about 8x smaller on average
+
+
+def test_train_mode_batch_norm_and_dropout_leave_model_and_rng_alone():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Dropout(0.3), nn.Linear(6, 3)).double()
+    inputs, labels = torch.randn(12, 4, dtype=torch.float64), torch.randint(0, 3, (12,))
+    running = model[1].running_mean.clone()
+    spectrum = HessianSpectrum(model, F.cross_entropy, (inputs, labels))
+    u, v = torch.randn(2, spectrum.n_params, dtype=torch.float64)
+    state = torch.get_rng_state()
+    # A frozen dropout mask makes the operator a fixed symmetric matrix.
+    assert float(u @ spectrum.hvp(v)) == pytest.approx(float(v @ spectrum.hvp(u)), rel=1e-9)
+    assert spectrum.top_eigenvalues(1, iterations=10)[0] > 0
+    assert torch.equal(torch.get_rng_state(), state)
+    assert torch.equal(model[1].running_mean, running) and model.training
+
+
+def test_a_td_loss_with_tuple_targets():
+    torch.manual_seed(0)
+    model = MLP(4, [5], 3).double()
+    inputs = torch.randn(10, 4, dtype=torch.float64)
+    actions, td_targets = torch.randint(0, 3, (10,)), torch.randn(10, dtype=torch.float64)
+
+    def td_loss(q, targets):
+        taken = q.gather(1, targets[0].unsqueeze(1)).squeeze(1)
+        return F.smooth_l1_loss(taken, targets[1])
+
+    batch = (inputs, (actions, td_targets))
+    spectrum = HessianSpectrum(model, td_loss, batch)
+    hessian = dense_hessian(model, td_loss, batch)
+    top = spectrum.top_eigenvalues(1, iterations=20)[0]
+    assert top == pytest.approx(float(torch.linalg.eigvalsh(hessian)[-1]), rel=1e-6)
+    assert spectrum.method == "forward-over-reverse"
+
+
+def test_losses_without_a_forward_mode_backward_fall_back_to_vjp_of_grad():
+    model, loss_fn, batch = tiny_problem(False, "huber")
+    spectrum = HessianSpectrum(model, loss_fn, batch)
+    spectrum.hvp(torch.ones(spectrum.n_params, dtype=torch.float64))
+    assert spectrum.method == "reverse-over-reverse"
+    model, loss_fn, batch = tiny_problem(False, "mse")
+    spectrum = HessianSpectrum(model, loss_fn, batch)
+    spectrum.hvp(torch.ones(spectrum.n_params, dtype=torch.float64))
+    assert spectrum.method == "forward-over-reverse"

@@ -1,0 +1,102 @@
+"""The plasticity probe: leaves training alone, repeats itself exactly, and trains like Adam."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from plastilab.instruments.plasticity_probe import PlasticityProbe
+from plastilab.instruments.schema import ProbeConfig
+from plastilab.models.mlp import MLP
+
+
+def trained_pair(dropout: bool = False):
+    """A small MLP after a few Adam steps, with its optimiser (state and .grad populated)."""
+    torch.manual_seed(0)
+    model = MLP(6, [16, 16], 4)
+    if dropout:
+        model.body.add_module("drop", torch.nn.Dropout(0.2))
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
+    inputs, labels = torch.randn(64, 6), torch.randint(0, 4, (64,))
+    for _ in range(3):
+        optimiser.zero_grad()
+        F.cross_entropy(model(inputs), labels).backward()
+        optimiser.step()
+    return model, optimiser, inputs
+
+
+def config(**overrides) -> ProbeConfig:
+    return ProbeConfig(**{"n_targets": 3, "probe_steps": 20, "batch_size": 16, "n_examples": 48, "lr": 1e-2} | overrides)
+
+
+@pytest.mark.parametrize("family", ["network_regression", "high_frequency", "random_labels"])
+def test_probe_leaves_network_optimiser_and_global_rng_bit_for_bit(family):
+    model, optimiser, inputs = trained_pair(dropout=True)
+    params = copy.deepcopy(model.state_dict())
+    grads = [p.grad.clone() for p in model.parameters()]
+    opt_state = copy.deepcopy(optimiser.state_dict())
+    rng = torch.get_rng_state()
+
+    result = PlasticityProbe(inputs, config(family=family), seed=1).measure(model)
+
+    assert torch.equal(torch.get_rng_state(), rng)
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, params[name]), name
+    assert all(torch.equal(p.grad, g) for p, g in zip(model.parameters(), grads))
+    after = optimiser.state_dict()
+    assert after["param_groups"] == opt_state["param_groups"]
+    for key, state in opt_state["state"].items():
+        for field, value in state.items():
+            assert torch.equal(after["state"][key][field], value)
+    assert model.training
+    assert result.curve.shape == (20,) and result.per_target.shape == (3,)
+    assert np.isfinite(result.final_loss) and result.plasticity_loss is None
+
+
+def test_same_targets_and_batches_every_time_so_plasticity_loss_is_a_difference():
+    model, _, inputs = trained_pair()
+    at_init = MLP(6, [16, 16], 4)
+    probe = PlasticityProbe(inputs, config(), seed=2)
+    baseline = probe.set_baseline(at_init)
+    assert baseline.plasticity_loss == 0.0
+    first, again = probe.measure(model), probe.measure(model)
+    assert first.final_loss == again.final_loss
+    np.testing.assert_array_equal(first.curve, again.curve)
+    assert first.plasticity_loss == pytest.approx(first.final_loss - baseline.final_loss)
+    assert probe.measure(at_init).plasticity_loss == 0.0
+
+
+def test_random_labels_are_learned_and_high_frequency_targets_are_offset_sines():
+    model, _, inputs = trained_pair()
+    labels = PlasticityProbe(inputs, config(family="random_labels", probe_steps=150, lr=3e-2), seed=0).measure(model)
+    assert labels.curve[0] > labels.final_loss and labels.final_loss < 0.5 * np.log(4)
+
+    probe = PlasticityProbe(inputs, config(family="high_frequency", offset=2.0), seed=0)
+    probe.measure(model)
+    assert probe._targets.shape == (3, 48, 4)
+    assert probe._targets.min() >= 1.0 and probe._targets.max() <= 3.0
+
+
+def test_k_stacked_copies_train_exactly_like_k_adam_loops():
+    model, _, inputs = trained_pair()
+    probe = PlasticityProbe(inputs, config(probe_steps=10), seed=4)
+    result = probe.measure(model)
+    x, targets = probe._inputs, probe._targets
+    batches = probe._batches(len(x), x.device)
+    for k in range(3):
+        twin = copy.deepcopy(model)
+        optimiser = torch.optim.Adam(twin.parameters(), lr=1e-2)
+        for idx in batches:
+            optimiser.zero_grad()
+            F.mse_loss(twin(x[idx]), targets[k, idx]).backward()
+            optimiser.step()
+        with torch.no_grad():
+            loss = F.mse_loss(twin(x), targets[k])
+        assert result.per_target[k] == pytest.approx(float(loss), rel=1e-4)
+
+
+def test_a_loss_that_does_not_fit_the_family_is_refused():
+    with pytest.raises(ValueError, match="does not fit"):
+        PlasticityProbe(torch.zeros(4, 2), config(), loss_kind="cross_entropy")

@@ -1,0 +1,49 @@
+"""The [instruments] table: defaults validate, unknown keys and bad ranges are refused, no torch."""
+
+import subprocess
+import sys
+
+import pytest
+from pydantic import ValidationError
+
+from plastilab.instruments.schema import HessianConfig, InstrumentsConfig, ProbeConfig
+
+
+def test_every_table_is_optional_and_defaults_validate():
+    assert InstrumentsConfig().probe is None
+    full = InstrumentsConfig.model_validate({"probe": {}, "stats": {}, "hessian": {}, "covariance": {}})
+    assert full.probe.probe_steps == 200 and full.hessian.top_k == 1
+    assert ProbeConfig(lr=1).lr == 1.0  # an int may stand for a float
+
+
+BAD = [
+    ({"probe": {"evry": 10}}, "extra"),
+    ({"histogram": {}}, "extra"),
+    ({"probe": {"every": -1}}, "greater than or equal"),
+    ({"probe": {"n_targets": 0}}, "greater than or equal"),
+    ({"probe": {"lr": 0}}, "greater than"),
+    ({"probe": {"family": "sine"}}, "network_regression"),
+    ({"probe": {"probe_steps": "200"}}, "integer"),
+    ({"stats": {"dormant_threshold": -0.1}}, "greater than or equal"),
+    ({"hessian": {"lanczos_iterations": 1}}, "greater than or equal"),
+    ({"hessian": {"sigma": 0}}, "greater than"),
+    ({"hessian": {"top_k": 5, "lanczos_iterations": 4}}, "top_k"),
+    ({"covariance": {"n_examples": 1}}, "greater than or equal"),
+]
+
+
+@pytest.mark.parametrize("raw,words", BAD)
+def test_bad_tables_are_refused(raw, words):
+    with pytest.raises(ValidationError) as info:
+        InstrumentsConfig.model_validate(raw)
+    assert words in str(info.value)
+
+
+def test_configs_are_frozen():
+    with pytest.raises(ValidationError):
+        HessianConfig().top_k = 3
+
+
+def test_schema_imports_no_torch():
+    code = "import sys, plastilab.instruments.schema; sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
