@@ -7,6 +7,7 @@ for each task:
         every variant takes one optimiser step on it
         every log_every steps: each variant reports its scalars
     at the task's last step: each variant reports task/final_loss on the whole task
+    whenever an instrument is due: it measures each variant (probe, stats, Hessian, covariance)
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ import time
 from collections.abc import Iterator
 
 import torch
+import torch.nn.functional as F
 
 from plastilab.core.context import RunContext
 from plastilab.core.errors import NonFiniteLoss
 from plastilab.core.events import Event, Scalars, TaskBoundary
+from plastilab.instruments.suite import InstrumentSuite
 from plastilab.data.datasets import load_images
 from plastilab.models.mlp import MLP
 from plastilab.scenarios.adam_instability.learner import Learner, make_optimizer
@@ -45,6 +48,11 @@ def run_adam_instability(config: AdamInstabilityConfig, ctx: RunContext) -> Iter
     learners = build_learners(config, x.shape[1], ctx.device)
     # The data stream has its own generator, on the CPU, so every device sees the same stream.
     stream = torch.Generator().manual_seed(config.seed)
+    suite = None
+    if config.instruments is not None:
+        suite = InstrumentSuite(config.instruments, probe_inputs=x, seed=config.seed)
+        for learner in learners:
+            suite.start(learner.name, learner.model)
     step = 0
     for task in range(train.n_tasks):
         labels = torch.randint(0, train.n_classes, (data.n_images,), generator=stream).to(ctx.device)
@@ -54,7 +62,8 @@ def run_adam_instability(config: AdamInstabilityConfig, ctx: RunContext) -> Iter
             xb, yb = x[index], labels[index]
             step += 1
             last_of_task = task_step == train.steps_per_task
-            if step % train.log_every and not last_of_task:
+            measured = suite is not None and bool(suite.due(step))
+            if step % train.log_every and not last_of_task and not measured:
                 for learner in learners:
                     learner.train_step(xb, yb)
                 continue
@@ -65,8 +74,27 @@ def run_adam_instability(config: AdamInstabilityConfig, ctx: RunContext) -> Iter
                 if last_of_task:
                     values["task/final_loss"] = values["train/full_loss"]
                     values["task/final_accuracy"] = values["train/accuracy"]
+                arrays: list[Event] = []
+                if measured:
+                    arrays = instrument_events(suite, step, learner, x, labels)
+                    values.update(arrays.pop(0).values if arrays and isinstance(arrays[0], Scalars) else {})
                 yield Scalars(step=step, series=learner.name, values=values, wall_time=now)
+                yield from arrays
                 _check_finite(values["train/loss"], learner.name, step, ctx)
+
+
+def instrument_events(suite: InstrumentSuite, step: int, learner: Learner, x: torch.Tensor, labels: torch.Tensor) -> list[Event]:
+    """The instruments due at ``step`` on one variant; the batch is sorted by the task's labels
+    so the gradient-covariance matrix shows its class blocks."""
+    order = torch.argsort(labels, stable=True)
+    return suite.measure(
+        step,
+        learner.name,
+        learner.model,
+        loss_fn=F.cross_entropy,
+        batch=(x[order], labels[order]),
+        labels=labels[order],
+    )
 
 
 def _check_finite(loss: float, series: str, step: int, ctx: RunContext) -> None:

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field
 
 from plastilab.core.schema import DataConfig, ScenarioConfig, Strict
+from plastilab.instruments.schema import InstrumentsConfig
 
 
 class ModelConfig(Strict):
@@ -62,6 +63,7 @@ class AdamInstabilityConfig(ScenarioConfig):
     model: ModelConfig = Field(default_factory=ModelConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     variants: dict[str, VariantConfig] = Field(default_factory=default_variants, min_length=1)
+    instruments: InstrumentsConfig | None = None
 
     main_parameters = (
         "training.n_tasks",
