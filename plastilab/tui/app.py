@@ -40,6 +40,7 @@ class PlastilabApp(App):
     TITLE = "plastilab"
     ENABLE_COMMAND_PALETTE = False  # every action has its own key in the footer
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
     BINDINGS = [
         Binding("d", "toggle_theme", "Theme"),
         Binding("q", "quit", "Quit"),

@@ -141,9 +141,9 @@ class DashboardScreen(Screen):
             if legend:
                 legend.append("  ")
             style = "dim strike" if name in self.hidden else series_style(index)
-            legend.append("━━ " + name, style=style)
+            legend.append("━ " + name, style=style)
         if state.boundaries:
-            legend.append("  ┊ task", style="dim")
+            legend.append("  │ task", style="dim")
         self.query_one("#legend", Static).update(legend)
 
     def _mark_pane(self, pane: str, has_data: bool) -> None:

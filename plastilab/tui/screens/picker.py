@@ -85,7 +85,7 @@ class PickerScreen(Screen):
             about.append(entry.description.strip() or "(no description)")
         else:
             about.append(f"\n{entry.error}", style="red")
-        about.append(f"\n{entry.path}", style="dim")
+        about.append(f"\n{entry.path.parent.name}/{entry.path.name}", style="dim")
         self.query_one("#scenario-about", Static).update(about)
         holder = self.query_one("#form-holder", Vertical)
         holder.remove_children()

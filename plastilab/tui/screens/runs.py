@@ -17,7 +17,6 @@ from plastilab.tui.widgets.runs_table import RunsTable
 
 class RunsScreen(Screen):
     BINDINGS = [
-        Binding("enter", "open", "Open"),
         Binding("space", "mark", "Mark"),
         Binding("c", "compare", "Compare"),
         Binding("r", "rerun", "Rerun"),
@@ -32,7 +31,7 @@ class RunsScreen(Screen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.sub_title = f"runs in {self.app.runs_root}"
+        self.sub_title = f"past runs in {self.app.runs_root.name}/"
         self.query_one("#runs-table").border_title = "runs (space marks two to compare)"
         self.query_one("#run-details").border_title = "run"
         self.action_refresh()

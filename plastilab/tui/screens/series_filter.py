@@ -11,9 +11,8 @@ from textual.widgets import Footer, SelectionList, Static
 
 class SeriesFilterScreen(ModalScreen[set[str] | None]):
     BINDINGS = [
-        Binding("enter", "apply", "Apply"),
         Binding("a", "all", "All"),
-        Binding("escape", "cancel", "Cancel"),
+        Binding("escape", "apply", "Done"),
     ]
 
     def __init__(self, series: list[str], hidden: set[str]) -> None:
@@ -23,7 +22,7 @@ class SeriesFilterScreen(ModalScreen[set[str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="series-dialog"):
-            yield Static("Series to draw (space toggles)", id="series-title")
+            yield Static("Series to draw: space toggles, esc closes", id="series-title")
             yield SelectionList[str](*[(name, name, name not in self.hidden) for name in self.series], id="series-list")
         yield Footer(compact=True)
 
@@ -33,6 +32,3 @@ class SeriesFilterScreen(ModalScreen[set[str] | None]):
 
     def action_all(self) -> None:
         self.query_one(SelectionList).select_all()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

@@ -45,3 +45,33 @@ def log10_axis(plt, low: float, high: float, count: int = 5) -> None:
 def positive_log10(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     keep = y > 0
     return x[keep], np.log10(y[keep])
+
+
+def step_axis(plt, low: float, high: float, width: int) -> None:
+    """Round step numbers on the x axis (0, 2k, 4k …) instead of plotext's fractions."""
+    ticks = nice_ticks(low, high, max(2, width // 9))
+    if ticks:
+        plt.xticks(ticks, [short_number(t) for t in ticks])
+
+
+def nice_ticks(low: float, high: float, count: int) -> list[float]:
+    if not (math.isfinite(low) and math.isfinite(high)) or high <= low:
+        return []
+    raw = (high - low) / max(1, count)
+    base = 10 ** math.floor(math.log10(raw))
+    step = next(m * base for m in (1, 2, 2.5, 5, 10) if m * base >= raw)
+    while True:
+        first = math.ceil(low / step) * step
+        ticks = [first + i * step for i in range(int((high - first) / step + 1e-9) + 1)]
+        if len(ticks) >= min(3, count) or step <= 1:
+            return ticks
+        step /= 2
+
+
+def short_number(value: float) -> str:
+    """1500 -> 1.5k, 2000000 -> 2M, 250 -> 250."""
+    for limit, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(value) >= limit:
+            text = f"{value / limit:.1f}".rstrip("0").rstrip(".")
+            return text + suffix
+    return f"{value:g}"

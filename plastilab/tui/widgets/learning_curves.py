@@ -7,7 +7,7 @@ import numpy as np
 from plastilab.tui.history import fit_to_columns
 from plastilab.tui.palette import BOUNDARY_COLOUR, series_rgb
 from plastilab.tui.run_state import RunState
-from plastilab.tui.widgets.chart import Chart, log10_axis, positive_log10
+from plastilab.tui.widgets.chart import Chart, log10_axis, positive_log10, step_axis
 
 
 class LearningCurves(Chart):
@@ -43,4 +43,6 @@ class LearningCurves(Chart):
             plt.plot(x.tolist(), y.tolist(), marker="braille", color=series_rgb(index))
         if log_y:
             log10_axis(plt, low, high)
+        x_min = min(float(x[0]) for _, x, _ in lines)
+        step_axis(plt, x_min, x_max, self.size.width - 6)
         self.refresh()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import DataTable
 
 from plastilab.tui.run_index import RunInfo
@@ -14,6 +15,8 @@ MARK = "◆"
 
 
 class RunsTable(DataTable):
+    BINDINGS = [Binding("enter", "select_cursor", "Open")]
+
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.runs: dict[str, RunInfo] = {}
