@@ -33,8 +33,7 @@ def train(steps: int, suite: InstrumentSuite, series: str = "adam"):
     model = MLP(6, [8, 8], 3, activation="tanh")
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
     x, y = torch.randn(32, 6), torch.randint(0, 3, (32,))
-    suite.start(series, model)
-    events = []
+    events = suite.start(series, model)
     for step in range(1, steps + 1):
         suite.before_step(step, series, model)
         optimiser.zero_grad()
@@ -56,7 +55,9 @@ def test_events_carry_the_contracted_tags():
     suite = InstrumentSuite(InstrumentsConfig.model_validate(CONFIG), torch.randn(32, 6), seed=1)
     _, events = train(4, suite)
     scalars = [e for e in events if isinstance(e, Scalars)]
-    assert [e.step for e in scalars] == [2, 4]
+    assert [e.step for e in scalars] == [0, 2, 4]
+    baseline = scalars.pop(0).values  # from start(): the probe at θ_0
+    assert set(baseline) == {"probe/final_loss", "probe/plasticity_loss"} and baseline["probe/plasticity_loss"] == 0.0
     assert STATS_TAGS <= set(scalars[0].values)
     assert "units/dead_fraction" not in scalars[0].values  # a tanh network has no dead units
     assert not HEAVY_TAGS & set(scalars[0].values)
@@ -67,7 +68,7 @@ def test_events_carry_the_contracted_tags():
     assert all(np.isfinite(v) for v in last.values())
     assert last["hessian/top_eigenvalue"] >= last["hessian/eigenvalue_2"]
 
-    arrays = {type(e): e for e in events if not isinstance(e, Scalars)}
+    arrays = {type(e): e for e in events if not isinstance(e, Scalars) and e.step == 4}
     assert arrays[Histogram].tag == "hessian/density" and len(arrays[Histogram].edges) == 11
     assert arrays[Matrix].tag == "gradients/covariance" and arrays[Matrix].values.shape == (8, 8)
     assert list(arrays[Matrix].labels) == sorted(arrays[Matrix].labels)

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from plastilab.instruments.rank import effective_rank, stable_rank
+from plastilab.instruments.rank import effective_rank, singular_values, stable_rank
 from plastilab.instruments.unit_stats import dead_units, dormant_units, record_activity, unit_statistics
 
 INPUTS = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
@@ -61,6 +61,11 @@ def test_ranks_of_known_singular_values():
     assert effective_rank(torch.eye(4)) == pytest.approx(4.0)
     assert stable_rank(torch.eye(100)) == 99  # 99 of 100 equal values reach 99% of the sum
     assert effective_rank(torch.zeros(3, 3)) == 0.0 and stable_rank(torch.zeros(3, 3)) == 0
+
+
+def test_tall_matrices_give_the_same_singular_values_through_their_gram_matrix():
+    tall = torch.randn(500, 7, generator=torch.Generator().manual_seed(0)) @ torch.diag(torch.arange(1.0, 8.0))
+    torch.testing.assert_close(singular_values(tall), torch.linalg.svdvals(tall.double()), rtol=1e-9, atol=1e-9)
 
 
 def test_feature_rank_of_the_last_layer_through_hooks():

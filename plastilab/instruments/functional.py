@@ -78,7 +78,8 @@ def isolated_rng(seed: int, device: torch.device | str = "cpu") -> Iterator[None
     """Run a block on private random streams seeded with ``seed``; restore the global ones after.
 
     Covers the CPU generator and, for a CUDA device, that device's generator, so dropout inside
-    the block neither consumes nor depends on the training loop's randomness.
+    the block neither consumes nor depends on the training loop's randomness. (An MPS device's
+    generator is not covered.)
     """
     device = torch.device(device)
     cuda = device.type == "cuda"
@@ -97,6 +98,8 @@ def private_copy(model: nn.Module) -> nn.Module:
     batch norm normalises with the batch's own statistics, exactly as in a training step.
     """
     twin = copy.deepcopy(model)
+    for p in twin.parameters():
+        p.grad = None  # the copy needs no gradients of its own
     for module in twin.modules():
         if isinstance(module, nn.modules.batchnorm._BatchNorm):
             module.running_mean = None

@@ -129,7 +129,7 @@ class PlasticityProbe:
             fresh = self._target_model() if self._target_model else _reinitialised(model)
             fresh = fresh.to(device).eval()
             with torch.no_grad():
-                return fresh(self._inputs.to(device)).float().cpu()
+                return fresh(self._inputs.to(device)).cpu()
 
     # -- training K copies at once ----------------------------------------------------------------
 

@@ -95,11 +95,19 @@ class InstrumentSuite:
         table = getattr(self.config, name)
         return table.every if table is not None else 0
 
-    def start(self, series: str, model: nn.Module) -> None:
-        """Call once before training: keeps θ_0 and, if the probe is on, probes it (the baseline)."""
+    def start(self, series: str, model: nn.Module) -> list[Event]:
+        """Call once before training: keeps θ_0 and, if the probe is on, probes it (the baseline).
+
+        Returns the baseline's events at step 0 (none when the probe is off).
+        """
         self._init[series] = snapshot_params(model)
-        if self.probe is not None:
-            self._baseline[series] = self.probe.measure(model).final_loss
+        if self.probe is None:
+            return []
+        arrays: list[Event] = []
+        values = self._probe(0, series, model, arrays)
+        self._baseline[series] = values["probe/final_loss"]
+        values["probe/plasticity_loss"] = 0.0
+        return [Scalars(0, series, values, time.time())] + arrays
 
     def before_step(self, step: int, series: str, model: nn.Module) -> None:
         """Call just before the optimiser step of ``step``; it copies the parameters only when
