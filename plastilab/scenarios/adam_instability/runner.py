@@ -52,7 +52,7 @@ def run_adam_instability(config: AdamInstabilityConfig, ctx: RunContext) -> Iter
     if config.instruments is not None:
         suite = InstrumentSuite(config.instruments, probe_inputs=x, seed=config.seed)
         for learner in learners:
-            suite.start(learner.name, learner.model)
+            yield from suite.start(learner.name, learner.model)  # θ_0 and the probe's baseline
     step = 0
     for task in range(train.n_tasks):
         labels = torch.randint(0, train.n_classes, (data.n_images,), generator=stream).to(ctx.device)
