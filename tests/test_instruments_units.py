@@ -63,9 +63,11 @@ def test_ranks_of_known_singular_values():
     assert effective_rank(torch.zeros(3, 3)) == 0.0 and stable_rank(torch.zeros(3, 3)) == 0
 
 
-def test_tall_matrices_give_the_same_singular_values_through_their_gram_matrix():
-    tall = torch.randn(500, 7, generator=torch.Generator().manual_seed(0)) @ torch.diag(torch.arange(1.0, 8.0))
-    torch.testing.assert_close(singular_values(tall), torch.linalg.svdvals(tall.double()), rtol=1e-9, atol=1e-9)
+@pytest.mark.parametrize("shape", [(500, 7), (7, 500), (6, 6)])
+def test_singular_values_through_the_gram_matrix_match_an_svd(shape):
+    matrix = torch.randn(*shape, generator=torch.Generator().manual_seed(0))
+    matrix = matrix * torch.linspace(1.0, 8.0, shape[1])  # spread the singular values
+    torch.testing.assert_close(singular_values(matrix), torch.linalg.svdvals(matrix.double()), rtol=1e-9, atol=1e-9)
 
 
 def test_feature_rank_of_the_last_layer_through_hooks():

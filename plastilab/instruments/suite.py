@@ -141,14 +141,13 @@ class InstrumentSuite:
         values: dict[str, float] = {}
         arrays: list[Event] = []
         logs: list[Event] = []
-        finite = all(bool(torch.isfinite(p).all()) for p in trainable_params(model).values())
         if "stats" in due:
             previous = previous_params
             if previous is None and self._before.get(series, (None,))[0] == step:
                 previous = self._before.pop(series)[1]
             values.update(self._stats(model, loss_fn, batch, init_params or self._init.get(series), previous))
         heavy = [name for name in ("probe", "hessian", "covariance") if name in due]
-        if heavy and not finite:
+        if heavy and not all(bool(torch.isfinite(p).all()) for p in trainable_params(model).values()):
             logs.append(Log("warning", f"{series}: parameters are not finite; skipped {', '.join(heavy)}", step))
             heavy = []
         if "probe" in heavy:

@@ -22,7 +22,7 @@ from torch import nn
 from torch.func import functional_call
 
 from plastilab.instruments.functional import cloned_buffers, isolated_rng, short_names
-from plastilab.instruments.rank import effective_rank, stable_rank
+from plastilab.instruments.rank import feature_ranks
 
 RELU_LIKE = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.CELU, nn.SELU, nn.GELU, nn.SiLU, nn.Mish)
 SATURATING = (nn.Tanh, nn.Sigmoid)
@@ -127,8 +127,9 @@ def unit_statistics(layers: list[LayerActivity], dormant_threshold: float = 0.02
         moments[0] += float(pre.sum())
         moments[1] += float((pre * pre).sum())
         moments[2] += pre.numel()
-        out[f"features/effective_rank/{layer.name}"] = effective_rank(layer.acts)
-        out[f"features/stable_rank/{layer.name}"] = float(stable_rank(layer.acts))
+        erank, srank = feature_ranks(layer.acts)
+        out[f"features/effective_rank/{layer.name}"] = erank
+        out[f"features/stable_rank/{layer.name}"] = float(srank)
     for key, (count, units) in totals.items():
         if units:
             out[f"units/{key}_fraction"] = count / units
