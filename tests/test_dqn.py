@@ -49,11 +49,11 @@ def test_target_network_changes_only_at_its_period(data):
         if any(not torch.equal(a, b) for a, b in zip(previous, now)):
             changed_at.append(step.step)
             assert all(torch.equal(t, q) for t, q in zip(now, agent.q_network.parameters()))
-        assert step.target_refreshed == (step.step >= 10 and step.step % 25 == 0)
+        assert step.target_refreshed == (step.step > 10 and step.step % 25 == 0)
         trained += step.td_loss is not None
         previous = [p.clone() for p in now]
-    assert changed_at == [25, 50, 75, 100]  # step 10 refreshes too, but nothing has moved by then
-    assert trained == 110
+    assert changed_at == [25, 50, 75, 100]
+    assert trained == 110  # steps 11..120
 
 
 def test_brownian_copy_moves_by_exactly_the_norm_of_each_gradient_step(data):
@@ -84,7 +84,7 @@ def test_brownian_copy_moves_by_exactly_the_norm_of_each_gradient_step(data):
             cosine = torch.dot(flat_g, flat_r) / (flat_g.norm() * flat_r.norm())
             assert abs(cosine.item()) < 0.2  # a random direction, not the gradient's
         td_before, b_before = td_now, b_now
-    assert steps == 35
+    assert steps == 35  # steps 6..40
 
 
 def test_double_dqn_targets_bootstrap_from_the_online_networks_choice(data):

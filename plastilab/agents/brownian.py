@@ -24,9 +24,9 @@ class BrownianCopy:
     """
 
     def __init__(self, network: nn.Module, seed: int = 0) -> None:
+        # It never takes a gradient step, but its parameters stay "trainable" so the instruments
+        # (which measure what an optimiser would move) see it exactly as they see the original.
         self.network = copy.deepcopy(network)
-        for p in self.network.parameters():
-            p.requires_grad_(False)  # it never takes a gradient step
         device = next(network.parameters()).device
         self.generator = torch.Generator(device=device).manual_seed(seed)
         self.last_step_norm = 0.0

@@ -92,7 +92,6 @@ class DQN:
         self.replay_buffer = ReplayBuffer(config.buffer_size, observation_shape, device=self.device, generator=sampler)
         self.explore_rng = np.random.default_rng([seed, 0xE])
         self.brownian = BrownianCopy(self.q_network, seed=seed + 2) if brownian else None
-        self.last_batch = None  # the most recent replay batch, for measurements between steps
 
     def td_targets(self, rewards: torch.Tensor, next_observations: torch.Tensor, dones: torch.Tensor) -> torch.Tensor:
         """r + gamma * (1 - done) * Q_target(s', a'), a' = argmax of the target (or, for double
@@ -114,8 +113,18 @@ def make_optimizer(config: DQNConfig, params) -> torch.optim.Optimizer:
     return torch.optim.RMSprop(params, lr=config.learning_rate, eps=config.eps, alpha=0.95, centered=True)
 
 
-def run_dqn(env: BlockMDP, agent: DQN, total_steps: int, seed: int = 0) -> Iterator[DQNStep]:
-    """Train ``agent`` on ``env`` for ``total_steps`` environment steps, yielding after each."""
+def run_dqn(
+    env: BlockMDP,
+    agent: DQN,
+    total_steps: int,
+    seed: int = 0,
+    before_update: Callable[[int], None] | None = None,
+) -> Iterator[DQNStep]:
+    """Train ``agent`` on ``env`` for ``total_steps`` environment steps, yielding after each.
+
+    Steps count from 1, so "every N steps" falls on multiples of N, as the instruments' periods
+    do. ``before_update(step)`` is called just before each optimiser step (an instrument hook).
+    """
     args = agent.config
     q_network, target_network, optimizer, rb = agent.q_network, agent.target_network, agent.optimizer, agent.replay_buffer
     rng = agent.explore_rng
@@ -124,9 +133,9 @@ def run_dqn(env: BlockMDP, agent: DQN, total_steps: int, seed: int = 0) -> Itera
     obs, info = env.reset(seed=seed)
     obs = obs.to(device)
     episode_return = 0.0
-    for global_step in range(total_steps):
+    for step in range(1, total_steps + 1):
         # ACT: epsilon-greedy on the online network
-        epsilon = linear_schedule(args.start_e, args.end_e, args.exploration_fraction * total_steps, global_step)
+        epsilon = linear_schedule(args.start_e, args.end_e, args.exploration_fraction * total_steps, step - 1)
         if rng.random() < epsilon:
             action = int(rng.integers(agent.n_actions))
         else:
@@ -144,16 +153,17 @@ def run_dqn(env: BlockMDP, agent: DQN, total_steps: int, seed: int = 0) -> Itera
 
         # TRAIN: one TD step on a uniformly sampled replay batch
         loss = q_mean = None
-        if global_step >= args.learning_starts and global_step % args.train_frequency == 0:
+        if step > args.learning_starts and step % args.train_frequency == 0:
             data = rb.sample(args.batch_size)
             td_target = agent.td_targets(data.rewards, data.next_observations, data.dones)
             q_taken = q_network(data.observations).gather(1, data.actions.unsqueeze(1)).squeeze(1)
             loss = td_loss(q_taken, td_target, args.loss)
+            if before_update is not None:
+                before_update(step)
             before = agent.brownian.snapshot(q_network) if agent.brownian is not None else None
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            agent.last_batch = (data, td_target)
             loss, q_mean = loss.detach(), q_taken.detach().mean()
 
             # COUPLE: the Brownian copy moves as far as this update did, in a random direction
@@ -161,10 +171,9 @@ def run_dqn(env: BlockMDP, agent: DQN, total_steps: int, seed: int = 0) -> Itera
                 agent.brownian.step_like(before, q_network)
 
         # REFRESH the target network every `target_network_frequency` steps once learning runs
-        refreshed = False
-        if global_step >= args.learning_starts and global_step % args.target_network_frequency == 0:
+        refreshed = step > args.learning_starts and step % args.target_network_frequency == 0
+        if refreshed:
             target_network.load_state_dict(q_network.state_dict())
-            refreshed = True
 
         ended_return = None
         if terminated or truncated:
@@ -173,4 +182,4 @@ def run_dqn(env: BlockMDP, agent: DQN, total_steps: int, seed: int = 0) -> Itera
             next_obs, next_info = env.reset()
             next_obs = next_obs.to(device)
         obs, info = next_obs, next_info
-        yield DQNStep(global_step, epsilon, loss, q_mean, ended_return, refreshed)
+        yield DQNStep(step, epsilon, loss, q_mean, ended_return, refreshed)

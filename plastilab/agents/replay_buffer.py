@@ -61,8 +61,10 @@ class ReplayBuffer:
         self.position = (i + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
 
-    def sample(self, batch_size: int) -> Transitions:
-        idx = torch.randint(self.size, (batch_size,), generator=self.generator).to(self.device)
+    def sample(self, batch_size: int, generator: torch.Generator | None = None) -> Transitions:
+        """``batch_size`` transitions drawn uniformly with replacement; ``generator`` lets a
+        measurement draw its own batch without moving the training stream."""
+        idx = torch.randint(self.size, (batch_size,), generator=generator or self.generator).to(self.device)
         return Transitions(
             self._decode(self.observations[idx]),
             self.actions[idx],

@@ -1,0 +1,172 @@
+"""The block-MDP scenario, top to bottom (paper §3.1-3.3).
+
+load the images; for each reward variant, a BlockMDP over them (tables drawn from the seed)
+for each (reward variant, agent): a DQN learner, its run_dqn loop, and its Brownian copy if asked
+one InstrumentSuite per agent: the same probe targets for its td and brownian series, every reward
+at step 0: each td series logs the optimal and the random return (reference lines for the curve)
+for each environment step:
+    every combination takes one step of its DQN loop                     (act, store, train, refresh)
+    every log_every steps: td/loss, q/mean (window means), explore/epsilon, episode/return
+    when an instrument is due: measure the online network, and the Brownian copy, on one replay
+    batch with the TD loss of the online network's current targets
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from plastilab.agents.dqn import DQN, DQNStep, run_dqn, td_loss_fn
+from plastilab.core.context import RunContext
+from plastilab.core.errors import NonFiniteLoss
+from plastilab.core.events import Event, Scalars
+from plastilab.data.datasets import load_images
+from plastilab.envs.block_mdp import BlockMDP
+from plastilab.instruments.suite import InstrumentSuite
+from plastilab.scenarios.block_mdp.schema import BlockMDPConfig
+
+
+@dataclass
+class Combination:
+    """One reward variant with one agent: the series ``<prefix>/td`` (and ``<prefix>/brownian``)."""
+
+    reward: str
+    agent_name: str
+    prefix: str
+    env: BlockMDP
+    agent: DQN
+    suite: InstrumentSuite
+    loop: Iterator[DQNStep] | None = None
+    loss_sum: torch.Tensor | float = 0.0
+    q_sum: torch.Tensor | float = 0.0
+    updates: int = 0
+    returns: list[float] = field(default_factory=list)  # every finished episode
+    window_returns: list[float] = field(default_factory=list)  # episodes finished since the last log
+
+    @property
+    def td(self) -> str:
+        return f"{self.prefix}/td"
+
+    @property
+    def brownian(self) -> str:
+        return f"{self.prefix}/brownian"
+
+
+def run_block_mdp(config: BlockMDPConfig, ctx: RunContext) -> Iterator[Event]:
+    data, training = config.data, config.training
+    images, labels = load_images(data.dataset, data.n_images, config.seed, data.data_dir, data.download)
+    images = images.to(ctx.device)
+    suites = {
+        name: InstrumentSuite(config.instruments, probe_inputs=images, seed=config.seed)
+        for name in config.agents
+    }
+    combos = []
+    for reward, name, prefix in config.combinations():
+        env = BlockMDP(
+            images, labels, reward=reward, n_actions=config.env.n_actions,
+            episode_length=config.env.episode_length, seed=config.seed,
+        )
+        agent = DQN(
+            config.agents[name], env.observation_shape, env.n_actions,
+            device=ctx.device, seed=config.seed, brownian=training.brownian,
+        )
+        combos.append(Combination(reward, name, prefix, env, agent, suites[name]))
+    for combo in combos:
+        combo.suite.start(combo.td, combo.agent.q_network)  # θ_0 and the probe's baseline
+        if combo.agent.brownian is not None:
+            combo.suite.start(combo.brownian, combo.agent.brownian.network)
+        combo.loop = run_dqn(
+            combo.env, combo.agent, training.total_steps, seed=config.seed,
+            before_update=_before_update(combo),
+        )
+    for combo in combos:  # reference lines for the return curve
+        references = {"episode/optimal_return": combo.env.optimal_return(), "episode/random_return": combo.env.random_return()}
+        yield Scalars(step=0, series=combo.td, values=references, wall_time=time.time())
+    # Measurement batches come from their own stream, so switching an instrument on or off
+    # never changes what the agents train on.
+    measure_stream = torch.Generator().manual_seed(config.seed + 7)
+
+    for step in range(1, training.total_steps + 1):
+        for combo in combos:
+            result = next(combo.loop)
+            if result.td_loss is not None:
+                combo.loss_sum = combo.loss_sum + result.td_loss
+                combo.q_sum = combo.q_sum + result.q_mean
+                combo.updates += 1
+            if result.episode_return is not None:
+                combo.returns.append(result.episode_return)
+                combo.window_returns.append(result.episode_return)
+            if step % training.log_every == 0 or step == training.total_steps:
+                yield _logged_scalars(combo, step, result, ctx)
+            if combo.suite.due(step):
+                yield from _measure(combo, step, config, measure_stream)
+
+    for combo in combos:
+        combo.loop.close()
+
+
+def _before_update(combo: Combination):
+    """Let the suite copy the parameters just before a step on which stats are due, so that
+    ``updates/ratio`` is exactly that step's update (for the Brownian copy too)."""
+
+    def hook(step: int) -> None:
+        combo.suite.before_step(step, combo.td, combo.agent.q_network)
+        if combo.agent.brownian is not None:
+            combo.suite.before_step(step, combo.brownian, combo.agent.brownian.network)
+
+    return hook
+
+
+def _logged_scalars(combo: Combination, step: int, result: DQNStep, ctx: RunContext) -> Scalars:
+    values = {"explore/epsilon": result.epsilon}
+    if combo.updates:
+        values["td/loss"] = float(combo.loss_sum) / combo.updates
+        values["q/mean"] = float(combo.q_sum) / combo.updates
+        if not math.isfinite(values["td/loss"]):
+            key = f"agents.{combo.agent_name}.learning_rate"
+            raise NonFiniteLoss(
+                f"{ctx.source}: {key}: the TD loss of series {combo.td!r} became {values['td/loss']} "
+                f"at step {step}; lower {key} and run again"
+            )
+    if combo.window_returns:
+        values["episode/return"] = float(np.mean(combo.window_returns))
+    combo.loss_sum, combo.q_sum, combo.updates, combo.window_returns = 0.0, 0.0, 0, []
+    return Scalars(step=step, series=combo.td, values=values, wall_time=time.time())
+
+
+def _measure(combo: Combination, step: int, config: BlockMDPConfig, stream: torch.Generator) -> list[Event]:
+    """The due instruments on the online network and its Brownian copy, on one replay batch.
+
+    The loss is the TD loss with the targets the online network is currently regressing onto
+    (from its target network), held fixed: for the Brownian copy this is the same objective
+    evaluated where random drift, rather than descent, has taken the parameters.
+    """
+    agent = combo.agent
+    loss_kind = config.agents[combo.agent_name].loss
+    loss_fn = td_loss_fn(loss_kind)
+    n = _batch_size(config)
+    data = agent.replay_buffer.sample(n, generator=stream)
+    td_target = agent.td_targets(data.rewards, data.next_observations, data.dones)
+    batch = (data.observations, (data.actions, td_target))
+    events = combo.suite.measure(
+        step, combo.td, agent.q_network, loss_fn=loss_fn, batch=batch, labels=data.latent_states
+    )
+    if agent.brownian is not None:
+        network = agent.brownian.network
+        extra = combo.suite.measure(step, combo.brownian, network, loss_fn=loss_fn, batch=batch, labels=data.latent_states)
+        with torch.no_grad():
+            drift = {"td/loss": float(loss_fn(network(data.observations), (data.actions, td_target)))}
+        events += extra + [Scalars(step, combo.brownian, drift, time.time())]
+    return events
+
+
+def _batch_size(config: BlockMDPConfig) -> int:
+    """Enough transitions for every instrument that takes a batch (each uses its first n)."""
+    inst = config.instruments
+    sizes = [t.n_examples for t in (inst.hessian, inst.covariance, inst.stats) if t is not None]
+    return max(sizes, default=64)

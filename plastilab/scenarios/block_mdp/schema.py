@@ -1,0 +1,102 @@
+"""The block-MDP scenario's file format (paper §3.1-3.3: DQN on image observations).
+
+A DQN agent learns by temporal differences in a block MDP whose latent states are the classes of
+an image dataset (see ``plastilab.envs.block_mdp.BlockMDP`` and docs/block_mdp.md). While it
+trains, the instruments probe its online network for plasticity. Several reward variants and
+several agents (e.g. an MLP and a CNN torso) may run side by side: one series per combination,
+named ``<agent>/td`` (``<reward>/<agent>/td`` when the file names more than one reward), plus
+``<agent>/brownian`` for the coupled Brownian copy of §3.2 when ``training.brownian`` is on.
+
+Reward variants (all rewards are 0 or 1; K classes, A actions, tables drawn from the seed):
+
+* ``class_aligned``: each class has one rewarded action; images of a class look alike, so the
+  reward sits on a network's inductive bias. Transitions: a random next class per (class, action).
+* ``image_random``: each individual image has one rewarded action, independent of its class: pure
+  memorisation. Transitions as for class_aligned.
+* ``sparse``: the classes form a chain in a random order; in each one action advances, every other
+  stays put; only entering the last class (the goal) pays, and the goal returns to the start.
+  Credit must be assigned through K - 1 action-dependent transitions.
+
+This module imports pydantic only, so ``plastilab validate`` never pays for importing torch.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from plastilab.agents.dqn_config import DQNConfig
+from plastilab.core.schema import DataConfig, ScenarioConfig, Strict
+from plastilab.instruments.schema import InstrumentsConfig, ProbeConfig, StatsConfig
+
+RewardVariant = Literal["class_aligned", "image_random", "sparse"]
+
+
+class EnvConfig(Strict):
+    rewards: list[RewardVariant] = Field(default_factory=lambda: ["class_aligned"], min_length=1)
+    n_actions: int | None = Field(default=None, ge=2)  # None: one action per class
+    episode_length: int = Field(default=100, ge=1)
+
+    @field_validator("rewards")
+    @classmethod
+    def _distinct(cls, rewards: list[str]) -> list[str]:
+        if len(set(rewards)) != len(rewards):
+            raise ValueError("each reward variant may appear once")
+        return rewards
+
+
+class TrainingConfig(Strict):
+    total_steps: int = Field(default=50_000, ge=1)  # environment steps, for every series
+    log_every: int = Field(default=10, ge=1)  # td/loss and q/mean are means over this window
+    brownian: bool = False  # run the coupled Brownian copy beside each agent (paper §3.2)
+
+
+def default_agents() -> dict[str, DQNConfig]:
+    return {"mlp": DQNConfig()}
+
+
+def default_instruments() -> InstrumentsConfig:
+    return InstrumentsConfig(probe=ProbeConfig(every=5000), stats=StatsConfig(every=1000))
+
+
+class BlockMDPConfig(ScenarioConfig):
+    kind: Literal["block_mdp"]
+    data: DataConfig = Field(default_factory=lambda: DataConfig(n_images=5000))
+    env: EnvConfig = Field(default_factory=EnvConfig)
+    agents: dict[str, DQNConfig] = Field(default_factory=default_agents, min_length=1)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    instruments: InstrumentsConfig = Field(default_factory=default_instruments)
+
+    main_parameters = (
+        "env.rewards",
+        "training.total_steps",
+        "training.brownian",
+        "instruments.probe.every",
+        "data.n_images",
+        "seed",
+    )
+
+    @field_validator("agents")
+    @classmethod
+    def _plain_names(cls, agents: dict[str, DQNConfig]) -> dict[str, DQNConfig]:
+        for name in agents:
+            if not name or "/" in name:
+                raise ValueError(f"agent name {name!r}: use a non-empty name without '/' (it names a series)")
+        return agents
+
+    def combinations(self) -> list[tuple[str, str, str]]:
+        """(reward, agent name, series prefix) for every series group, in display order."""
+        several = len(self.env.rewards) > 1
+        return [
+            (reward, name, f"{reward}/{name}" if several else name)
+            for reward in self.env.rewards
+            for name in self.agents
+        ]
+
+    def series(self) -> list[str]:
+        procedures = ("td", "brownian") if self.training.brownian else ("td",)
+        return [f"{prefix}/{procedure}" for _, _, prefix in self.combinations() for procedure in procedures]
+
+    def total_steps(self) -> int:
+        return self.training.total_steps
