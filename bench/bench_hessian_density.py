@@ -14,7 +14,7 @@ torch.func runs the density's chains in lockstep (one vmap-ed jvp-of-grad per La
 the references run them one vector at a time, as they are written. Prints seconds, the ratios
 and the relative gap between top eigenvalues (target: >= 2x, within 1%).
 
-    .venv/bin/python bench/bench_hessian_density.py [--starts 1 4 16] [--iterations 30] [--threads 1]
+    .venv/bin/python bench/bench_hessian_density.py [--starts 1 4 16] [--iterations 30] [--threads 1] [--device cuda]
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class DoubleBackwardSpectrum(HessianSpectrum):
         return flatten(dict(zip(self._names, products)))
 
 
-def trained_model(batch_size: int) -> tuple[MLP, tuple[torch.Tensor, torch.Tensor]]:
+def trained_model(batch_size: int, device: torch.device) -> tuple[MLP, tuple[torch.Tensor, torch.Tensor]]:
     torch.manual_seed(0)
     model = MLP(784, [128, 128], 10)
     images, labels = torch.rand(512, 784), torch.randint(0, 10, (512,))
@@ -64,13 +64,16 @@ def trained_model(batch_size: int) -> tuple[MLP, tuple[torch.Tensor, torch.Tenso
         optimiser.zero_grad()
         F.cross_entropy(model(images[idx]), labels[idx]).backward()
         optimiser.step()
-    return model, (images[:batch_size], labels[:batch_size])
+    return model.to(device), (images[:batch_size].to(device), labels[:batch_size].to(device))
 
 
 def timed(build, iterations: int, starts: torch.Tensor):
     """Seconds of build-then-quadrature, and the quadrature."""
+    sync = torch.cuda.synchronize if starts.is_cuda else (lambda: None)
+    sync()
     begin = time.perf_counter()
     quadrature = build().lanczos(iterations, starts=starts)
+    sync()
     return time.perf_counter() - begin, quadrature
 
 
@@ -81,9 +84,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    model, batch = trained_model(args.batch)
+    device = torch.device(args.device)
+    model, batch = trained_model(args.batch, device)
     loss = F.cross_entropy
     builders = {
         "torch.func": lambda: HessianSpectrum(model, loss, batch),
@@ -91,12 +96,12 @@ def main() -> None:
         "retained": lambda: DoubleBackwardSpectrum(model, loss, batch, retain=True),
     }
     n_params = builders["torch.func"]().n_params
-    timed(builders["torch.func"], 2, torch.randn(2, n_params))  # loads forward-AD decompositions
+    timed(builders["torch.func"], 2, torch.randn(2, n_params, device=device))  # loads forward-AD decompositions
 
-    print(f"784-128-128-10 MLP ({n_params} parameters), batch {args.batch}, {args.iterations} Lanczos iterations, threads {args.threads}")
+    print(f"784-128-128-10 MLP ({n_params} parameters), batch {args.batch}, {args.iterations} Lanczos iterations, {device}, threads {args.threads}")
     print(f"{'starts':>6} {'torch.func s':>12} {'fresh s':>9} {'retained s':>10} {'fresh/func':>10} {'retained/func':>13} {'top-eig gap':>11}")
     for n_starts in args.starts:
-        starts = torch.randn(n_starts, n_params, generator=torch.Generator().manual_seed(n_starts))
+        starts = torch.randn(n_starts, n_params, generator=torch.Generator().manual_seed(n_starts)).to(device)
         seconds = {name: [] for name in builders}
         quadratures = {}
         for _ in range(args.repeats):  # interleaved, so a busy neighbour slows all three alike

@@ -70,11 +70,13 @@ class Quadrature:
     def density(self, sigma: float = 0.01, n_bins: int = 80) -> tuple[np.ndarray, np.ndarray]:
         """The smoothed spectral density integrated over ``n_bins`` bins: (fractions, edges).
 
-        Each node is a Gaussian of width ``sigma`` times the spectrum's span; ``fractions`` is the
-        share of the eigenvalues in each bin (it sums to 1). ``edges`` has ``n_bins + 1`` entries.
+        Each node is a Gaussian of width ``sigma`` times the spectrum's scale,
+        ``max(λmax - λmin, |λmax|, |λmin|)``; bins span the nodes plus three widths each side.
+        ``fractions`` is the share of the eigenvalues in each bin (it sums to 1); ``edges`` has
+        ``n_bins + 1`` entries.
         """
         low, high = float(self.nodes.min()), float(self.nodes.max())
-        width = sigma * max(high - low, abs(high), abs(low), 1e-12)
+        width = sigma * (max(high - low, abs(high), abs(low)) or 1.0)
         edges = np.linspace(low - 3 * width, high + 3 * width, n_bins + 1)
         cdf = _normal_cdf((edges[None, None, :] - self.nodes[:, :, None]) / width)  # (S, m, bins+1)
         mass = (self.weights[:, :, None] * np.diff(cdf, axis=-1)).sum(axis=1).mean(axis=0)
