@@ -193,13 +193,13 @@ class HessianSpectrum:
         if starts is None:
             starts = torch.randn(n_starts, self.n_params, generator=self._generator, device=self.device, dtype=self.dtype)
         alphas, betas = self._lanczos_coefficients(starts.to(self.device, self.dtype), min(iterations, self.n_params))
-        nodes, weights = [], []
-        for a, b in zip(alphas, betas):
-            tridiagonal = np.diag(a) + np.diag(b, 1) + np.diag(b, -1)
-            theta, vectors = np.linalg.eigh(tridiagonal)
-            nodes.append(theta)
-            weights.append(vectors[0] ** 2)
-        return Quadrature(np.array(nodes), np.array(weights))
+        # Gauss quadrature of each chain: nodes are the eigenvalues of its tridiagonal matrix,
+        # weights the squared first components of their eigenvectors. (torch, not numpy: numpy's
+        # threaded LAPACK crawls on a busy machine for these tiny matrices.)
+        a, b = torch.from_numpy(alphas), torch.from_numpy(betas)
+        tridiagonal = torch.diag_embed(a) + torch.diag_embed(b, 1) + torch.diag_embed(b, -1)
+        theta, vectors = torch.linalg.eigh(tridiagonal)
+        return Quadrature(theta.numpy(), (vectors[:, 0, :] ** 2).numpy())
 
     def _lanczos_coefficients(self, starts: torch.Tensor, m: int) -> tuple[np.ndarray, np.ndarray]:
         n = starts.shape[0]
@@ -211,35 +211,37 @@ class HessianSpectrum:
         tol = 100 * torch.finfo(self.dtype).eps
         for j in range(m):
             basis[:, j] = q
-            w = self.hvp(q)
-            alphas[:, j] = (w * q).sum(dim=1).double().cpu().numpy()
+            w = self.hvp(q)  # a fresh tensor: updated in place below
+            alpha = torch.linalg.vecdot(w, q)
+            alphas[:, j] = alpha.double().cpu().numpy()
             if j == m - 1:
                 break
             # The three-term recurrence, then one pass against the whole basis: in floating point
             # the recurrence alone loses orthogonality within a few steps (spurious eigenvalues).
-            w = w - torch.from_numpy(alphas[:, j]).to(w).unsqueeze(1) * q
+            w.addcmul_(alpha.unsqueeze(1), q, value=-1)
             if j > 0:
-                w = w - torch.from_numpy(betas[:, j - 1]).to(w).unsqueeze(1) * basis[:, j - 1]
-            w = _orthogonalise(w, basis[:, : j + 1])
+                w.addcmul_(beta.unsqueeze(1), basis[:, j - 1], value=-1)
+            _orthogonalise_(w, basis[:, : j + 1])
             beta = w.norm(dim=1)
             beta_np = beta.double().cpu().numpy()
             stalled = beta_np <= tol * np.maximum(np.abs(alphas[:, : j + 1]).max(axis=1), 1e-30)
-            betas[:, j] = np.where(stalled, 0.0, beta_np)
+            beta_np[stalled] = 0.0
+            betas[:, j] = beta_np
+            beta = torch.from_numpy(beta_np).to(w)
             q = w / beta.clamp_min(torch.finfo(self.dtype).tiny).unsqueeze(1)
             if stalled.any():
                 # The chain spans an invariant subspace: go on from a fresh orthogonal direction
                 # with a zero coupling, which leaves the quadrature weights where they belong.
                 fresh = torch.randn(int(stalled.sum()), self.n_params, generator=self._generator, device=self.device, dtype=self.dtype)
                 chains = basis[torch.as_tensor(stalled, device=self.device), : j + 1]
-                fresh = _orthogonalise(_orthogonalise(fresh, chains), chains)
-                q[stalled] = fresh / fresh.norm(dim=1, keepdim=True)
+                _orthogonalise_(_orthogonalise_(fresh, chains), chains)
+                q[torch.as_tensor(stalled, device=self.device)] = fresh / fresh.norm(dim=1, keepdim=True)
         return alphas, betas
 
 
-def _orthogonalise(w: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
-    """Remove from each row of ``w`` (n, p) its components along that chain's ``basis`` (n, j, p)."""
+def _orthogonalise_(w: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
+    """In place: remove from each row of ``w`` (n, p) its components along that chain's ``basis`` (n, j, p)."""
     # Two matrix-vector products a chain: a batched bmm of this shape runs several times slower.
-    out = torch.empty_like(w)
     for c in range(w.shape[0]):
-        out[c] = w[c] - basis[c].T.mv(basis[c].mv(w[c]))
-    return out
+        w[c].addmv_(basis[c].T, basis[c].mv(w[c]), alpha=-1)
+    return w
