@@ -31,6 +31,10 @@ SCENARIO_KINDS: dict[str, ScenarioKind] = {
         "plastilab.scenarios.adam_instability.schema:AdamInstabilityConfig",
         "plastilab.scenarios.adam_instability.runner:run_adam_instability",
     ),
+    "interventions": ScenarioKind(
+        "plastilab.scenarios.interventions.schema:InterventionsConfig",
+        "plastilab.scenarios.interventions.runner:run_interventions",
+    ),
     "block_mdp": ScenarioKind(
         "plastilab.scenarios.block_mdp.schema:BlockMDPConfig",
         "plastilab.scenarios.block_mdp.runner:run_block_mdp",

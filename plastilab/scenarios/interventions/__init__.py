@@ -1,0 +1,1 @@
+"""The interventions scenario (paper §5.2): which changes keep a network able to fit the next task."""

@@ -1,0 +1,171 @@
+"""The interventions scenario, top to bottom (paper §5.2).
+
+for each architecture, intervention combination and seed (one series each, one after another):
+    build the network (with the combination's model changes) and its optimiser
+    for each iteration:
+        draw new targets for the same inputs                          (a new task)
+        from the second iteration on: the combination's task-change interventions
+        train steps_per_iteration steps on mini-batches of the task   (per-step interventions after each)
+        every log_every steps: the series' scalars
+        at the iteration's last step: task/final_loss on the whole task
+rank the combinations by their final losses over the last iterations
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+
+import torch
+
+from plastilab.core.context import RunContext
+from plastilab.core.errors import NonFiniteLoss
+from plastilab.core.events import Event, Log, Scalars, TaskBoundary
+from plastilab.data.datasets import load_images
+from plastilab.interventions.redo import dormancy_scores
+from plastilab.models.factory import build_model
+from plastilab.scenarios.interventions.objectives import make_objective
+from plastilab.scenarios.interventions.plan import InterventionPlan
+from plastilab.scenarios.interventions.ranking import as_records, format_ranking, rank_combinations
+from plastilab.scenarios.interventions.schema import InterventionsConfig, series_name
+from plastilab.scenarios.interventions.tasks import TaskStream, derive_seed
+
+EVAL_CHUNK = 500  # examples per forward pass when measuring the loss on the whole task
+
+
+def run_interventions(config: InterventionsConfig, ctx: RunContext) -> Iterator[Event]:
+    data = config.data
+    images, _ = load_images(data.dataset, data.n_images, config.seed, data.data_dir, data.download)
+    x = images.to(ctx.device)
+    suite = make_suite(config, x)
+    final_losses: dict[str, list[float | None]] = {}
+    for arch in config.grid.architectures:
+        for combination in config.grid.interventions:
+            for seed_index in range(config.grid.n_seeds):
+                name = series_name(arch, combination, seed_index)
+                final_losses[name] = []
+                yield from train_series(config, ctx, x, arch, combination, seed_index, final_losses[name], suite)
+    ranking = rank_combinations(final_losses, config.ranking.window)
+    window = config.ranking.window
+    yield Log("info", f"ranking by mean final loss over the last {window} iterations (change: from the first {window}):")
+    for line in format_ranking(ranking):
+        yield Log("info", line)
+    return {"ranking": as_records(ranking), "ranking_window": window}
+
+
+def train_series(
+    config: InterventionsConfig,
+    ctx: RunContext,
+    x: torch.Tensor,
+    arch: str,
+    combination: str,
+    seed_index: int,
+    final_losses: list[float | None],
+    suite=None,
+) -> Iterator[Event]:
+    task, training = config.task, config.training
+    # The suite's unit and weight statistics replace the scenario's own when they are on.
+    measured_by_suite = suite is not None and config.instruments.stats is not None and config.instruments.stats.every > 0
+    name = series_name(arch, combination, seed_index)
+    seed = derive_seed(config.seed, seed_index)
+    torch.manual_seed(seed)  # the same initial network for every combination of this seed
+
+    plan = InterventionPlan(combination, config.interventions, seed)
+    objective = make_objective(task, config.interventions.two_hot if plan.uses("two_hot") else None)
+    options = getattr(config.models, arch).model_dump()
+    model = build_model(arch, x.shape[1:], objective.n_out, layer_norm=plan.layer_norm, **options).to(ctx.device)
+    plan.prepare(model)
+    optimizer = make_optimizer(training.optimizer, model.parameters(), training.lr)
+
+    tasks = TaskStream(task, x, seed)
+    batches = torch.Generator().manual_seed(derive_seed(seed, 1))  # on the CPU: same stream on every device
+    probe = x[: config.interventions.redo.n_examples]  # inputs on which units are scored
+    if suite is not None:
+        suite.start(name, model)
+    step, loss_sum, seen = 0, torch.zeros((), device=ctx.device), 0
+    for iteration in range(task.n_iterations):
+        y = tasks.targets(iteration).to(ctx.device)
+        yield TaskBoundary(step=step, task=iteration, series=name)
+        if iteration > 0:
+            changed = plan.at_task_change(model, optimizer, probe)
+            if changed:
+                yield Scalars(step=step, series=name, values=changed, wall_time=time.time())
+        for iteration_step in range(1, task.steps_per_iteration + 1):
+            step += 1
+            index = torch.randint(0, len(x), (training.batch_size,), generator=batches).to(ctx.device)
+            xb, yb = x[index], y[index]
+            if suite is not None:
+                suite.before_step(step, name, model)
+            output = model(xb)
+            loss = objective.loss(output, yb)
+            penalty = plan.penalty(model)
+            optimizer.zero_grad(set_to_none=True)
+            (loss if penalty is None else loss + penalty).backward()
+            optimizer.step()
+            extra = plan.after_step(model, optimizer, step, training.lr, probe)
+            loss_sum += loss.detach() if objective.trains_on_error else objective.error(output.detach(), yb)
+            seen += 1
+            if suite is not None:
+                labels = yb if task.targets == "labels" else None
+                yield from suite.measure(step, name, model, loss_fn=objective.loss, batch=(xb, yb), labels=labels)
+
+            last = iteration_step == task.steps_per_iteration
+            if step % training.log_every and not last and not extra:
+                continue
+            values = {"train/loss": (loss_sum / seen).item(), **extra}
+            if not measured_by_suite:
+                values.update(measure(model, probe, config))
+            loss_sum, seen = torch.zeros((), device=ctx.device), 0
+            if penalty is not None:
+                values["train/penalty"] = penalty.item()
+            if last:
+                values.update(evaluate(model, objective, x, y))
+                final_losses.append(values["task/final_loss"] if math.isfinite(values["task/final_loss"]) else None)
+            yield Scalars(step=step, series=name, values=values, wall_time=time.time())
+            if not math.isfinite(values["train/loss"]):
+                raise NonFiniteLoss(
+                    f"{ctx.source}: training.lr: the loss of series {name!r} became {values['train/loss']} at step {step}; "
+                    f"lower training.lr and run again"
+                )
+
+
+def make_suite(config: InterventionsConfig, x: torch.Tensor):
+    """The optional ``[instruments]``: one suite for the run, so every series faces the same probe."""
+    if config.instruments is None:
+        return None
+    from plastilab.instruments.suite import InstrumentSuite
+
+    return InstrumentSuite(config.instruments, probe_inputs=x, seed=config.seed, stats_inputs=x[: config.interventions.redo.n_examples])
+
+
+def make_optimizer(kind: str, params, lr: float) -> torch.optim.Optimizer:
+    if kind == "adam":
+        return torch.optim.Adam(params, lr=lr)
+    return torch.optim.SGD(params, lr=lr)
+
+
+@torch.no_grad()
+def measure(model: torch.nn.Module, probe: torch.Tensor, config: InterventionsConfig) -> dict[str, float]:
+    """Dead and dormant unit fractions on the probe inputs, and the parameters' norm."""
+    scores = torch.cat(list(dormancy_scores(model, probe).values()))
+    norm = math.sqrt(sum(float(p.detach().pow(2).sum()) for p in model.parameters()))
+    return {
+        "units/dead_fraction": (scores <= 0).float().mean().item(),
+        "units/dormant_fraction": (scores <= config.interventions.redo.threshold).float().mean().item(),
+        "weights/norm": norm,
+    }
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, objective, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+    """The loss the user sees (and accuracy, for labels) on every input of the task."""
+    model.eval()
+    try:
+        outputs = torch.cat([model(x[i : i + EVAL_CHUNK]) for i in range(0, len(x), EVAL_CHUNK)])
+    finally:
+        model.train()
+    values = {"task/final_loss": objective.error(outputs, y).item()}
+    if objective.accuracy is not None:
+        values["task/final_accuracy"] = objective.accuracy(outputs, y).item()
+    return values

@@ -1,0 +1,224 @@
+"""The interventions scenario's file format (paper §5.2).
+
+A network is trained on a sequence of iterations; each draws new targets for the same inputs
+(re-drawn class labels, or the outputs of a fresh random network) and trains
+``task.steps_per_iteration`` steps. The run trains a grid of architecture × intervention
+combination × seed, each its own series named ``<architecture>+<combination>/s<seed>``, e.g.
+``mlp+layer_norm+weight_decay/s0``. A combination joins intervention names with ``+``.
+This module imports pydantic only, so ``plastilab validate`` never pays for importing torch.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
+
+from plastilab.core.schema import DataConfig, ScenarioConfig, Strict
+from plastilab.instruments.schema import InstrumentsConfig
+
+Architecture = Literal["mlp", "cnn", "resnet18", "vit"]
+Activation = Literal["relu", "tanh", "sigmoid", "gelu"]
+INTERVENTIONS = (
+    "none",
+    "reset_last_layer",
+    "reset_optimizer",
+    "layer_norm",
+    "shrink_and_perturb",
+    "spectral_norm",
+    "weight_decay",
+    "two_hot",
+    "redo",
+    "l2_init",
+)
+
+
+def _check_combination(text: str) -> str:
+    names = text.split("+")
+    unknown = [n for n in names if n not in INTERVENTIONS]
+    if unknown or len(set(names)) != len(names) or ("none" in names and len(names) > 1):
+        raise PydanticCustomError(
+            "literal_error",
+            "an intervention name or several joined by +",
+            {"expected": "names joined by + (each once; 'none' alone), from " + ", ".join(INTERVENTIONS)},
+        )
+    return text
+
+
+Combination = Annotated[str, AfterValidator(_check_combination)]
+
+
+class TaskConfig(Strict):
+    targets: Literal["labels", "regression"] = "labels"
+    n_iterations: int = Field(default=20, ge=1)
+    steps_per_iteration: int = Field(default=300, ge=1)
+    n_classes: int = Field(default=10, ge=2)  # labels only
+    n_outputs: int = Field(default=1, ge=1)  # regression only: outputs of the random network
+    # regression only: 0 regresses onto the random network's (standardised) outputs; a
+    # frequency f > 0 onto sin(f · those), a target far off the network's inductive bias.
+    frequency: float = Field(default=0.0, ge=0)
+
+
+class TrainingConfig(Strict):
+    optimizer: Literal["adam", "sgd"] = "adam"
+    lr: float = Field(default=1e-3, gt=0)
+    batch_size: int = Field(default=64, ge=1)
+    log_every: int = Field(default=50, ge=1)
+
+
+class GridConfig(Strict):
+    architectures: list[Architecture] = Field(default_factory=lambda: ["mlp"], min_length=1)
+    interventions: list[Combination] = Field(default_factory=lambda: ["none"], min_length=1)
+    n_seeds: int = Field(default=1, ge=1)  # series /s0, /s1, ...; each seed is a new init and task stream
+
+
+class MLPOptions(Strict):
+    hidden: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [256, 256], min_length=1)
+    activation: Activation = "relu"
+
+
+class CNNOptions(Strict):
+    channels: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [32, 64], min_length=1)
+    hidden: int = Field(default=128, ge=1)
+    activation: Activation = "relu"
+
+
+class ResNetOptions(Strict):
+    """torchvision's ResNet-18 takes no options here."""
+
+
+class ViTOptions(Strict):
+    patch_size: int = Field(default=4, ge=1)
+    dim: int = Field(default=64, ge=1)
+    depth: int = Field(default=4, ge=1)
+    heads: int = Field(default=4, ge=1)
+    mlp_ratio: int = Field(default=2, ge=1)
+    pool: Literal["cls", "mean"] = "cls"
+
+
+class ModelsConfig(Strict):
+    mlp: MLPOptions = Field(default_factory=MLPOptions)
+    cnn: CNNOptions = Field(default_factory=CNNOptions)
+    resnet18: ResNetOptions = Field(default_factory=ResNetOptions)
+    vit: ViTOptions = Field(default_factory=ViTOptions)
+
+
+class ShrinkAndPerturbConfig(Strict):
+    """θ ← λθ + σε at each task change."""
+
+    shrink: float = Field(default=0.8, ge=0, le=1)  # λ
+    noise_std: float = Field(default=0.01, ge=0)  # σ
+
+
+class WeightDecayConfig(Strict):
+    """Decoupled: θ ← θ − lr·λ·θ after each step."""
+
+    weight_decay: float = Field(default=0.1, ge=0)
+
+
+class L2InitConfig(Strict):
+    """The loss gains coefficient · Σ ||θ − θ₀||²."""
+
+    coefficient: float = Field(default=1e-3, ge=0)
+
+
+class RedoConfig(Strict):
+    """Recycle units whose dormancy score is ≤ threshold, at each task change (and every
+    ``every_steps`` steps if that is not 0), scored on ``n_examples`` of the task's inputs."""
+
+    threshold: float = Field(default=0.1, ge=0)  # τ
+    every_steps: int = Field(default=0, ge=0)
+    n_examples: int = Field(default=256, ge=1)
+
+
+class TwoHotConfig(Strict):
+    """Regression targets become two-hot distributions over ``n_bins`` bins from low to high."""
+
+    low: float = -5.0
+    high: float = 5.0
+    n_bins: int = Field(default=51, ge=2)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TwoHotConfig:
+        if not self.high > self.low:
+            raise _invalid(("high",), self.high, f"a number > low ({self.low})")
+        return self
+
+
+class SpectralNormConfig(Strict):
+    include_head: bool = False
+
+
+class InterventionSettings(Strict):
+    shrink_and_perturb: ShrinkAndPerturbConfig = Field(default_factory=ShrinkAndPerturbConfig)
+    weight_decay: WeightDecayConfig = Field(default_factory=WeightDecayConfig)
+    l2_init: L2InitConfig = Field(default_factory=L2InitConfig)
+    redo: RedoConfig = Field(default_factory=RedoConfig)
+    two_hot: TwoHotConfig = Field(default_factory=TwoHotConfig)
+    spectral_norm: SpectralNormConfig = Field(default_factory=SpectralNormConfig)
+
+
+class RankingConfig(Strict):
+    """Rank by mean final loss over the last ``window`` iterations; compare with the first ``window``."""
+
+    window: int = Field(default=5, ge=1)
+
+
+class InterventionsConfig(ScenarioConfig):
+    kind: Literal["interventions"]
+    data: DataConfig = Field(default_factory=DataConfig)
+    task: TaskConfig = Field(default_factory=TaskConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    grid: GridConfig = Field(default_factory=GridConfig)
+    models: ModelsConfig = Field(default_factory=ModelsConfig)
+    interventions: InterventionSettings = Field(default_factory=InterventionSettings)
+    ranking: RankingConfig = Field(default_factory=RankingConfig)
+    instruments: InstrumentsConfig | None = None  # plasticity probe, unit stats, Hessian, ...
+
+    main_parameters = (
+        "task.targets",
+        "task.n_iterations",
+        "task.steps_per_iteration",
+        "grid.architectures",
+        "grid.interventions",
+        "grid.n_seeds",
+        "training.lr",
+        "seed",
+    )
+
+    @model_validator(mode="after")
+    def _combinations_fit_the_rest(self) -> InterventionsConfig:
+        probe = self.instruments is not None and self.instruments.probe is not None and self.instruments.probe.every > 0
+        for i, combination in enumerate(self.grid.interventions):
+            names = combination.split("+")
+            if "two_hot" in names and self.task.targets != "regression":
+                allowed = 'combinations without two_hot, since two_hot needs task.targets = "regression"'
+                raise _invalid(("grid", "interventions", i), combination, allowed)
+            if "spectral_norm" in names and probe:
+                # The probe trains K copies under vmap; spectral norm's in-place power iteration
+                # cannot run there.
+                allowed = "combinations without spectral_norm while instruments.probe is on"
+                raise _invalid(("grid", "interventions", i), combination, allowed)
+        return self
+
+    def series(self) -> list[str]:
+        return [
+            series_name(arch, combination, seed)
+            for arch in self.grid.architectures
+            for combination in self.grid.interventions
+            for seed in range(self.grid.n_seeds)
+        ]
+
+    def total_steps(self) -> int:
+        return self.task.n_iterations * self.task.steps_per_iteration
+
+
+def series_name(arch: str, combination: str, seed: int) -> str:
+    return f"{arch}+{combination}/s{seed}"
+
+
+def _invalid(loc: tuple, found: object, allowed: str) -> ValidationError:
+    """An error at ``loc`` that the scenario loader turns into 'KEY: found X; allowed: Y'."""
+    error = PydanticCustomError("invalid_combination", allowed)
+    return ValidationError.from_exception_data("InterventionsConfig", [InitErrorDetails(type=error, loc=loc, input=found)])

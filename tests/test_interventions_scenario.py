@@ -1,0 +1,131 @@
+"""The interventions scenario end to end: a tiny grid writes every series and the ranking."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from plastilab.core.context import RunContext
+from plastilab.core.driver import drive
+from plastilab.core.errors import ScenarioError
+from plastilab.core.events import RunFinished
+from plastilab.core.scenario_file import load_scenario, validate_scenario
+from plastilab.rundir import layout
+from plastilab.rundir.reader import read_jsonl
+from plastilab.rundir.writer import RunFolderWriter
+from plastilab.scenarios.interventions.ranking import ranking_from_summary
+from plastilab.scenarios.interventions.runner import run_interventions
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+
+TINY = """
+kind = "interventions"
+name = "interventions-tiny"
+[data]
+n_images = 32
+[task]
+targets = "{targets}"
+n_iterations = 3
+steps_per_iteration = 4
+[training]
+batch_size = 8
+log_every = 2
+[grid]
+architectures = {architectures}
+interventions = {interventions}
+n_seeds = 2
+[models.mlp]
+hidden = [16, 16]
+[models.cnn]
+channels = [4, 4]
+hidden = 8
+[ranking]
+window = 1
+"""
+
+
+def tiny(tmp_path, targets="labels", architectures='["mlp", "cnn"]', interventions='["none"]', extra=""):
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY.format(targets=targets, architectures=architectures, interventions=interventions) + extra)
+    return load_scenario(path)
+
+
+def run_to_folder(scenario, root):
+    run_dir = layout.new_run_dir(scenario.name, root)
+    end = drive(scenario, [RunFolderWriter(run_dir, scenario, command=["test"])], run_dir=str(run_dir))
+    return run_dir, end
+
+
+def test_a_quick_grid_writes_every_series_and_the_ranking(tmp_path):
+    combos = '["none", "reset_last_layer+reset_optimizer+shrink_and_perturb", "layer_norm+redo+weight_decay+l2_init+spectral_norm"]'
+    scenario = tiny(tmp_path, interventions=combos)
+    run_dir, end = run_to_folder(scenario, tmp_path)
+    assert isinstance(end, RunFinished), getattr(end, "error", end)
+
+    expected = {f"{arch}+{combo}/s{seed}" for arch in ("mlp", "cnn") for combo in eval(combos) for seed in (0, 1)}
+    assert set(scenario.config.series()) == expected
+    records = read_jsonl(run_dir / layout.METRICS)
+    for series in expected:
+        finals = [r for r in records if r["series"] == series and r["tag"] == "task/final_loss"]
+        boundaries = [r["step"] for r in records if r["series"] == series and r["tag"] == "task/index"]
+        assert [r["step"] for r in finals] == [4, 8, 12], series  # the last step of each iteration
+        assert boundaries == [0, 4, 8], series
+
+    summary = json.loads((run_dir / layout.SUMMARY).read_text())
+    ranking = ranking_from_summary(summary, window=1)
+    assert {r.name for r in ranking} == {s.rsplit("/", 1)[0] for s in expected}
+    assert all(r.n_seeds == 2 and r.n_iterations == 3 and r.final_loss is not None for r in ranking)
+    logged = [r["message"] for r in read_jsonl(run_dir / layout.LOG)]
+    assert logged[0].startswith("ranking by mean final loss over the last 1 iterations")
+    assert len(logged) == 2 + len(ranking) and logged[2].lstrip().startswith("1  ")
+
+
+def test_the_runner_returns_the_ranking_for_the_end_summary(tmp_path):
+    config = tiny(tmp_path, targets="regression", architectures='["mlp"]', interventions='["two_hot", "redo"]').config
+
+    events = run_interventions(config, RunContext(device="cpu", seed=0))
+    with pytest.raises(StopIteration) as stop:
+        while True:
+            next(events)
+    summary = stop.value.value  # a generator's return value: what the driver can put in RunFinished
+    assert summary["ranking_window"] == 1
+    assert {r["name"] for r in summary["ranking"]} == {"mlp+two_hot", "mlp+redo"}
+
+
+def test_instruments_table_adds_their_tags(tmp_path):
+    extra = "[instruments.stats]\nevery = 2\nn_examples = 16\n"
+    scenario = tiny(tmp_path, architectures='["mlp"]', interventions='["shrink_and_perturb"]', extra=extra)
+    run_dir, end = run_to_folder(scenario, tmp_path)
+    assert isinstance(end, RunFinished), getattr(end, "error", end)
+    tags = {r["tag"] for r in read_jsonl(run_dir / layout.METRICS)}
+    assert {"features/effective_rank", "units/dormant_fraction", "task/final_loss"} <= tags
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ('grid.interventions=["none", "shrink"]', "grid.interventions.1: found 'shrink'; allowed: names joined by +"),
+        ('grid.interventions=["none+redo"]', "grid.interventions.0: found 'none+redo'"),
+        ('grid.interventions=["redo+redo"]', "grid.interventions.0: found 'redo+redo'"),
+        ('grid.interventions=["layer_norm+two_hot"]', "grid.interventions.0: found 'layer_norm+two_hot'; allowed: combinations without two_hot"),
+        (['grid.interventions=["spectral_norm"]', "instruments.probe.every=10"], "allowed: combinations without spectral_norm while instruments.probe is on"),
+        ('grid.architectures=["lstm"]', "grid.architectures.0: found 'lstm'"),
+        ("interventions.shrink_and_perturb.shrink=1.5", "interventions.shrink_and_perturb.shrink: found 1.5; allowed: a number <= 1"),
+        ("interventions.two_hot.high=-9", "interventions.two_hot.high: found -9"),
+        ("models.vit.depht=3", "models.vit.depht: unknown key; allowed here: patch_size, dim, depth"),
+        ('task.steps_per_iteration="300"', "task.steps_per_iteration: found '300'"),
+    ],
+)
+def test_bad_input_gives_one_line(override, message):
+    with pytest.raises(ScenarioError) as error:
+        load_scenario(SCENARIOS / "interventions-quick.toml", override if isinstance(override, list) else [override])
+    text = str(error.value)
+    assert message in text and "\n" not in text
+
+
+@pytest.mark.parametrize("name", ["interventions-quick.toml", "interventions-paper.toml"])
+def test_shipped_files_validate(name):
+    config = load_scenario(SCENARIOS / name).config
+    assert config.kind == "interventions" and len(config.series()) >= 8
+    again = validate_scenario(config.model_dump(mode="json", exclude_none=True), name)
+    assert again == config
