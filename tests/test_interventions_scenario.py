@@ -129,3 +129,11 @@ def test_shipped_files_validate(name):
     assert config.kind == "interventions" and len(config.series()) >= 8
     again = validate_scenario(config.model_dump(mode="json", exclude_none=True), name)
     assert again == config
+
+
+def test_a_diverging_series_fails_the_run_with_one_line(tmp_path):
+    scenario = tiny(tmp_path, targets="regression", architectures='["mlp"]')
+    scenario = load_scenario(scenario.path, ['training.optimizer="sgd"', "training.lr=1e12"])
+    run_dir, end = run_to_folder(scenario, tmp_path)
+    assert "training.lr: the loss of series 'mlp+none/s0' became" in end.error and "\n" not in end.error
+    assert json.loads((run_dir / layout.STATUS).read_text())["state"] == "failed"

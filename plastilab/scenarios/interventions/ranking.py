@@ -59,9 +59,10 @@ def as_records(ranking: Sequence[RankedCombination]) -> list[dict]:
 
 def format_ranking(ranking: Sequence[RankedCombination]) -> list[str]:
     """Plain text lines, a header and one per combination (for logs and plain terminals)."""
-    lines = [f"{'rank':>4}  {'combination':<40} {'final loss':>10} {'± seeds':>8} {'change':>8}"]
+    width = max([len("combination"), *(len(r.name) for r in ranking)])
+    lines = [f"{'rank':>4}  {'combination':<{width}}  {'final loss':>10} {'± seeds':>8} {'change':>8}"]
     for r in ranking:
-        lines.append(f"{r.rank:>4}  {r.name:<40} {_num(r.final_loss):>10} {_num(r.spread):>8} {_num(r.change, sign=True):>8}")
+        lines.append(f"{r.rank:>4}  {r.name:<{width}}  {_num(r.final_loss):>10} {_num(r.spread):>8} {_num(r.change, sign=True):>8}")
     return lines
 
 

@@ -123,11 +123,15 @@ def train_series(
                 values.update(evaluate(model, objective, x, y))
                 final_losses.append(values["task/final_loss"] if math.isfinite(values["task/final_loss"]) else None)
             yield Scalars(step=step, series=name, values=values, wall_time=time.time())
-            if not math.isfinite(values["train/loss"]):
-                raise NonFiniteLoss(
-                    f"{ctx.source}: training.lr: the loss of series {name!r} became {values['train/loss']} at step {step}; "
-                    f"lower training.lr and run again"
-                )
+            _check_finite(values["train/loss"], name, step, ctx)
+
+
+def _check_finite(loss: float, series: str, step: int, ctx: RunContext) -> None:
+    if not math.isfinite(loss):
+        raise NonFiniteLoss(
+            f"{ctx.source}: training.lr: the loss of series {series!r} became {loss} at step {step}; "
+            f"lower training.lr and run again"
+        )
 
 
 def make_suite(config: InterventionsConfig, x: torch.Tensor):
