@@ -142,20 +142,17 @@ class PlasticityProbe:
             if p.requires_grad
         }
         step = vmap(grad_and_value(self._loss_on(twin)), in_dims=(0, None, 0), randomness="different")
+        # Adam is elementwise, so one Adam over the stacked tensors is K independent Adams.
+        stacked = list(params.values())
+        optimiser = _adam(stacked, cfg.lr)
         batches = self._batches(len(inputs), inputs.device)
-        first, second = ({name: torch.zeros_like(p) for name, p in params.items()} for _ in range(2))
-        b1, b2 = ADAM_BETAS
         curve = torch.empty(cfg.probe_steps, device=inputs.device)
-        for t in range(1, cfg.probe_steps + 1):
-            idx = batches[t - 1]
+        for t, idx in enumerate(batches):
             grads, losses = step(params, inputs[idx], targets[:, idx])
-            curve[t - 1] = losses.mean()
-            # Adam (Kingma & Ba), elementwise, so one update serves all K stacked copies.
-            for name, g in grads.items():
-                first[name].mul_(b1).add_(g, alpha=1 - b1)
-                second[name].mul_(b2).addcmul_(g, g, value=1 - b2)
-                denom = (second[name] / (1 - b2**t)).sqrt_().add_(ADAM_EPS)
-                params[name].addcdiv_(first[name], denom, value=-cfg.lr / (1 - b1**t))
+            curve[t] = losses.mean()
+            for tensor, g in zip(stacked, grads.values()):
+                tensor.grad = g
+            optimiser.step()
         return params, curve.cpu().numpy()
 
     def _loss_on(self, twin: nn.Module) -> Callable:
@@ -184,6 +181,14 @@ class PlasticityProbe:
                 part = slice(start, start + EVAL_CHUNK)
                 total += score(params, inputs[part], targets[:, part]).double() * len(inputs[part])
         return (total / len(inputs)).cpu().numpy()
+
+
+def _adam(tensors: list[torch.Tensor], lr: float) -> torch.optim.Optimizer:
+    """torch's Adam, its fused single-pass kernel where the device and dtype have one."""
+    try:
+        return torch.optim.Adam(tensors, lr=lr, betas=ADAM_BETAS, eps=ADAM_EPS, fused=True)
+    except RuntimeError:
+        return torch.optim.Adam(tensors, lr=lr, betas=ADAM_BETAS, eps=ADAM_EPS)
 
 
 def _reinitialised(model: nn.Module) -> nn.Module:
