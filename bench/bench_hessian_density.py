@@ -14,6 +14,14 @@ torch.func runs the density's chains in lockstep (one vmap-ed jvp-of-grad per La
 the references run them one vector at a time, as they are written. Prints seconds, the ratios
 and the relative gap between top eigenvalues (target: >= 2x, within 1%).
 
+What limits torch.func on a CPU (torch 2.14): a product needs two large matmuls per layer
+(input x tangent, tangent-delta x input), which the retained graph does and nothing can avoid.
+jvp of grad also recomputes the primal forward and backward, and forward-mode AD multiplies the
+zero tangent of every constant operand (the inputs) as an efficient-zero tensor that costs a full
+matmul on the CPU. Running chains in lockstep pays those once per step instead of once per
+vector, which is why torch.func gains with more starts; it cannot beat the retained graph's FLOP
+floor. On a GPU, where small products are launch-bound, lockstep batching is where to look.
+
     .venv/bin/python bench/bench_hessian_density.py [--starts 1 4 16] [--iterations 30] [--threads 1] [--device cuda]
 """
 
