@@ -36,7 +36,7 @@ POLL_S = 0.1
 
 
 class PlastilabApp(App):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).parent / "app.tcss"  # absolute, so subclasses elsewhere find it
     TITLE = "plastilab"
     ENABLE_COMMAND_PALETTE = False  # every action has its own key in the footer
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]

@@ -59,6 +59,8 @@ class DashboardScreen(Screen):
         self._clock_drawn = 0.0
         self._last_state = ""
         self._pane_marks: dict[str, bool] = {}
+        self.redraw_count = 0
+        self._legend_key: tuple | None = None
 
     # -- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -102,6 +104,7 @@ class DashboardScreen(Screen):
     def redraw(self) -> None:
         """Draw every pane from the session's state (the benchmark times this)."""
         state = self.session.state
+        self.redraw_count += 1
         self._drawn_version = state.version
         self._view_changed = False
         tags = state.tags()
@@ -110,8 +113,10 @@ class DashboardScreen(Screen):
         self._draw_status()
         self._draw_legend()
         pane = self.query_one("#curves-pane")
-        pane.border_title = (self.tag or "waiting") + (" · log" if self.log_y else "")
-        pane.border_subtitle = f"{len(state.boundaries) + 1} tasks" if state.boundaries else ""
+        title = (self.tag or "waiting") + (" · log" if self.log_y else "")
+        subtitle = f"{len(state.boundaries) + 1} tasks" if state.boundaries else ""
+        if (pane.border_title, pane.border_subtitle) != (title, subtitle):
+            pane.border_title, pane.border_subtitle = title, subtitle
         self.query_one(LearningCurves).draw(state, self.tag, self.log_y, self.hidden)
         self.query_one(LatestValues).show(state, self.hidden)
         self.query_one(LogPane).show(state)
@@ -136,6 +141,10 @@ class DashboardScreen(Screen):
 
     def _draw_legend(self) -> None:
         state = self.session.state
+        key = (tuple(state.series), frozenset(self.hidden), bool(state.boundaries))
+        if key == self._legend_key:
+            return
+        self._legend_key = key
         legend = Text(no_wrap=False)
         for index, name in enumerate(state.series):
             if legend:

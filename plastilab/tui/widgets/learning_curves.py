@@ -25,8 +25,8 @@ class LearningCurves(Chart):
                 x, y = positive_log10(x, y)
             if len(x) == 0:
                 continue
-            # braille markers: two dots a column, so two points a column each way is enough
-            x, y = fit_to_columns(x, y, 2 * max(self.size.width, 20))
+            # a column's lowest and highest point: one point per braille dot column
+            x, y = fit_to_columns(x, y, max(self.size.width, 20))
             lines.append((index, x, y))
         if not lines:
             self.show_placeholder(f"no values of {tag} yet" + (" above 0 (log scale)" if log_y else ""))
@@ -45,4 +45,4 @@ class LearningCurves(Chart):
             log10_axis(plt, low, high)
         x_min = min(float(x[0]) for _, x, _ in lines)
         step_axis(plt, x_min, x_max, self.size.width - 6)
-        self.refresh()
+        self._changed()

@@ -39,6 +39,6 @@ class PlasticityCurve(Chart):
             self.plt.plot(x.tolist(), y.tolist(), marker="braille", color=series_rgb(index))
         if log_y:
             log10_axis(self.plt, min(float(y.min()) for _, _, y, _ in drawn), max(float(y.max()) for _, _, y, _ in drawn))
-        self.refresh()
+        self._changed()
         first = drawn[0][3]
         return f"{first.tag} at step {max(e.step for *_, e in drawn):,}"

@@ -48,4 +48,4 @@ class StatusPanel(Static):
         for label, value in rows:
             table.add_row(label, value)
         self.plain = "\n".join(f"{label} {value}" for label, value in rows)
-        self.update(table)
+        self.update(table, layout=False)  # a fixed-size panel: no need to lay the screen out again
