@@ -71,7 +71,16 @@ def test_tuple_targets_and_no_labels():
     np.testing.assert_allclose(np.diag(result.matrix), 1.0)
 
 
-def test_train_mode_batch_norm_is_refused():
-    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
-    with pytest.raises(ValueError, match="eval mode"):
-        gradient_covariance(model, F.cross_entropy, (torch.randn(4, 3), torch.zeros(4, dtype=torch.long)))
+def test_train_mode_batch_norm_gives_each_examples_gradient_within_the_batch():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2)).double()
+    inputs, labels = torch.randn(5, 3, dtype=torch.float64), torch.tensor([0, 1, 0, 1, 1])
+    running = model[1].running_mean.clone()
+    grads = per_example_gradients(model, F.cross_entropy, (inputs, labels))
+    assert torch.equal(model[1].running_mean, running)
+    for i in range(5):  # example i's loss, with the batch statistics of all five
+        model.zero_grad()
+        losses = F.cross_entropy(model(inputs), labels, reduction="none")
+        losses[i].backward()
+        expected = torch.cat([p.grad.reshape(-1) for p in model.parameters()])
+        torch.testing.assert_close(grads[i], expected, rtol=1e-9, atol=1e-12)

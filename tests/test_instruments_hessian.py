@@ -135,3 +135,23 @@ def test_losses_without_a_forward_mode_backward_fall_back_to_vjp_of_grad():
     spectrum = HessianSpectrum(model, loss_fn, batch)
     spectrum.hvp(torch.ones(spectrum.n_params, dtype=torch.float64))
     assert spectrum.method == "forward-over-reverse"
+
+
+class TinyAttention(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.qkv, self.head = nn.Linear(4, 12), nn.Linear(4, 3)
+
+    def forward(self, x):  # x: (batch, tokens, 4)
+        q, k, v = self.qkv(x).chunk(3, dim=-1)
+        return self.head(F.scaled_dot_product_attention(q, k, v).mean(dim=1))
+
+
+def test_attention_runs_on_a_twice_differentiable_kernel():
+    torch.manual_seed(0)
+    model = TinyAttention()
+    batch = (torch.randn(6, 5, 4), torch.randint(0, 3, (6,)))
+    spectrum = HessianSpectrum(model, F.cross_entropy, batch)
+    u, v = torch.randn(2, spectrum.n_params)
+    assert float(u @ spectrum.hvp(v)) == pytest.approx(float(v @ spectrum.hvp(u)), rel=1e-4)
+    assert np.isfinite(spectrum.top_eigenvalues(1, iterations=8)).all()

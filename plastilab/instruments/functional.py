@@ -91,6 +91,13 @@ def isolated_rng(seed: int, device: torch.device | str = "cpu") -> Iterator[None
         yield
 
 
+def twice_differentiable() -> contextlib.AbstractContextManager:
+    """Scaled-dot-product attention on its math kernel, the one with a second derivative."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    return sdpa_kernel([SDPBackend.MATH])
+
+
 def private_copy(model: nn.Module) -> nn.Module:
     """A deep copy whose batch-norm layers keep no running statistics.
 

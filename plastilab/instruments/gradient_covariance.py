@@ -4,9 +4,9 @@ Per-example gradients come from torch.func, ``vmap`` of ``grad`` of the loss on 
 examples are sorted by label (class or task, stable), so the Gram matrix shows one block per label:
 bright off-diagonal blocks mean that learning one class drags the others along.
 
-Each example goes through the model alone, so a batch-norm layer in train mode (which mixes the
-examples of a batch) is refused: put the model in eval mode for this measurement. Dropout stays on,
-with masks drawn from a private stream.
+Each example goes through the model alone; with batch norm in train mode, which mixes the
+examples of a batch, each row is instead that example's loss gradient within the batch (see
+:func:`per_example_gradients`). Dropout stays on, with masks drawn from a private stream.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.func import functional_call, grad, vmap
+from torch.func import functional_call, grad, vjp, vmap
 from torch.utils._pytree import tree_map
 
 from plastilab.instruments.functional import (
@@ -26,6 +26,7 @@ from plastilab.instruments.functional import (
     flatten,
     isolated_rng,
     model_device,
+    private_copy,
     take,
     to_device,
     trainable_params,
@@ -42,22 +43,45 @@ class CovarianceResult:
 
 
 def per_example_gradients(model: nn.Module, loss_fn: LossFn, batch: tuple[torch.Tensor, Any], *, seed: int = 0) -> torch.Tensor:
-    """Gradients of ``loss_fn`` on each example alone, flattened: ``(n, n_params)``."""
-    train_bn = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training]
-    if train_bn:
-        raise ValueError("per-example gradients need batch norm in eval mode: it mixes the examples of a batch in train mode")
+    """Gradients of ``loss_fn`` on each example, flattened: ``(n, n_params)``.
+
+    Each example goes through the model alone (``vmap`` of ``grad``), except in a model whose
+    batch norm is in train mode: there examples interact through the batch statistics, so row i
+    is the gradient of example i's loss within the batch's forward pass (a row of the Jacobian of
+    the per-example losses; n backward passes of the whole batch, so slower).
+    """
     device = model_device(model)
     params = trainable_params(model)
-    buffers = cloned_buffers(model)
     inputs, targets = to_device(batch, device)
+    if any(isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training for m in model.modules()):
+        with isolated_rng(seed, device):
+            return _rows_of_the_loss_jacobian(model, loss_fn, params, inputs, targets)
+    buffers = cloned_buffers(model)
 
     def loss_one(p, x, t):
-        x1, t1 = tree_map(lambda a: a.unsqueeze(0) if isinstance(a, torch.Tensor) else a, (x, t))
+        x1, t1 = _one_example_batch((x, t))
         return loss_fn(functional_call(model, (p, buffers), (x1,)), t1)
 
     with isolated_rng(seed, device):
         grads = vmap(grad(loss_one), in_dims=(None, 0, 0), randomness="different")(params, inputs, targets)
     return flatten(grads, batch_dims=1)
+
+
+def _rows_of_the_loss_jacobian(model, loss_fn, params, inputs, targets) -> torch.Tensor:
+    twin = private_copy(model)  # batch norm on batch statistics, running ones untouched
+    buffers = dict(twin.named_buffers())
+
+    def example_losses(p):
+        outputs = functional_call(twin, (p, buffers), (inputs,))
+        return vmap(lambda o, t: loss_fn(*_one_example_batch((o, t))))(outputs, targets)
+
+    losses, pullback = vjp(example_losses, params)
+    rows = vmap(pullback)(torch.eye(len(losses), device=losses.device, dtype=losses.dtype))[0]
+    return flatten(rows, batch_dims=1)
+
+
+def _one_example_batch(tree: Any) -> Any:
+    return tree_map(lambda a: a.unsqueeze(0) if isinstance(a, torch.Tensor) else a, tree)
 
 
 def gradient_covariance(

@@ -11,6 +11,7 @@ Three verbs over those products:
 * :meth:`HessianSpectrum.density` - stochastic Lanczos quadrature, smoothed by Gaussians and
   integrated over bins.
 
+Attention runs on PyTorch's math kernel here (the fused kernels have no second derivative).
 The model's mode is respected, never switched. In train mode, batch norm normalises with the
 batch's statistics (as in a training step) on a private copy that keeps no running statistics, and
 dropout stays on with its mask frozen: every product re-seeds a private random stream with the
@@ -38,6 +39,7 @@ from plastilab.instruments.functional import (
     private_copy,
     to_device,
     trainable_params,
+    twice_differentiable,
     unflatten,
 )
 
@@ -138,7 +140,7 @@ class HessianSpectrum:
 
         The pullback is built once and reused, so its graph is kept between products.
         """
-        with isolated_rng(self.seed, self.device):
+        with isolated_rng(self.seed, self.device), twice_differentiable():
             _, self._pullback = vjp(lambda p: self._gradient(p, self._float_targets), self._params)
         self.method = "reverse-over-reverse"
         self._hvp_one = self._reverse_over_reverse
@@ -159,7 +161,7 @@ class HessianSpectrum:
         return self._product(vector)
 
     def _product(self, vector: torch.Tensor) -> torch.Tensor:
-        with isolated_rng(self.seed, self.device), warnings.catch_warnings():
+        with isolated_rng(self.seed, self.device), twice_differentiable(), warnings.catch_warnings():
             # torch's forward AD loads its decompositions through torch.jit.script, which warns.
             warnings.filterwarnings("ignore", message=".*torch.jit.script.*", category=FutureWarning)
             return self._hvp_many(vector) if vector.dim() == 2 else self._hvp_one(vector)

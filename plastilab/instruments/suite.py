@@ -38,9 +38,9 @@ from plastilab.core.events import Curve, Event, Histogram, Log, Matrix, Scalars
 from plastilab.instruments.functional import (
     LossFn,
     batch_size,
-    cloned_buffers,
     isolated_rng,
     model_device,
+    private_copy,
     snapshot_params,
     take,
     to_device,
@@ -181,11 +181,12 @@ class InstrumentSuite:
 
     def _fresh_gradient(self, model, loss_fn, batch) -> dict[str, torch.Tensor]:
         """The loss gradient on ``batch``, without touching ``.grad`` or running statistics."""
-        buffers = cloned_buffers(model)
+        twin = private_copy(model)
+        buffers = dict(twin.named_buffers())
         inputs, targets = to_device(batch, model_device(model))
 
         def loss(params):
-            return loss_fn(functional_call(model, (params, buffers), (inputs,)), targets)
+            return loss_fn(functional_call(twin, (params, buffers), (inputs,)), targets)
 
         with isolated_rng(self.seed, model_device(model)):
             return grad(loss)(trainable_params(model))
