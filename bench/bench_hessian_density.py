@@ -106,8 +106,10 @@ def main() -> None:
     n_params = builders["torch.func"]().n_params
     timed(builders["torch.func"], 2, torch.randn(2, n_params, device=device))  # loads forward-AD decompositions
 
-    print(f"784-128-128-10 MLP ({n_params} parameters), batch {args.batch}, {args.iterations} Lanczos iterations, {device}, threads {args.threads}")
-    print(f"{'starts':>6} {'torch.func s':>12} {'fresh s':>9} {'retained s':>10} {'fresh/func':>10} {'retained/func':>13} {'top-eig gap':>11}")
+    print(f"784-128-128-10 MLP ({n_params} parameters), batch {args.batch}, ", end="")
+    print(f"{args.iterations} Lanczos iterations, {device}, threads {args.threads}")
+    columns = ("starts", "torch.func s", "fresh s", "retained s", "fresh/func", "retained/func", "top-eig gap")
+    print(" ".join(f"{c:>{w}}" for c, w in zip(columns, (6, 12, 9, 10, 10, 13, 11))))
     for n_starts in args.starts:
         starts = torch.randn(n_starts, n_params, generator=torch.Generator().manual_seed(n_starts)).to(device)
         seconds = {name: [] for name in builders}

@@ -81,12 +81,14 @@ def main() -> None:
             times[name].append(time.perf_counter() - start)
 
     b = statistics.median(times["batched"])
-    print(f"device {device}, threads {args.threads}: K={args.k} copies of 784-128-128-10, {args.steps} steps, batch {args.batch}")
+    print(f"device {device}, threads {args.threads}: K={args.k} copies of 784-128-128-10, ", end="")
+    print(f"{args.steps} steps, batch {args.batch}")
     for name, spent in times.items():
         s = statistics.median(spent)
         print(f"  {name:<24} {s:7.3f} s   {s / b:5.2f}x the batched time")
     gap = max(abs(u - v) / max(abs(v), 1e-12) for u, v in zip(batched.per_target, losses))
-    print(f"  largest relative gap between batched and sequential final losses: {gap:.1e} (float32 drift over the steps)")
+    print(f"  largest relative gap between batched and sequential final losses: {gap:.1e}", end="")
+    print(" (float32 drift over the steps)")
 
 
 if __name__ == "__main__":

@@ -33,13 +33,17 @@ def dense_hessian(model, loss_fn, batch) -> torch.Tensor:
     flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
 
     def loss(vector):
-        params = dict(zip(names, (piece.reshape(s) for piece, s in zip(vector.split([s.numel() for s in shapes]), shapes))))
+        pieces = vector.split([s.numel() for s in shapes])
+        params = {name: piece.reshape(shape) for name, piece, shape in zip(names, pieces, shapes)}
         return loss_fn(functional_call(model, params, (batch[0],)), batch[1])
 
     return torch.autograd.functional.hessian(loss, flat)
 
 
-@pytest.fixture(scope="module", params=[(ln, loss) for ln in (False, True) for loss in LOSSES], ids=lambda p: f"ln={p[0]}-{p[1]}")
+CASES = [(layer_norm, loss) for layer_norm in (False, True) for loss in LOSSES]
+
+
+@pytest.fixture(scope="module", params=CASES, ids=lambda case: f"ln={case[0]}-{case[1]}")
 def case(request):
     model, loss_fn, batch = tiny_problem(*request.param)
     hessian = dense_hessian(model, loss_fn, batch)

@@ -28,7 +28,8 @@ def trained_pair(dropout: bool = False):
 
 
 def config(**overrides) -> ProbeConfig:
-    return ProbeConfig(**{"n_targets": 3, "probe_steps": 20, "batch_size": 16, "n_examples": 48, "lr": 1e-2} | overrides)
+    small = {"n_targets": 3, "probe_steps": 20, "batch_size": 16, "n_examples": 48, "lr": 1e-2}
+    return ProbeConfig(**small | overrides)
 
 
 @pytest.mark.parametrize("family", ["network_regression", "high_frequency", "random_labels"])

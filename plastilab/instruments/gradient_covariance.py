@@ -42,7 +42,9 @@ class CovarianceResult:
     across_class_similarity: float | None  # mean over pairs with different labels
 
 
-def per_example_gradients(model: nn.Module, loss_fn: LossFn, batch: tuple[torch.Tensor, Any], *, seed: int = 0) -> torch.Tensor:
+def per_example_gradients(
+    model: nn.Module, loss_fn: LossFn, batch: tuple[torch.Tensor, Any], *, seed: int = 0
+) -> torch.Tensor:
     """Gradients of ``loss_fn`` on each example, flattened: ``(n, n_params)``.
 
     Each example goes through the model alone (``vmap`` of ``grad``), except in a model whose

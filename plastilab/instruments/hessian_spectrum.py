@@ -193,7 +193,7 @@ class HessianSpectrum:
         basis, ``iterations * n_starts * n_params`` numbers. Chains are capped at ``n_params``.
         """
         if starts is None:
-            starts = torch.randn(n_starts, self.n_params, generator=self._generator, device=self.device, dtype=self.dtype)
+            starts = self._gaussian(n_starts)
         alphas, betas = self._lanczos_coefficients(starts.to(self.device, self.dtype), min(iterations, self.n_params))
         # Gauss quadrature of each chain: nodes are the eigenvalues of its tridiagonal matrix,
         # weights the squared first components of their eigenvectors. (torch, not numpy: numpy's
@@ -234,11 +234,14 @@ class HessianSpectrum:
             if stalled.any():
                 # The chain spans an invariant subspace: go on from a fresh orthogonal direction
                 # with a zero coupling, which leaves the quadrature weights where they belong.
-                fresh = torch.randn(int(stalled.sum()), self.n_params, generator=self._generator, device=self.device, dtype=self.dtype)
+                fresh = self._gaussian(int(stalled.sum()))
                 chains = basis[torch.as_tensor(stalled, device=self.device), : j + 1]
                 _orthogonalise_(_orthogonalise_(fresh, chains), chains)
                 q[torch.as_tensor(stalled, device=self.device)] = fresh / fresh.norm(dim=1, keepdim=True)
         return alphas, betas
+
+    def _gaussian(self, rows: int) -> torch.Tensor:
+        return torch.randn(rows, self.n_params, generator=self._generator, device=self.device, dtype=self.dtype)
 
 
 def _orthogonalise_(w: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:

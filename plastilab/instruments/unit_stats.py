@@ -115,7 +115,11 @@ def unit_statistics(layers: list[LayerActivity], dormant_threshold: float = 0.02
     totals = {"dead": [0, 0], "dormant": [0, 0], "saturated": [0, 0]}
     moments = [0.0, 0.0, 0]  # sum, sum of squares, count of pre-activations
     for layer in layers:
-        masks = {"dead": dead_units(layer), "dormant": dormant_units(layer, dormant_threshold), "saturated": saturated_units(layer)}
+        masks = {
+            "dead": dead_units(layer),
+            "dormant": dormant_units(layer, dormant_threshold),
+            "saturated": saturated_units(layer),
+        }
         for key, mask in masks.items():
             if mask is not None:
                 out[f"units/{key}_fraction/{layer.name}"] = float(mask.float().mean())
