@@ -41,8 +41,9 @@ class PlastilabApp(App):
     ENABLE_COMMAND_PALETTE = False  # every action has its own key in the footer
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
+    # The theme key works everywhere; the picker and runs footers show it (the dashboard's is full).
     BINDINGS = [
-        Binding("d", "toggle_theme", "Theme"),
+        Binding("d", "toggle_theme", "Theme", show=False),
         Binding("q", "quit", "Quit"),
     ]
 

@@ -38,7 +38,7 @@ class DashboardScreen(Screen):
         Binding("p", "pause", "Pause"),
         Binding("p", "resume", "Resume"),
         Binding("s", "stop", "Stop"),
-        Binding("r", "restart", "Restart"),
+        Binding("r", "restart", "Rerun"),
         Binding("l", "log_scale", "Log y"),
         Binding("m", "next_metric", "Metric"),
         Binding("f", "filter_series", "Series"),
@@ -51,6 +51,7 @@ class DashboardScreen(Screen):
         super().__init__()
         self.session = session
         self.tag: str | None = None
+        self._tag_chosen = False
         self.log_y = False
         self.hidden: set[str] = set()
         self.matrix_index = 0
@@ -108,7 +109,7 @@ class DashboardScreen(Screen):
         self._drawn_version = state.version
         self._view_changed = False
         tags = state.tags()
-        if self.tag not in tags:
+        if not self._tag_chosen or self.tag not in tags:  # until a person picks one: train/loss first
             self.tag = next((t for t in PREFERRED_TAGS if t in tags), tags[0] if tags else None)
         self._draw_status()
         self._draw_legend()
@@ -175,8 +176,8 @@ class DashboardScreen(Screen):
             return live and state.state != "stopping"
         if action == "restart":
             return self.session.relaunch_request() is not None
-        if action == "next_matrix":
-            return len(state.arrays.get("matrix", {})) > 1
+        if action == "next_matrix":  # shown with the covariance pane, where it applies
+            return len(state.arrays.get("matrix", {})) > 1 and self.query_one(TabbedContent).active == "covariance"
         if action == "back":
             return len(self.app.screen_stack) > 2
         return True
@@ -205,12 +206,17 @@ class DashboardScreen(Screen):
         if tags:
             index = tags.index(self.tag) + 1 if self.tag in tags else 0
             self.tag = tags[index % len(tags)]
+            self._tag_chosen = True
             self._view_changed = True
 
     def action_next_pane(self) -> None:
         tabs = self.query_one(TabbedContent)
         index = PANES.index(tabs.active) + 1 if tabs.active in PANES else 0
         tabs.active = PANES[index % len(PANES)]
+        self.refresh_bindings()
+
+    def on_tabbed_content_tab_activated(self) -> None:
+        self.refresh_bindings()
 
     def action_next_matrix(self) -> None:
         self.matrix_index += 1

@@ -25,6 +25,7 @@ class PickerScreen(Screen):
         Binding("ctrl+r", "launch", "Launch"),
         Binding("o", "runs", "Runs"),
         Binding("b", "dashboard", "Dashboard"),
+        Binding("d", "app.toggle_theme", "Theme"),
     ]
 
     def __init__(self) -> None:

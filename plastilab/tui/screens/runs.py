@@ -22,6 +22,7 @@ class RunsScreen(Screen):
         Binding("r", "rerun", "Rerun"),
         Binding("g", "refresh", "Refresh"),
         Binding("escape", "back", "Back"),
+        Binding("d", "app.toggle_theme", "Theme"),
     ]
 
     def compose(self) -> ComposeResult:
