@@ -159,3 +159,16 @@ def test_attention_runs_on_a_twice_differentiable_kernel():
     u, v = torch.randn(2, spectrum.n_params)
     assert float(u @ spectrum.hvp(v)) == pytest.approx(float(v @ spectrum.hvp(u)), rel=1e-4)
     assert np.isfinite(spectrum.top_eigenvalues(1, iterations=8)).all()
+
+
+def test_spectral_norm_power_iteration_is_frozen_so_the_operator_stays_fixed():
+    from torch.nn.utils.parametrizations import spectral_norm
+
+    torch.manual_seed(0)
+    model = nn.Sequential(spectral_norm(nn.Linear(4, 6)), nn.ReLU(), nn.Linear(6, 3)).double()
+    u_before = model[0].parametrizations.weight[0]._u.clone()
+    batch = (torch.randn(10, 4, dtype=torch.float64), torch.randint(0, 3, (10,)))
+    spectrum = HessianSpectrum(model, F.cross_entropy, batch)
+    v = torch.randn(spectrum.n_params, dtype=torch.float64)
+    torch.testing.assert_close(spectrum.hvp(v), spectrum.hvp(v), rtol=0, atol=0)
+    assert torch.equal(model[0].parametrizations.weight[0]._u, u_before) and model.training

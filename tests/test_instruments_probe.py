@@ -101,3 +101,20 @@ def test_k_stacked_copies_train_exactly_like_k_adam_loops():
 def test_a_loss_that_does_not_fit_the_family_is_refused():
     with pytest.raises(ValueError, match="does not fit"):
         PlasticityProbe(torch.zeros(4, 2), config(), loss_kind="cross_entropy")
+
+
+def test_spectral_norm_models_train_in_the_probe_and_need_a_target_factory():
+    from torch import nn
+    from torch.nn.utils.parametrizations import spectral_norm
+
+    def build():
+        return nn.Sequential(spectral_norm(nn.Linear(6, 16)), nn.ReLU(), spectral_norm(nn.Linear(16, 4)))
+
+    torch.manual_seed(0)
+    model, inputs = build(), torch.randn(48, 6)
+    with pytest.raises(ValueError, match="target_model"):
+        PlasticityProbe(inputs, config(), seed=0).measure(model)
+    regression = PlasticityProbe(inputs, config(), seed=0, target_model=build).measure(model)
+    labels = PlasticityProbe(inputs, config(family="random_labels"), seed=0).measure(model)
+    assert np.isfinite(regression.final_loss) and regression.final_loss < regression.curve[0]
+    assert np.isfinite(labels.final_loss)

@@ -99,12 +99,13 @@ def twice_differentiable() -> contextlib.AbstractContextManager:
 
 
 def private_copy(model: nn.Module) -> nn.Module:
-    """A deep copy whose batch-norm layers keep no running statistics.
+    """A deep copy whose batch-norm layers keep no running statistics, power iterations frozen.
 
     torch.func transforms cannot write running statistics in place; without them a train-mode
     batch norm normalises with the batch's own statistics, exactly as in a training step.
     """
     twin = copy.deepcopy(model)
+    freeze_power_iterations(twin)
     for p in twin.parameters():
         p.grad = None  # the copy needs no gradients of its own
     for module in twin.modules():
@@ -114,6 +115,18 @@ def private_copy(model: nn.Module) -> nn.Module:
             module.num_batches_tracked = None
             module.track_running_stats = False
     return twin
+
+
+def freeze_power_iterations(model: nn.Module) -> None:
+    """Put spectral-norm parametrisations in eval mode: σ = uᵀWv with the vectors they have.
+
+    In train mode they refine u and v in place at every call, which vmap cannot batch and which
+    would make the function an instrument measures drift from one evaluation to the next.
+    """
+    spectral = getattr(torch.nn.utils.parametrizations, "_SpectralNorm", None)
+    for module in model.modules():
+        if spectral is not None and isinstance(module, spectral):
+            module.eval()
 
 
 def short_names(names: Iterable[str]) -> dict[str, str]:

@@ -27,8 +27,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, grad_and_value, vmap
+from torch.nn.utils import parametrize
 
-from plastilab.instruments.functional import Params, isolated_rng, model_device, private_copy
+from plastilab.instruments.functional import (
+    Params,
+    freeze_power_iterations,
+    isolated_rng,
+    model_device,
+    private_copy,
+)
 from plastilab.instruments.schema import ProbeConfig
 
 LossKind = Literal["mse", "huber", "cross_entropy"]
@@ -136,6 +143,7 @@ class PlasticityProbe:
     def _train(self, twin: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> tuple[Params, np.ndarray]:
         cfg = self.config
         twin.train()
+        freeze_power_iterations(twin)  # train() just switched them back on
         params = {
             name: p.detach().unsqueeze(0).repeat(cfg.n_targets, *([1] * p.dim()))
             for name, p in twin.named_parameters()
@@ -193,6 +201,12 @@ def _adam(tensors: list[torch.Tensor], lr: float) -> torch.optim.Optimizer:
 
 def _reinitialised(model: nn.Module) -> nn.Module:
     """A copy of ``model`` with freshly drawn parameters (from the current global stream)."""
+    if any(parametrize.is_parametrized(m) for m in model.modules()):
+        # reset_parameters() would write into the computed weight and leave the original alone.
+        raise ValueError(
+            "the probe cannot re-initialise parametrised weights (e.g. spectral norm): pass target_model "
+            "(probe_target_model to InstrumentSuite) to build fresh target networks"
+        )
     fresh = copy.deepcopy(model)
     covered: set[int] = set()
     for module in fresh.modules():
