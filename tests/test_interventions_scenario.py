@@ -93,12 +93,19 @@ def test_the_runner_returns_the_ranking_for_the_end_summary(tmp_path):
 
 
 def test_instruments_table_adds_their_tags(tmp_path):
-    extra = "[instruments.stats]\nevery = 2\nn_examples = 16\n"
-    scenario = tiny(tmp_path, architectures='["mlp"]', interventions='["shrink_and_perturb"]', extra=extra)
+    extra = (
+        "[instruments.stats]\nevery = 2\nn_examples = 16\n"
+        "[instruments.probe]\nevery = 6\nprobe_steps = 3\nn_targets = 2\nn_examples = 16\nbatch_size = 8\n"
+    )
+    combos = '["shrink_and_perturb", "spectral_norm"]'
+    scenario = tiny(tmp_path, targets="regression", architectures='["mlp"]', interventions=combos, extra=extra)
     run_dir, end = run_to_folder(scenario, tmp_path)
     assert isinstance(end, RunFinished), getattr(end, "error", end)
-    tags = {r["tag"] for r in read_jsonl(run_dir / layout.METRICS)}
-    assert {"features/effective_rank", "units/dormant_fraction", "task/final_loss"} <= tags
+    records = read_jsonl(run_dir / layout.METRICS)
+    tags = {r["tag"] for r in records}
+    assert {"features/effective_rank", "units/dormant_fraction", "probe/final_loss", "task/final_loss"} <= tags
+    probed = {r["series"] for r in records if r["tag"] == "probe/plasticity_loss"}
+    assert probed == set(scenario.config.series())  # spectral norm's series too
 
 
 @pytest.mark.parametrize(
@@ -108,7 +115,6 @@ def test_instruments_table_adds_their_tags(tmp_path):
         ('grid.interventions=["none+redo"]', "grid.interventions.0: found 'none+redo'"),
         ('grid.interventions=["redo+redo"]', "grid.interventions.0: found 'redo+redo'"),
         ('grid.interventions=["layer_norm+two_hot"]', "grid.interventions.0: found 'layer_norm+two_hot'; allowed: combinations without two_hot"),
-        (['grid.interventions=["spectral_norm"]', "instruments.probe.every=10"], "allowed: combinations without spectral_norm while instruments.probe is on"),
         ('grid.architectures=["lstm"]', "grid.architectures.0: found 'lstm'"),
         ("interventions.shrink_and_perturb.shrink=1.5", "interventions.shrink_and_perturb.shrink: found 1.5; allowed: a number <= 1"),
         ("interventions.two_hot.high=-9", "interventions.two_hot.high: found -9"),
@@ -118,7 +124,7 @@ def test_instruments_table_adds_their_tags(tmp_path):
 )
 def test_bad_input_gives_one_line(override, message):
     with pytest.raises(ScenarioError) as error:
-        load_scenario(SCENARIOS / "interventions-quick.toml", override if isinstance(override, list) else [override])
+        load_scenario(SCENARIOS / "interventions-quick.toml", [override])
     text = str(error.value)
     assert message in text and "\n" not in text
 

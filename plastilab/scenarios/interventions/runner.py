@@ -38,14 +38,13 @@ def run_interventions(config: InterventionsConfig, ctx: RunContext) -> Iterator[
     data = config.data
     images, _ = load_images(data.dataset, data.n_images, config.seed, data.data_dir, data.download)
     x = images.to(ctx.device)
-    suite = make_suite(config, x)
     final_losses: dict[str, list[float | None]] = {}
     for arch in config.grid.architectures:
         for combination in config.grid.interventions:
             for seed_index in range(config.grid.n_seeds):
                 name = series_name(arch, combination, seed_index)
                 final_losses[name] = []
-                yield from train_series(config, ctx, x, arch, combination, seed_index, final_losses[name], suite)
+                yield from train_series(config, ctx, x, arch, combination, seed_index, final_losses[name])
     ranking = rank_combinations(final_losses, config.ranking.window)
     window = config.ranking.window
     yield Log("info", f"ranking by mean final loss over the last {window} iterations (change: from the first {window}):")
@@ -62,11 +61,8 @@ def train_series(
     combination: str,
     seed_index: int,
     final_losses: list[float | None],
-    suite=None,
 ) -> Iterator[Event]:
     task, training = config.task, config.training
-    # The suite's unit and weight statistics replace the scenario's own when they are on.
-    measured_by_suite = suite is not None and config.instruments.stats is not None and config.instruments.stats.every > 0
     name = series_name(arch, combination, seed_index)
     seed = derive_seed(config.seed, seed_index)
     torch.manual_seed(seed)  # the same initial network for every combination of this seed
@@ -74,13 +70,20 @@ def train_series(
     plan = InterventionPlan(combination, config.interventions, seed)
     objective = make_objective(task, config.interventions.two_hot if plan.uses("two_hot") else None)
     options = getattr(config.models, arch).model_dump()
-    model = build_model(arch, x.shape[1:], objective.n_out, layer_norm=plan.layer_norm, **options).to(ctx.device)
+
+    def fresh_network() -> torch.nn.Module:
+        return build_model(arch, x.shape[1:], objective.n_out, layer_norm=plan.layer_norm, **options)
+
+    model = fresh_network().to(ctx.device)
     plan.prepare(model)
+    suite = make_suite(config, x, fresh_network)
+    # The suite's unit and weight statistics replace the scenario's own when they are on.
+    measured_by_suite = suite is not None and config.instruments.stats is not None and config.instruments.stats.every > 0
     optimizer = make_optimizer(training.optimizer, model.parameters(), training.lr)
 
     tasks = TaskStream(task, x, seed)
     batches = torch.Generator().manual_seed(derive_seed(seed, 1))  # on the CPU: same stream on every device
-    probe = x[: config.interventions.redo.n_examples]  # inputs on which units are scored
+    unit_inputs = x[: config.interventions.redo.n_examples]  # the inputs units are scored on
     if suite is not None:
         suite.start(name, model)
     step, loss_sum, seen = 0, torch.zeros((), device=ctx.device), 0
@@ -88,7 +91,7 @@ def train_series(
         y = tasks.targets(iteration).to(ctx.device)
         yield TaskBoundary(step=step, task=iteration, series=name)
         if iteration > 0:
-            changed = plan.at_task_change(model, optimizer, probe)
+            changed = plan.at_task_change(model, optimizer, unit_inputs)
             if changed:
                 yield Scalars(step=step, series=name, values=changed, wall_time=time.time())
         for iteration_step in range(1, task.steps_per_iteration + 1):
@@ -103,7 +106,7 @@ def train_series(
             optimizer.zero_grad(set_to_none=True)
             (loss if penalty is None else loss + penalty).backward()
             optimizer.step()
-            extra = plan.after_step(model, optimizer, step, training.lr, probe)
+            extra = plan.after_step(model, optimizer, step, training.lr, unit_inputs)
             loss_sum += loss.detach() if objective.trains_on_error else objective.error(output.detach(), yb)
             seen += 1
             if suite is not None:
@@ -115,7 +118,7 @@ def train_series(
                 continue
             values = {"train/loss": (loss_sum / seen).item(), **extra}
             if not measured_by_suite:
-                values.update(measure(model, probe, config))
+                values.update(measure(model, unit_inputs, config))
             loss_sum, seen = torch.zeros((), device=ctx.device), 0
             if penalty is not None:
                 values["train/penalty"] = penalty.item()
@@ -134,13 +137,16 @@ def _check_finite(loss: float, series: str, step: int, ctx: RunContext) -> None:
         )
 
 
-def make_suite(config: InterventionsConfig, x: torch.Tensor):
-    """The optional ``[instruments]``: one suite for the run, so every series faces the same probe."""
+def make_suite(config: InterventionsConfig, x: torch.Tensor, fresh_network):
+    """The optional ``[instruments]`` of one series. The probe's targets come from the scenario
+    seed and ``fresh_network`` (the series' architecture and output, without spectral norm), so
+    every combination of an architecture faces the same probe tasks."""
     if config.instruments is None:
         return None
     from plastilab.instruments.suite import InstrumentSuite
 
-    return InstrumentSuite(config.instruments, probe_inputs=x, seed=config.seed, stats_inputs=x[: config.interventions.redo.n_examples])
+    stats_inputs = x[: config.interventions.redo.n_examples]
+    return InstrumentSuite(config.instruments, x, config.seed, stats_inputs=stats_inputs, probe_target_model=fresh_network)
 
 
 def make_optimizer(kind: str, params, lr: float) -> torch.optim.Optimizer:

@@ -188,17 +188,10 @@ class InterventionsConfig(ScenarioConfig):
     )
 
     @model_validator(mode="after")
-    def _combinations_fit_the_rest(self) -> InterventionsConfig:
-        probe = self.instruments is not None and self.instruments.probe is not None and self.instruments.probe.every > 0
+    def _two_hot_needs_regression(self) -> InterventionsConfig:
         for i, combination in enumerate(self.grid.interventions):
-            names = combination.split("+")
-            if "two_hot" in names and self.task.targets != "regression":
+            if "two_hot" in combination.split("+") and self.task.targets != "regression":
                 allowed = 'combinations without two_hot, since two_hot needs task.targets = "regression"'
-                raise _invalid(("grid", "interventions", i), combination, allowed)
-            if "spectral_norm" in names and probe:
-                # The probe trains K copies under vmap; spectral norm's in-place power iteration
-                # cannot run there.
-                allowed = "combinations without spectral_norm while instruments.probe is on"
                 raise _invalid(("grid", "interventions", i), combination, allowed)
         return self
 
