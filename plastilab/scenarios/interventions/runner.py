@@ -156,9 +156,9 @@ def make_optimizer(kind: str, params, lr: float) -> torch.optim.Optimizer:
 
 
 @torch.no_grad()
-def measure(model: torch.nn.Module, probe: torch.Tensor, config: InterventionsConfig) -> dict[str, float]:
-    """Dead and dormant unit fractions on the probe inputs, and the parameters' norm."""
-    scores = torch.cat(list(dormancy_scores(model, probe).values()))
+def measure(model: torch.nn.Module, inputs: torch.Tensor, config: InterventionsConfig) -> dict[str, float]:
+    """Dead and dormant unit fractions on ``inputs``, and the parameters' norm."""
+    scores = torch.cat(list(dormancy_scores(model, inputs).values()))
     norm = math.sqrt(sum(float(p.detach().pow(2).sum()) for p in model.parameters()))
     return {
         "units/dead_fraction": (scores <= 0).float().mean().item(),
