@@ -75,6 +75,8 @@ def test_a_quick_grid_writes_every_series_and_the_ranking(tmp_path):
     ranking = ranking_from_summary(summary, window=1)
     assert {r.name for r in ranking} == {s.rsplit("/", 1)[0] for s in expected}
     assert all(r.n_seeds == 2 and r.n_iterations == 3 and r.final_loss is not None for r in ranking)
+    written = summary["scenario_summary"]  # the runner's own summary, kept by the driver
+    assert [r["name"] for r in written["ranking"]] == [r.name for r in ranking]
     logged = [r["message"] for r in read_jsonl(run_dir / layout.LOG)]
     assert logged[0].startswith("ranking by mean final loss over the last 1 iterations")
     assert len(logged) == 2 + len(ranking) and logged[2].lstrip().startswith("1  ")

@@ -57,8 +57,14 @@ def drive(
         )
         runner = SCENARIO_KINDS[config.kind].load_runner()
         events = runner(config, RunContext(device=device, seed=config.seed, source=source))
+        summary: dict = {}
         try:
-            for event in events:
+            while True:
+                try:
+                    event = next(events)
+                except StopIteration as done:
+                    summary = done.value or {}  # a runner may return its own summary (a ranking)
+                    break
                 if isinstance(event, Scalars):
                     last_step = max(last_step, event.step)
                 emit(event)
@@ -67,7 +73,7 @@ def drive(
                     break
         finally:
             events.close()
-        end = RunInterrupted(last_step) if control.should_stop() else RunFinished(last_step)
+        end = RunInterrupted(last_step) if control.should_stop() else RunFinished(last_step, summary)
     except KeyboardInterrupt:
         end = RunInterrupted(last_step)
     except PlastilabError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -19,11 +19,18 @@ PLAIN_PERIOD_S = 10.0
 class SeriesProgress:
     step: int = 0
     loss: float | None = None
-    started: float = field(default_factory=time.monotonic)
+    started: float | None = None  # the series' first report: series may run one after another
+    first_step: int = 0
+
+    def update(self, step: int, loss: float | None) -> None:
+        if self.started is None:
+            self.started, self.first_step = time.monotonic(), step
+        self.step = step
+        self.loss = loss if loss is not None else self.loss
 
     def rate(self) -> float:
-        elapsed = time.monotonic() - self.started
-        return self.step / elapsed if elapsed > 0 else 0.0
+        elapsed = time.monotonic() - self.started if self.started is not None else 0.0
+        return (self.step - self.first_step) / elapsed if elapsed > 0 else 0.0
 
 
 def loss_of(values: dict[str, float]) -> float | None:
@@ -60,14 +67,14 @@ class RichProgress:
             self.progress.start()
         elif isinstance(event, Scalars) and event.series in self.tasks:
             state = self.series[event.series]
-            state.step = event.step
-            loss = loss_of(event.values)
+            state.update(event.step, loss_of(event.values))
             fields = {"rate": state.rate()}
-            if loss is not None:
-                fields["loss"] = f"{loss:.4f}"
+            if state.loss is not None:
+                fields["loss"] = f"{state.loss:.4f}"
             self.progress.update(self.tasks[event.series], completed=event.step, **fields)
         elif isinstance(event, Log):
-            self.progress.console.print(f"[{'yellow' if event.level == 'warning' else 'red'}]{event.level}: {event.message}")
+            style = {"warning": "yellow", "error": "red"}.get(event.level, "dim")
+            self.progress.console.print(f"[{style}]{event.level}: {event.message}", markup=True, highlight=False)
 
     def close(self) -> None:
         self.progress.stop()
@@ -82,29 +89,30 @@ class PlainProgress:
         self.total = 0
         self.name = ""
         self.series: dict[str, SeriesProgress] = {}
-        self.last_print = time.monotonic()
+        self.started = self.last_print = time.monotonic()
 
     def handle(self, event: Event) -> None:
         if isinstance(event, RunStarted):
             self.total, self.name = event.total_steps, event.scenario
+            self.started = time.monotonic()
             self.series = {name: SeriesProgress() for name in event.series}
             self._print(f"{event.scenario}: {len(event.series)} series x {event.total_steps} steps on {event.device} -> {event.run_dir}")
         elif isinstance(event, Scalars) and event.series in self.series:
-            state = self.series[event.series]
-            state.step = event.step
-            state.loss = loss_of(event.values) if loss_of(event.values) is not None else state.loss
+            self.series[event.series].update(event.step, loss_of(event.values))
             if time.monotonic() - self.last_print >= self.period:
                 self._print(self.line())
         elif isinstance(event, Log):
             self._print(f"{event.level}: {event.message}")
 
     def line(self) -> str:
-        steps = min((s.step for s in self.series.values()), default=0)
-        rate = min((s.rate() for s in self.series.values()), default=0.0)
-        eta = (self.total - steps) / rate if rate > 0 else float("inf")
+        # Series may train side by side or one after another: count the steps of all of them.
+        done = sum(s.step for s in self.series.values())
+        total = self.total * len(self.series)
+        elapsed = time.monotonic() - self.started
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = f"{(total - done) / rate:.0f}s" if rate > 0 else "?"
         losses = " ".join(f"{name}={s.loss:.4f}" for name, s in self.series.items() if s.loss is not None)
-        eta_text = f"{eta:.0f}s" if eta != float("inf") else "?"
-        return f"[{self.name}] step {steps}/{self.total} {rate:.0f} steps/s ETA {eta_text} | loss {losses}"
+        return f"[{self.name}] {done}/{total} steps ({done / max(total, 1):.0%}) {rate:.0f} steps/s ETA {eta} | loss {losses}"
 
     def _print(self, text: str) -> None:
         print(text, file=self.stream, flush=True)

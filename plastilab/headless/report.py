@@ -34,6 +34,27 @@ def summary_table(run: RunFolder) -> Table:
     return table
 
 
+def ranking_table(run: RunFolder) -> Table | None:
+    """The interventions scenario's ranking, when the run's summary carries one."""
+    extra = (run.summary or {}).get("scenario_summary", {})
+    ranking = extra.get("ranking")
+    if not ranking:
+        return None
+    window = extra.get("ranking_window", "?")
+    table = Table(title=f"ranking: mean final loss over the last {window} iterations (change: from the first {window})")
+    for name, justify in (("rank", "right"), ("combination", "left"), ("final loss", "right"), ("± seeds", "right"), ("change", "right")):
+        table.add_column(name, justify=justify)
+    for r in ranking:
+        change = r.get("change")
+        change_text = Text("nan" if change is None else f"{change:+.3f}", style="red" if change and change > 0.1 else "green")
+        table.add_row(str(r["rank"]), r["name"], _number(r.get("final_loss")), _number(r.get("spread")), change_text)
+    return table
+
+
+def _number(value: float | None) -> str:
+    return "nan" if value is None else f"{value:.3f}"
+
+
 def _loss_cell(value: float | None) -> Text:
     if value is None:
         return Text("nan", style="red")
@@ -77,6 +98,9 @@ def print_report(run_dir: str | Path, console: Console | None = None) -> None:
     run = RunFolder.open(run_dir)
     if (run.summary or {}).get("series"):
         console.print(summary_table(run))
+    ranking = ranking_table(run)
+    if ranking is not None:
+        console.print(ranking)
     chart = learning_curves(run, width=min(console.width, 120))
     if chart:
         console.print(Text.from_ansi(chart))
