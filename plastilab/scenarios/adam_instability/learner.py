@@ -31,8 +31,8 @@ class Learner:
         self.model = model
         self.optimizer = optimizer
         self.params = [p for p in model.parameters() if p.requires_grad]
-        self._loss_sum = torch.zeros(())
-        self._correct_sum = torch.zeros(())
+        device = self.params[0].device if self.params else torch.device("cpu")
+        self._loss_sum = torch.zeros((), device=device)
         self._seen = 0
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -41,7 +41,7 @@ class Learner:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        self._loss_sum = self._loss_sum.to(loss.device) + loss.detach()
+        self._loss_sum += loss.detach()
         self._seen += 1
         return logits
 
@@ -55,7 +55,7 @@ class Learner:
         self.optimizer.step()
         update_norm = _global_norm([p.detach() - b for p, b in zip(self.params, before)])
         weight_norm = _global_norm([p.detach() for p in self.params])
-        self._loss_sum = self._loss_sum.to(loss.device) + loss.detach()
+        self._loss_sum += loss.detach()
         self._seen += 1
         values = {
             "train/loss": (self._loss_sum / self._seen).item(),
@@ -66,7 +66,7 @@ class Learner:
             "weights/norm": weight_norm,
         }
         values.update(self.second_moment_stats())
-        self._loss_sum = torch.zeros((), device=loss.device)
+        self._loss_sum.zero_()
         self._seen = 0
         return values
 
