@@ -6,7 +6,7 @@ until the run ends. Steps per second come from each run folder's metrics.jsonl (
 first logged step to the last), so start-up is left out of both. The scenario is adam-quick,
 shortened with overrides to keep the benchmark near two minutes. Target: ratio >= 0.90.
 
-    .venv/bin/python bench/bench_tui_overhead.py [--tasks 2] [--steps-per-task 1500] [--repeats 2]
+    .venv/bin/python bench/bench_tui_overhead.py [--tasks 2] [--steps-per-task 1000] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -148,8 +148,8 @@ def main() -> None:
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", type=int, default=2)
-    parser.add_argument("--steps-per-task", type=int, default=1500)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--steps-per-task", type=int, default=1000)
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     overrides = [f"training.n_tasks={args.tasks}", f"training.steps_per_task={args.steps_per_task}"]
     print(f"adam-quick with {' '.join(overrides)}, {os.cpu_count()} CPUs, terminal {SIZE[1]}x{SIZE[0]}")

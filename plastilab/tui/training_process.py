@@ -90,15 +90,21 @@ class QueueConsumer:
 def child_main(spec: LaunchSpec, queue, stop, pause, parent_pid: int, output_path: str) -> None:
     """The spawned process's entry point."""
     _redirect_output(output_path)
+    try:
+        os.setsid()  # out of the terminal's reach: a hang-up or Ctrl-C goes to the app, which stops us
+    except OSError:
+        pass
     _stop_with_parent(parent_pid, stop)
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the app owns Ctrl-C; it stops us through `stop`
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     import torch
 
     torch.set_num_threads(spec.threads or child_threads())
 
     from plastilab.core.control import RunControl
+    from plastilab.core.device import resolve_device
     from plastilab.core.driver import drive
     from plastilab.core.errors import PlastilabError
     from plastilab.core.scenario_file import load_scenario
@@ -108,6 +114,7 @@ def child_main(spec: LaunchSpec, queue, stop, pause, parent_pid: int, output_pat
     consumer = QueueConsumer(queue)
     try:
         scenario = load_scenario(spec.scenario_path, list(spec.overrides), device=spec.device)
+        resolve_device(scenario.config.device, str(scenario.path))  # bad input: no run folder, as in the CLI
         run_dir = new_run_dir(scenario.name, spec.runs_root)
         writer = RunFolderWriter(run_dir, scenario, command=list(spec.command) or ["plastilab", "(lab)", spec.scenario_path])
         drive(scenario, [writer, consumer], run_dir=str(run_dir), control=RunControl(stop=stop, pause=pause))
@@ -121,6 +128,10 @@ def child_main(spec: LaunchSpec, queue, stop, pause, parent_pid: int, output_pat
         queue.join_thread()  # every event is in the pipe; the run folder is closed
         sys.stdout.flush()
         sys.stderr.flush()
+        try:
+            os.unlink(output_path)  # the run ended and said how: nothing here for the app to read
+        except OSError:
+            pass
         os._exit(0)  # skip the interpreter's (and torch's) slow teardown: the app waits on us
 
 

@@ -6,6 +6,10 @@ import json
 import os
 import signal
 
+import pytest
+
+from plastilab.core.device import resolve_device
+from plastilab.core.errors import PlastilabError
 from plastilab.tui.app import PlastilabApp
 from plastilab.tui.messages import LaunchRequest
 from plastilab.tui.screens.dashboard import DashboardScreen
@@ -16,7 +20,7 @@ LONG = ["training.steps_per_task=100000"]  # long enough to still be running whe
 
 
 @run_async
-async def test_launch_from_the_picker_see_events_then_stop(test_scenarios, tmp_path):
+async def test_launch_from_the_picker_stop_rerun_then_quit(test_scenarios, tmp_path):
     app = PlastilabApp(scenarios_dirs=[test_scenarios], runs_root=tmp_path / "runs")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
@@ -27,18 +31,33 @@ async def test_launch_from_the_picker_see_events_then_stop(test_scenarios, tmp_p
         await pilot.press(*"100000")
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen))
-        session = app.screen.session
-        await wait_until(pilot, lambda: session.state.step() >= 20, timeout=60)
+        first = app.screen.session
+        await wait_until(pilot, lambda: first.state.step() >= 20, timeout=60)
         await wait_until(pilot, lambda: app.screen.query_one(LatestValues).row_count > 3)
-        assert session.state.total_steps == 3 * 100000
-        pid = session.process.pid
+        assert first.state.total_steps == 3 * 100000
+        pid = first.process.pid
         await pilot.press("s")
-        await wait_until(pilot, lambda: session.state.state == "interrupted", timeout=30)
+        await wait_until(pilot, lambda: first.state.state == "interrupted", timeout=30)
         await wait_until(pilot, lambda: pid_gone(pid), timeout=15)
-        run_dir = session.state.run_dir
-        assert json.loads(open(os.path.join(run_dir, "status.json")).read())["state"] == "interrupted"
-        await pilot.press("q")
-    assert pid_gone(pid)
+        assert status(first)["state"] == "interrupted"
+
+        await pilot.press("r")  # the same scenario and form values, as a new run
+        await wait_until(pilot, lambda: app.screen.session is not first)
+        second = app.screen.session
+        assert second.request == first.request
+        await wait_until(pilot, lambda: second.state.step() >= 10, timeout=60)
+        assert second.state.run_dir != first.state.run_dir
+        await pilot.press("p")
+        await pilot.pause(0.3)
+        assert second.state.state == "paused" and second.process.paused
+        await pilot.press("q")  # quitting with a (paused) run going
+    assert pid_gone(pid) and pid_gone(second.process.pid)
+    assert second.process.process.exitcode is not None
+    assert status(second)["state"] == "interrupted"  # it stopped cleanly, files consistent
+
+
+def status(session) -> dict:
+    return json.loads(open(os.path.join(session.state.run_dir, "status.json")).read())
 
 
 @run_async
@@ -67,18 +86,23 @@ async def test_a_run_killed_from_outside_shows_as_failed_with_its_reason(test_sc
 
 
 @run_async
-async def test_quitting_with_a_run_going_leaves_no_process(test_scenarios, tmp_path):
+async def test_a_device_that_is_not_there_fails_with_the_clis_message(test_scenarios, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        return  # nothing to show on a machine that has the GPU
     app = PlastilabApp(scenarios_dirs=[test_scenarios], runs_root=tmp_path / "runs")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        session = app.launch(LaunchRequest(test_scenarios / "adam-tiny.toml", LONG, "cpu"))
-        await wait_until(pilot, lambda: session.state.step() >= 10, timeout=60)
-        pid = session.process.pid
-        await pilot.press("p")
-        await pilot.pause(0.3)
-        assert session.state.state == "paused" and session.process.paused
+        app.screen.query_one("#device").value = "cuda"
+        await pilot.pause()
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen))
+        session = app.screen.session
+        await wait_until(pilot, lambda: session.state.state == "failed", timeout=60)
+        with pytest.raises(PlastilabError) as cli:  # what `plastilab run --device cuda` says
+            resolve_device("cuda", str(app.screen.session.request.scenario_path))
+        assert session.state.error == str(cli.value)
+        assert not (tmp_path / "runs").exists()  # bad input leaves no half-made run folder
+        await wait_until(pilot, lambda: pid_gone(session.process.pid), timeout=15)
         await pilot.press("q")
-    assert session.process.process.exitcode is not None
-    assert pid_gone(pid)
-    status = json.loads(open(os.path.join(session.state.run_dir, "status.json")).read())
-    assert status["state"] == "interrupted"  # it stopped cleanly, files consistent

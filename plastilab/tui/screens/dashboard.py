@@ -16,6 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
+from plastilab.tui.final_losses import has_final_losses
 from plastilab.tui.palette import series_style
 from plastilab.tui.session import Session
 from plastilab.tui.widgets.covariance_heatmap import CovarianceHeatmap
@@ -44,6 +45,7 @@ class DashboardScreen(Screen):
         Binding("f", "filter_series", "Series"),
         Binding("v", "next_pane", "Pane"),
         Binding("n", "next_matrix", "Matrix"),
+        Binding("c", "compare", "Ranks"),
         Binding("escape", "back", "Back"),
     ]
 
@@ -59,6 +61,7 @@ class DashboardScreen(Screen):
         self._view_changed = True
         self._clock_drawn = 0.0
         self._last_state = ""
+        self._can_compare = False
         self._pane_marks: dict[str, bool] = {}
         self.redraw_count = 0
         self._legend_key: tuple | None = None
@@ -130,6 +133,9 @@ class DashboardScreen(Screen):
         self.query_one(CovarianceHeatmap).show(matrix)
         self._mark_pane("covariance", matrix is not None)
         self._mark_pane("log", any(line.level != "info" for line in state.logs))
+        if has_final_losses(state) != self._can_compare:  # the comparison view's key appears
+            self._can_compare = not self._can_compare
+            self.refresh_bindings()
         if state.state != self._last_state:
             if state.state == "failed" and self._last_state:
                 self.query_one(TabbedContent).active = "log"
@@ -178,6 +184,8 @@ class DashboardScreen(Screen):
             return self.session.relaunch_request() is not None
         if action == "next_matrix":  # shown with the covariance pane, where it applies
             return len(state.arrays.get("matrix", {})) > 1 and self.query_one(TabbedContent).active == "covariance"
+        if action == "compare":  # gives way to the matrix key on the covariance pane (80 columns)
+            return self._can_compare and not self.check_action("next_matrix", parameters)
         if action == "back":
             return len(self.app.screen_stack) > 2
         return True
@@ -231,6 +239,11 @@ class DashboardScreen(Screen):
                 self._view_changed = True
 
         self.app.push_screen(SeriesFilterScreen(self.session.state.series, self.hidden), apply)
+
+    def action_compare(self) -> None:
+        from plastilab.tui.screens.comparison import ComparisonScreen
+
+        self.app.push_screen(ComparisonScreen(self.session))
 
     def action_back(self) -> None:
         self.app.pop_screen()
