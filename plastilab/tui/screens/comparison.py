@@ -92,13 +92,15 @@ class ComparisonScreen(Screen):
         ]
         self.query_one(FinalLossChart).draw(chart_lines, self.log_y)
         ranking = rank_combinations(losses, window)
-        self.query_one(RankingTable).show(ranking, colours, self.hidden)
+        grouped = any(combination_of(name) != name for name in losses)  # series named <combination>/s<seed>
+        self.query_one(RankingTable).show(ranking, colours, self.hidden, "combination" if grouped else "series")
         if bool(ranking) != self._ranked:
             self._ranked = bool(ranking)
             self.refresh_bindings()
         iterations = max((len(v) for v in losses.values()), default=0)
         pane = self.query_one("#final-loss-pane")
-        pane.border_title = "task/final_loss per iteration · " + ("each seed" if by_seed else "mean over seeds") + (" · log" if self.log_y else "")
+        seeds = (" · each seed" if by_seed else " · mean over seeds") if several else ""
+        pane.border_title = "task/final_loss per iteration" + seeds + (" · log" if self.log_y else "")
         pane.border_subtitle = f"{iterations} iterations" if iterations else ""
         table = self.query_one(RankingTable)
         table.border_title = f"ranking · mean of the last {window} iterations"

@@ -44,6 +44,8 @@ class EigenvalueHistogram(Chart):
                 plt.plot(x.tolist(), y.tolist(), marker="braille", color=series_rgb(index))
         if log_y and len(drawn) > 1:
             log10_axis(plt, min(float(y.min()) for _, _, y, _ in drawn), max(float(y.max()) for _, _, y, _ in drawn))
-        self._changed()
         event = drawn[0][3]
-        return f"{event.tag} at step {max(e.step for *_, e in drawn):,}"
+        caption = f"{event.tag} at step {max(e.step for *_, e in drawn):,}" + (f" · {event.series}" if len(drawn) == 1 else "")
+        plt.title(caption)
+        self._changed()
+        return caption

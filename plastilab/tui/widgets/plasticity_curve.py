@@ -7,7 +7,7 @@ import numpy as np
 from plastilab.core.events import Curve
 from plastilab.tui.palette import series_rgb
 from plastilab.tui.run_state import RunState
-from plastilab.tui.widgets.chart import Chart, log10_axis, positive_log10
+from plastilab.tui.widgets.chart import Chart, log10_axis, positive_log10, step_axis
 
 HINT = "no probe/curve yet: scenarios with the plasticity probe fill this pane"
 
@@ -39,6 +39,10 @@ class PlasticityCurve(Chart):
             self.plt.plot(x.tolist(), y.tolist(), marker="braille", color=series_rgb(index))
         if log_y:
             log10_axis(self.plt, min(float(y.min()) for _, _, y, _ in drawn), max(float(y.max()) for _, _, y, _ in drawn))
+        x_low = min(float(x.min()) for _, x, _, _ in drawn)
+        x_high = max(float(x.max()) for _, x, _, _ in drawn)
+        step_axis(self.plt, x_low, x_high, self.size.width - 8)
+        caption = f"{drawn[0][3].tag} at step {max(e.step for *_, e in drawn):,}: loss while fitting a fresh task"
+        self.plt.title(caption)
         self._changed()
-        first = drawn[0][3]
-        return f"{first.tag} at step {max(e.step for *_, e in drawn):,}"
+        return caption

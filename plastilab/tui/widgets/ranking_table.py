@@ -47,12 +47,16 @@ class RankingTable(DataTable):
             return None
         return self.ranking[self.cursor_row].name
 
-    def show(self, ranking: Sequence[RankedCombination], colours: dict[str, int], hidden: set[str]) -> None:
-        """Rebuild the rows when the ranking (or what is hidden) changed; the cursor stays on its combination."""
-        key = (tuple(ranking), tuple(sorted(colours.items())), frozenset(hidden))
+    def show(self, ranking: Sequence[RankedCombination], colours: dict[str, int], hidden: set[str], label: str = "combination") -> None:
+        """Rebuild the rows when the ranking (or what is hidden) changed; the cursor stays on its combination.
+
+        ``label`` heads the names: "combination" for a grid's seeds ranked together, "series" otherwise.
+        """
+        key = (tuple(ranking), tuple(sorted(colours.items())), frozenset(hidden), label)
         if key == self._shown:
             return
         self._shown = key
+        self.columns["combination"].label = Text(label)
         selected = self.selected
         self.ranking = list(ranking)
         longest = max((r.n_iterations for r in ranking), default=0)
