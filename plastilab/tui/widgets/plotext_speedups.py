@@ -69,8 +69,11 @@ def hd_group(x, y, xf, yf):
         return _original_hd_group(x, y, xf, yf)
     fx, fy = xf[0], yf[0]
     xs, ys = xs.astype(np.int64), ys.astype(np.int64)
-    cells = np.stack([xs // fx, ys // fy], axis=1)
-    unique, inverse = np.unique(cells, axis=0, return_inverse=True)
+    cx, cy = xs // fx, ys // fy
+    x0, y0 = cx.min(), cy.min()
+    rows = int(cy.max() - y0) + 1
+    keys, inverse = np.unique((cx - x0) * rows + (cy - y0), return_inverse=True)  # one sort of ints
+    unique = np.stack([keys // rows + x0, keys % rows + y0], axis=1)
     # plotext's cell matrix has fy rows of fx dots, read top row first: dot (col, row) -> bit
     bits = (fy - 1 - ys % fy) * fx + xs % fx
     masks = np.zeros(len(unique), dtype=np.int64)
