@@ -176,10 +176,12 @@ async def test_the_ranking_fills_while_the_grid_runs(tmp_path):
         assert app.screen.check_action("compare", ()) is False  # nothing to compare yet
         state.apply_all(of(*names[:3]))  # none twice, layer_norm once
         await wait_until(pilot, lambda: app.screen.check_action("compare", ()) is True, timeout=5)
+        dashboard = app.screen
         await pilot.press("c")
         await wait_until(pilot, lambda: isinstance(app.screen, ComparisonScreen))
         screen = app.screen
         assert table_rows(screen) == [("mlp+layer_norm", 1, ITERATIONS), ("mlp+none", 2, ITERATIONS)]
+        hidden_redraws = dashboard.redraw_count
         assert screen.check_action("toggle_seeds", ()) is True
         state.apply_all(of(names[3], names[4]))  # layer_norm/s1 and shrink_and_perturb/s0
         await wait_until(pilot, lambda: len(table_rows(screen)) == 3, timeout=5)
@@ -187,6 +189,10 @@ async def test_the_ranking_fills_while_the_grid_runs(tmp_path):
         state.apply_all(of(names[6])[:6])  # redo/s0: two iterations in
         await wait_until(pilot, lambda: len(table_rows(screen)) == 4, timeout=5)
         assert ("mlp+redo", 1, 2) in table_rows(screen)  # still running: drawn dim
+        assert dashboard.redraw_count == hidden_redraws  # the covered dashboard waits
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: dashboard.redraw_count > hidden_redraws, timeout=5)
+        assert dashboard._drawn_version == state.version
 
 
 @run_async

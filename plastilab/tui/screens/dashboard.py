@@ -99,6 +99,8 @@ class DashboardScreen(Screen):
 
     # -- drawing ------------------------------------------------------------------------------
     def _tick(self) -> None:
+        if self.app.screen is not self and not self.app.screen.is_modal:
+            return  # covered by a full screen (the comparison view): draw when shown again
         state = self.session.state
         if state.version != self._drawn_version or self._view_changed:
             self.redraw()
