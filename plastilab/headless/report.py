@@ -16,21 +16,38 @@ CURVE_TAGS = ("train/loss", "td/loss")
 MAX_TASK_COLUMNS = 10
 
 
+# Final values worth a column when a run logged them: (tag, heading, format).
+HEADLINE_TAGS = (
+    ("episode/return", "return", "{:.1f}"),
+    ("td/loss", "TD loss", "{:.4f}"),
+    ("probe/plasticity_loss", "plasticity loss", "{:.4f}"),
+    ("hessian/top_eigenvalue", "top eigenvalue", "{:.3g}"),
+    ("units/dead_fraction", "dead units", "{:.0%}"),
+)
+
+
 def summary_table(run: RunFolder) -> Table:
-    """Per series: final loss of each task (the last ``MAX_TASK_COLUMNS``), dead units."""
+    """Per series: final loss of each task (the last ``MAX_TASK_COLUMNS``), then the final
+    value of each headline tag the run logged (return, plasticity loss, dead units, ...)."""
     series = (run.summary or {}).get("series", {})
     n_tasks = max((len(s.get("per_task", {}).get("task/final_loss", [])) for s in series.values()), default=0)
     first = max(0, n_tasks - MAX_TASK_COLUMNS)
-    table = Table(title=f"{run.meta.get('scenario', run.path.name)}: final loss of each task ({run.state})")
+    headlines = [h for h in HEADLINE_TAGS if any(h[0] in s.get("final", {}) for s in series.values())]
+    what = "final loss of each task" if n_tasks else "final values"
+    table = Table(title=f"{run.meta.get('scenario', run.path.name)}: {what} ({run.state})")
     table.add_column("series", style="bold")
     for task in range(first, n_tasks):
         table.add_column(f"task {task + 1}", justify="right")
-    table.add_column("dead units", justify="right")
+    for _, heading, _ in headlines:
+        table.add_column(heading, justify="right")
     for name, data in series.items():
         losses = data.get("per_task", {}).get("task/final_loss", [])
         cells = [_loss_cell(losses[i]) if i < len(losses) else Text("-") for i in range(first, n_tasks)]
-        dead = data.get("final", {}).get("units/dead_fraction")
-        table.add_row(name, *cells, "-" if dead is None else f"{dead:.0%}")
+        final = data.get("final", {})
+        for tag, _, fmt in headlines:
+            value = final.get(tag)
+            cells.append(Text("-" if value is None else fmt.format(value)))
+        table.add_row(name, *cells)
     return table
 
 
@@ -88,7 +105,7 @@ def learning_curves(run: RunFolder, width: int = 100, height: int = 22) -> str:
             plt.plot([x for x, _ in finite], [y for _, y in finite], label=name)
     for step in sorted(boundaries):
         plt.vline(step, "gray")
-    plt.title(f"{tag} by step (vertical lines: new task)")
+    plt.title(f"{tag} by step" + (" (vertical lines: new task)" if boundaries else ""))
     plt.xlabel("step")
     return plt.build()
 
