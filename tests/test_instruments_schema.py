@@ -47,3 +47,13 @@ def test_configs_are_frozen():
 def test_schema_imports_no_torch():
     code = "import sys, plastilab.instruments.schema; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_top_k_above_the_iterations_names_its_key_in_the_files_one_line():
+    from plastilab.core.errors import ScenarioError
+    from plastilab.core.scenario_file import validate_scenario
+
+    raw = {"kind": "adam_instability", "name": "x", "instruments": {"hessian": {"top_k": 50}}}
+    with pytest.raises(ScenarioError) as info:
+        validate_scenario(raw, "f.toml")
+    assert str(info.value) == "f.toml: instruments.hessian.top_k: found 50; allowed: a number <= lanczos_iterations (30)"

@@ -110,3 +110,38 @@ def test_non_finite_parameters_skip_the_heavy_instruments_with_a_warning():
 def test_probe_needs_inputs():
     with pytest.raises(ValueError, match="probe_inputs"):
         InstrumentSuite(InstrumentsConfig.model_validate({"probe": {}}))
+
+
+def test_a_batch_sorted_by_label_gives_the_covariance_every_label():
+    # The Adam scenario hands over its images sorted by label; the first 8 would all be class 0.
+    suite = InstrumentSuite(InstrumentsConfig.model_validate({"covariance": {"every": 1, "n_examples": 8}}))
+    torch.manual_seed(0)
+    model = MLP(6, [8], 4)
+    y = torch.arange(4).repeat_interleave(8)  # 32 examples, 8 of each of 4 classes, in order
+    x = torch.randn(32, 6)
+    scalars, matrix = suite.measure(1, "s", model, loss_fn=F.cross_entropy, batch=(x, y), labels=y)
+    assert list(matrix.labels) == ["0", "0", "1", "1", "2", "2", "3", "3"]
+    assert "gradients/across_class_similarity" in scalars.values
+
+
+def test_series_starting_from_the_same_network_share_one_baseline_probe(monkeypatch):
+    probe_only = InstrumentsConfig.model_validate({"probe": CONFIG["probe"]})
+    suite = InstrumentSuite(probe_only, torch.randn(32, 6), seed=1)
+    calls = []
+    measure = suite.probe.measure
+    monkeypatch.setattr(suite.probe, "measure", lambda model: calls.append(1) or measure(model))
+
+    def network(activation="relu"):
+        torch.manual_seed(0)
+        return MLP(6, [8, 8], 3, activation=activation)
+
+    first = suite.start("a", network())
+    second = suite.start("b", network())  # another object, the same θ_0
+    assert len(calls) == 1
+    assert first[0].values == second[0].values and [e.series for e in second] == ["b", "b"]
+    np.testing.assert_array_equal(first[1].y, second[1].y)
+    tanh = network("tanh")
+    assert all(torch.equal(p, q) for p, q in zip(tanh.parameters(), network().parameters()))
+    suite.start("c", tanh)  # the same parameters in another network: probed anew
+    assert len(calls) == 2
+    assert suite.measure(4, "b", network())[0].values["probe/plasticity_loss"] == 0.0

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from plastilab.core.schema import Strict
 
@@ -48,18 +49,23 @@ class HessianConfig(Strict):
 
     every: int = Field(default=1000, ge=0)
     n_examples: int = Field(default=256, ge=1)  # the batch the Hessian is taken on
-    top_k: int = Field(default=1, ge=1)
     lanczos_iterations: int = Field(default=30, ge=2)
+    top_k: int = Field(default=1, ge=1)  # checked against lanczos_iterations, so declared after it
     n_starts: int = Field(default=4, ge=1)  # random start vectors of the density's quadrature
     sigma: float = Field(default=0.01, gt=0)  # smoothing width, as a fraction of the spectrum's span
     n_bins: int = Field(default=80, ge=2)
     trace_samples: int = Field(default=32, ge=0)  # Hutchinson probe vectors; 0 skips the trace
 
-    @model_validator(mode="after")
-    def _enough_iterations(self) -> HessianConfig:
-        if self.top_k > self.lanczos_iterations:
-            raise ValueError(f"top_k ({self.top_k}) must not exceed lanczos_iterations ({self.lanczos_iterations})")
-        return self
+    @field_validator("top_k")
+    @classmethod
+    def _at_most_the_iterations(cls, top_k: int, info: ValidationInfo) -> int:
+        # An error on the key itself, so the file's one-line message names instruments.hessian.top_k.
+        iterations = info.data.get("lanczos_iterations")
+        if iterations is not None and top_k > iterations:
+            raise PydanticCustomError(
+                "top_k_above_iterations", "a number <= lanczos_iterations ({iterations})", {"iterations": iterations}
+            )
+        return top_k
 
 
 class CovarianceConfig(Strict):
