@@ -112,7 +112,7 @@ class PlastilabApp(App):
             session = Session(source, state, title=("watching " if follow else "") + title, folder=folder)
         else:
             source = CompareSource(run_dirs)
-            state = RunState(history_capacity=self.history_capacity)
+            state = RunState(history_capacity=self.history_capacity, overlay=True)
             title = " vs ".join(f"{chr(65 + i)}: {Path(d).name}" for i, d in enumerate(run_dirs))
             session = Session(source, state, title=title)
         self._open(session)

@@ -52,6 +52,7 @@ class RunState:
     state: str = "waiting"  # waiting, running, paused, stopping, finished, failed, interrupted
     error: str | None = None
     live: bool = False  # a clock that runs now (a live or tailed run), not a replay
+    overlay: bool = False  # several runs overlaid: their clocks do not add up to a speed
     boundaries: list[int] = field(default_factory=list)  # steps where a new task starts
     tasks: int = 0
     scalars: dict[str, dict[str, DecimatedHistory]] = field(default_factory=dict)  # series -> tag -> history
@@ -179,7 +180,7 @@ class RunState:
     def steps_per_second(self) -> float | None:
         """Over the last ten seconds while live; over the whole run once it has ended or is replayed."""
         samples = self._rate_samples
-        if len(samples) < 2 or self._first_sample is None:
+        if len(samples) < 2 or self._first_sample is None or self.overlay:
             return None
         w1, p1 = samples[-1]
         if self.ended or not self.live:
@@ -200,6 +201,8 @@ class RunState:
 
     def elapsed_seconds(self, now: float | None = None) -> float | None:
         """From the first numbers to the last (a replay), or to now (a live run)."""
+        if self.overlay:
+            return None
         if self.live and not self.ended:
             start = self.first_wall if self.first_wall is not None else self.started_at
             return None if start is None else max(0.0, (now or time.time()) - start)

@@ -63,7 +63,11 @@ def test_a_followed_run_whose_writer_is_gone_ends_as_failed(instrument_run):
 
 
 def test_comparing_two_runs_prefixes_their_series(recorded_run, instrument_run):
-    state = replay(CompareSource([recorded_run, instrument_run]))
+    state = RunState(overlay=True)
+    source = CompareSource([recorded_run, instrument_run])
+    while not source.done:
+        state.apply_all(source.poll(0))
+    assert state.steps_per_second() is None and state.elapsed_seconds() is None  # two clocks: no speed
     assert state.series[:3] == ["A:adam-default", "A:adam-beta2-eps", "A:sgd"]
     assert state.series[3:] == ["B:adam-default", "B:sgd"]
     assert state.latest["B:sgd"]["train/loss"] > 0
