@@ -103,7 +103,7 @@ def run(
     except PlastilabError as exc:
         fail(exc)
     if end_state == "failed":
-        fail(error or "the run failed", code=1)
+        fail(error or "the run failed", code=1)  # a str: exit 1
     if end_state == "interrupted":
         print(f"plastilab: interrupted; what was written is in {run_dir}", file=sys.stderr)
         raise typer.Exit(EXIT_INTERRUPTED)

@@ -76,3 +76,15 @@ def test_missing_dataset_says_how_to_get_it(tmp_path):
 def test_too_many_images_names_the_key():
     with pytest.raises(DatasetError, match="data.n_images: found 6000"):
         load_images("mnist-5k", 6000, seed=0)
+
+
+def test_corrupt_dataset_files_give_one_line(tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for split in ("train", "t10k"):
+        (raw / f"{split}-images-idx3-ubyte").write_bytes(b"not an idx file")
+        (raw / f"{split}-labels-idx1-ubyte").write_bytes(b"nor this")
+    with pytest.raises(DatasetError) as info:
+        load_images("mnist", 10, seed=0, data_dir=str(tmp_path), source="my.toml")
+    message = str(info.value)
+    assert message.startswith("my.toml: data.dataset: could not read mnist") and "\n" not in message

@@ -70,6 +70,21 @@ def test_same_seed_same_metrics(tiny_scenario_path, tmp_path):
     assert first != without_wall_time(read_jsonl(c / layout.METRICS))
 
 
+def test_same_seed_same_metrics_with_every_instrument_on(tiny_scenario_path, tmp_path):
+    instruments = [
+        "instruments.stats.every=20",
+        "instruments.probe={every = 40, n_targets = 2, probe_steps = 5, n_examples = 32}",
+        "instruments.hessian={every = 40, n_examples = 32, lanczos_iterations = 4, n_starts = 1, trace_samples = 2}",
+        "instruments.covariance={every = 40, n_examples = 16}",
+    ]
+    a, _ = run_to_folder(tiny_scenario_path, SHORT + instruments, tmp_path / "a")
+    b, _ = run_to_folder(tiny_scenario_path, SHORT + instruments, tmp_path / "b")
+    first = without_wall_time(read_jsonl(a / layout.METRICS))
+    assert {"probe/final_loss", "hessian/top_eigenvalue", "gradients/mean_similarity"} <= {r["tag"] for r in first}
+    assert first == without_wall_time(read_jsonl(b / layout.METRICS))
+    assert read_jsonl(a / layout.ARRAYS) and len(read_jsonl(a / layout.ARRAYS)) == len(read_jsonl(b / layout.ARRAYS))
+
+
 def test_nan_loss_fails_with_one_line_and_keeps_the_numbers(tiny_scenario_path, tmp_path):
     run_dir, end = run_to_folder(tiny_scenario_path, SHORT + ["variants.sgd.lr=1e12"], tmp_path)
     assert isinstance(end, RunFailed)
@@ -81,6 +96,18 @@ def test_nan_loss_fails_with_one_line_and_keeps_the_numbers(tiny_scenario_path, 
     flagged = [r for r in lines if r["series"] == "sgd" and r["tag"] == "train/loss" and r["value"] is None]
     assert flagged and flagged[-1]["nonfinite"] in ("nan", "inf")
     assert any(r["series"] == "adam-default" for r in lines)  # the other series' numbers are kept
+
+
+def test_reader_skips_lines_that_break_the_contract(tmp_path):
+    good = {"step": 1, "series": "a", "tag": "train/loss", "value": 1.0}
+    lines = [good, [1, 2], {"step": 2, "tag": "x", "value": 1.0}, {"step": 3, "series": "a", "tag": "t", "value": "high"}]
+    (tmp_path / layout.METRICS).write_text("".join(json.dumps(x) + "\n" for x in lines))
+    (tmp_path / layout.SUMMARY).write_text('{"series": [1, 2]}')
+    run = RunFolder.open(tmp_path)
+    events = run.events()
+    assert len(events) == 1 and events[0].values == {"train/loss": 1.0}
+    assert run.summary is None  # the wrong shape is not trusted...
+    assert run.summary_or_rebuilt()["series"]["a"]["final"] == {"train/loss": 1.0}  # ...it is rebuilt
 
 
 def test_reader_skips_a_truncated_last_line(tmp_path):

@@ -25,6 +25,11 @@ BAD_OVERRIDES = [
     ("model.hidden=5", "model.hidden", "list"),
     ("model.activation=swish", "model.activation", "'relu'"),
     ("kind=nonsense", "kind", "adam_instability"),
+    ("model.hidden=[-3]", "model.hidden.0", ">= 1"),
+    ("training.lr=inf", "training.lr", "finite"),
+    ("variants.adam-default.eps=nan", "variants.adam-default.eps", "finite"),
+    ("seed=4294967296", "seed", "< 4294967296"),
+    ('name="x[/y]"', "name", "pattern"),
 ]
 
 
@@ -98,3 +103,36 @@ def test_cli_bad_input_is_one_line_and_exit_code_2(tiny_scenario_path, tmp_path)
     assert "Traceback" not in result.stderr
     assert "training.lr: found -1" in result.stderr
     assert not any(tmp_path.iterdir())  # nothing half-made left behind
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "plastilab", *map(str, args)], capture_output=True, text=True, cwd=cwd)
+
+
+def test_cli_dataset_and_device_problems_fail_before_a_run_folder_exists(tiny_scenario_path, tmp_path):
+    out = tmp_path / "runs"
+    for override, words in [
+        ("data.n_images=6000", "data.n_images: found 6000"),
+        ("data.dataset=fashion-mnist", "data.dataset: fashion-mnist is not in"),
+        ("device=cuda", "device: found 'cuda'"),
+    ]:
+        data_dir = tmp_path / "empty"
+        result = run_cli("run", tiny_scenario_path, "--out", out, "--set", override, "--set", f'data.data_dir="{data_dir}"')
+        assert result.returncode == 2, (override, result.stderr)
+        assert result.stderr.startswith(f"plastilab: {tiny_scenario_path}: ")
+        assert words in result.stderr and result.stderr.count("\n") == 1
+        assert not out.exists() or not any(out.rglob("status.json"))
+
+
+def test_cli_out_that_cannot_be_made_is_one_line(tiny_scenario_path, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = run_cli("run", tiny_scenario_path, "--out", blocker / "runs")
+    assert result.returncode == 2
+    assert result.stderr.startswith("plastilab: --out ") and "Traceback" not in result.stderr
+
+
+def test_help_and_validate_do_not_import_torch():
+    code = "import sys, plastilab.cli, plastilab.core.scenario_file; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

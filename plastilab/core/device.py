@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plastilab.core.errors import PlastilabError
+from plastilab.core.errors import ScenarioError
 
 
 def resolve_device(name: str, source: str = "scenario") -> str:
@@ -15,7 +15,7 @@ def resolve_device(name: str, source: str = "scenario") -> str:
             return "mps"
         return "cpu"
     if name == "cuda" and not torch.cuda.is_available():
-        raise PlastilabError(f"{source}: device: found 'cuda' but no CUDA GPU is visible; use --device auto or cpu")
+        raise ScenarioError(f"{source}: device: found 'cuda' but no CUDA GPU is visible; use --device auto or cpu")
     if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise PlastilabError(f"{source}: device: found 'mps' but Apple's MPS is not available; use --device auto or cpu")
+        raise ScenarioError(f"{source}: device: found 'mps' but Apple's MPS is not available; use --device auto or cpu")
     return name

@@ -80,7 +80,10 @@ def drive(
         end = RunFailed(last_step, str(exc))
     except Exception as exc:  # a bug: keep one line for the face, the traceback for the log
         end = RunFailed(last_step, f"{type(exc).__name__}: {exc}", details=traceback.format_exc())
-    emit(end)
+    try:
+        emit(end)
+    except KeyboardInterrupt:  # a second Ctrl-C while the files close: close them anyway
+        emit(end)
     return end
 
 

@@ -15,15 +15,17 @@ Device = Literal["auto", "cpu", "cuda", "mps"]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # allow_inf_nan=False: a learning rate of inf is a typo, not a setting.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 class ScenarioConfig(Strict):
     kind: str
-    name: str = Field(min_length=1)
+    # The name becomes a folder name and is shown in terminals: keep it plain.
+    name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     description: str = ""
     estimated_cpu_seconds: int = Field(default=60, ge=0)
-    seed: int = Field(default=0, ge=0)
+    seed: int = Field(default=0, ge=0, lt=2**32)  # numpy and torch take 32-bit seeds
     device: Device = "auto"
 
     # Key paths a form shows first (the picker's "main parameters").

@@ -22,9 +22,12 @@ def load_images(
     seed: int,
     data_dir: str = "~/.cache/plastilab/data",
     download: bool = False,
-    source: str = "data.dataset",
+    source: str = "scenario",
 ):
-    """``n_images`` images and labels of dataset ``name``, shuffled by ``seed``, as torch tensors."""
+    """``n_images`` images and labels of dataset ``name``, shuffled by ``seed``, as torch tensors.
+
+    ``source`` (the scenario file) begins every error message, which then names the key.
+    """
     import torch
 
     if name == "mnist-5k":
@@ -33,9 +36,9 @@ def load_images(
         images, labels = _load_torchvision(name, data_dir, download, source)
     else:
         allowed = ", ".join(["mnist-5k", *TORCHVISION_DATASETS])
-        raise DatasetError(f"{source}: found {name!r}; allowed: {allowed}")
+        raise DatasetError(f"{source}: data.dataset: found {name!r}; allowed: {allowed}")
     if n_images > len(images):
-        raise DatasetError(f"data.n_images: found {n_images}; {name} has only {len(images)} images, lower it")
+        raise DatasetError(f"{source}: data.n_images: found {n_images}; {name} has only {len(images)} images, lower it")
     order = np.random.default_rng(seed).permutation(len(images))[:n_images]
     x = torch.from_numpy(images[order]).float().div_(255.0)
     if x.ndim == 3:
@@ -65,18 +68,16 @@ def _load_torchvision(name: str, data_dir: str, download: bool, source: str) -> 
     cls = getattr(torchvision.datasets, TORCHVISION_DATASETS[name])
     try:
         dataset = cls(root=str(root), train=True, download=download)
-    except RuntimeError as exc:
-        if "not found" in str(exc).lower() or "download=true" in str(exc).lower():
+        images, labels = np.asarray(dataset.data), np.asarray(dataset.targets)
+    except Exception as exc:  # torchvision raises RuntimeError, OSError, URLError, AssertionError...
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        if not download and ("not found" in reason.lower() or "download=true" in reason.lower()):
             raise DatasetError(
-                f"data.dataset: {name} is not in {root}; on a machine with a network run with "
-                f"--set data.download=true, or copy its files into data.data_dir (or use mnist-5k, shipped)"
+                f"{source}: data.dataset: {name} is not in {root} (data.data_dir); on a machine with a network "
+                f"add --set data.download=true, or copy its files there, or use dataset = \"mnist-5k\" (shipped)"
             ) from None
-        raise DatasetError(f"data.dataset: {name} in {root} is unreadable: {exc}") from None
-    except OSError as exc:
         raise DatasetError(
-            f"data.dataset: could not download {name} into {root} ({exc}); "
-            f"copy its files there by hand or use dataset = \"mnist-5k\""
+            f"{source}: data.dataset: could not {'download' if download else 'read'} {name} in {root} ({reason[:160]}); "
+            f"copy its files into data.data_dir by hand, or use dataset = \"mnist-5k\" (shipped)"
         ) from None
-    images = np.asarray(dataset.data)
-    labels = np.asarray(dataset.targets)
     return images, labels

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.text import Text
 
 from plastilab.core.events import Event, Log, RunStarted, Scalars
 
@@ -46,12 +47,12 @@ class RichProgress:
     def __init__(self, console: Console | None = None) -> None:
         self.console = console or Console(stderr=True)
         self.progress = Progress(
-            TextColumn("[bold]{task.description:<16}"),
+            TextColumn("{task.description:<16}", markup=False, style="bold"),
             BarColumn(bar_width=24),
             TextColumn("{task.completed:>7}/{task.total}"),
             TextColumn("{task.fields[rate]:>6.0f} steps/s"),
             TimeRemainingColumn(),
-            TextColumn("loss {task.fields[loss]}"),
+            TextColumn("loss {task.fields[loss]}", markup=False),
             console=self.console,
             transient=False,
         )
@@ -60,7 +61,8 @@ class RichProgress:
 
     def handle(self, event: Event) -> None:
         if isinstance(event, RunStarted):
-            self.console.print(f"[bold]{event.scenario}[/] on {event.device}, seed {event.seed} -> {event.run_dir}")
+            # Names, paths and messages are printed as Text: a "[" in them is not markup.
+            self.console.print(Text.assemble((event.scenario, "bold"), f" on {event.device}, seed {event.seed} -> {event.run_dir}"))
             for name in event.series:
                 self.tasks[name] = self.progress.add_task(name, total=event.total_steps, rate=0.0, loss="-")
                 self.series[name] = SeriesProgress()
@@ -74,7 +76,7 @@ class RichProgress:
             self.progress.update(self.tasks[event.series], completed=event.step, **fields)
         elif isinstance(event, Log):
             style = {"warning": "yellow", "error": "red"}.get(event.level, "dim")
-            self.progress.console.print(f"[{style}]{event.level}: {event.message}", markup=True, highlight=False)
+            self.progress.console.print(Text(f"{event.level}: {event.message}", style=style))
 
     def close(self) -> None:
         self.progress.stop()

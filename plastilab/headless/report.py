@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import plotext as plt
 from rich.console import Console
 from rich.table import Table
@@ -29,12 +30,12 @@ HEADLINE_TAGS = (
 def summary_table(run: RunFolder) -> Table:
     """Per series: final loss of each task (the last ``MAX_TASK_COLUMNS``), then the final
     value of each headline tag the run logged (return, plasticity loss, dead units, ...)."""
-    series = (run.summary or {}).get("series", {})
+    series = run.summary_or_rebuilt().get("series", {})
     n_tasks = max((len(s.get("per_task", {}).get("task/final_loss", [])) for s in series.values()), default=0)
     first = max(0, n_tasks - MAX_TASK_COLUMNS)
     headlines = [h for h in HEADLINE_TAGS if any(h[0] in s.get("final", {}) for s in series.values())]
     what = "final loss of each task" if n_tasks else "final values"
-    table = Table(title=f"{run.meta.get('scenario', run.path.name)}: {what} ({run.state})")
+    table = Table(title=Text(f"{run.meta.get('scenario', run.path.name)}: {what} ({run.state})"))
     table.add_column("series", style="bold")
     for task in range(first, n_tasks):
         table.add_column(f"task {task + 1}", justify="right")
@@ -47,7 +48,7 @@ def summary_table(run: RunFolder) -> Table:
         for tag, _, fmt in headlines:
             value = final.get(tag)
             cells.append(Text("-" if value is None else fmt.format(value)))
-        table.add_row(name, *cells)
+        table.add_row(Text(name), *cells)
     return table
 
 
@@ -64,7 +65,7 @@ def ranking_table(run: RunFolder) -> Table | None:
     for r in ranking:
         change = r.get("change")
         change_text = Text("nan" if change is None else f"{change:+.3f}", style="red" if change and change > 0.1 else "green")
-        table.add_row(str(r["rank"]), r["name"], _number(r.get("final_loss")), _number(r.get("spread")), change_text)
+        table.add_row(str(r["rank"]), Text(str(r["name"])), _number(r.get("final_loss")), _number(r.get("spread")), change_text)
     return table
 
 
@@ -105,15 +106,22 @@ def learning_curves(run: RunFolder, width: int = 100, height: int = 22) -> str:
             plt.plot([x for x, _ in finite], [y for _, y in finite], label=name)
     for step in sorted(boundaries):
         plt.vline(step, "gray")
+    # Loss spikes at task changes would flatten the range that matters: clip the axis above
+    # the bulk of the values (the spikes stay visible, cut at the top).
+    values = np.array([y for _, ys in curves.values() for y in ys if np.isfinite(y)])
+    if values.size:
+        low, high = float(values.min()), float(np.percentile(values, 98))
+        if float(values.max()) > 1.5 * high > low:
+            plt.ylim(low, 1.5 * high)
     plt.title(f"{tag} by step" + (" (vertical lines: new task)" if boundaries else ""))
     plt.xlabel("step")
     return plt.build()
 
 
-def print_report(run_dir: str | Path, console: Console | None = None) -> None:
+def print_report(run_dir: str | Path, console: Console | None = None, show_error: bool = True) -> None:
     console = console or Console()
     run = RunFolder.open(run_dir)
-    if (run.summary or {}).get("series"):
+    if run.summary_or_rebuilt().get("series"):
         console.print(summary_table(run))
     ranking = ranking_table(run)
     if ranking is not None:
@@ -122,6 +130,6 @@ def print_report(run_dir: str | Path, console: Console | None = None) -> None:
     if chart:
         console.print(Text.from_ansi(chart))
     error = run.status.get("error")
-    if error:
-        console.print(f"[red]{error}")
-    console.print(f"run folder: {run.path}")
+    if error and show_error:
+        console.print(Text(str(error), style="red"))
+    console.print(Text(f"run folder: {run.path}"))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-from plastilab.core.device import resolve_device
+from plastilab.core.errors import ScenarioError
+from plastilab.core.preflight import preflight
 from plastilab.core.driver import drive
 from plastilab.core.events import RunFailed, RunInterrupted
 from plastilab.core.scenario_file import Scenario
@@ -22,8 +23,11 @@ def run_headless(scenario: Scenario, out: Path | None = None, quiet: bool = Fals
     # spinning worker threads collapse when another process shares the cores.
     torch.set_num_threads(threads or 1)
     # Bad input fails before a run folder exists, so nothing half-made is left behind.
-    resolve_device(scenario.config.device, str(scenario.path))
-    run_dir = new_run_dir(scenario.name, out)
+    preflight(scenario)
+    try:
+        run_dir = new_run_dir(scenario.name, out)
+    except OSError as exc:
+        raise ScenarioError(f"--out {out}: cannot create a run folder there ({exc.strerror or exc}); choose another folder") from None
     writer = RunFolderWriter(run_dir, scenario)
     progress = make_progress(quiet)
     consumers = [writer] + ([progress] if progress else [])
@@ -39,6 +43,9 @@ def run_headless(scenario: Scenario, out: Path | None = None, quiet: bool = Fals
     else:
         from plastilab.headless.report import print_report
 
-        print_report(run_dir)
+        print_report(run_dir, show_error=False)  # the CLI prints the error line once
     state = "failed" if isinstance(end, RunFailed) else "interrupted" if isinstance(end, RunInterrupted) else "finished"
-    return state, run_dir, end.error if isinstance(end, RunFailed) else None
+    error = None
+    if isinstance(end, RunFailed):
+        error = end.error + (f" (traceback in {run_dir / 'error.txt'})" if end.details else "")
+    return state, run_dir, error

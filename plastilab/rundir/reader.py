@@ -18,6 +18,7 @@ import numpy as np
 from plastilab.core.events import Curve, Event, Histogram, Matrix, Scalars, TaskBoundary
 from plastilab.rundir import layout
 from plastilab.rundir.jsonsafe import record_value
+from plastilab.rundir.summary import SummaryBuilder
 
 
 class JsonlTail:
@@ -55,16 +56,32 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
 def read_json(path: str | Path) -> dict[str, Any] | None:
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
 
 
+def is_scalar_record(r: Any) -> bool:
+    """A metrics.jsonl line that keeps the contract: step, series, tag, and a number (or null)."""
+    return (
+        isinstance(r, dict)
+        and isinstance(r.get("step"), int)
+        and isinstance(r.get("series"), str)
+        and isinstance(r.get("tag"), str)
+        and (r.get("value") is None or isinstance(r.get("value"), (int, float)))
+    )
+
+
 def records_to_events(records: list[dict[str, Any]]) -> list[Event]:
-    """metrics.jsonl lines -> Scalars (grouped by step and series) and TaskBoundary events."""
+    """metrics.jsonl lines -> Scalars (grouped by step and series) and TaskBoundary events.
+
+    Lines that break the contract (a damaged or hand-edited file) are skipped.
+    """
     events: list[Event] = []
     pending: Scalars | None = None
     for r in records:
-        step, series, tag = int(r["step"]), str(r["series"]), str(r["tag"])
+        if not is_scalar_record(r):
+            continue
+        step, series, tag = r["step"], r["series"], r["tag"]
         if tag == "task/index":
             events.append(TaskBoundary(step=step, task=int(record_value(r)), series=series))
             continue
@@ -91,6 +108,24 @@ def load_array_event(run_dir: str | Path, record: dict[str, Any]) -> Event | Non
         return None
 
 
+def _table(value: Any) -> dict[str, Any] | None:
+    return value if isinstance(value, dict) else None
+
+
+def _summary(value: Any) -> dict[str, Any] | None:
+    """summary.json if it has the shape the writer gives it, else None (rebuild from metrics)."""
+    value = _table(value)
+    if value is None:
+        return None
+    series = value.get("series", {})
+    if not isinstance(series, dict) or not all(
+        isinstance(s, dict) and isinstance(s.get("final", {}), dict) and isinstance(s.get("per_task", {}), dict)
+        for s in series.values()
+    ):
+        return None
+    return value
+
+
 @dataclass
 class RunFolder:
     """A run folder's small files, read once."""
@@ -110,9 +145,9 @@ class RunFolder:
             scenario = {}
         return cls(
             path=path,
-            meta=read_json(path / layout.META) or {},
-            status=read_json(path / layout.STATUS) or {"state": "unknown"},
-            summary=read_json(path / layout.SUMMARY),
+            meta=_table(read_json(path / layout.META)) or {},
+            status=_table(read_json(path / layout.STATUS)) or {"state": "unknown"},
+            summary=_summary(read_json(path / layout.SUMMARY)),
             scenario=scenario,
         )
 
@@ -120,10 +155,22 @@ class RunFolder:
     def state(self) -> str:
         return self.status.get("state", "unknown")
 
+    def summary_or_rebuilt(self) -> dict[str, Any]:
+        """summary.json, or (a run still going, or a damaged file) the same rebuilt from metrics."""
+        if self.summary is not None:
+            return self.summary
+        builder = SummaryBuilder()
+        for r in read_jsonl(self.path / layout.METRICS):
+            if is_scalar_record(r):
+                builder.add(r["step"], r["series"], r["tag"], record_value(r))
+        return builder.summary()
+
     def events(self) -> list[Event]:
         """Every scalar, task-boundary and array event the run wrote, in file order."""
         events = records_to_events(read_jsonl(self.path / layout.METRICS))
         for record in read_jsonl(self.path / layout.ARRAYS):
+            if not isinstance(record, dict) or not {"step", "series", "tag", "kind", "file"} <= set(record):
+                continue
             event = load_array_event(self.path, record)
             if event is not None:
                 events.append(event)

@@ -55,7 +55,7 @@ class RunFolderWriter:
         self._arrays = open(self.dir / layout.ARRAYS, "a", encoding="utf-8")
         self._log = open(self.dir / layout.LOG, "a", encoding="utf-8")
         self._write_text(layout.SCENARIO, tomli_w.dumps(resolved_dict(scenario.config)))
-        self._write_status("starting")
+        self._write_status("running")
 
     # -- the consumer interface ---------------------------------------------------------------
     def handle(self, event: Event) -> None:

@@ -89,16 +89,19 @@ class Learner:
     def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
         """Loss and accuracy on the whole task, and the fraction of dead hidden units."""
         logits, dead = forward_counting_dead_units(self.model, x)
-        return {
+        values = {
             "train/full_loss": F.cross_entropy(logits, y).item(),
             "train/accuracy": (logits.argmax(1) == y).float().mean().item(),
-            "units/dead_fraction": dead,
         }
+        if dead is not None:  # tanh and sigmoid units cannot die: no tag rather than a false 0
+            values["units/dead_fraction"] = dead
+        return values
 
 
 @torch.no_grad()
-def forward_counting_dead_units(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, float]:
-    """The model's output on ``x`` and the fraction of ReLU units that are zero on all of ``x``."""
+def forward_counting_dead_units(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, float | None]:
+    """The model's output on ``x`` and the fraction of ReLU units that are zero on all of ``x``
+    (None when the model has no ReLU units)."""
     dead = total = 0
     handles = []
 
@@ -116,7 +119,7 @@ def forward_counting_dead_units(model: nn.Module, x: torch.Tensor) -> tuple[torc
     finally:
         for h in handles:
             h.remove()
-    return output, (dead / total if total else 0.0)
+    return output, (dead / total if total else None)
 
 
 def _global_norm(tensors: list[torch.Tensor]) -> float:

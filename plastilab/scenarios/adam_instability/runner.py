@@ -43,7 +43,7 @@ def build_learners(config: AdamInstabilityConfig, in_features: int, device: str)
 
 def run_adam_instability(config: AdamInstabilityConfig, ctx: RunContext) -> Iterator[Event]:
     data, train = config.data, config.training
-    images, _ = load_images(data.dataset, data.n_images, config.seed, data.data_dir, data.download)
+    images, _ = load_images(data.dataset, data.n_images, config.seed, data.data_dir, data.download, source=ctx.source)
     x = images.flatten(1).to(ctx.device)
     learners = build_learners(config, x.shape[1], ctx.device)
     # The data stream has its own generator, on the CPU, so every device sees the same stream.
@@ -69,6 +69,8 @@ def run_adam_instability(config: AdamInstabilityConfig, ctx: RunContext) -> Iter
                 continue
             now = time.time()
             for learner in learners:
+                if measured:
+                    suite.before_step(step, learner.name, learner.model)  # exact per-layer update ratios
                 values = learner.logged_step(xb, yb)
                 values.update(learner.evaluate(x, labels))
                 if last_of_task:
@@ -77,7 +79,11 @@ def run_adam_instability(config: AdamInstabilityConfig, ctx: RunContext) -> Iter
                 arrays: list[Event] = []
                 if measured:
                     arrays = instrument_events(suite, step, learner, x, labels)
-                    values.update(arrays.pop(0).values if arrays and isinstance(arrays[0], Scalars) else {})
+                    if arrays and isinstance(arrays[0], Scalars):
+                        # The learner's own numbers (on every image of the task) keep their tags;
+                        # the suite adds per-layer detail and what the learner does not measure.
+                        for tag, value in arrays.pop(0).values.items():
+                            values.setdefault(tag, value)
                 yield Scalars(step=step, series=learner.name, values=values, wall_time=now)
                 yield from arrays
                 _check_finite(values["train/loss"], learner.name, step, ctx)

@@ -7,16 +7,16 @@ side by side on the identical stream of images, labels and mini-batches.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from plastilab.core.schema import DataConfig, ScenarioConfig, Strict
 from plastilab.instruments.schema import InstrumentsConfig
 
 
 class ModelConfig(Strict):
-    hidden: list[int] = Field(default_factory=lambda: [128, 128], min_length=1)
+    hidden: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [128, 128], min_length=1)
     activation: Literal["relu", "tanh", "sigmoid", "gelu"] = "relu"
     layer_norm: bool = False
 
@@ -64,6 +64,16 @@ class AdamInstabilityConfig(ScenarioConfig):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     variants: dict[str, VariantConfig] = Field(default_factory=default_variants, min_length=1)
     instruments: InstrumentsConfig | None = None
+
+    @model_validator(mode="after")
+    def _resolve_learning_rates(self) -> AdamInstabilityConfig:
+        """Write each variant's effective lr, so the run folder's scenario.toml says it."""
+        resolved = {
+            name: v if v.lr is not None else v.model_copy(update={"lr": v.learning_rate(self.training.lr)})
+            for name, v in self.variants.items()
+        }
+        object.__setattr__(self, "variants", resolved)  # frozen model: set once, while validating
+        return self
 
     main_parameters = (
         "training.n_tasks",

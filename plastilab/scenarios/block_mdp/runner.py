@@ -59,7 +59,7 @@ class Combination:
 
 def run_block_mdp(config: BlockMDPConfig, ctx: RunContext) -> Iterator[Event]:
     data, training = config.data, config.training
-    images, labels = load_images(data.dataset, data.n_images, config.seed, data.data_dir, data.download)
+    images, labels = load_images(data.dataset, data.n_images, config.seed, data.data_dir, data.download, source=ctx.source)
     images = images.to(ctx.device)
     suites = {
         name: InstrumentSuite(config.instruments, probe_inputs=images, seed=config.seed)

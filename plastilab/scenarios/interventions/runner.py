@@ -36,7 +36,7 @@ EVAL_CHUNK = 500  # examples per forward pass when measuring the loss on the who
 
 def run_interventions(config: InterventionsConfig, ctx: RunContext) -> Iterator[Event]:
     data = config.data
-    images, _ = load_images(data.dataset, data.n_images, config.seed, data.data_dir, data.download)
+    images, _ = load_images(data.dataset, data.n_images, config.seed, data.data_dir, data.download, source=ctx.source)
     x = images.to(ctx.device)
     final_losses: dict[str, list[float | None]] = {}
     for arch in config.grid.architectures:
@@ -85,7 +85,7 @@ def train_series(
     batches = torch.Generator().manual_seed(derive_seed(seed, 1))  # on the CPU: same stream on every device
     unit_inputs = x[: config.interventions.redo.n_examples]  # the inputs units are scored on
     if suite is not None:
-        suite.start(name, model)
+        yield from suite.start(name, model)  # θ_0 and the probe baseline, at step 0
     step, loss_sum, seen = 0, torch.zeros((), device=ctx.device), 0
     for iteration in range(task.n_iterations):
         y = tasks.targets(iteration).to(ctx.device)
