@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,9 +12,15 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 
 def builtin_scenario_dir() -> Path:
-    """``$PLASTILAB_SCENARIOS`` if set, else the scenarios/ folder beside the package."""
+    """``$PLASTILAB_SCENARIOS`` if set, else the scenarios/ folder of the source checkout
+    (editable install), else the copy a regular install put in ``<prefix>/share/plastilab``."""
     override = os.environ.get("PLASTILAB_SCENARIOS")
-    return Path(override) if override else PACKAGE_ROOT / "scenarios"
+    if override:
+        return Path(override)
+    checkout = PACKAGE_ROOT / "scenarios"
+    if checkout.is_dir():
+        return checkout
+    return Path(sys.prefix) / "share" / "plastilab" / "scenarios"
 
 
 @dataclass(frozen=True)
