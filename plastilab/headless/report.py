@@ -21,26 +21,30 @@ MAX_TASK_COLUMNS = 10
 HEADLINE_TAGS = (
     ("episode/return", "return", "{:.1f}"),
     ("td/loss", "TD loss", "{:.4f}"),
-    ("probe/plasticity_loss", "plasticity loss", "{:.4f}"),
-    ("hessian/top_eigenvalue", "top eigenvalue", "{:.3g}"),
-    ("units/dead_fraction", "dead units", "{:.0%}"),
+    ("probe/plasticity_loss", "plast. loss", "{:.3g}"),
+    ("hessian/top_eigenvalue", "top eig.", "{:.3g}"),
+    ("units/dead_fraction", "dead", "{:.0%}"),
 )
+TASK_COLUMN_WIDTH = 9  # "task 12" and a border
+HEADLINE_COLUMN_WIDTH = 11
 
 
-def summary_table(run: RunFolder) -> Table:
-    """Per series: final loss of each task (the last ``MAX_TASK_COLUMNS``), then the final
-    value of each headline tag the run logged (return, plasticity loss, dead units, ...)."""
+def summary_table(run: RunFolder, width: int = 100) -> Table:
+    """Per series: final loss of each task (as many of the last tasks as fit in ``width``), then
+    the final value of each headline tag the run logged (return, plasticity loss, dead units)."""
     series = run.summary_or_rebuilt().get("series", {})
     n_tasks = max((len(s.get("per_task", {}).get("task/final_loss", [])) for s in series.values()), default=0)
-    first = max(0, n_tasks - MAX_TASK_COLUMNS)
     headlines = [h for h in HEADLINE_TAGS if any(h[0] in s.get("final", {}) for s in series.values())]
+    name_width = max((len(name) for name in series), default=6) + 3
+    room = (width - name_width - HEADLINE_COLUMN_WIDTH * len(headlines)) // TASK_COLUMN_WIDTH
+    first = max(0, n_tasks - max(2, min(MAX_TASK_COLUMNS, room)))
     what = "final loss of each task" if n_tasks else "final values"
     table = Table(title=Text(f"{run.meta.get('scenario', run.path.name)}: {what} ({run.state})"))
-    table.add_column("series", style="bold")
+    table.add_column("series", style="bold", no_wrap=True, min_width=name_width - 3)
     for task in range(first, n_tasks):
         table.add_column(f"task {task + 1}", justify="right")
     for _, heading, _ in headlines:
-        table.add_column(heading, justify="right")
+        table.add_column(heading, justify="right", no_wrap=True)
     for name, data in series.items():
         losses = data.get("per_task", {}).get("task/final_loss", [])
         cells = [_loss_cell(losses[i]) if i < len(losses) else Text("-") for i in range(first, n_tasks)]
@@ -122,7 +126,7 @@ def print_report(run_dir: str | Path, console: Console | None = None, show_error
     console = console or Console()
     run = RunFolder.open(run_dir)
     if run.summary_or_rebuilt().get("series"):
-        console.print(summary_table(run))
+        console.print(summary_table(run, console.width))
     ranking = ranking_table(run)
     if ranking is not None:
         console.print(ranking)
