@@ -19,7 +19,7 @@ from plastilab.tui.screens.comparison import ComparisonScreen
 from plastilab.tui.screens.dashboard import DashboardScreen
 from plastilab.tui.session import Session
 from plastilab.tui.widgets.ranking_table import RankingTable
-from tui_helpers import run_async, settle, wait_until
+from tui.tui_helpers import run_async, settle, wait_until
 
 SCENARIO = Path(__file__).parents[2] / "scenarios" / "interventions-quick.toml"
 COMBINATIONS = ("none", "layer_norm", "shrink_and_perturb", "redo")

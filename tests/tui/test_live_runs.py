@@ -14,7 +14,7 @@ from plastilab.tui.app import PlastilabApp
 from plastilab.tui.messages import LaunchRequest
 from plastilab.tui.screens.dashboard import DashboardScreen
 from plastilab.tui.widgets.latest_values import LatestValues
-from tui_helpers import pid_gone, run_async, wait_until
+from tui.tui_helpers import pid_gone, run_async, wait_until
 
 LONG = ["training.steps_per_task=100000"]  # long enough to still be running when we act
 

@@ -14,7 +14,7 @@ from plastilab.tui.screens.dashboard import DashboardScreen
 from plastilab.tui.screens.picker import PickerScreen
 from plastilab.tui.screens.runs import RunsScreen
 from plastilab.tui.widgets.parameter_form import ParameterForm
-from tui_helpers import run_async, settle, wait_until
+from tui.tui_helpers import run_async, settle, wait_until
 
 
 @run_async

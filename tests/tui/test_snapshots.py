@@ -6,7 +6,7 @@ Update after an intended change of the layout:  .venv/bin/pytest tests/tui --sna
 from __future__ import annotations
 
 from plastilab.tui.app import PlastilabApp
-from tui_helpers import settle
+from tui.tui_helpers import settle
 
 
 def dashboard_app(run_dir, theme="textual-dark") -> PlastilabApp:

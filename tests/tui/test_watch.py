@@ -8,7 +8,7 @@ import textwrap
 
 from plastilab.tui.app import PlastilabApp
 from plastilab.tui.screens.dashboard import DashboardScreen
-from tui_helpers import run_async, wait_until
+from tui.tui_helpers import run_async, wait_until
 
 # Another process: a real RunFolderWriter fed steps when the test says so on stdin.
 WRITER = textwrap.dedent(
