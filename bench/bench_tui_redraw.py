@@ -36,7 +36,7 @@ SERIES = ("adam-default", "adam-beta2", "adam-eps", "adam-beta2-eps", "sgd")
 TAGS = (
     "train/loss", "train/accuracy", "train/full_loss", "train/batch_accuracy", "task/final_loss",
     "task/final_accuracy", "units/dead_fraction", "grads/norm", "updates/norm", "updates/ratio",
-    "weights/norm", "optim/second_moment_mean", "optim/second_moment_median",
+    "weights/norm", "optim/second_moment_mean", "optim/second_moment_geomean",
 )  # fmt: skip
 POINTS = 10_000
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -53,7 +51,9 @@ class Learner:
         loss.backward()
         grad_norm = _global_norm([p.grad for p in self.params if p.grad is not None])
         self.optimizer.step()
-        update_norm = _global_norm([p.detach() - b for p, b in zip(self.params, before)])
+        with torch.no_grad():
+            torch._foreach_sub_(before, [p.detach() for p in self.params])  # before := -(update)
+        update_norm = _global_norm(before)
         weight_norm = _global_norm([p.detach() for p in self.params])
         self._loss_sum += loss.detach()
         self._seen += 1
@@ -70,11 +70,14 @@ class Learner:
         self._seen = 0
         return values
 
+    @torch.no_grad()
     def second_moment_stats(self) -> dict[str, float]:
         """Adam's second-moment estimate: its collapse after memorisation is the mechanism.
 
         When gradients vanish on a memorised task, v shrinks towards 0; the first large gradient
-        of the next task is then divided by sqrt(v) + eps with v tiny, giving a huge step.
+        of the next task is then divided by sqrt(v) + eps with v tiny, giving a huge step. The
+        geometric mean follows the bulk of v's entries over many orders of magnitude, where the
+        arithmetic mean follows only the largest.
         """
         states = [self.optimizer.state[p]["exp_avg_sq"] for p in self.params if "exp_avg_sq" in self.optimizer.state.get(p, {})]
         if not states:
@@ -82,7 +85,7 @@ class Learner:
         flat = torch.cat([s.reshape(-1) for s in states])
         return {
             "optim/second_moment_mean": flat.mean().item(),
-            "optim/second_moment_median": flat.median().item(),
+            "optim/second_moment_geomean": flat.add(1e-30).log_().mean().exp().item(),
         }
 
     @torch.no_grad()
@@ -123,6 +126,7 @@ def forward_counting_dead_units(model: nn.Module, x: torch.Tensor) -> tuple[torc
 
 
 def _global_norm(tensors: list[torch.Tensor]) -> float:
+    """The L2 norm of all ``tensors`` together, with one host sync."""
     if not tensors:
         return 0.0
-    return math.sqrt(sum(float(t.pow(2).sum()) for t in tensors))
+    return float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(tensors))))
