@@ -149,8 +149,7 @@ class PlastilabApp(App):
         session = self.sessions.get(message.session_id)
         if session is not None:
             session.state.apply_all(message.events)
-        if session is not None:
-            session.ack.set()
+            session.ack.set()  # the reader may send the next batch
 
     @on(SourceFinished)
     def _source_finished(self, message: SourceFinished) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from plastilab.core.events import (
@@ -22,8 +23,6 @@ from plastilab.core.events import (
     RunFinished,
     RunInterrupted,
     RunStarted,
-    Scalars,
-    TaskBoundary,
 )
 from plastilab.rundir import layout
 from plastilab.rundir.reader import JsonlTail, RunFolder, load_array_event, read_json, records_to_events
@@ -192,13 +191,9 @@ class CompareSource:
 
 
 def _prefixed(event: Event, prefix: str) -> Event:
-    from dataclasses import replace
-
-    if isinstance(event, (Scalars, TaskBoundary)) or hasattr(event, "series"):
-        series = getattr(event, "series", None)
-        if series is not None:
-            return replace(event, series=prefix + series)
-    return event
+    """The same event with its series renamed ``A:name`` (events for every series stay so)."""
+    series = getattr(event, "series", None)
+    return replace(event, series=prefix + series) if series is not None else event
 
 
 def _pid_alive(pid) -> bool:
