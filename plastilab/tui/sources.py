@@ -47,9 +47,15 @@ class LiveSource:
             events = self.process.poll(0)  # whatever was still in the pipe
             if not self.process.ended:
                 reason = self.process.death_reason()
-                if self.process.run_dir:
-                    mark_failed(Path(self.process.run_dir), reason, self.process.last_step)
-                events.append(RunFailed(self.process.last_step, reason))
+                if self.process.stop_requested:
+                    # The user asked it to stop and it had to be killed: a stop, not a failure.
+                    if self.process.run_dir:
+                        mark_ended(Path(self.process.run_dir), "interrupted", f"stopped by the user; {reason}", self.process.last_step)
+                    events.append(RunInterrupted(self.process.last_step))
+                else:
+                    if self.process.run_dir:
+                        mark_failed(Path(self.process.run_dir), reason, self.process.last_step)
+                    events.append(RunFailed(self.process.last_step, reason))
         if self.process.ended and not events:
             self.done = True
         elif any(isinstance(e, (RunFinished, RunFailed, RunInterrupted)) for e in events):
@@ -215,10 +221,15 @@ def run_is_active(status: dict) -> bool:
 
 def mark_failed(run_dir: Path, reason: str, last_step: int) -> None:
     """Record in status.json that a run's process died before it could say so itself."""
+    mark_ended(run_dir, "failed", reason, last_step)
+
+
+def mark_ended(run_dir: Path, state: str, reason: str, last_step: int) -> None:
+    """Record ``state`` in status.json for a run whose process ended before it could say so."""
     status = read_json(run_dir / layout.STATUS) or {}
     if status.get("state") in ("finished", "failed", "interrupted"):
         return
-    status.update(state="failed", error=reason, updated=time.time())
+    status.update(state=state, error=reason, updated=time.time())
     status["last_step"] = max(int(status.get("last_step", 0)), last_step)
     tmp = run_dir / (layout.STATUS + ".tmp")
     try:

@@ -95,8 +95,16 @@ def child_main(spec: LaunchSpec, queue, stop, pause, parent_pid: int, output_pat
     except OSError:
         pass
     _stop_with_parent(parent_pid, stop)
+    def on_terminate(*_):
+        # First ask: stop at the next event. Asked again (the app's terminate after a grace
+        # period, e.g. in a long probe that yields nothing): interrupt the computation itself,
+        # so the driver still ends the run as interrupted and the files are closed.
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
     for number in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(number, lambda *_: stop.set())
+        signal.signal(number, on_terminate)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     import torch
@@ -246,6 +254,10 @@ class TrainingProcess:
 
     def resume(self) -> None:
         self.pause_event.clear()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self.stop_event.is_set()
 
     def request_stop(self) -> None:
         self.stop_event.set()
