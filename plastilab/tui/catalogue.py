@@ -6,6 +6,7 @@ path ``plastilab run --set`` takes, so the picker shows exactly the CLI's one-li
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,9 +101,18 @@ def lookup(data: Any, key: str) -> tuple[bool, Any]:
 
 
 def toml_text(value: Any) -> str:
-    """A value as it would be typed after ``--set key=``."""
+    """A value as it would be typed after ``--set key=``, on one line (a form field)."""
     if isinstance(value, str):
         return value
+    return _inline_toml(value)
+
+
+def _inline_toml(value: Any) -> str:
+    # tomli_w writes some arrays over several lines; a form field needs one.
+    if isinstance(value, list):
+        return "[" + ", ".join(_inline_toml(v) for v in value) + "]"
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a valid TOML basic string
     return tomli_w.dumps({"v": value}).strip()[len("v = ") :]
 
 

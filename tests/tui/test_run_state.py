@@ -98,3 +98,13 @@ def test_mark_failed_records_why_but_never_overwrites_an_end(instrument_run, tmp
     mark_failed(instrument_run, "killed by SIGKILL", 10)
     status = json.loads((instrument_run / "status.json").read_text())
     assert status == {"state": "failed", "last_step": 10, "error": "killed by SIGKILL", "updated": status["updated"]}
+
+
+def test_form_values_are_one_line_and_read_back():
+    from plastilab.core.scenario_file import parse_value
+    from plastilab.tui.catalogue import toml_text
+
+    for value in (["image_random", "sparse"], [64, 64], 3e-4, True):
+        text = toml_text(value)
+        assert "\n" not in text
+        assert parse_value(text) == value
