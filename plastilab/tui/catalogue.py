@@ -13,17 +13,11 @@ from typing import Any
 
 import tomli_w
 
+from plastilab.core.catalog import format_duration
 from plastilab.core.errors import PlastilabError
 from plastilab.core.scenario_file import Scenario, load_scenario
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
-
-
-def builtin_scenarios_dir() -> Path:
-    """The built-in scenarios (``$PLASTILAB_SCENARIOS``, else the repository's ``scenarios/``)."""
-    from plastilab.core.catalog import builtin_scenario_dir
-
-    return builtin_scenario_dir()
 
 
 @dataclass
@@ -158,10 +152,5 @@ def _key_named(message: str, path: Path, keys: dict[str, str]) -> str | None:
 
 
 def format_estimate(seconds: int | None) -> str:
-    if seconds is None:
-        return "?"
-    if seconds < 60:
-        return f"~{seconds} s"
-    if seconds < 3600:
-        return f"~{round(seconds / 60)} min"
-    return f"~{seconds / 3600:.1f} h"
+    """The CLI's ``plastilab list`` wording, marked as approximate."""
+    return "?" if seconds is None else "~" + format_duration(seconds)

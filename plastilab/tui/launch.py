@@ -10,9 +10,9 @@ from pathlib import Path
 def run_app(scenarios_dirs: list[Path] | None = None, runs_root: Path = Path("runs")) -> None:
     """``plastilab``: the picker over the built-in scenarios plus any ``--scenarios DIR``."""
     from plastilab.tui.app import PlastilabApp
-    from plastilab.tui.catalogue import builtin_scenarios_dir
+    from plastilab.core.catalog import builtin_scenario_dir
 
-    dirs = [builtin_scenarios_dir(), *(scenarios_dirs or [])]
+    dirs = [builtin_scenario_dir(), *(scenarios_dirs or [])]
     PlastilabApp(scenarios_dirs=dirs, runs_root=runs_root).run()
 
 

@@ -112,9 +112,9 @@ def child_main(spec: LaunchSpec, queue, stop, pause, parent_pid: int, output_pat
     torch.set_num_threads(spec.threads or child_threads())
 
     from plastilab.core.control import RunControl
-    from plastilab.core.device import resolve_device
     from plastilab.core.driver import drive
     from plastilab.core.errors import PlastilabError
+    from plastilab.core.preflight import preflight
     from plastilab.core.scenario_file import load_scenario
     from plastilab.rundir.layout import new_run_dir
     from plastilab.rundir.writer import RunFolderWriter
@@ -122,7 +122,7 @@ def child_main(spec: LaunchSpec, queue, stop, pause, parent_pid: int, output_pat
     consumer = QueueConsumer(queue)
     try:
         scenario = load_scenario(spec.scenario_path, list(spec.overrides), device=spec.device)
-        resolve_device(scenario.config.device, str(scenario.path))  # bad input: no run folder, as in the CLI
+        preflight(scenario)  # bad device or dataset: no run folder, as in the CLI
         run_dir = new_run_dir(scenario.name, spec.runs_root)
         writer = RunFolderWriter(run_dir, scenario, command=list(spec.command) or ["plastilab", "(lab)", spec.scenario_path])
         drive(scenario, [writer, consumer], run_dir=str(run_dir), control=RunControl(stop=stop, pause=pause))

@@ -33,15 +33,13 @@ class Learner:
         self._loss_sum = torch.zeros((), device=device)
         self._seen = 0
 
-    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        logits = self.model(x)
-        loss = F.cross_entropy(logits, y)
+    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        loss = F.cross_entropy(self.model(x), y)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
         self._loss_sum += loss.detach()
         self._seen += 1
-        return logits
 
     def logged_step(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
         before = [p.detach().clone() for p in self.params]
