@@ -12,6 +12,7 @@ from rich.text import Text
 
 from plastilab.core.events import Scalars, TaskBoundary
 from plastilab.rundir.reader import RunFolder
+from plastilab.rundir.state import read_state
 
 CURVE_TAGS = ("train/loss", "td/loss")
 MAX_TASK_COLUMNS = 10
@@ -39,7 +40,7 @@ def summary_table(run: RunFolder, width: int = 100) -> Table:
     room = (width - name_width - HEADLINE_COLUMN_WIDTH * len(headlines)) // TASK_COLUMN_WIDTH
     first = max(0, n_tasks - max(2, min(MAX_TASK_COLUMNS, room)))
     what = "final loss of each task" if n_tasks else "final values"
-    table = Table(title=Text(f"{run.meta.get('scenario', run.path.name)}: {what} ({run.state})"))
+    table = Table(title=Text(f"{run.meta.get('scenario', run.path.name)}: {what} ({read_state(run.path)})"))
     table.add_column("series", style="bold", no_wrap=True, min_width=name_width - 3)
     for task in range(first, n_tasks):
         table.add_column(f"task {task + 1}", justify="right")

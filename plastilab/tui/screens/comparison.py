@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header
 
 from plastilab.scenarios.interventions.ranking import combination_of, rank_combinations
-from plastilab.tui.final_losses import (
+from plastilab.runtime.final_losses import (
     combinations,
     final_loss_counts,
     final_losses,
@@ -24,7 +24,7 @@ from plastilab.tui.final_losses import (
     ranking_window,
     seeds_per_combination,
 )
-from plastilab.tui.session import Session
+from plastilab.runtime.session import Session
 from plastilab.tui.widgets.final_loss_chart import FinalLossChart
 from plastilab.tui.widgets.ranking_table import RankingTable
 

@@ -16,9 +16,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
-from plastilab.tui.final_losses import has_final_losses
+from plastilab.runtime.final_losses import has_final_losses
 from plastilab.tui.palette import series_style
-from plastilab.tui.session import Session
+from plastilab.runtime.session import Session
 from plastilab.tui.widgets.covariance_heatmap import CovarianceHeatmap
 from plastilab.tui.widgets.eigenvalue_histogram import EigenvalueHistogram
 from plastilab.tui.widgets.latest_values import LatestValues

@@ -18,7 +18,7 @@ from textual.widgets import DataTable
 
 from plastilab.scenarios.interventions.ranking import RankedCombination
 from plastilab.tui.palette import series_rgb
-from plastilab.tui.run_state import format_value
+from plastilab.runtime.run_state import format_value
 
 COLUMNS = ("#", "combination", "final loss", "± seeds", "change", "seeds", "iters")
 

@@ -1,4 +1,4 @@
-"""The runs folder as a list: one line per past run, read from its small files. No Textual here."""
+"""The runs folder as a list: one line per past run, read from its small files."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from plastilab.rundir.layout import find_run_dirs
 from plastilab.rundir.reader import RunFolder
-from plastilab.tui.sources import run_is_active
+from plastilab.rundir.state import read_state
 
 
 @dataclass
@@ -16,7 +16,7 @@ class RunInfo:
     path: Path
     scenario: str
     started: str  # YYYY-mm-dd HH:MM
-    state: str  # running, finished, failed, interrupted, abandoned (running, but its writer is gone)
+    state: str  # rundir.state.read_state: running, finished, failed, interrupted, abandoned
     last_step: int
     finals: dict[str, float | None] = field(default_factory=dict)  # series -> last task's final loss
     error: str | None = None
@@ -36,9 +36,7 @@ def list_runs(root: Path) -> list[RunInfo]:
 
 def read_run(path: Path) -> RunInfo:
     folder = RunFolder.open(path)
-    state = folder.state
-    if state in ("starting", "running") and not run_is_active(folder.status):
-        state = "abandoned"
+    state = read_state(path)
     scenario = folder.meta.get("scenario") or folder.scenario.get("name") or path.parent.name
     return RunInfo(
         path=path,

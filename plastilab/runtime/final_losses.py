@@ -15,7 +15,7 @@ from pathlib import Path
 
 from plastilab.rundir import layout
 from plastilab.scenarios.interventions.ranking import FINAL_LOSS, combination_of
-from plastilab.tui.run_state import RunState
+from plastilab.runtime.run_state import RunState
 
 DEFAULT_WINDOW = 5  # iterations the ranking averages over, unless the scenario says otherwise
 
