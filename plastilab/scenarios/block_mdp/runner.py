@@ -3,6 +3,7 @@
 load the images; for each reward variant, a BlockMDP over them (tables drawn from the seed)
 for each (reward variant, agent): a DQN learner, its run_dqn loop, and its Brownian copy if asked
 one InstrumentSuite per agent: the same probe targets for its td and brownian series, every reward
+at step 0: the probe's baseline of every series (θ_0)
 at step 0: each td series logs the optimal and the random return (reference lines for the curve)
 for each environment step:
     every combination takes one step of its DQN loop                     (act, store, train, refresh)
@@ -77,9 +78,9 @@ def run_block_mdp(config: BlockMDPConfig, ctx: RunContext) -> Iterator[Event]:
         )
         combos.append(Combination(reward, name, prefix, env, agent, suites[name]))
     for combo in combos:
-        combo.suite.start(combo.td, combo.agent.q_network)  # θ_0 and the probe's baseline
+        yield from combo.suite.start(combo.td, combo.agent.q_network)  # θ_0 and the probe's step-0 baseline
         if combo.agent.brownian is not None:
-            combo.suite.start(combo.brownian, combo.agent.brownian.network)
+            yield from combo.suite.start(combo.brownian, combo.agent.brownian.network)
         combo.loop = run_dqn(
             combo.env, combo.agent, training.total_steps, seed=config.seed,
             before_update=_before_update(combo),
