@@ -98,3 +98,26 @@ def test_running_a_scenario_loads_no_ui_module():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_the_faces_never_name_a_scenario_kind():
+    # A kind presents itself (its presenter.py); the faces ask core.presentation, so a new kind
+    # needs no edit here. Kind names, in code or prose, and imports of a kind's modules are out.
+    from plastilab.core.registry import SCENARIO_KINDS
+
+    words = set()
+    for kind in SCENARIO_KINDS:
+        words |= {kind, kind.replace("_", "-"), kind.replace("_", " ")}
+    readers = [*(PACKAGE / "headless").rglob("*.py"), *(PACKAGE / "tui" / "screens").rglob("*.py"), PACKAGE / "rundir" / "index.py"]
+    offenders = {}
+    for path in readers:
+        text = path.read_text(encoding="utf-8").lower()
+        found = sorted(w for w in words if w in text)
+        if "plastilab.scenarios" in text:
+            found.append("plastilab.scenarios")
+        if found:
+            offenders[str(path.relative_to(PACKAGE))] = found
+    for path in (PACKAGE / "tui").rglob("*.py"):
+        if "plastilab.scenarios" in path.read_text(encoding="utf-8"):
+            offenders[str(path.relative_to(PACKAGE))] = ["plastilab.scenarios"]
+    assert offenders == {}

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from plastilab.core.presentation import presentation_for
 from plastilab.rundir.layout import find_run_dirs
 from plastilab.rundir.reader import RunFolder
 from plastilab.rundir.state import read_state
@@ -44,7 +45,7 @@ def read_run(path: Path) -> RunInfo:
         started=_started(path, folder.meta),
         state=state,
         last_step=int(folder.status.get("last_step", 0)),
-        finals=_finals(folder.summary),
+        finals=_finals(folder.summary, presentation_for(folder.meta.get("kind") or folder.scenario.get("kind")).main_curve),
         error=folder.status.get("error"),
     )
 
@@ -59,14 +60,16 @@ def _started(path: Path, meta: dict) -> str:
     return str(meta.get("started", "?"))[:16].replace("T", " ")
 
 
-def _finals(summary: dict | None) -> dict[str, float | None]:
+def _finals(summary: dict | None, main_curve: str) -> dict[str, float | None]:
+    """Per series: the last task's final loss, or (a run without tasks) the last value of the
+    kind's main curve."""
     finals: dict[str, float | None] = {}
     for name, data in ((summary or {}).get("series") or {}).items():
         per_task = (data.get("per_task") or {}).get("task/final_loss") or []
         if per_task:
             finals[name] = per_task[-1]
         else:
-            finals[name] = (data.get("final") or {}).get("train/loss")
+            finals[name] = (data.get("final") or {}).get(main_curve)
     return finals
 
 

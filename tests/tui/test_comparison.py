@@ -11,7 +11,7 @@ from pathlib import Path
 
 from plastilab.core.events import RunFinished, RunStarted, Scalars, TaskBoundary
 from plastilab.rundir.reader import RunFolder
-from plastilab.scenarios.interventions.ranking import as_records, rank_combinations, ranking_from_summary
+from plastilab.analysis.ranking import as_records, rank_combinations, ranking_from_summary
 from plastilab.tui.app import PlastilabApp
 from plastilab.runtime.final_losses import final_losses, mean_over_seeds, ranking_window
 from plastilab.runtime.run_state import RunState

@@ -21,13 +21,13 @@ import torch
 
 from plastilab.core.context import RunContext
 from plastilab.core.errors import NonFiniteLoss
-from plastilab.core.events import Event, Log, Scalars, TaskBoundary
+from plastilab.core.events import Event, Scalars, TaskBoundary
 from plastilab.data.datasets import load_images
 from plastilab.interventions.redo import dormancy_scores
 from plastilab.models.factory import build_model
 from plastilab.scenarios.interventions.objectives import make_objective
 from plastilab.scenarios.interventions.plan import InterventionPlan
-from plastilab.scenarios.interventions.ranking import as_records, format_ranking, rank_combinations
+from plastilab.analysis.ranking import as_records, rank_combinations
 from plastilab.scenarios.interventions.schema import InterventionsConfig, series_name
 from plastilab.scenarios.interventions.tasks import TaskStream, derive_seed
 
@@ -45,11 +45,10 @@ def run_interventions(config: InterventionsConfig, ctx: RunContext) -> Iterator[
                 name = series_name(arch, combination, seed_index)
                 final_losses[name] = []
                 yield from train_series(config, ctx, x, arch, combination, seed_index, final_losses[name])
-    ranking = rank_combinations(final_losses, config.ranking.window)
+    # The ranking goes into the end summary only: the report shows it from summary.json (it
+    # was also logged once, so `plastilab run` printed it twice).
     window = config.ranking.window
-    yield Log("info", f"ranking by mean final loss over the last {window} iterations (change: from the first {window}):")
-    for line in format_ranking(ranking):
-        yield Log("info", line)
+    ranking = rank_combinations(final_losses, window)
     return {"ranking": as_records(ranking), "ranking_window": window}
 
 

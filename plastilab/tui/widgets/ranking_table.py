@@ -16,7 +16,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.widgets import DataTable
 
-from plastilab.scenarios.interventions.ranking import RankedCombination
+from plastilab.analysis.ranking import RankedCombination
 from plastilab.tui.palette import series_rgb
 from plastilab.runtime.run_state import format_value
 
