@@ -56,11 +56,12 @@ def test_following_a_folder_picks_up_appended_lines(instrument_run):
     assert any(line.level == "warning" for line in state.logs)
 
 
-def test_a_followed_run_whose_writer_is_gone_ends_as_failed(instrument_run):
+def test_a_followed_run_whose_writer_is_gone_ends_as_abandoned(instrument_run):
+    # The same word plastilab report and the runs list use (rundir.state.read_state); it said "failed".
     (instrument_run / "status.json").write_text(json.dumps({"state": "running", "last_step": 40, "pid": 2**22 + 12345}))
     source = FolderSource(instrument_run, follow=True)
     state = replay(source)
-    assert state.state == "failed" and "is gone" in state.error
+    assert state.state == "abandoned" and state.ended and "is gone" in state.error
 
 
 def test_comparing_two_runs_prefixes_their_series(recorded_run, instrument_run):
