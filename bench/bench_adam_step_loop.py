@@ -19,12 +19,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from plastilab.core.driver import drive
 from plastilab.core.events import Scalars
 from plastilab.core.scenario_file import load_scenario
 from plastilab.data.datasets import load_images
-from plastilab.rundir.layout import new_run_dir
-from plastilab.rundir.writer import RunFolderWriter
+from plastilab.runtime.launcher import launch
 
 QUICK = Path(__file__).resolve().parents[1] / "scenarios" / "adam-quick.toml"
 
@@ -65,7 +63,7 @@ class StepClock:
         return (s1 - s0) / (t1 - t0)
 
 
-def scenario_loop(steps: int, out: Path) -> float:
+def scenario_loop(steps: int, out: Path, threads: int) -> float:
     scenario = load_scenario(
         QUICK,
         [
@@ -77,8 +75,7 @@ def scenario_loop(steps: int, out: Path) -> float:
         ],
     )
     clock = StepClock()
-    run_dir = new_run_dir(scenario.name, out)
-    drive(scenario, [RunFolderWriter(run_dir, scenario), clock], run_dir=str(run_dir))
+    launch(scenario, out, consumers=[clock], threads=threads)  # as `plastilab run` starts it
     return clock.rate()
 
 
@@ -94,7 +91,7 @@ def main() -> None:
     out = Path(tempfile.mkdtemp(prefix="plastilab-bench-"))
     for i in range(args.repeats):
         bare = bare_loop(args.steps, 500, 64)
-        ours = scenario_loop(args.steps, out)
+        ours = scenario_loop(args.steps, out, args.threads)
         ratios.append(ours / bare)
         bares.append(bare)
         ours_all.append(ours)

@@ -29,8 +29,8 @@ import numpy as np
 
 from plastilab.core.events import Curve, Histogram, Log, Matrix, RunStarted, Scalars, TaskBoundary
 from plastilab.tui.app import PlastilabApp
-from plastilab.tui.run_state import RunState
-from plastilab.tui.session import Session
+from plastilab.runtime.run_state import RunState
+from plastilab.runtime.session import Session
 
 SERIES = ("adam-default", "adam-beta2", "adam-eps", "adam-beta2-eps", "sgd")
 TAGS = (

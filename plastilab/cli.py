@@ -51,14 +51,14 @@ def list_command(
     scenarios: Annotated[Optional[list[Path]], typer.Option("--scenarios", help="Another folder of scenario files.")] = None,
 ) -> None:
     """List the built-in scenarios: name, estimated CPU time, description."""
-    from plastilab.core.catalog import format_duration, list_scenarios
+    from plastilab.core.catalog import format_rough_duration, list_scenarios
 
     entries = list_scenarios(scenarios or [])
     if not entries:
         fail("no scenario files found; pass --scenarios DIR or set PLASTILAB_SCENARIOS")
     width = max(len(e.path.name) for e in entries)
     for e in entries:
-        print(f"{e.path.name:<{width}}  {format_duration(e.estimated_cpu_seconds):>7}  {e.description}")
+        print(f"{e.path.name:<{width}}  {format_rough_duration(e.estimated_cpu_seconds):>7}  {e.description}")
 
 
 @app.command()

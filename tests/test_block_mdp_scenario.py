@@ -51,9 +51,9 @@ def test_a_run_writes_probe_results_and_every_instrument_to_the_run_folder(tmp_p
     for r in lines:
         by.setdefault((r["series"], r["tag"]), []).append((r["step"], r["value"]))
     for series in ("mlp/td", "mlp/brownian"):
-        assert [s for s, _ in by[(series, "probe/final_loss")]] == [150, 300]
+        assert [s for s, _ in by[(series, "probe/final_loss")]] == [0, 150, 300]  # step 0: the baseline at θ_0
         assert all(v is not None and v >= 0 for _, v in by[(series, "probe/final_loss")])
-        assert (series, "probe/plasticity_loss") in by
+        assert by[(series, "probe/plasticity_loss")][0] == (0, 0.0)
         assert [s for s, _ in by[(series, "hessian/top_eigenvalue")]] == [300]
         assert [s for s, _ in by[(series, "gradients/mean_similarity")]] == [300]
         assert [s for s, _ in by[(series, "units/dead_fraction")]] == [100, 200, 300]
@@ -67,6 +67,7 @@ def test_a_run_writes_probe_results_and_every_instrument_to_the_run_folder(tmp_p
     for series in ("mlp/td", "mlp/brownian"):
         assert {(series, "probe/curve", "curve"), (series, "hessian/density", "histogram"),
                 (series, "gradients/covariance", "matrix")} <= kinds
+    assert sorted(a["step"] for a in arrays if a["series"] == series and a["tag"] == "probe/curve") == [0, 150, 300]
     curve = next(a for a in arrays if a["tag"] == "probe/curve")
     with np.load(run_dir / curve["file"]) as saved:
         assert len(saved["y"]) == 20  # the probe's learning curve, one loss per probe step

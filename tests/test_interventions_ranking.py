@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from plastilab.scenarios.interventions.ranking import (
+from plastilab.analysis.ranking import (
     as_records,
     combination_of,
     format_ranking,

@@ -24,7 +24,9 @@ def builtin_scenario_dir() -> Path:
 
 
 @dataclass(frozen=True)
-class ScenarioEntry:
+class CatalogEntry:
+    """A scenario file's top-level keys, read without validating it (``plastilab list``)."""
+
     path: Path
     name: str
     kind: str
@@ -32,7 +34,7 @@ class ScenarioEntry:
     estimated_cpu_seconds: int | None
 
 
-def list_scenarios(extra_dirs: list[Path] | None = None) -> list[ScenarioEntry]:
+def list_scenarios(extra_dirs: list[Path] | None = None) -> list[CatalogEntry]:
     """Every readable scenario file in the built-in folder and ``extra_dirs``, by name.
 
     Reads only the top-level keys (no validation, no torch), so listing stays instant.
@@ -46,7 +48,7 @@ def list_scenarios(extra_dirs: list[Path] | None = None) -> list[ScenarioEntry]:
                 continue
             estimate = raw.get("estimated_cpu_seconds")
             entries.append(
-                ScenarioEntry(
+                CatalogEntry(
                     path=path,
                     name=str(raw.get("name", path.stem)),
                     kind=str(raw.get("kind", "?")),
@@ -57,7 +59,8 @@ def list_scenarios(extra_dirs: list[Path] | None = None) -> list[ScenarioEntry]:
     return entries
 
 
-def format_duration(seconds: float | None) -> str:
+def format_rough_duration(seconds: float | None) -> str:
+    """A rough length of time: ``45 s``, ``3 min``, ``2.5 h`` (an estimate, not a clock)."""
     if seconds is None:
         return "?"
     seconds = int(seconds)

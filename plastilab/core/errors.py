@@ -29,6 +29,3 @@ class NonFiniteLoss(PlastilabError):
 
     exit_code = 1
 
-
-class StopRequested(Exception):
-    """Raised inside the engine loop when the user asked the run to stop (Ctrl-C, TUI stop)."""

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
 from plastilab.core.events import Event, Log, RunStarted, Scalars
+from plastilab.core.presentation import DEFAULT_PRESENTATION, presentation_for
 
 PLAIN_PERIOD_S = 10.0
 
@@ -34,8 +35,9 @@ class SeriesProgress:
         return (self.step - self.first_step) / elapsed if elapsed > 0 else 0.0
 
 
-def loss_of(values: dict[str, float]) -> float | None:
-    for tag in ("train/loss", "td/loss", "train/full_loss"):
+def loss_of(values: dict[str, float], tags: tuple[str, ...]) -> float | None:
+    """The first of the kind's progress ``tags`` among ``values`` (None: this event has none)."""
+    for tag in tags:
         if tag in values:
             return values[tag]
     return None
@@ -58,9 +60,11 @@ class RichProgress:
         )
         self.tasks: dict[str, int] = {}
         self.series: dict[str, SeriesProgress] = {}
+        self.loss_tags = DEFAULT_PRESENTATION.progress_tags
 
     def handle(self, event: Event) -> None:
         if isinstance(event, RunStarted):
+            self.loss_tags = presentation_for(event.kind).progress_tags
             # Names, paths and messages are printed as Text: a "[" in them is not markup.
             self.console.print(Text.assemble((event.scenario, "bold"), f" on {event.device}, seed {event.seed} -> {event.run_dir}"))
             for name in event.series:
@@ -69,7 +73,7 @@ class RichProgress:
             self.progress.start()
         elif isinstance(event, Scalars) and event.series in self.tasks:
             state = self.series[event.series]
-            state.update(event.step, loss_of(event.values))
+            state.update(event.step, loss_of(event.values, self.loss_tags))
             fields = {"rate": state.rate()}
             if state.loss is not None:
                 fields["loss"] = f"{state.loss:.4f}"
@@ -91,16 +95,18 @@ class PlainProgress:
         self.total = 0
         self.name = ""
         self.series: dict[str, SeriesProgress] = {}
+        self.loss_tags = DEFAULT_PRESENTATION.progress_tags
         self.started = self.last_print = time.monotonic()
 
     def handle(self, event: Event) -> None:
         if isinstance(event, RunStarted):
+            self.loss_tags = presentation_for(event.kind).progress_tags
             self.total, self.name = event.total_steps, event.scenario
             self.started = time.monotonic()
             self.series = {name: SeriesProgress() for name in event.series}
             self._print(f"{event.scenario}: {len(event.series)} series x {event.total_steps} steps on {event.device} -> {event.run_dir}")
         elif isinstance(event, Scalars) and event.series in self.series:
-            self.series[event.series].update(event.step, loss_of(event.values))
+            self.series[event.series].update(event.step, loss_of(event.values, self.loss_tags))
             if time.monotonic() - self.last_print >= self.period:
                 self._print(self.line())
         elif isinstance(event, Log):

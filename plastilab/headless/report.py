@@ -11,70 +11,60 @@ from rich.table import Table
 from rich.text import Text
 
 from plastilab.core.events import Scalars, TaskBoundary
+from plastilab.core.presentation import Presentation, SummaryTable, presentation_for
 from plastilab.rundir.reader import RunFolder
+from plastilab.rundir.state import read_state
 
-CURVE_TAGS = ("train/loss", "td/loss")
 MAX_TASK_COLUMNS = 10
-
-
-# Final values worth a column when a run logged them: (tag, heading, format).
-HEADLINE_TAGS = (
-    ("episode/return", "return", "{:.1f}"),
-    ("td/loss", "TD loss", "{:.4f}"),
-    ("probe/plasticity_loss", "plast. loss", "{:.3g}"),
-    ("hessian/top_eigenvalue", "top eig.", "{:.3g}"),
-    ("units/dead_fraction", "dead", "{:.0%}"),
-)
 TASK_COLUMN_WIDTH = 9  # "task 12" and a border
 HEADLINE_COLUMN_WIDTH = 11
+MOOD_STYLES = {"good": "green", "bad": "red"}
+
+
+def presentation_of(run: RunFolder) -> Presentation:
+    """What the run's scenario kind asks the report to show."""
+    return presentation_for(run.meta.get("kind") or run.scenario.get("kind"))
 
 
 def summary_table(run: RunFolder, width: int = 100) -> Table:
     """Per series: final loss of each task (as many of the last tasks as fit in ``width``), then
-    the final value of each headline tag the run logged (return, plasticity loss, dead units)."""
+    the final value of each headline tag of its kind that the run logged (return, dead units…)."""
     series = run.summary_or_rebuilt().get("series", {})
     n_tasks = max((len(s.get("per_task", {}).get("task/final_loss", [])) for s in series.values()), default=0)
-    headlines = [h for h in HEADLINE_TAGS if any(h[0] in s.get("final", {}) for s in series.values())]
+    headlines = [h for h in presentation_of(run).headlines if any(h.tag in s.get("final", {}) for s in series.values())]
     name_width = max((len(name) for name in series), default=6) + 3
     room = (width - name_width - HEADLINE_COLUMN_WIDTH * len(headlines)) // TASK_COLUMN_WIDTH
     first = max(0, n_tasks - max(2, min(MAX_TASK_COLUMNS, room)))
     what = "final loss of each task" if n_tasks else "final values"
-    table = Table(title=Text(f"{run.meta.get('scenario', run.path.name)}: {what} ({run.state})"))
+    table = Table(title=Text(f"{run.meta.get('scenario', run.path.name)}: {what} ({read_state(run.path)})"))
     table.add_column("series", style="bold", no_wrap=True, min_width=name_width - 3)
     for task in range(first, n_tasks):
         table.add_column(f"task {task + 1}", justify="right")
-    for _, heading, _ in headlines:
-        table.add_column(heading, justify="right", no_wrap=True)
+    for headline in headlines:
+        table.add_column(headline.heading, justify="right", no_wrap=True)
     for name, data in series.items():
         losses = data.get("per_task", {}).get("task/final_loss", [])
         cells = [_loss_cell(losses[i]) if i < len(losses) else Text("-") for i in range(first, n_tasks)]
         final = data.get("final", {})
-        for tag, _, fmt in headlines:
-            value = final.get(tag)
-            cells.append(Text("-" if value is None else fmt.format(value)))
+        for headline in headlines:
+            value = final.get(headline.tag)
+            cells.append(Text("-" if value is None else headline.format.format(value)))
         table.add_row(Text(name), *cells)
     return table
 
 
-def ranking_table(run: RunFolder) -> Table | None:
-    """The interventions scenario's ranking, when the run's summary carries one."""
-    extra = (run.summary or {}).get("scenario_summary", {})
-    ranking = extra.get("ranking")
-    if not ranking:
-        return None
-    window = extra.get("ranking_window", "?")
-    table = Table(title=f"ranking: mean final loss over the last {window} iterations (change: from the first {window})")
-    for name, justify in (("rank", "right"), ("combination", "left"), ("final loss", "right"), ("± seeds", "right"), ("change", "right")):
-        table.add_column(name, justify=justify)
-    for r in ranking:
-        change = r.get("change")
-        change_text = Text("nan" if change is None else f"{change:+.3f}", style="red" if change and change > 0.1 else "green")
-        table.add_row(str(r["rank"]), Text(str(r["name"])), _number(r.get("final_loss")), _number(r.get("spread")), change_text)
-    return table
+def extra_tables(run: RunFolder) -> list[Table]:
+    """The tables the run's kind adds to the report (a ranking, say)."""
+    return [_rich_table(t) for t in presentation_of(run).summary_tables(run.summary or {}, run.scenario)]
 
 
-def _number(value: float | None) -> str:
-    return "nan" if value is None else f"{value:.3f}"
+def _rich_table(table: SummaryTable) -> Table:
+    drawn = Table(title=table.title)
+    for column in table.columns:
+        drawn.add_column(column.heading, justify=column.justify)
+    for row in table.rows:
+        drawn.add_row(*(Text(cell.text, style=MOOD_STYLES.get(cell.mood or "", "")) for cell in row))
+    return drawn
 
 
 def _loss_cell(value: float | None) -> Text:
@@ -85,16 +75,16 @@ def _loss_cell(value: float | None) -> Text:
 
 
 def learning_curves(run: RunFolder, width: int = 100, height: int = 22) -> str:
-    """The training loss of every series against steps, task boundaries as vertical lines."""
+    """The kind's main curve (its training loss) of every series against steps, task boundaries
+    as vertical lines."""
     curves: dict[str, tuple[list[int], list[float]]] = {}
     boundaries: set[int] = set()
-    tag = None
+    tag = presentation_of(run).main_curve
     for event in run.events():
         if isinstance(event, TaskBoundary):
             if event.step > 0:
                 boundaries.add(event.step)
         elif isinstance(event, Scalars):
-            tag = tag or next((t for t in CURVE_TAGS if t in event.values), None)
             if tag in event.values:
                 xs, ys = curves.setdefault(event.series, ([], []))
                 xs.append(event.step)
@@ -127,9 +117,8 @@ def print_report(run_dir: str | Path, console: Console | None = None, show_error
     run = RunFolder.open(run_dir)
     if run.summary_or_rebuilt().get("series"):
         console.print(summary_table(run, console.width))
-    ranking = ranking_table(run)
-    if ranking is not None:
-        console.print(ranking)
+    for table in extra_tables(run):
+        console.print(table)
     chart = learning_curves(run, width=min(console.width, 120))
     if chart:
         console.print(Text.from_ansi(chart))

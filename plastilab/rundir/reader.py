@@ -1,6 +1,6 @@
 """Read a run folder back: the same events the run emitted, rebuilt from its files.
 
-``MetricsTail`` follows a file that another process is still appending to (``plastilab watch``):
+``JsonlTail`` follows a file that another process is still appending to (``plastilab watch``):
 it keeps its byte offset and only consumes complete lines, so a half-written last line is read
 on a later poll, never mis-parsed.
 """

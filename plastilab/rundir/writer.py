@@ -2,7 +2,7 @@
 
 metrics.jsonl is flushed after every event, so a reader (``plastilab watch``) is never more
 than one event behind, and a killed run loses at most a partial last line, which readers skip.
-status.json is replaced atomically, never half-written.
+status.json is written by ``rundir.state`` (atomically, never half-written).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from plastilab.core.events import (
     TaskBoundary,
 )
 from plastilab.core.scenario_file import Scenario, resolved_dict
-from plastilab.rundir import layout
+from plastilab.rundir import layout, state
 from plastilab.rundir.jsonsafe import scalar_record
 from plastilab.rundir.summary import SummaryBuilder
 
@@ -55,7 +55,7 @@ class RunFolderWriter:
         self._arrays = open(self.dir / layout.ARRAYS, "a", encoding="utf-8")
         self._log = open(self.dir / layout.LOG, "a", encoding="utf-8")
         self._write_text(layout.SCENARIO, tomli_w.dumps(resolved_dict(scenario.config)))
-        self._write_status("running")
+        self._heartbeat()
 
     # -- the consumer interface ---------------------------------------------------------------
     def handle(self, event: Event) -> None:
@@ -72,7 +72,7 @@ class RunFolderWriter:
         elif isinstance(event, RunStarted):
             self.series = event.series
             self._write_meta(event)
-            self._write_status("running")
+            self._heartbeat()
         elif isinstance(event, (RunFinished, RunFailed, RunInterrupted)):
             self._finish(event)
 
@@ -86,7 +86,7 @@ class RunFolderWriter:
         self._write_lines(records)
         self.last_step = max(self.last_step, event.step)
         if time.time() - self._status_written >= STATUS_PERIOD_S:
-            self._write_status("running")
+            self._heartbeat()
 
     def _write_lines(self, records: list[dict[str, Any]]) -> None:
         self._metrics.write("".join(json.dumps(r, allow_nan=False) + "\n" for r in records))
@@ -110,16 +110,16 @@ class RunFolderWriter:
 
     # -- end of run ---------------------------------------------------------------------------
     def _finish(self, event: RunFinished | RunFailed | RunInterrupted) -> None:
-        state = {RunFinished: "finished", RunFailed: "failed", RunInterrupted: "interrupted"}[type(event)]
+        end_state = state.state_of(event)
         error = event.error if isinstance(event, RunFailed) else None
         if isinstance(event, RunFailed) and event.details:
             self._write_text(layout.ERROR, event.details)
         summary = self.summary.summary()
-        summary.update(state=state, scenario=self.scenario.config.name, wall_seconds=round(time.time() - self.started, 2))
+        summary.update(state=end_state, scenario=self.scenario.config.name, wall_seconds=round(time.time() - self.started, 2))
         if isinstance(event, RunFinished) and event.summary:
             summary["scenario_summary"] = event.summary
         self._write_text(layout.SUMMARY, json.dumps(summary, indent=2, allow_nan=False))
-        self._write_status(state, error=error)
+        state.write_end(self.dir, end_state, self.last_step, error)
         self.close()
 
     def close(self) -> None:
@@ -147,11 +147,8 @@ class RunFolderWriter:
         }
         self._write_text(layout.META, json.dumps(meta, indent=2))
 
-    def _write_status(self, state: str, error: str | None = None) -> None:
-        status = {"state": state, "last_step": self.last_step, "updated": time.time(), "pid": os.getpid()}
-        if error:
-            status["error"] = error
-        self._write_text(layout.STATUS, json.dumps(status, indent=2))
+    def _heartbeat(self) -> None:
+        state.write_running(self.dir, self.last_step)
         self._status_written = time.time()
 
     def _append(self, f, record: dict[str, Any]) -> None:

@@ -26,10 +26,11 @@ from plastilab.tui.messages import (
     RelaunchRequested,
     SourceFinished,
 )
-from plastilab.tui.run_state import RunState
-from plastilab.tui.session import Session
-from plastilab.tui.sources import CompareSource, FolderSource, LiveSource, run_is_active
-from plastilab.tui.training_process import LaunchSpec, TrainingProcess
+from plastilab.runtime.run_state import RunState
+from plastilab.runtime.session import Session
+from plastilab.rundir.state import RUNNING, read_state
+from plastilab.runtime.sources import CompareSource, FolderSource, LiveSource
+from plastilab.runtime.training_process import LaunchSpec, TrainingProcess
 
 BATCH_LIMIT = 20_000  # events a message carries at most
 POLL_S = 0.1
@@ -102,10 +103,8 @@ class PlastilabApp(App):
         """A dashboard over one run folder (followed while its writer lives) or several overlaid."""
         if len(run_dirs) == 1:
             folder = Path(run_dirs[0])
-            from plastilab.rundir.reader import read_json
-
             if follow is None:
-                follow = run_is_active(read_json(folder / "status.json") or {})
+                follow = read_state(folder) == RUNNING
             source = FolderSource(folder, follow=follow)
             title = f"{folder.parent.name}/{folder.name}"
             state = RunState(history_capacity=self.history_capacity, live=follow)

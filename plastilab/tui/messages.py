@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from textual.message import Message
 
 from plastilab.core.events import Event
+from plastilab.runtime.training_process import LaunchRequest
 
 
 class EventsArrived(Message):
@@ -25,13 +25,6 @@ class SourceFinished(Message):
     def __init__(self, session_id: int) -> None:
         super().__init__()
         self.session_id = session_id
-
-
-@dataclass
-class LaunchRequest:
-    scenario_path: Path
-    overrides: list[str]
-    device: str | None  # None: the file's own
 
 
 class LaunchRequested(Message):

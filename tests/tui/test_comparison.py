@@ -11,13 +11,13 @@ from pathlib import Path
 
 from plastilab.core.events import RunFinished, RunStarted, Scalars, TaskBoundary
 from plastilab.rundir.reader import RunFolder
-from plastilab.scenarios.interventions.ranking import as_records, rank_combinations, ranking_from_summary
+from plastilab.analysis.ranking import as_records, rank_combinations, ranking_from_summary
 from plastilab.tui.app import PlastilabApp
-from plastilab.tui.final_losses import final_losses, mean_over_seeds, ranking_window
-from plastilab.tui.run_state import RunState
+from plastilab.runtime.final_losses import final_losses, mean_over_seeds, ranking_window
+from plastilab.runtime.run_state import RunState
 from plastilab.tui.screens.comparison import ComparisonScreen
 from plastilab.tui.screens.dashboard import DashboardScreen
-from plastilab.tui.session import Session
+from plastilab.runtime.session import Session
 from plastilab.tui.widgets.ranking_table import RankingTable
 from tui.tui_helpers import run_async, settle, wait_until
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from plastilab.tui.history import DecimatedHistory, fit_to_columns
+from plastilab.runtime.history import DecimatedHistory, fit_to_columns
 
 
 def test_short_history_is_kept_exactly():

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 from plastilab.core.events import RunFailed, RunStarted, Scalars, TaskBoundary
-from plastilab.tui.run_state import RunState, format_duration, format_value
-from plastilab.tui.sources import CompareSource, FolderSource, mark_failed
+from plastilab.runtime.run_state import RunState, format_clock, format_value
+from plastilab.rundir.state import record_end_for_dead_writer
+from plastilab.runtime.sources import CompareSource, FolderSource
 
 
 def replay(source) -> RunState:
@@ -55,11 +56,12 @@ def test_following_a_folder_picks_up_appended_lines(instrument_run):
     assert any(line.level == "warning" for line in state.logs)
 
 
-def test_a_followed_run_whose_writer_is_gone_ends_as_failed(instrument_run):
+def test_a_followed_run_whose_writer_is_gone_ends_as_abandoned(instrument_run):
+    # The same word plastilab report and the runs list use (rundir.state.read_state); it said "failed".
     (instrument_run / "status.json").write_text(json.dumps({"state": "running", "last_step": 40, "pid": 2**22 + 12345}))
     source = FolderSource(instrument_run, follow=True)
     state = replay(source)
-    assert state.state == "failed" and "is gone" in state.error
+    assert state.state == "abandoned" and state.ended and "is gone" in state.error
 
 
 def test_comparing_two_runs_prefixes_their_series(recorded_run, instrument_run):
@@ -88,21 +90,21 @@ def test_state_from_events_and_a_failure():
     assert format_value(state.latest["b"]["train/loss"]) == "nan"
     state.apply(RunFailed(50, "NonFiniteLoss: series b"))
     assert state.state == "failed" and state.logs[-1].level == "error"
-    assert format_duration(3725) == "1:02:05" and format_duration(None) == "–"
+    assert format_clock(3725) == "1:02:05" and format_clock(None) == "–"
 
 
 def test_mark_failed_records_why_but_never_overwrites_an_end(instrument_run, tmp_path):
-    mark_failed(instrument_run, "killed", 10)
+    record_end_for_dead_writer(instrument_run, "failed", "killed", 10)
     assert json.loads((instrument_run / "status.json").read_text())["state"] == "finished"
     (instrument_run / "status.json").write_text(json.dumps({"state": "running", "last_step": 5}))
-    mark_failed(instrument_run, "killed by SIGKILL", 10)
+    record_end_for_dead_writer(instrument_run, "failed", "killed by SIGKILL", 10)
     status = json.loads((instrument_run / "status.json").read_text())
     assert status == {"state": "failed", "last_step": 10, "error": "killed by SIGKILL", "updated": status["updated"]}
 
 
 def test_form_values_are_one_line_and_read_back():
     from plastilab.core.scenario_file import parse_value
-    from plastilab.tui.catalogue import toml_text
+    from plastilab.core.scenario_form import toml_text
 
     for value in (["image_random", "sparse"], [64, 64], 3e-4, True):
         text = toml_text(value)

@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 
 from plastilab.core.events import RunInterrupted
-from plastilab.tui.sources import LiveSource
-from plastilab.tui.training_process import LaunchSpec, TrainingProcess
+from plastilab.runtime.sources import LiveSource
+from plastilab.runtime.training_process import LaunchSpec, TrainingProcess
 
 REPO = Path(__file__).resolve().parents[2]
 

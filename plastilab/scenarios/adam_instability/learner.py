@@ -6,14 +6,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from plastilab.scenarios import common
 from plastilab.scenarios.adam_instability.schema import VariantConfig
 
 
 def make_optimizer(variant: VariantConfig, params, training_lr: float) -> torch.optim.Optimizer:
-    lr = variant.learning_rate(training_lr)
-    if variant.optimizer == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=(variant.beta1, variant.beta2), eps=variant.eps)
-    return torch.optim.SGD(params, lr=lr, momentum=variant.momentum)
+    return common.make_optimizer(
+        variant.optimizer, params, variant.learning_rate(training_lr),
+        betas=(variant.beta1, variant.beta2), eps=variant.eps, momentum=variant.momentum,
+    )
 
 
 class Learner:
@@ -30,16 +31,14 @@ class Learner:
         self.optimizer = optimizer
         self.params = [p for p in model.parameters() if p.requires_grad]
         device = self.params[0].device if self.params else torch.device("cpu")
-        self._loss_sum = torch.zeros((), device=device)
-        self._seen = 0
+        self._loss = common.WindowedMean(device)
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> None:
         loss = F.cross_entropy(self.model(x), y)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        self._loss_sum += loss.detach()
-        self._seen += 1
+        self._loss.add(loss)
 
     def logged_step(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
         before = [p.detach().clone() for p in self.params]
@@ -53,10 +52,9 @@ class Learner:
             torch._foreach_sub_(before, [p.detach() for p in self.params])  # before := -(update)
         update_norm = _global_norm(before)
         weight_norm = _global_norm([p.detach() for p in self.params])
-        self._loss_sum += loss.detach()
-        self._seen += 1
+        self._loss.add(loss)
         values = {
-            "train/loss": (self._loss_sum / self._seen).item(),
+            "train/loss": self._loss.take(),
             "train/batch_accuracy": (logits.argmax(1) == y).float().mean().item(),
             "grads/norm": grad_norm,
             "updates/norm": update_norm,
@@ -64,8 +62,6 @@ class Learner:
             "weights/norm": weight_norm,
         }
         values.update(self.second_moment_stats())
-        self._loss_sum.zero_()
-        self._seen = 0
         return values
 
     @torch.no_grad()
@@ -89,7 +85,7 @@ class Learner:
     @torch.no_grad()
     def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
         """Loss and accuracy on the whole task, and the fraction of dead hidden units."""
-        logits, dead = forward_counting_dead_units(self.model, x)
+        logits, dead = common.forward_counting_dead_units(self.model, x)
         values = {
             "train/full_loss": F.cross_entropy(logits, y).item(),
             "train/accuracy": (logits.argmax(1) == y).float().mean().item(),
@@ -97,30 +93,6 @@ class Learner:
         if dead is not None:  # tanh and sigmoid units cannot die: no tag rather than a false 0
             values["units/dead_fraction"] = dead
         return values
-
-
-@torch.no_grad()
-def forward_counting_dead_units(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, float | None]:
-    """The model's output on ``x`` and the fraction of ReLU units that are zero on all of ``x``
-    (None when the model has no ReLU units)."""
-    dead = total = 0
-    handles = []
-
-    def count(_module, _inputs, output):
-        nonlocal dead, total
-        active = (output > 0).flatten(1)
-        dead += int((~active.any(0)).sum())
-        total += active.shape[1]
-
-    for module in model.modules():
-        if isinstance(module, nn.ReLU):
-            handles.append(module.register_forward_hook(count))
-    try:
-        output = model(x)
-    finally:
-        for h in handles:
-            h.remove()
-    return output, (dead / total if total else None)
 
 
 def _global_norm(tensors: list[torch.Tensor]) -> float:

@@ -13,7 +13,6 @@ for each task:
 from __future__ import annotations
 
 import copy
-import math
 import time
 from collections.abc import Iterator
 
@@ -21,13 +20,12 @@ import torch
 import torch.nn.functional as F
 
 from plastilab.core.context import RunContext
-from plastilab.core.errors import NonFiniteLoss
 from plastilab.core.events import Event, Scalars, TaskBoundary
 from plastilab.instruments.suite import InstrumentSuite
-from plastilab.data.datasets import load_images
 from plastilab.models.mlp import MLP
 from plastilab.scenarios.adam_instability.learner import Learner, make_optimizer
 from plastilab.scenarios.adam_instability.schema import AdamInstabilityConfig
+from plastilab.scenarios.common import check_finite_loss, load_scenario_images, merge_instrument_output
 
 
 def build_learners(config: AdamInstabilityConfig, in_features: int, device: str) -> list[Learner]:
@@ -43,7 +41,7 @@ def build_learners(config: AdamInstabilityConfig, in_features: int, device: str)
 
 def run_adam_instability(config: AdamInstabilityConfig, ctx: RunContext) -> Iterator[Event]:
     data, train = config.data, config.training
-    images, _ = load_images(data.dataset, data.n_images, config.seed, data.data_dir, data.download, source=ctx.source)
+    images, _ = load_scenario_images(config, ctx)
     x = images.flatten(1).to(ctx.device)
     learners = build_learners(config, x.shape[1], ctx.device)
     # The data stream has its own generator, on the CPU, so every device sees the same stream.
@@ -78,15 +76,13 @@ def run_adam_instability(config: AdamInstabilityConfig, ctx: RunContext) -> Iter
                     values["task/final_accuracy"] = values["train/accuracy"]
                 arrays: list[Event] = []
                 if measured:
-                    arrays = instrument_events(suite, step, learner, x, labels)
-                    if arrays and isinstance(arrays[0], Scalars):
-                        # The learner's own numbers (on every image of the task) keep their tags;
-                        # the suite adds per-layer detail and what the learner does not measure.
-                        for tag, value in arrays.pop(0).values.items():
-                            values.setdefault(tag, value)
+                    # The learner's own numbers (on every image of the task) keep their tags;
+                    # the suite adds per-layer detail and what the learner does not measure.
+                    arrays = merge_instrument_output(values, instrument_events(suite, step, learner, x, labels))
                 yield Scalars(step=step, series=learner.name, values=values, wall_time=now)
                 yield from arrays
-                _check_finite(values["train/loss"], learner.name, step, ctx)
+                key = f"variants.{learner.name}.lr"
+                check_finite_loss(values["train/loss"], series=learner.name, step=step, key=key, ctx=ctx, also=" (or training.lr)")
 
 
 def instrument_events(suite: InstrumentSuite, step: int, learner: Learner, x: torch.Tensor, labels: torch.Tensor) -> list[Event]:
@@ -101,12 +97,3 @@ def instrument_events(suite: InstrumentSuite, step: int, learner: Learner, x: to
         batch=(x[order], labels[order]),
         labels=labels[order],
     )
-
-
-def _check_finite(loss: float, series: str, step: int, ctx: RunContext) -> None:
-    if not math.isfinite(loss):
-        key = f"variants.{series}.lr"
-        raise NonFiniteLoss(
-            f"{ctx.source}: {key}: the loss of series {series!r} became {loss} at step {step}; "
-            f"lower {key} (or training.lr) and run again"
-        )

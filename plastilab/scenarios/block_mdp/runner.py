@@ -3,6 +3,7 @@
 load the images; for each reward variant, a BlockMDP over them (tables drawn from the seed)
 for each (reward variant, agent): a DQN learner, its run_dqn loop, and its Brownian copy if asked
 one InstrumentSuite per agent: the same probe targets for its td and brownian series, every reward
+at step 0: the probe's baseline of every series (θ_0)
 at step 0: each td series logs the optimal and the random return (reference lines for the curve)
 for each environment step:
     every combination takes one step of its DQN loop                     (act, store, train, refresh)
@@ -13,7 +14,6 @@ for each environment step:
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,12 +23,11 @@ import torch
 
 from plastilab.agents.dqn import DQN, DQNStep, run_dqn, td_loss_fn
 from plastilab.core.context import RunContext
-from plastilab.core.errors import NonFiniteLoss
 from plastilab.core.events import Event, Scalars
-from plastilab.data.datasets import load_images
 from plastilab.envs.block_mdp import BlockMDP
 from plastilab.instruments.suite import InstrumentSuite
 from plastilab.scenarios.block_mdp.schema import BlockMDPConfig
+from plastilab.scenarios.common import WindowedMean, check_finite_loss, load_scenario_images
 
 
 @dataclass
@@ -42,9 +41,8 @@ class Combination:
     agent: DQN
     suite: InstrumentSuite
     loop: Iterator[DQNStep] | None = None
-    loss_sum: torch.Tensor | float = 0.0
-    q_sum: torch.Tensor | float = 0.0
-    updates: int = 0
+    td_loss: WindowedMean = field(default_factory=WindowedMean)  # means over the gradient steps since the last log
+    q_mean: WindowedMean = field(default_factory=WindowedMean)
     returns: list[float] = field(default_factory=list)  # every finished episode
     window_returns: list[float] = field(default_factory=list)  # episodes finished since the last log
 
@@ -58,8 +56,8 @@ class Combination:
 
 
 def run_block_mdp(config: BlockMDPConfig, ctx: RunContext) -> Iterator[Event]:
-    data, training = config.data, config.training
-    images, labels = load_images(data.dataset, data.n_images, config.seed, data.data_dir, data.download, source=ctx.source)
+    training = config.training
+    images, labels = load_scenario_images(config, ctx)
     images = images.to(ctx.device)
     suites = {
         name: InstrumentSuite(config.instruments, probe_inputs=images, seed=config.seed)
@@ -75,11 +73,11 @@ def run_block_mdp(config: BlockMDPConfig, ctx: RunContext) -> Iterator[Event]:
             config.agents[name], env.observation_shape, env.n_actions,
             device=ctx.device, seed=config.seed, brownian=training.brownian,
         )
-        combos.append(Combination(reward, name, prefix, env, agent, suites[name]))
+        combos.append(Combination(reward, name, prefix, env, agent, suites[name], td_loss=WindowedMean(ctx.device), q_mean=WindowedMean(ctx.device)))
     for combo in combos:
-        combo.suite.start(combo.td, combo.agent.q_network)  # θ_0 and the probe's baseline
+        yield from combo.suite.start(combo.td, combo.agent.q_network)  # θ_0 and the probe's step-0 baseline
         if combo.agent.brownian is not None:
-            combo.suite.start(combo.brownian, combo.agent.brownian.network)
+            yield from combo.suite.start(combo.brownian, combo.agent.brownian.network)
         combo.loop = run_dqn(
             combo.env, combo.agent, training.total_steps, seed=config.seed,
             before_update=_before_update(combo),
@@ -95,9 +93,8 @@ def run_block_mdp(config: BlockMDPConfig, ctx: RunContext) -> Iterator[Event]:
         for combo in combos:
             result = next(combo.loop)
             if result.td_loss is not None:
-                combo.loss_sum = combo.loss_sum + result.td_loss
-                combo.q_sum = combo.q_sum + result.q_mean
-                combo.updates += 1
+                combo.td_loss.add(result.td_loss)
+                combo.q_mean.add(result.q_mean)
             if result.episode_return is not None:
                 combo.returns.append(result.episode_return)
                 combo.window_returns.append(result.episode_return)
@@ -124,18 +121,14 @@ def _before_update(combo: Combination):
 
 def _logged_scalars(combo: Combination, step: int, result: DQNStep, ctx: RunContext) -> Scalars:
     values = {"explore/epsilon": result.epsilon}
-    if combo.updates:
-        values["td/loss"] = float(combo.loss_sum) / combo.updates
-        values["q/mean"] = float(combo.q_sum) / combo.updates
-        if not math.isfinite(values["td/loss"]):
-            key = f"agents.{combo.agent_name}.learning_rate"
-            raise NonFiniteLoss(
-                f"{ctx.source}: {key}: the TD loss of series {combo.td!r} became {values['td/loss']} "
-                f"at step {step}; lower {key} and run again"
-            )
+    if combo.td_loss.count:
+        values["td/loss"] = combo.td_loss.take()
+        values["q/mean"] = combo.q_mean.take()
+        key = f"agents.{combo.agent_name}.learning_rate"
+        check_finite_loss(values["td/loss"], series=combo.td, step=step, key=key, ctx=ctx, what="TD loss")
     if combo.window_returns:
         values["episode/return"] = float(np.mean(combo.window_returns))
-    combo.loss_sum, combo.q_sum, combo.updates, combo.window_returns = 0.0, 0.0, 0, []
+    combo.window_returns = []
     return Scalars(step=step, series=combo.td, values=values, wall_time=time.time())
 
 

@@ -6,7 +6,8 @@ for each architecture, intervention combination and seed (one series each, one a
         draw new targets for the same inputs                          (a new task)
         from the second iteration on: the combination's task-change interventions
         train steps_per_iteration steps on mini-batches of the task   (per-step interventions after each)
-        every log_every steps: the series' scalars
+        every log_every steps (and whenever an instrument measures): the series' scalars,
+            the instruments' scalars merged in (the runner's own tags win)
         at the iteration's last step: task/final_loss on the whole task
 rank the combinations by their final losses over the last iterations
 """
@@ -20,14 +21,20 @@ from collections.abc import Iterator
 import torch
 
 from plastilab.core.context import RunContext
-from plastilab.core.errors import NonFiniteLoss
-from plastilab.core.events import Event, Log, Scalars, TaskBoundary
-from plastilab.data.datasets import load_images
+from plastilab.core.events import Event, Scalars, TaskBoundary
 from plastilab.interventions.redo import dormancy_scores
 from plastilab.models.factory import build_model
+from plastilab.scenarios.common import (
+    WindowedMean,
+    check_finite_loss,
+    counting_dead_units,
+    load_scenario_images,
+    make_optimizer,
+    merge_instrument_output,
+)
 from plastilab.scenarios.interventions.objectives import make_objective
 from plastilab.scenarios.interventions.plan import InterventionPlan
-from plastilab.scenarios.interventions.ranking import as_records, format_ranking, rank_combinations
+from plastilab.analysis.ranking import as_records, rank_combinations
 from plastilab.scenarios.interventions.schema import InterventionsConfig, series_name
 from plastilab.scenarios.interventions.tasks import TaskStream, derive_seed
 
@@ -35,8 +42,7 @@ EVAL_CHUNK = 500  # examples per forward pass when measuring the loss on the who
 
 
 def run_interventions(config: InterventionsConfig, ctx: RunContext) -> Iterator[Event]:
-    data = config.data
-    images, _ = load_images(data.dataset, data.n_images, config.seed, data.data_dir, data.download, source=ctx.source)
+    images, _ = load_scenario_images(config, ctx)
     x = images.to(ctx.device)
     final_losses: dict[str, list[float | None]] = {}
     for arch in config.grid.architectures:
@@ -45,11 +51,10 @@ def run_interventions(config: InterventionsConfig, ctx: RunContext) -> Iterator[
                 name = series_name(arch, combination, seed_index)
                 final_losses[name] = []
                 yield from train_series(config, ctx, x, arch, combination, seed_index, final_losses[name])
-    ranking = rank_combinations(final_losses, config.ranking.window)
+    # The ranking goes into the end summary only: the report shows it from summary.json (it
+    # was also logged once, so `plastilab run` printed it twice).
     window = config.ranking.window
-    yield Log("info", f"ranking by mean final loss over the last {window} iterations (change: from the first {window}):")
-    for line in format_ranking(ranking):
-        yield Log("info", line)
+    ranking = rank_combinations(final_losses, window)
     return {"ranking": as_records(ranking), "ranking_window": window}
 
 
@@ -77,8 +82,6 @@ def train_series(
     model = fresh_network().to(ctx.device)
     plan.prepare(model)
     suite = make_suite(config, x, fresh_network)
-    # The suite's unit and weight statistics replace the scenario's own when they are on.
-    measured_by_suite = suite is not None and config.instruments.stats is not None and config.instruments.stats.every > 0
     optimizer = make_optimizer(training.optimizer, model.parameters(), training.lr)
 
     tasks = TaskStream(task, x, seed)
@@ -86,7 +89,7 @@ def train_series(
     unit_inputs = x[: config.interventions.redo.n_examples]  # the inputs units are scored on
     if suite is not None:
         yield from suite.start(name, model)  # θ_0 and the probe baseline, at step 0
-    step, loss_sum, seen = 0, torch.zeros((), device=ctx.device), 0
+    step, train_loss = 0, WindowedMean(ctx.device)
     for iteration in range(task.n_iterations):
         y = tasks.targets(iteration).to(ctx.device)
         yield TaskBoundary(step=step, task=iteration, series=name)
@@ -107,34 +110,28 @@ def train_series(
             (loss if penalty is None else loss + penalty).backward()
             optimizer.step()
             extra = plan.after_step(model, optimizer, step, training.lr, unit_inputs)
-            loss_sum += loss.detach() if objective.trains_on_error else objective.error(output.detach(), yb)
-            seen += 1
+            train_loss.add(loss if objective.trains_on_error else objective.error(output.detach(), yb))
+            instrument_events: list[Event] = []
             if suite is not None:
                 labels = yb if task.targets == "labels" else None
-                yield from suite.measure(step, name, model, loss_fn=objective.loss, batch=(xb, yb), labels=labels)
+                instrument_events = suite.measure(step, name, model, loss_fn=objective.loss, batch=(xb, yb), labels=labels)
 
             last = iteration_step == task.steps_per_iteration
-            if step % training.log_every and not last and not extra:
-                continue
-            values = {"train/loss": (loss_sum / seen).item(), **extra}
-            if not measured_by_suite:
-                values.update(measure(model, unit_inputs, config))
-            loss_sum, seen = torch.zeros((), device=ctx.device), 0
+            if step % training.log_every and not last and not extra and not instrument_events:
+                continue  # a step the instruments measure is a logged step, so their output merges
+            values = {"train/loss": train_loss.take(), **extra}
+            values.update(measure(model, unit_inputs, config))
             if penalty is not None:
                 values["train/penalty"] = penalty.item()
             if last:
                 values.update(evaluate(model, objective, x, y))
                 final_losses.append(values["task/final_loss"] if math.isfinite(values["task/final_loss"]) else None)
+            # The runner's own numbers keep their tags; the instruments add the rest (per layer,
+            # ranks, the probe), as in every runner.
+            instrument_events = merge_instrument_output(values, instrument_events)
             yield Scalars(step=step, series=name, values=values, wall_time=time.time())
-            _check_finite(values["train/loss"], name, step, ctx)
-
-
-def _check_finite(loss: float, series: str, step: int, ctx: RunContext) -> None:
-    if not math.isfinite(loss):
-        raise NonFiniteLoss(
-            f"{ctx.source}: training.lr: the loss of series {series!r} became {loss} at step {step}; "
-            f"lower training.lr and run again"
-        )
+            yield from instrument_events
+            check_finite_loss(values["train/loss"], series=name, step=step, key="training.lr", ctx=ctx)
 
 
 def make_suite(config: InterventionsConfig, x: torch.Tensor, fresh_network):
@@ -149,22 +146,20 @@ def make_suite(config: InterventionsConfig, x: torch.Tensor, fresh_network):
     return InstrumentSuite(config.instruments, x, config.seed, stats_inputs=stats_inputs, probe_target_model=fresh_network)
 
 
-def make_optimizer(kind: str, params, lr: float) -> torch.optim.Optimizer:
-    if kind == "adam":
-        return torch.optim.Adam(params, lr=lr)
-    return torch.optim.SGD(params, lr=lr)
-
-
 @torch.no_grad()
 def measure(model: torch.nn.Module, inputs: torch.Tensor, config: InterventionsConfig) -> dict[str, float]:
-    """Dead and dormant unit fractions on ``inputs``, and the parameters' norm."""
-    scores = torch.cat(list(dormancy_scores(model, inputs).values()))
+    """Dead units (the one definition, ``common.counting_dead_units``) and dormant units (ReDo's
+    score at its threshold) on ``inputs``, from one forward pass, and the parameters' norm."""
+    with counting_dead_units(model) as dead:
+        scores = torch.cat(list(dormancy_scores(model, inputs).values()))
     norm = math.sqrt(sum(float(p.detach().pow(2).sum()) for p in model.parameters()))
-    return {
-        "units/dead_fraction": (scores <= 0).float().mean().item(),
+    values = {
         "units/dormant_fraction": (scores <= config.interventions.redo.threshold).float().mean().item(),
         "weights/norm": norm,
     }
+    if dead.fraction is not None:
+        values["units/dead_fraction"] = dead.fraction
+    return values
 
 
 @torch.no_grad()

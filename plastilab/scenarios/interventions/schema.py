@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
+from plastilab.analysis.ranking import DEFAULT_WINDOW
 from plastilab.core.schema import DataConfig, ScenarioConfig, Strict
 from plastilab.instruments.schema import InstrumentsConfig
 
@@ -162,7 +163,7 @@ class InterventionSettings(Strict):
 class RankingConfig(Strict):
     """Rank by mean final loss over the last ``window`` iterations; compare with the first ``window``."""
 
-    window: int = Field(default=5, ge=1)
+    window: int = Field(default=DEFAULT_WINDOW, ge=1)
 
 
 class InterventionsConfig(ScenarioConfig):

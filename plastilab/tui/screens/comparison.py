@@ -1,10 +1,11 @@
 """The comparison view: each iteration's final loss on one chart, and the ranking of combinations.
 
-Reached from the dashboard (``c``) for any run that logs ``task/final_loss``: the interventions
-grid (series ``mlp+redo/s0``, ranked per combination over seeds), the Adam scenario (a variant a
-series), a past run reopened from the runs list. It draws the same session's state as the
-dashboard underneath, so the chart and the ranking fill while the grid runs; the ranking is the
-headless report's (``rank_combinations``) over the final losses seen so far.
+Reached from the dashboard (``c``) for any run that logs ``task/final_loss``: a grid of
+combinations over seeds (series ``mlp+redo/s0``, ranked per combination), a run whose series are
+variants side by side (one series each), a past run reopened from the runs list. It draws the
+same session's state as the dashboard underneath, so the chart and the ranking fill while the
+run goes on; the ranking is the headless report's (``rank_combinations``) over the final losses
+seen so far, over the window the run's scenario kind reads from its file.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header
 
-from plastilab.scenarios.interventions.ranking import combination_of, rank_combinations
-from plastilab.tui.final_losses import (
+from plastilab.analysis.ranking import combination_of, rank_combinations
+from plastilab.runtime.final_losses import (
     combinations,
     final_loss_counts,
     final_losses,
@@ -24,7 +25,7 @@ from plastilab.tui.final_losses import (
     ranking_window,
     seeds_per_combination,
 )
-from plastilab.tui.session import Session
+from plastilab.runtime.session import Session
 from plastilab.tui.widgets.final_loss_chart import FinalLossChart
 from plastilab.tui.widgets.ranking_table import RankingTable
 
@@ -76,7 +77,7 @@ class ComparisonScreen(Screen):
         self._drawn = (final_loss_counts(state), len(state.series))
         if self.window is None and (state.run_dir or self.session.folder):
             self.window = ranking_window(state.run_dir or self.session.folder)
-        window = self.window or 5
+        window = self.window or ranking_window(None)
         losses = final_losses(state)
         colours = {name: i for i, name in enumerate(combinations(state.series))}
         several = any(n > 1 for n in seeds_per_combination(list(losses)).values())

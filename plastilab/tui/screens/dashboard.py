@@ -16,9 +16,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
-from plastilab.tui.final_losses import has_final_losses
+from plastilab.core.presentation import presentation_for
+from plastilab.runtime.final_losses import has_final_losses
 from plastilab.tui.palette import series_style
-from plastilab.tui.session import Session
+from plastilab.runtime.session import Session
 from plastilab.tui.widgets.covariance_heatmap import CovarianceHeatmap
 from plastilab.tui.widgets.eigenvalue_histogram import EigenvalueHistogram
 from plastilab.tui.widgets.latest_values import LatestValues
@@ -29,7 +30,8 @@ from plastilab.tui.widgets.status_panel import StatusPanel
 
 REDRAW_PERIOD_S = 0.1  # at most ten redraws a second
 CLOCK_PERIOD_S = 1.0
-PREFERRED_TAGS = ("train/loss", "train/accuracy", "task/final_loss", "units/dead_fraction")
+# After the kind's own metric (its main loss, until it arrives): what most runs log.
+FALLBACK_TAGS = ("train/accuracy", "task/final_loss", "units/dead_fraction")
 PANES = ("values", "log", "plasticity", "hessian", "covariance")
 PANE_TITLES = {"values": "Values", "log": "Log", "plasticity": "Plasticity", "hessian": "Hessian", "covariance": "Covariance"}
 
@@ -114,8 +116,9 @@ class DashboardScreen(Screen):
         self._drawn_version = state.version
         self._view_changed = False
         tags = state.tags()
-        if not self._tag_chosen or self.tag not in tags:  # until a person picks one: train/loss first
-            self.tag = next((t for t in PREFERRED_TAGS if t in tags), tags[0] if tags else None)
+        if not self._tag_chosen or self.tag not in tags:  # until a person picks one: the kind's main loss
+            preferred = (presentation_for(state.kind).dashboard_metric, *FALLBACK_TAGS)
+            self.tag = next((t for t in preferred if t in tags), tags[0] if tags else None)
         self._draw_status()
         self._draw_legend()
         pane = self.query_one("#curves-pane")

@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from plastilab.tui.catalogue import ScenarioEntry, check_form, discover, format_estimate
+from plastilab.core.scenario_form import ScenarioForm, check_form, discover, format_estimate
 from plastilab.tui.messages import LaunchRequest, LaunchRequested
 from plastilab.tui.widgets.parameter_form import ParameterForm
 
@@ -30,8 +30,8 @@ class PickerScreen(Screen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.entries: list[ScenarioEntry] = []
-        self.entry: ScenarioEntry | None = None
+        self.entries: list[ScenarioForm] = []
+        self.entry: ScenarioForm | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -77,7 +77,7 @@ class PickerScreen(Screen):
     def _selected(self) -> None:
         self.action_launch()
 
-    def show_entry(self, entry: ScenarioEntry) -> None:
+    def show_entry(self, entry: ScenarioForm) -> None:
         self.entry = entry
         about = Text()
         about.append(entry.name, style="bold")

@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from plastilab.tui.messages import OpenRunRequested, RelaunchRequested
-from plastilab.tui.run_index import list_runs
+from plastilab.rundir.index import list_runs
 from plastilab.tui.widgets.runs_table import RunsTable
 
 

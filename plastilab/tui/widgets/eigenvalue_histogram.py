@@ -6,7 +6,7 @@ import numpy as np
 
 from plastilab.core.events import Histogram
 from plastilab.tui.palette import series_rgb
-from plastilab.tui.run_state import RunState
+from plastilab.runtime.run_state import RunState
 from plastilab.tui.widgets.chart import Chart, log10_axis
 
 HINT = "no hessian/density yet: scenarios with the Hessian instrument fill this pane"

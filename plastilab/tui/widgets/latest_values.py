@@ -13,7 +13,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from plastilab.tui.palette import series_rgb
-from plastilab.tui.run_state import RunState, format_value
+from plastilab.runtime.run_state import RunState, format_value
 
 VALUE_WIDTH = 10
 

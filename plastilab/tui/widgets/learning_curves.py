@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from plastilab.tui.history import fit_to_columns
+from plastilab.runtime.history import fit_to_columns
 from plastilab.tui.palette import BOUNDARY_COLOUR, series_rgb
-from plastilab.tui.run_state import RunState
+from plastilab.runtime.run_state import RunState
 from plastilab.tui.widgets.chart import Chart, log10_axis, positive_log10, step_axis
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import RichLog
 
-from plastilab.tui.run_state import RunState
+from plastilab.runtime.run_state import RunState
 
 LEVEL_STYLES = {"info": "", "warning": "yellow", "error": "bold red"}
 

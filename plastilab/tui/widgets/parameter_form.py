@@ -6,13 +6,13 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Select, Static
 
-from plastilab.tui.catalogue import DEVICES, ScenarioEntry
+from plastilab.core.scenario_form import DEVICES, ScenarioForm
 
 
 class ParameterForm(Vertical):
     """Fields named ``param-<i>``; ``values()`` maps each key path to the text typed."""
 
-    def __init__(self, entry: ScenarioEntry, device_notes: dict[str, str] | None = None, **kwargs) -> None:
+    def __init__(self, entry: ScenarioForm, device_notes: dict[str, str] | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.entry = entry
         self.device_notes = device_notes or {}

@@ -6,7 +6,7 @@ import numpy as np
 
 from plastilab.core.events import Curve
 from plastilab.tui.palette import series_rgb
-from plastilab.tui.run_state import RunState
+from plastilab.runtime.run_state import RunState
 from plastilab.tui.widgets.chart import Chart, log10_axis, positive_log10, step_axis
 
 HINT = "no probe/curve yet: scenarios with the plasticity probe fill this pane"

@@ -16,9 +16,9 @@ from rich.style import Style
 from rich.text import Text
 from textual.widgets import DataTable
 
-from plastilab.scenarios.interventions.ranking import RankedCombination
+from plastilab.analysis.ranking import RankedCombination
 from plastilab.tui.palette import series_rgb
-from plastilab.tui.run_state import format_value
+from plastilab.runtime.run_state import format_value
 
 COLUMNS = ("#", "combination", "final loss", "± seeds", "change", "seeds", "iters")
 

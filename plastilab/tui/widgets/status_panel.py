@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from plastilab.tui.run_state import RunState, format_duration
+from plastilab.runtime.run_state import RunState, format_clock
 
 STATE_STYLES = {
     "waiting": "dim",
@@ -18,6 +18,7 @@ STATE_STYLES = {
     "finished": "bold cyan",
     "interrupted": "bold yellow",
     "failed": "bold red",
+    "abandoned": "dim",
 }
 
 
@@ -34,8 +35,8 @@ class StatusPanel(Static):
             rows.append(("task", str(state.tasks)))
         rate = state.steps_per_second()
         rows.append(("speed", "–" if rate is None else f"{rate:,.1f} steps/s"))
-        rows.append(("ETA", format_duration(state.eta_seconds())))
-        rows.append(("elapsed", format_duration(state.elapsed_seconds(now))))
+        rows.append(("ETA", format_clock(state.eta_seconds())))
+        rows.append(("elapsed", format_clock(state.elapsed_seconds(now))))
         rows.append(("device", state.device))
         if state.run_dir:
             path = Path(state.run_dir)

@@ -10,8 +10,6 @@ calls ``poll`` in a thread and posts what it gets. No Textual in here.
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -26,7 +24,16 @@ from plastilab.core.events import (
 )
 from plastilab.rundir import layout
 from plastilab.rundir.reader import JsonlTail, RunFolder, load_array_event, read_json, records_to_events
-from plastilab.tui.training_process import TrainingProcess
+from plastilab.rundir.state import (
+    END_STATES,
+    RUNNING,
+    RunAbandoned,
+    is_end_event,
+    read_status,
+    record_end_for_dead_writer,
+    state_from_status,
+)
+from plastilab.runtime.training_process import TrainingProcess
 
 FOLLOW_POLL_S = 0.25
 
@@ -50,15 +57,15 @@ class LiveSource:
                 if self.process.stop_requested:
                     # The user asked it to stop and it had to be killed: a stop, not a failure.
                     if self.process.run_dir:
-                        mark_ended(Path(self.process.run_dir), "interrupted", f"stopped by the user; {reason}", self.process.last_step)
+                        record_end_for_dead_writer(self.process.run_dir, "interrupted", f"stopped by the user; {reason}", self.process.last_step)
                     events.append(RunInterrupted(self.process.last_step))
                 else:
                     if self.process.run_dir:
-                        mark_failed(Path(self.process.run_dir), reason, self.process.last_step)
+                        record_end_for_dead_writer(self.process.run_dir, "failed", reason, self.process.last_step)
                     events.append(RunFailed(self.process.last_step, reason))
         if self.process.ended and not events:
             self.done = True
-        elif any(isinstance(e, (RunFinished, RunFailed, RunInterrupted)) for e in events):
+        elif any(is_end_event(e) for e in events):
             self.done = True
         return events
 
@@ -96,21 +103,21 @@ class FolderSource:
             events.append(started)
         fresh = self._read_new()
         events.extend(fresh)
-        status = read_json(self.dir / layout.STATUS) or {}
-        state = status.get("state", "unknown")
+        status = read_status(self.dir)
+        state = state_from_status(status)
         if fresh:
             self._quiet_polls = 0
         else:
             self._quiet_polls += 1
-        if state in ("finished", "failed", "interrupted"):
+        if state in END_STATES:
             events.extend(self._read_new())  # lines written just before the status
             events.append(self._end_event(status))
             self.done = True
         elif not self.follows:
             self.done = True  # a replay of a run still being written (or abandoned): show what is there
-        elif self._quiet_polls >= 3 and not _pid_alive(status.get("pid")):
+        elif self._quiet_polls >= 3 and state != RUNNING:  # abandoned: its writer is gone
             step = int(status.get("last_step", 0))
-            events.append(RunFailed(step, f"the process writing this run (pid {status.get('pid')}) is gone; the run did not finish"))
+            events.append(RunAbandoned(step, f"the process writing this run (pid {status.get('pid')}) is gone; the run did not finish"))
             self.done = True
         elif not fresh:
             time.sleep(min(timeout, FOLLOW_POLL_S))
@@ -177,7 +184,7 @@ class CompareSource:
                 for event in source.poll(0):
                     if isinstance(event, RunStarted):
                         starts.append(event)
-                    elif isinstance(event, (RunFinished, RunFailed, RunInterrupted)):
+                    elif is_end_event(event) or isinstance(event, RunAbandoned):
                         ends.append(event)
                     else:
                         rest.append(event)
@@ -200,40 +207,3 @@ def _prefixed(event: Event, prefix: str) -> Event:
     """The same event with its series renamed ``A:name`` (events for every series stay so)."""
     series = getattr(event, "series", None)
     return replace(event, series=prefix + series) if series is not None else event
-
-
-def _pid_alive(pid) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def run_is_active(status: dict) -> bool:
-    """status.json says running and its writer is still alive."""
-    return status.get("state") in ("starting", "running") and _pid_alive(status.get("pid"))
-
-
-def mark_failed(run_dir: Path, reason: str, last_step: int) -> None:
-    """Record in status.json that a run's process died before it could say so itself."""
-    mark_ended(run_dir, "failed", reason, last_step)
-
-
-def mark_ended(run_dir: Path, state: str, reason: str, last_step: int) -> None:
-    """Record ``state`` in status.json for a run whose process ended before it could say so."""
-    status = read_json(run_dir / layout.STATUS) or {}
-    if status.get("state") in ("finished", "failed", "interrupted"):
-        return
-    status.update(state=state, error=reason, updated=time.time())
-    status["last_step"] = max(int(status.get("last_step", 0)), last_step)
-    tmp = run_dir / (layout.STATUS + ".tmp")
-    try:
-        tmp.write_text(json.dumps(status, indent=2), encoding="utf-8")
-        os.replace(tmp, run_dir / layout.STATUS)
-    except OSError:
-        pass

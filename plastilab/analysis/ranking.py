@@ -1,4 +1,4 @@
-"""Rank intervention combinations by how well they keep fitting new tasks.
+"""Rank series by how well they keep fitting new tasks (the interventions grid, any run with tasks).
 
 Per combination (a series name without its ``/s<seed>``): the final loss of each iteration,
 averaged over the last ``window`` iterations for each seed, then the mean and the spread
@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 
 FINAL_LOSS = "task/final_loss"
+DEFAULT_WINDOW = 5  # iterations a ranking averages over, unless a scenario says otherwise
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ def combination_of(series: str) -> str:
     return head if sep and seed.isdigit() else series
 
 
-def rank_combinations(final_losses: Mapping[str, Sequence[float | None]], window: int = 5) -> list[RankedCombination]:
+def rank_combinations(final_losses: Mapping[str, Sequence[float | None]], window: int = DEFAULT_WINDOW) -> list[RankedCombination]:
     """``final_losses``: series name -> final loss of each iteration, in order (None: not finite)."""
     groups: dict[str, list[Sequence[float | None]]] = {}
     for series, losses in final_losses.items():
@@ -46,7 +47,7 @@ def rank_combinations(final_losses: Mapping[str, Sequence[float | None]], window
     return [replace(r, rank=i + 1) for i, r in enumerate(rows)]
 
 
-def ranking_from_summary(summary: Mapping, window: int = 5) -> list[RankedCombination]:
+def ranking_from_summary(summary: Mapping, window: int = DEFAULT_WINDOW) -> list[RankedCombination]:
     """The ranking from a run's summary.json (its per-series ``per_task`` final losses)."""
     series = summary.get("series", {})
     losses = {name: data.get("per_task", {}).get(FINAL_LOSS, []) for name, data in series.items()}

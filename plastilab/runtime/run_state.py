@@ -19,15 +19,13 @@ from plastilab.core.events import (
     Log,
     Matrix,
     RunFailed,
-    RunFinished,
-    RunInterrupted,
     RunStarted,
     Scalars,
     TaskBoundary,
 )
-from plastilab.tui.history import DecimatedHistory
+from plastilab.rundir.state import ABANDONED, FINAL_STATES, RunAbandoned, is_end_event, state_of
+from plastilab.runtime.history import DecimatedHistory
 
-TERMINAL_STATES = ("finished", "failed", "interrupted")
 RATE_WINDOW_S = 10.0
 LOG_LINES = 500
 
@@ -49,7 +47,7 @@ class RunState:
     device: str = "?"
     seed: int | None = None
     run_dir: str | None = None
-    state: str = "waiting"  # waiting, running, paused, stopping, finished, failed, interrupted
+    state: str = "waiting"  # waiting, running, paused, stopping, then one of rundir.state.FINAL_STATES
     error: str | None = None
     live: bool = False  # a clock that runs now (a live or tailed run), not a replay
     overlay: bool = False  # several runs overlaid: their clocks do not add up to a speed
@@ -99,14 +97,15 @@ class RunState:
                 self.state = "running"
             if self.started_at is None:
                 self.started_at = time.time()
-        elif isinstance(event, RunFinished):
-            self._end("finished")
-        elif isinstance(event, RunInterrupted):
-            self._end("interrupted")
-        elif isinstance(event, RunFailed):
-            self.error = event.error
-            self._end("failed")
-            self.log("error", event.error, event.step)
+        elif is_end_event(event):
+            self._end(state_of(event))
+            if isinstance(event, RunFailed):
+                self.error = event.error
+                self.log("error", event.error, event.step)
+        elif isinstance(event, RunAbandoned):  # a followed folder whose writer is gone
+            self._end(ABANDONED)
+            self.error = event.reason
+            self.log("error", event.reason, event.step)
 
     def _end(self, state: str) -> None:
         self.state = state
@@ -151,14 +150,14 @@ class RunState:
         self.version += 1
 
     def set_state(self, state: str) -> None:
-        if self.state not in TERMINAL_STATES:
+        if self.state not in FINAL_STATES:
             self.state = state
             self.version += 1
 
     # -- what the panels show ----------------------------------------------------------------
     @property
     def ended(self) -> bool:
-        return self.state in TERMINAL_STATES
+        return self.state in FINAL_STATES
 
     def tags(self) -> list[str]:
         """Every scalar tag seen, grouped by their slash prefix."""
@@ -213,7 +212,8 @@ class RunState:
         return None
 
 
-def format_duration(seconds: float | None) -> str:
+def format_clock(seconds: float | None) -> str:
+    """A clock reading: ``3:05``, ``1:02:05`` (``–`` when unknown)."""
     if seconds is None or not math.isfinite(seconds):
         return "–"
     seconds = int(round(seconds))

@@ -14,10 +14,9 @@ import tomllib
 from pathlib import Path
 
 from plastilab.rundir import layout
-from plastilab.scenarios.interventions.ranking import FINAL_LOSS, combination_of
-from plastilab.tui.run_state import RunState
-
-DEFAULT_WINDOW = 5  # iterations the ranking averages over, unless the scenario says otherwise
+from plastilab.analysis.ranking import DEFAULT_WINDOW, FINAL_LOSS, combination_of
+from plastilab.core.presentation import presentation_for
+from plastilab.runtime.run_state import RunState
 
 FinalLosses = dict[str, list[float | None]]  # series (or combination) -> final loss of each iteration
 
@@ -82,12 +81,13 @@ def seeds_per_combination(series: list[str]) -> dict[str, int]:
 
 
 def ranking_window(run_dir: str | Path | None) -> int:
-    """The scenario's ``ranking.window`` from the run folder's resolved scenario.toml, else 5."""
+    """The iterations a ranking averages over for the run in ``run_dir``, as its scenario kind
+    reads them from the resolved scenario.toml; the default without one."""
     if run_dir is None:
         return DEFAULT_WINDOW
     try:
         scenario = tomllib.loads((Path(run_dir) / layout.SCENARIO).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
         return DEFAULT_WINDOW
-    window = scenario.get("ranking", {}).get("window", DEFAULT_WINDOW)
-    return window if isinstance(window, int) and window >= 1 else DEFAULT_WINDOW
+    kind = scenario.get("kind")
+    return presentation_for(kind if isinstance(kind, str) else None).ranking_window(scenario)

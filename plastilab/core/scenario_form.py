@@ -1,4 +1,4 @@
-"""The scenarios the picker offers, and the check of its form. No Textual in here.
+"""The scenarios the lab's picker offers, each as a form of its main parameters, and the form's check.
 
 A form's fields become ``key.path=value`` overrides and go through ``load_scenario``, the same
 path ``plastilab run --set`` takes, so the picker shows exactly the CLI's one-line messages.
@@ -13,7 +13,7 @@ from typing import Any
 
 import tomli_w
 
-from plastilab.core.catalog import format_duration
+from plastilab.core.catalog import format_rough_duration
 from plastilab.core.errors import PlastilabError
 from plastilab.core.scenario_file import Scenario, load_scenario
 
@@ -21,7 +21,9 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
 @dataclass
-class ScenarioEntry:
+class ScenarioForm:
+    """A validated scenario file as the picker shows it: its main parameters as form fields."""
+
     path: Path
     name: str
     description: str = ""
@@ -35,9 +37,9 @@ class ScenarioEntry:
         return self.error is None
 
 
-def discover(dirs: list[Path]) -> list[ScenarioEntry]:
+def discover(dirs: list[Path]) -> list[ScenarioForm]:
     """Every ``*.toml`` in ``dirs`` (in order, duplicates by path skipped), each validated."""
-    entries: list[ScenarioEntry] = []
+    entries: list[ScenarioForm] = []
     seen: set[Path] = set()
     for folder in dirs:
         folder = Path(folder)
@@ -59,15 +61,15 @@ def _relative(path: Path) -> Path:
         return path
 
 
-def read_entry(path: Path) -> ScenarioEntry:
+def read_entry(path: Path) -> ScenarioForm:
     try:
         scenario = load_scenario(path)
     except PlastilabError as exc:
-        return ScenarioEntry(path=path, name=path.stem, error=str(exc))
+        return ScenarioForm(path=path, name=path.stem, error=str(exc))
     return entry_from(scenario, path)
 
 
-def entry_from(scenario: Scenario, path: Path) -> ScenarioEntry:
+def entry_from(scenario: Scenario, path: Path) -> ScenarioForm:
     config = scenario.config
     data = config.model_dump(mode="json")
     parameters = []
@@ -75,7 +77,7 @@ def entry_from(scenario: Scenario, path: Path) -> ScenarioEntry:
         found, value = lookup(data, key)
         if found:
             parameters.append((key, toml_text(value)))
-    return ScenarioEntry(
+    return ScenarioForm(
         path=path,
         name=config.name,
         description=config.description,
@@ -121,7 +123,7 @@ class FormCheck:
         return self.error is None
 
 
-def check_form(entry: ScenarioEntry, values: dict[str, str], device: str) -> FormCheck:
+def check_form(entry: ScenarioForm, values: dict[str, str], device: str) -> FormCheck:
     """Validate the form: changed fields become overrides, checked by the scenario's schema."""
     original = dict(entry.parameters)
     overrides = []
@@ -153,4 +155,4 @@ def _key_named(message: str, path: Path, keys: dict[str, str]) -> str | None:
 
 def format_estimate(seconds: int | None) -> str:
     """The CLI's ``plastilab list`` wording, marked as approximate."""
-    return "?" if seconds is None else "~" + format_duration(seconds)
+    return "?" if seconds is None else "~" + format_rough_duration(seconds)

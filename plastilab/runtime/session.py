@@ -1,4 +1,4 @@
-"""A session: one dashboard's source of events and the state folded from them. No Textual here."""
+"""A session: one dashboard's source of events and the state folded from them."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from plastilab.tui.messages import LaunchRequest
-from plastilab.tui.run_state import RunState
-from plastilab.tui.sources import CompareSource, FolderSource, LiveSource
-from plastilab.tui.training_process import TrainingProcess
+from plastilab.runtime.run_state import RunState
+from plastilab.runtime.sources import CompareSource, FolderSource, LiveSource
+from plastilab.runtime.training_process import LaunchRequest, TrainingProcess
 
 _ids = itertools.count(1)
 

@@ -1,4 +1,4 @@
-"""The runs folder as a list: one line per past run, read from its small files. No Textual here."""
+"""The runs folder as a list: one line per past run, read from its small files."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from plastilab.core.presentation import presentation_for
 from plastilab.rundir.layout import find_run_dirs
 from plastilab.rundir.reader import RunFolder
-from plastilab.tui.sources import run_is_active
+from plastilab.rundir.state import read_state
 
 
 @dataclass
@@ -16,7 +17,7 @@ class RunInfo:
     path: Path
     scenario: str
     started: str  # YYYY-mm-dd HH:MM
-    state: str  # running, finished, failed, interrupted, abandoned (running, but its writer is gone)
+    state: str  # rundir.state.read_state: running, finished, failed, interrupted, abandoned
     last_step: int
     finals: dict[str, float | None] = field(default_factory=dict)  # series -> last task's final loss
     error: str | None = None
@@ -36,9 +37,7 @@ def list_runs(root: Path) -> list[RunInfo]:
 
 def read_run(path: Path) -> RunInfo:
     folder = RunFolder.open(path)
-    state = folder.state
-    if state in ("starting", "running") and not run_is_active(folder.status):
-        state = "abandoned"
+    state = read_state(path)
     scenario = folder.meta.get("scenario") or folder.scenario.get("name") or path.parent.name
     return RunInfo(
         path=path,
@@ -46,7 +45,7 @@ def read_run(path: Path) -> RunInfo:
         started=_started(path, folder.meta),
         state=state,
         last_step=int(folder.status.get("last_step", 0)),
-        finals=_finals(folder.summary),
+        finals=_finals(folder.summary, presentation_for(folder.meta.get("kind") or folder.scenario.get("kind")).main_curve),
         error=folder.status.get("error"),
     )
 
@@ -61,14 +60,16 @@ def _started(path: Path, meta: dict) -> str:
     return str(meta.get("started", "?"))[:16].replace("T", " ")
 
 
-def _finals(summary: dict | None) -> dict[str, float | None]:
+def _finals(summary: dict | None, main_curve: str) -> dict[str, float | None]:
+    """Per series: the last task's final loss, or (a run without tasks) the last value of the
+    kind's main curve."""
     finals: dict[str, float | None] = {}
     for name, data in ((summary or {}).get("series") or {}).items():
         per_task = (data.get("per_task") or {}).get("task/final_loss") or []
         if per_task:
             finals[name] = per_task[-1]
         else:
-            finals[name] = (data.get("final") or {}).get("train/loss")
+            finals[name] = (data.get("final") or {}).get(main_curve)
     return finals
 
 

@@ -6,7 +6,8 @@ stop through two ``multiprocessing`` events. It never outlives the app: on Linux
 it SIGTERM when the app dies, and a watchdog thread notices a new parent pid elsewhere; both stop
 the run cleanly (status ``interrupted``) and the watchdog hard-exits if that takes too long.
 
-This module imports no Textual: the child imports it under the spawn start method.
+The child starts its run through ``runtime.launcher.launch``, as ``plastilab run`` does. This
+module imports no Textual: the child imports it under the spawn start method.
 """
 
 from __future__ import annotations
@@ -25,11 +26,21 @@ import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from plastilab.core.events import Event, RunFailed, RunFinished, RunInterrupted, Scalars
+from plastilab.core.events import Event, RunFailed, Scalars
+from plastilab.rundir.state import is_end_event
 
 FLUSH_PERIOD_S = 0.1
 PARENT_POLL_S = 0.5
 PARENT_GONE_GRACE_S = 5.0
+
+
+@dataclass
+class LaunchRequest:
+    """What the lab's picker (or a rerun) asks for: a scenario file, the form's overrides, a device."""
+
+    scenario_path: Path
+    overrides: list[str]
+    device: str | None  # None: the file's own
 
 
 @dataclass(frozen=True)
@@ -107,25 +118,22 @@ def child_main(spec: LaunchSpec, queue, stop, pause, parent_pid: int, output_pat
         signal.signal(number, on_terminate)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
-    import torch
-
-    torch.set_num_threads(spec.threads or child_threads())
-
     from plastilab.core.control import RunControl
-    from plastilab.core.driver import drive
     from plastilab.core.errors import PlastilabError
-    from plastilab.core.preflight import preflight
     from plastilab.core.scenario_file import load_scenario
-    from plastilab.rundir.layout import new_run_dir
-    from plastilab.rundir.writer import RunFolderWriter
+    from plastilab.runtime.launcher import launch
 
     consumer = QueueConsumer(queue)
     try:
         scenario = load_scenario(spec.scenario_path, list(spec.overrides), device=spec.device)
-        preflight(scenario)  # bad device or dataset: no run folder, as in the CLI
-        run_dir = new_run_dir(scenario.name, spec.runs_root)
-        writer = RunFolderWriter(run_dir, scenario, command=list(spec.command) or ["plastilab", "(lab)", spec.scenario_path])
-        drive(scenario, [writer, consumer], run_dir=str(run_dir), control=RunControl(stop=stop, pause=pause))
+        launch(
+            scenario,
+            spec.runs_root,
+            consumers=[consumer],
+            control=RunControl(stop=stop, pause=pause),
+            threads=spec.threads or child_threads(),
+            command=list(spec.command) or ["plastilab", "(lab)", spec.scenario_path],
+        )
     except PlastilabError as exc:
         consumer.handle(RunFailed(0, str(exc)))
     except BaseException as exc:  # noqa: BLE001 - the app must hear about every way this ends
@@ -306,7 +314,7 @@ class TrainingProcess:
         except (queue_module.Empty, OSError, EOFError, ValueError):
             pass
         for event in events:
-            if isinstance(event, (RunFinished, RunFailed, RunInterrupted)):
+            if is_end_event(event):
                 self.ended = True
             elif isinstance(event, Scalars):
                 self.last_step = max(self.last_step, event.step)

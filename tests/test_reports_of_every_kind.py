@@ -1,0 +1,113 @@
+"""Every built-in scenario kind's report, rebuilt from a small run folder made by running its tiny
+file: the table shows what the kind's presenter declares, the chart its main curve, and extra
+tables (the interventions ranking) come out exactly once in what `plastilab run` prints."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+
+from plastilab.core.presentation import presentation_for
+from plastilab.core.registry import SCENARIO_KINDS
+from plastilab.core.scenario_file import load_scenario
+from plastilab.headless.progress import PlainProgress
+from plastilab.headless.report import print_report
+from plastilab.rundir.reader import RunFolder
+from plastilab.runtime.launcher import launch
+
+from conftest import SCENARIOS
+
+# kind -> (scenario file, overrides that make it a few seconds long)
+TINY_RUNS = {
+    "adam_instability": (
+        "adam-tiny.toml",
+        ["training.n_tasks=2", "training.steps_per_task=30", "instruments={stats = {every = 30, n_examples = 32}}"],
+    ),
+    "block_mdp": (
+        "block-mdp-tiny.toml",
+        ["training.total_steps=150", "instruments.hessian.every=150", "instruments.covariance.every=0"],
+    ),
+    "interventions": (
+        "interventions-quick.toml",
+        [
+            "data.n_images=32", "task.n_iterations=3", "task.steps_per_iteration=4", "training.batch_size=8",
+            "training.log_every=2", 'grid.interventions=["none", "reset_last_layer"]', "grid.n_seeds=2",
+            "models.mlp.hidden=[16, 16]", "ranking.window=1",
+        ],
+    ),
+}
+
+
+def test_every_kind_has_a_tiny_run():
+    assert set(TINY_RUNS) == set(SCENARIO_KINDS)
+
+
+@pytest.fixture(scope="module")
+def tiny_runs(tmp_path_factory):
+    """kind -> (run folder, what the progress display printed), each run through the launcher."""
+    root = tmp_path_factory.mktemp("runs")
+    runs = {}
+    for kind, (file, overrides) in TINY_RUNS.items():
+        progress_text = io.StringIO()
+        launched = launch(load_scenario(SCENARIOS / file, [*overrides, "device=cpu"]), root, consumers=[PlainProgress(progress_text, period=0.0)])
+        assert launched.state == "finished", getattr(launched.end, "error", launched.end)
+        runs[kind] = (launched.run_dir, progress_text.getvalue())
+    return runs
+
+
+def squeezed(text: str) -> str:
+    return "".join(text.split())
+
+
+def report_text(run_dir) -> str:
+    console = Console(file=io.StringIO(), width=120, force_terminal=False)
+    print_report(run_dir, console)
+    return console.file.getvalue()
+
+
+@pytest.mark.parametrize("kind", sorted(TINY_RUNS))
+def test_the_report_shows_what_the_kind_declares(kind, tiny_runs):
+    run_dir, progress_text = tiny_runs[kind]
+    text = report_text(run_dir)
+    presentation = presentation_for(kind)
+    run = RunFolder.open(run_dir)
+    assert f"{run.meta['scenario']}:" in text and "(finished)" in text
+    series = run.summary_or_rebuilt()["series"]
+    for name in series:
+        assert name in text
+    logged = {tag for s in series.values() for tag in s["final"]}
+    shown = [h for h in presentation.headlines if h.tag in logged]
+    assert shown, f"{kind}: the tiny run logs none of its headline tags"
+    for headline in shown:
+        assert headline.heading in text
+    assert f"{presentation.main_curve} by step" in text  # the chart of the kind's main curve
+    for table in presentation.summary_tables(run.summary or {}, run.scenario):
+        # once in the report, and nowhere in the progress lines (a title may wrap: compare without spaces)
+        assert squeezed(text + progress_text).count(squeezed(table.title)) == 1
+        for row in table.rows:
+            assert row[1].text in text
+
+
+def test_the_interventions_report_has_its_ranking(tiny_runs):
+    run_dir, progress_text = tiny_runs["interventions"]
+    assert "ranking" not in progress_text  # the runner logged it too, so `plastilab run` printed it twice
+    run = RunFolder.open(run_dir)
+    tables = presentation_for("interventions").summary_tables(run.summary or {}, run.scenario)
+    assert len(tables) == 1 and tables[0].title.startswith("ranking: mean final loss over the last 1 iterations")
+    assert {row[1].text for row in tables[0].rows} == {"mlp+none", "mlp+reset_last_layer"}
+    assert presentation_for("adam_instability").summary_tables(run.summary or {}, run.scenario) == []
+
+
+def test_a_kind_this_version_does_not_know_still_reports(tiny_runs, tmp_path):
+    import json
+    import shutil
+
+    run_dir, _ = tiny_runs["adam_instability"]
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    meta = json.loads((copy / "meta.json").read_text())
+    (copy / "meta.json").write_text(json.dumps({**meta, "kind": "from_the_future"}))
+    text = report_text(copy)
+    assert "train/loss by step" in text and "dead" in text
