@@ -1,0 +1,11 @@
+"""Runs and studies out of the terminal: pandas tables, TensorBoard/CSV/Parquet export, figures.
+
+pandas, tensorboard and matplotlib are optional extras (``plastilab[analysis]``,
+``plastilab[tensorboard]``, ``plastilab[figures]``); each is imported only by the function that
+needs it, and a missing one is a one-line error naming the extra.
+"""
+
+from plastilab.analysis.runs import Run, load_arrays, load_run, parse_series
+from plastilab.analysis.studies import Study, load_study
+
+__all__ = ["Run", "Study", "load_arrays", "load_run", "load_study", "parse_series"]
