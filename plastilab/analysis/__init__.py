@@ -5,7 +5,8 @@ pandas, tensorboard and matplotlib are optional extras (``plastilab[analysis]``,
 needs it, and a missing one is a one-line error naming the extra.
 """
 
+from plastilab.analysis.errors import AnalysisError
 from plastilab.analysis.runs import Run, load_arrays, load_run, parse_series
 from plastilab.analysis.studies import Study, load_study
 
-__all__ = ["Run", "Study", "load_arrays", "load_run", "load_study", "parse_series"]
+__all__ = ["AnalysisError", "Run", "Study", "load_arrays", "load_run", "load_study", "parse_series"]
