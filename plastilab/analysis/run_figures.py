@@ -50,7 +50,7 @@ def final_loss_by_task(run: Run) -> Any | None:
     if table.empty:
         return None
     bands = seed_bands(table, "task")
-    fig, (ax,) = new_figure(1, panel_height=2.4)
+    fig, (ax,) = new_figure(1, panel_height=2.8)
     _draw_bands(ax, bands, marker="o")
     n_classes = run.scenario.get("training", {}).get("n_classes") if run.scenario.get("kind") == "adam_instability" else None
     if n_classes:
@@ -60,30 +60,42 @@ def final_loss_by_task(run: Run) -> Any | None:
     ax.set_xlabel("task")
     ax.set_ylabel("final loss on the task")
     ax.set_title(f"{run.scenario.get('name', run.path.name)}: final loss of each task\n{_band_label(bands)}")
-    ax.legend(loc="upper left", ncols=2)
+    _legend_below(fig, ax)
     return fig
 
 
-def tag_over_steps(run: Run, tag: str, ylabel: str, title: str, marker: str | None = None) -> Any | None:
-    """A scalar tag over training steps by variant, task boundaries as thin vertical lines."""
+def tag_over_steps(run: Run, tag: str, ylabel: str, title: str, marker: str | None = None, log: bool = False) -> Any | None:
+    """A scalar tag over training steps by variant, task boundaries as thin vertical lines.
+
+    ``log``: a log scale when every value is positive, so a loss's spike at a new task and its
+    fall to near zero both stay readable.
+    """
     rows = run.tag(tag)
     if rows.empty:
         return None
     bands = seed_bands(rows, "step")
-    fig, (ax,) = new_figure(1, panel_height=2.4)
+    fig, (ax,) = new_figure(1, panel_height=2.8)
     for step in run.task_boundaries():
         if step > 0:
             ax.axvline(step, color="#666666", linewidth=0.7, linestyle="--", zorder=0)
     _draw_bands(ax, bands, marker=marker)
+    if log and (rows["value"].dropna() > 0).all():
+        ax.set_yscale("log")
     ax.set_xlabel("step (dashed: a new task)")
     ax.set_ylabel(ylabel)
     ax.set_title(f"{title}\n{_band_label(bands)}")
-    ax.legend(loc="best", ncols=2)
+    _legend_below(fig, ax)
     return fig
 
 
+def _legend_below(fig: Any, ax: Any) -> None:
+    """The legend under the axes, never over the data."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 3))
+
+
 def learning_curves(run: Run) -> Any | None:
-    return tag_over_steps(run, TRAIN_LOSS, "training loss", f"{run.scenario.get('name', run.path.name)}: learning curves")
+    return tag_over_steps(run, TRAIN_LOSS, "training loss", f"{run.scenario.get('name', run.path.name)}: learning curves", log=True)
 
 
 def plasticity_loss(run: Run) -> Any | None:
@@ -125,6 +137,8 @@ def probe_curves(run: Run) -> Any | None:
     for ax, (variant, events) in zip(axes, by_variant.items()):
         for event in events:
             ax.plot(event.x, event.y, color=mapper.to_rgba(event.step), linewidth=1.0)
+        if all((np.asarray(e.y) > 0).all() for e in events):
+            ax.set_yscale("log")  # raw regression losses span decades between checkpoints
         ax.set_title(variant)
         ax.set_xlabel("probe step")
     axes[0].set_ylabel("probe loss")
