@@ -1,5 +1,5 @@
 """The command line: ``plastilab`` (the lab), ``list``, ``validate``, ``run``, ``report``,
-``watch``, ``serve``.
+``watch``, ``serve``, ``export``, ``figures``.
 
 Heavy imports (torch, textual) happen inside the commands that need them, so ``--help``,
 ``list`` and ``validate`` answer at once.
@@ -141,6 +141,43 @@ def serve(
     from plastilab.tui.launch import serve as serve_app
 
     serve_app(host, port)
+
+
+@app.command("export")
+def export_command(
+    source: Annotated[Path, typer.Argument(help="A run folder or a study folder.")],
+    to: Annotated[str, typer.Option("--to", help="tensorboard | csv | parquet")],
+    out: Annotated[Path, typer.Argument(help="Folder to write into (created if missing).")],
+) -> None:
+    """Export a run or a study: TensorBoard event files, or tidy CSV / Parquet tables."""
+    from plastilab.analysis.export import export
+
+    try:
+        written = export(source, to, out)
+    except PlastilabError as exc:
+        fail(exc)
+    print(f"{out}: {len(written)} {'TensorBoard runs' if to == 'tensorboard' else 'tables'} written")
+    if to == "tensorboard":
+        print(f"view them with: tensorboard --logdir {out}")
+
+
+@app.command("figures")
+def figures_command(
+    source: Annotated[Path, typer.Argument(help="A run folder or a study folder.")],
+    out: Annotated[Optional[Path], typer.Option("--out", help="Folder for the figures (default: SOURCE/figures).")] = None,
+    formats: Annotated[str, typer.Option("--format", help="Comma-separated: png, svg, pdf.")] = "png",
+) -> None:
+    """Draw the paper's figures of a run or a study with matplotlib."""
+    from plastilab.analysis.figures import draw_figures, parse_formats
+
+    try:
+        written = draw_figures(source, out, parse_formats(formats))
+    except PlastilabError as exc:
+        fail(exc)
+    if not written:
+        fail(f"{source}: nothing to draw yet (no task/, train/loss, probe, Hessian or covariance numbers)")
+    for path in written:
+        print(path)
 
 
 def main() -> None:

@@ -1,0 +1,46 @@
+"""``plastilab export``: a run or a study folder to TensorBoard, CSV or Parquet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from plastilab.analysis.errors import AnalysisError, require
+from plastilab.analysis.runs import load_run
+from plastilab.analysis.studies import is_study_dir, load_study
+from plastilab.rundir import layout
+
+FORMATS = ("tensorboard", "csv", "parquet")
+
+
+def check_source(path: Path) -> str:
+    """"study" or "run"; anything else is a one-line error."""
+    if is_study_dir(path):
+        return "study"
+    if layout.is_run_dir(path):
+        return "run"
+    if not path.exists():
+        raise AnalysisError(f"{path}: no such folder; give a run folder or a study folder")
+    raise AnalysisError(f"{path}: not a run folder or a study folder (no status.json, metrics.jsonl or trials.jsonl)")
+
+
+def export(source: str | Path, to: str, out: str | Path) -> list[Path]:
+    """Write ``source`` (a run or a study folder) into ``out`` as ``to``; returns what was written."""
+    source, out = Path(source), Path(out)
+    if to not in FORMATS:
+        raise AnalysisError(f"--to {to}: unknown format; allowed: {', '.join(FORMATS)}")
+    what = check_source(source)
+    if out.exists() and not out.is_dir():
+        raise AnalysisError(f"{out}: is a file; give a folder to export into")
+    if to == "parquet":
+        require("pyarrow", "parquet", "export --to parquet")  # before any reading
+    if to == "tensorboard":
+        from plastilab.analysis.export_tensorboard import export_run_tensorboard, export_study_tensorboard
+
+        if what == "study":
+            return export_study_tensorboard(load_study(source), out)
+        return export_run_tensorboard(load_run(source), out)
+    from plastilab.analysis.export_tables import export_run_table, export_study_table
+
+    if what == "study":
+        return export_study_table(load_study(source), out, to)
+    return export_run_table(load_run(source), out, to)

@@ -1,0 +1,95 @@
+"""One look for every figure: sizes for a paper's column, the Okabe–Ito palette, file writing.
+
+Figures are built on ``matplotlib.figure.Figure`` directly (no pyplot), so nothing depends on a
+display or on pyplot's global state, and the Agg canvas draws every format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from plastilab.analysis.errors import require
+
+# Okabe & Ito (2008), colour-blind safe; yellow last, it is faint on white.
+OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+# A second cue besides colour, for print in grey and for the ninth variant on.
+LINESTYLES = ("-", "--", "-.", ":")
+SEQUENTIAL = "viridis"  # checkpoints over time
+DIVERGING = "RdBu_r"  # signed matrices (covariance cosines)
+
+COLUMN_WIDTH_IN = 3.4  # one column of a two-column paper
+PAGE_WIDTH_IN = 7.0  # both columns
+FORMATS = ("png", "svg", "pdf")
+
+STYLE: dict[str, Any] = {
+    "font.size": 8,
+    "axes.titlesize": 8,
+    "axes.labelsize": 8,
+    "xtick.labelsize": 7,
+    "ytick.labelsize": 7,
+    "legend.fontsize": 7,
+    "legend.frameon": False,
+    "lines.linewidth": 1.3,
+    "lines.markersize": 3.5,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#dddddd",
+    "grid.linewidth": 0.5,
+    "figure.dpi": 100,
+    "savefig.dpi": 300,
+    "savefig.bbox": "tight",
+    "savefig.pad_inches": 0.02,
+    "svg.fonttype": "none",  # text stays text in SVG
+    "pdf.fonttype": 42,  # TrueType in PDF, editable in a vector editor
+}
+
+
+@contextmanager
+def styled() -> Iterator[None]:
+    matplotlib = require("matplotlib", "figures", "plastilab figures")
+    with matplotlib.rc_context(STYLE):
+        yield
+
+
+def new_figure(n_panels: int = 1, ncols: int | None = None, width: float = COLUMN_WIDTH_IN, panel_height: float = 2.1):
+    """A figure of ``n_panels`` axes in a grid (row-major), unused cells hidden."""
+    from matplotlib.figure import Figure
+
+    ncols = ncols or min(n_panels, 3)
+    nrows = -(-n_panels // ncols)
+    fig = Figure(figsize=(width, panel_height * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax in axes[n_panels:]:
+        ax.set_visible(False)
+    return fig, list(axes[:n_panels])
+
+
+def series_styles(names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """A colour (and past eight, a dash pattern) per name, fixed by first-seen order."""
+    return {
+        name: {"color": OKABE_ITO[i % len(OKABE_ITO)], "linestyle": LINESTYLES[(i // len(OKABE_ITO)) % len(LINESTYLES)]}
+        for i, name in enumerate(dict.fromkeys(names))
+    }
+
+
+def save(fig: Any, out: Path, stem: str, formats: Sequence[str]) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fmt in formats:
+        path = out / f"{stem}.{fmt}"
+        fig.savefig(path, format=fmt, metadata=_metadata(fmt))
+        paths.append(path)
+    return paths
+
+
+def _metadata(fmt: str) -> dict[str, Any]:
+    # No creation date: the same run gives byte-identical SVG/PDF files.
+    if fmt == "svg":
+        return {"Date": None}
+    if fmt == "pdf":
+        return {"CreationDate": None}
+    return {}

@@ -1,0 +1,102 @@
+"""Run and study folders for the analysis tests, written by the real run-folder writer from
+events made by hand: every number is known in advance, and building one takes milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from plastilab.core.events import Curve, Histogram, Matrix, RunFinished, RunStarted, Scalars, TaskBoundary
+from plastilab.core.scenario_file import load_scenario
+from plastilab.rundir.writer import RunFolderWriter
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+STEPS_PER_TASK = 20
+N_TASKS = 2
+LOG_EVERY = 5
+CHECKPOINTS = (0, 20, 40)
+
+
+def final_loss(variant: str, seed: int, task: int) -> float:
+    """The task/final_loss each hand-made series reports: it grows with the task for adam."""
+    return (0.5 + task if variant == "adam-default" else 0.2) + 0.1 * seed
+
+
+def plasticity(variant: str, seed: int, step: int, width: int = 32) -> float:
+    return (step / 40) * (1.0 if variant == "adam-default" else 0.2) * (32 / width) + 0.01 * seed
+
+
+def weight_norm(variant: str, seed: int, step: int) -> float:
+    return 10.0 + step * (0.5 if variant == "adam-default" else 0.1) + 0.3 * seed
+
+
+def write_run(path: Path, variants=("adam-default", "sgd"), seeds=(0, 1), width: int = 32, nan_at: int | None = None) -> Path:
+    """A finished run folder: train/loss every LOG_EVERY steps, per-task final losses, probe,
+    weight norms and arrays at CHECKPOINTS. Several seeds name series ``<variant>/s<seed>``."""
+    overrides = [f"model.hidden=[{width}, {width}]", f"training.n_tasks={N_TASKS}", f"training.steps_per_task={STEPS_PER_TASK}"]
+    scenario = load_scenario(SCENARIOS / "adam-tiny.toml", overrides)
+    pairs = [(v, s) for v in variants for s in seeds]
+    name = {(v, s): f"{v}/s{s}" if len(seeds) > 1 else v for v, s in pairs}
+    writer = RunFolderWriter(path, scenario, command=["test"])
+    total = N_TASKS * STEPS_PER_TASK
+    writer.handle(RunStarted("adam-tiny", "adam_instability", tuple(name.values()), total, "cpu", seeds[0], str(path)))
+    for step in range(0, total + 1, LOG_EVERY):
+        if step % STEPS_PER_TASK == 0 and step < total:
+            writer.handle(TaskBoundary(step, step // STEPS_PER_TASK))
+        for (variant, seed), series in name.items():
+            values: dict[str, float] = {}
+            if step > 0:
+                values["train/loss"] = math.nan if step == nan_at else 2.0 - step / 100 + 0.1 * seed
+            if step > 0 and step % STEPS_PER_TASK == 0:
+                values["task/final_loss"] = final_loss(variant, seed, step // STEPS_PER_TASK)
+            if step in CHECKPOINTS:
+                values["probe/plasticity_loss"] = plasticity(variant, seed, step, width)
+                values["weights/norm"] = weight_norm(variant, seed, step)
+            if values:
+                writer.handle(Scalars(step, series, values, 1000.0 + step))
+            if step in CHECKPOINTS:
+                for event in array_events(step, series):
+                    writer.handle(event)
+    writer.handle(RunFinished(total))
+    return path
+
+
+def array_events(step: int, series: str):
+    edges = np.linspace(-1.0, 3.0 + step / 10, 9)
+    counts = np.array([0.0, 1, 4, 9, 4, 1, 0, 2 + step / 20])
+    matrix = np.array([[1.0, 0.5, -0.2], [0.5, 1.0, 0.1], [-0.2, 0.1, 1.0]])
+    return [
+        Histogram(step, series, "hessian/density", counts, edges),
+        Matrix(step, series, "gradients/covariance", matrix, ("0", "1", "2")),
+        Curve(step, series, "probe/curve", np.arange(1.0, 6.0), np.array([1.0, 0.5, 0.3, 0.2, 0.1]) * (1 + step / 40)),
+    ]
+
+
+def write_study(path: Path) -> Path:
+    """A study folder as the studies package lays it out: trials.jsonl and a run folder a trial.
+
+    Two finished trials vary ``model.hidden`` (widths 32 and 64) and ``seed``; a third failed
+    before it had a run folder. The ledger appends a line each time a trial's state changes, and
+    has one damaged line.
+    """
+    path.mkdir(parents=True)
+    trials = {"t0": ([32, 32], 0), "t1": ([64, 64], 0), "t2": ([128, 128], 1)}
+    lines = []
+    for trial, (hidden, seed) in trials.items():
+        run = f"trials/{trial}"
+        overrides = {"model.hidden": hidden, "seed": seed}
+        lines.append({"trial": trial, "overrides": overrides, "state": "running", "run_dir": run, "started": 100.0})
+    for trial in ("t0", "t1"):
+        hidden, seed = trials[trial]
+        write_run(path / "trials" / trial, variants=("adam-default",), seeds=(seed,), width=hidden[0])
+        lines.append({"trial": trial, "overrides": {"model.hidden": hidden, "seed": seed}, "state": "finished", "run_dir": f"trials/{trial}", "started": 100.0, "finished": 110.0, "seconds": 10.0})
+    lines.append({"trial": "t2", "overrides": {"model.hidden": [128, 128], "seed": 1}, "state": "failed", "run_dir": "trials/t2", "error": "trials/t2: the worker died"})
+    text = [json.dumps(line) + "\n" for line in lines]
+    text.insert(2, '{"trial": "t1", "sta\n')  # a line cut short by a crash
+    (path / "trials.jsonl").write_text("".join(text), encoding="utf-8")
+    (path / "correlations.csv").write_text("statistic,pearson_r,n\nweights/norm,0.9,6\n", encoding="utf-8")
+    return path
