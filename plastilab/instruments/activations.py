@@ -286,8 +286,9 @@ def _traced(model: nn.Module, inputs: torch.Tensor, seed: int) -> list[LayerActi
             found[node] = (_layer_name(node, hit[0]), *hit)
     if not found:
         return []
-    names = short_names(dict.fromkeys(name for name, _, _ in found.values()))
-    found = {node: (names[name], kind, module) for node, (name, kind, module) in found.items()}
+    # Modules are named as the hooks name them; a function keeps its feeding module's full name.
+    names = short_names(dict.fromkeys(name for name, _, module in found.values() if module is not None))
+    found = {node: (names.get(name, name), kind, module) for node, (name, kind, module) in found.items()}
     runner = _Interpreted(graph_module, found)
     _run(runner, inputs, seed)
     return runner.caught
