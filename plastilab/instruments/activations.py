@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import fx, nn
 from torch.func import functional_call
 
-from plastilab.instruments.functional import cloned_buffers, isolated_rng, short_names
+from plastilab.instruments.functional import cloned_buffers, isolated_rng, model_device, short_names
 from plastilab.instruments.tensor_stats import as_units
 
 RELU_LIKE = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.CELU, nn.SELU, nn.GELU, nn.SiLU, nn.Mish)
@@ -122,6 +122,7 @@ def record_activity(
 
 
 def _run(model: nn.Module, inputs: torch.Tensor, seed: int) -> None:
+    inputs = inputs.to(model_device(model))
     with torch.no_grad(), isolated_rng(seed, inputs.device):
         functional_call(model, cloned_buffers(model), (inputs,))
 

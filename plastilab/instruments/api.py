@@ -71,13 +71,16 @@ class PlasticityProbe(_probe.PlasticityProbe):
         elif options != probe_config().model_dump(include=set(options)):
             raise TypeError("PlasticityProbe: pass either config or keyword options, not both")
         super().__init__(inputs, config, seed, loss_kind=loss_kind, target_model=target_model)
+        self._checked_inputs = inputs
 
     def set_baseline(self, model_at_init: nn.Module) -> ProbeResult:
-        check_model_input(model_at_init, self._all_inputs, seed=self.seed)
+        """Probe the network at θ_0; later results report ``plasticity_loss`` against it."""
+        check_model_input(model_at_init, self._checked_inputs, seed=self.seed)
         return super().set_baseline(model_at_init)
 
     def measure(self, model: nn.Module) -> ProbeResult:
-        check_model_input(model, self._all_inputs, seed=self.seed)
+        """Probe ``model`` as it is now: a ``ProbeResult`` (``final_loss``, ``curve``, ``per_target``, ...)."""
+        check_model_input(model, self._checked_inputs, seed=self.seed)
         return super().measure(model)
 
 
