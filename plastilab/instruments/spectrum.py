@@ -8,10 +8,10 @@
 Each Lanczos step is one Hessian-vector product, the expensive part; asking ``top`` and
 ``density`` of one :class:`Spectrum` pays for them once.
 
-How the products are computed is :attr:`Spectrum.method`. When the operator switches to another
-method (for a loss whose backward has no forward-mode rule, such as ``huber_loss``), the switch is
-logged at INFO on the ``plastilab.instruments`` logger; ``logging.basicConfig(level="INFO")``
-shows it.
+How the products are computed is :attr:`Spectrum.method`. The method is logged at INFO on the
+``plastilab.instruments`` logger after the first products, and again at any switch (for a loss
+whose backward has no forward-mode rule, such as ``huber_loss``, the slower reverse-over-reverse
+products take over); ``logging.basicConfig(level="INFO")`` shows it.
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ class Spectrum:
         self.n_starts = n_starts
         self.lanczos_runs = 0  # how many times the chains ran: 1 however many questions are asked
         self._quadrature: Quadrature | None = None
-        self._method_seen = operator.method
+        self._first_method = operator.method
+        self._method_seen: str | None = None  # logged after the first products, and at every switch
 
     @property
     def method(self) -> str:
@@ -101,13 +102,12 @@ class Spectrum:
 
     def _noting_method(self, compute):
         result = compute()
-        if self.operator.method != self._method_seen:
-            logger.info(
-                "Hessian-vector products switched from %s to %s for this loss (see Spectrum.method)",
-                self._method_seen,
-                self.operator.method,
-            )
-            self._method_seen = self.operator.method
+        method = self.operator.method
+        if self._method_seen is None or method != self._method_seen:
+            switched = f" (switched from {self._method_seen or self._first_method} for this loss)"
+            changed = method != (self._method_seen or self._first_method)
+            logger.info("Hessian-vector products by %s%s; see Spectrum.method", method, switched if changed else "")
+            self._method_seen = method
         return result
 
 
