@@ -163,3 +163,12 @@ def test_plain_tensor_statistics():
     assert dead_fraction(maps) == 0.5
     with pytest.raises(ValueError, match="'tanh' or 'sigmoid'"):
         saturated_fraction(maps, "relu")
+
+
+def test_a_subclass_of_an_activation_module_counts_as_that_activation():
+    class ClippedReLU(nn.ReLU):
+        pass
+
+    fc1, fc2 = layers()
+    model = nn.Sequential(OrderedDict(fc1=fc1, act1=ClippedReLU(), fc2=fc2, act2=nn.Tanh()))
+    assert_hand_statistics(measure_units(model, INPUTS, dormant_threshold=0.5), "act1", "act2")

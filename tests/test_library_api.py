@@ -112,7 +112,8 @@ def test_loss_and_target_mistakes_are_one_line():
         hessian(model, F.cross_entropy, (x, torch.randint(0, 10, (7,))))
     with pytest.raises(ModelInputError, match=r"loss_fn must return one number .* returned \(2\) float32"):
         hessian(model, lambda out, t: F.cross_entropy(out, t, reduction="none"), (x, torch.randint(0, 10, (8,))))
-    with pytest.raises(ModelInputError, match=r"loss_fn cannot take outputs \(2, 10\) float32 and targets \(2, 3\) float32: RuntimeError"):
+    mismatch = r"loss_fn cannot take outputs \(2, 10\) float32 and targets \(2, 3\) float32: RuntimeError"
+    with pytest.raises(ModelInputError, match=mismatch):
         hessian(model, F.cross_entropy, (x, torch.rand(8, 3)))
 
 

@@ -83,7 +83,8 @@ def test_resnet18_units_and_head_hessian():
 
 def test_training_loop_probed_before_and_after():
     ns = run_example(1)
-    model, x, before, after, probe, theta_0 = ns["model"], ns["x"], ns["before"], ns["after"], ns["probe"], ns["theta_0"]
+    model, x, probe, theta_0 = ns["model"], ns["x"], ns["probe"], ns["theta_0"]
+    before, after = ns["before"], ns["after"]
     assert after.plasticity_loss == pytest.approx(after.final_loss - before.final_loss, abs=1e-12)
     assert before.plasticity_loss == 0.0 and len(after.curve) == 100 and len(after.per_target) == 4
 
@@ -102,7 +103,8 @@ def test_training_loop_probed_before_and_after():
         assert torch.equal(p, q), name
 
     # Distance from θ_0 and dead units by hand.
-    distance = sum(float((p.detach().double() - theta_0[n].double()).square().sum()) for n, p in model.named_parameters())
+    params = dict(model.named_parameters())
+    distance = sum(float((p.detach().double() - theta_0[n].double()).square().sum()) for n, p in params.items())
     distances = ns["distance_from_init"](model, theta_0)
     assert distances["weights/distance_from_init"] == pytest.approx(distance**0.5, rel=1e-9)
     pre = (x @ model[0].weight.T + model[0].bias).detach()

@@ -55,7 +55,9 @@ TRACED_FUNCTIONS: dict[Callable, str] = {
     F.selu: "selu", torch.selu: "selu", F.gelu: "gelu", F.silu: "silu", F.mish: "mish", torch.tanh: "tanh",
     F.tanh: "tanh", torch.sigmoid: "sigmoid", F.sigmoid: "sigmoid",
 }  # fmt: skip
-TRACED_METHODS = {"relu": "relu", "relu_": "relu", "tanh": "tanh", "tanh_": "tanh", "sigmoid": "sigmoid", "sigmoid_": "sigmoid"}
+TRACED_METHODS = {
+    "relu": "relu", "relu_": "relu", "tanh": "tanh", "tanh_": "tanh", "sigmoid": "sigmoid", "sigmoid_": "sigmoid",
+}  # fmt: skip
 
 Trace = bool | Literal["auto"]
 Watch = Sequence[str] | Mapping[str, str]
@@ -77,11 +79,16 @@ class LayerActivity:
 
     def __post_init__(self) -> None:
         if not self.activation and self.module is not None:
-            object.__setattr__(self, "activation", MODULE_NAMES.get(type(self.module), type(self.module).__name__))
+            object.__setattr__(self, "activation", activation_name(self.module) or type(self.module).__name__)
 
     @property
     def units(self) -> int:
         return self.acts.shape[1]
+
+
+def activation_name(module: nn.Module) -> str | None:
+    """``"relu"`` for an ``nn.ReLU`` (or a subclass of it), ...; None for a module that is no activation."""
+    return next((MODULE_NAMES[cls] for cls in type(module).__mro__ if cls in MODULE_NAMES), None)
 
 
 def record_activity(
@@ -102,17 +109,18 @@ def record_activity(
     if watch is not None:
         return _watched(model, inputs, seed, _watch_table(model, watch, activation))
     modules = [(name, m) for name, m in model.named_modules() if isinstance(m, RELU_LIKE + SATURATING)]
-    why = "it has no activation modules (nn.ReLU, nn.Tanh, ...)"
     if modules and trace is not True:
         return _hooked(model, inputs, seed, modules)
+    why = [] if modules else ["it has no activation modules (nn.ReLU, nn.Tanh, ...)"]
     if trace is not False:
         traced = _traced(model, inputs, seed)
         if isinstance(traced, list) and traced:
             return traced
-        why += ", and " + (traced if isinstance(traced, str) else "torch.fx found no activation function in it")
+        why.append(traced if isinstance(traced, str) else "torch.fx found no activation function in it")
     warnings.warn(
-        f"plastilab: found no activations in {type(model).__name__}: {why}; pass watch=['fc1', ...] naming the "
-        "modules whose outputs feed its activations (and activation='tanh' etc. if not ReLU)",
+        f"plastilab: found no activations in {type(model).__name__}: {', and '.join(why)}; pass "
+        "watch=['fc1', ...] naming the modules whose outputs feed its activations (and activation='tanh' "
+        "etc. if not ReLU)",
         stacklevel=2,
     )
     return []
@@ -183,9 +191,11 @@ def _watch_table(model: nn.Module, watch: Watch, activation: str) -> dict[str, s
     for name, kind in table.items():
         if name not in known:
             close = difflib.get_close_matches(name, [n for n in known if n], n=5, cutoff=0.3) or list(known)[1:6]
-            raise ValueError(f"watch: {type(model).__name__} has no module {name!r}; modules include: {', '.join(close)}")
+            model_name = type(model).__name__
+            raise ValueError(f"watch: {model_name} has no module {name!r}; modules include: {', '.join(close)}")
         if kind not in ACTIVATION_FUNCTIONS:
-            raise ValueError(f"watch: activation {kind!r} of {name!r} unknown; allowed: {', '.join(ACTIVATION_FUNCTIONS)}")
+            allowed = ", ".join(ACTIVATION_FUNCTIONS)
+            raise ValueError(f"watch: activation {kind!r} of {name!r} unknown; allowed: {allowed}")
     return table
 
 
@@ -217,7 +227,8 @@ def _watched(model, inputs, seed, table: dict[str, str]) -> list[LayerActivity]:
 def _activation_of(root: fx.GraphModule, node: fx.Node) -> tuple[str, nn.Module | None] | None:
     if node.op == "call_module":
         module = root.get_submodule(node.target)
-        return (MODULE_NAMES[type(module)], module) if type(module) in MODULE_NAMES else None
+        kind = activation_name(module)
+        return (kind, module) if kind else None
     if node.op == "call_function":
         try:
             kind = TRACED_FUNCTIONS.get(node.target)

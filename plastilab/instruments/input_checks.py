@@ -58,7 +58,8 @@ def expected_input(model: nn.Module) -> str | None:
             flattened = True
         shape = None
         if isinstance(module, nn.Linear) and module.in_features:
-            shape = f"(N, {module.in_features})" if not flattened else f"(N, ...) flattening to {module.in_features} values"
+            width = module.in_features
+            shape = f"(N, ...) flattening to {width} values" if flattened else f"(N, {width})"
         elif isinstance(module, nn.Conv1d):
             shape = f"(N, {module.in_channels}, L)"
         elif isinstance(module, nn.Conv2d):
@@ -114,7 +115,8 @@ def check_batch(model: nn.Module, loss_fn: LossFn, batch: Any, *, seed: int = 0)
     try:
         loss = loss_fn(outputs, to_device(sample, model_device(model)))
     except (RuntimeError, ValueError, IndexError, TypeError, AssertionError) as error:
-        message = f"loss_fn cannot take outputs {describe(outputs)} and targets {describe(sample)}: {_first_line(error)}"
+        given = f"outputs {describe(outputs)} and targets {describe(sample)}"
+        message = f"loss_fn cannot take {given}: {_first_line(error)}"
         raise ModelInputError(message, error) from None
     if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
         raise ModelInputError(
