@@ -60,3 +60,17 @@ def test_gradient_norms_read_grad_or_report_nothing():
     stats = gradient_norms(model)
     assert stats["grads/norm/fc1"] == pytest.approx(6.0)
     assert stats["grads/norm"] == pytest.approx(2 * math.sqrt(13))
+
+
+def test_norms_and_distance_of_parameter_mappings_worked_by_hand():
+    head = torch.tensor([[1.0]])
+    before = {"fc.weight": torch.tensor([[3.0, 4.0]]), "fc.bias": torch.tensor([0.0]), "head.weight": head}
+    after = {"fc.weight": torch.tensor([[3.0, 5.0]]), "fc.bias": torch.tensor([2.0]), "head.weight": head}
+    norms = weight_norms(before)
+    assert norms["weights/norm/fc"] == pytest.approx(5.0)
+    assert norms["weights/norm/head"] == pytest.approx(1.0)
+    assert norms["weights/norm"] == pytest.approx(math.sqrt(26.0))
+    distance = distance_from_init(after, before)
+    assert distance["weights/distance_from_init/fc"] == pytest.approx(math.sqrt(1.0 + 4.0))
+    assert distance["weights/distance_from_init/head"] == 0.0
+    assert distance["weights/distance_from_init"] == pytest.approx(math.sqrt(5.0))

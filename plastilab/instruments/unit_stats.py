@@ -1,9 +1,10 @@
 """What the hidden units do on a batch: dead, dormant and saturated units, pre-activation drift.
 
-Activations are caught by forward hooks on activation *modules* (``nn.ReLU``, ``nn.Tanh``, ...), so
-any ``nn.Module`` works; the MLP names them ``act1``, ``act2``, ... A functional ``F.relu`` call is
-invisible to hooks. A unit is one feature: a column of a (batch, features) output, a channel of a
-(batch, channels, height, width) map (every position is a sample), the last axis otherwise.
+:mod:`~plastilab.instruments.activations` finds the units (hooks on activation modules, in-place
+ones included; ``watch``-ed layers; ``torch.fx`` for functional activations) and
+:mod:`~plastilab.instruments.tensor_stats` defines each statistic on plain tensors. A unit is one
+feature: a column of a (batch, features) output, a channel of a (batch, channels, height, width)
+map (every position is a sample), the last axis otherwise.
 
 Definitions (each per unit, over every sample of the batch):
 
@@ -15,96 +16,41 @@ Definitions (each per unit, over every sample of the batch):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
-from torch import nn
-from torch.func import functional_call
 
-from plastilab.instruments.functional import cloned_buffers, isolated_rng, short_names
+from plastilab.instruments.activations import (  # noqa: F401  (record_activity & co. are imported from here)
+    RELU_LIKE,
+    SATURATING,
+    LayerActivity,
+    record_activity,
+)
 from plastilab.instruments.rank import feature_ranks
-
-RELU_LIKE = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.CELU, nn.SELU, nn.GELU, nn.SiLU, nn.Mish)
-SATURATING = (nn.Tanh, nn.Sigmoid)
-SATURATION_MARGIN = 0.01  # share of the output range
-
-
-@dataclass(frozen=True)
-class LayerActivity:
-    """One activation module's input and output on a batch, as (samples, units)."""
-
-    name: str
-    module: nn.Module
-    preacts: torch.Tensor
-    acts: torch.Tensor
-
-    @property
-    def units(self) -> int:
-        return self.acts.shape[1]
-
-
-def _as_units(t: torch.Tensor) -> torch.Tensor:
-    if t.dim() == 4:  # (N, C, H, W): channels are units, positions are samples
-        return t.permute(0, 2, 3, 1).reshape(-1, t.shape[1])
-    return t.reshape(-1, t.shape[-1]) if t.dim() != 1 else t.unsqueeze(1)
-
-
-def record_activity(model: nn.Module, inputs: torch.Tensor, *, seed: int = 0) -> list[LayerActivity]:
-    """Run ``model`` once on ``inputs`` and return every activation module's activity, in call order.
-
-    The model keeps its mode; it runs on cloned buffers (batch-norm running statistics untouched)
-    and private random streams (dropout does not move the training loop's generator).
-    """
-    modules = [(name, m) for name, m in model.named_modules() if isinstance(m, RELU_LIKE + SATURATING)]
-    names = short_names([name for name, _ in modules])
-    caught: list[LayerActivity] = []
-    calls: dict[str, int] = {}
-
-    def hook_for(name: str):
-        def hook(module, args, output):
-            calls[name] = calls.get(name, 0) + 1
-            label = name if calls[name] == 1 else f"{name}#{calls[name]}"  # a module called twice
-            caught.append(LayerActivity(label, module, _as_units(args[0].detach()), _as_units(output.detach())))
-
-        return hook
-
-    handles = [m.register_forward_hook(hook_for(names[name])) for name, m in modules]
-    try:
-        with torch.no_grad(), isolated_rng(seed, inputs.device):
-            functional_call(model, cloned_buffers(model), (inputs,))
-    finally:
-        for handle in handles:
-            handle.remove()
-    return caught
+from plastilab.instruments.tensor_stats import (
+    DORMANT_THRESHOLD,
+    RELU_LIKE_NAMES,
+    SATURATING_NAMES,
+    dead_mask,
+    dormant_mask,
+    saturated_mask,
+)
 
 
 def dead_units(layer: LayerActivity) -> torch.Tensor | None:
     """Mask of ReLU-like units never active on the batch; None for other activations."""
-    if not isinstance(layer.module, RELU_LIKE):
-        return None
-    return (layer.preacts <= 0).all(dim=0)
+    return dead_mask(layer.preacts) if layer.activation in RELU_LIKE_NAMES else None
 
 
 def saturated_units(layer: LayerActivity) -> torch.Tensor | None:
     """Mask of tanh/sigmoid units pinned at an asymptote on the whole batch; None for others."""
-    if isinstance(layer.module, nn.Tanh):
-        return (layer.acts.abs() >= 1 - 2 * SATURATION_MARGIN).all(dim=0)
-    if isinstance(layer.module, nn.Sigmoid):
-        low, high = layer.acts <= SATURATION_MARGIN, layer.acts >= 1 - SATURATION_MARGIN
-        return (low | high).all(dim=0)
-    return None
+    return saturated_mask(layer.acts, layer.activation) if layer.activation in SATURATING_NAMES else None
 
 
 def dormant_units(layer: LayerActivity, threshold: float) -> torch.Tensor:
     """ReDo's dormant units: normalised mean |activation| at most ``threshold`` (τ)."""
-    score = layer.acts.abs().mean(dim=0)
-    mean = score.mean()
-    if mean <= 0:
-        return torch.ones_like(score, dtype=torch.bool)
-    return score / mean <= threshold
+    return dormant_mask(layer.acts, threshold)
 
 
-def unit_statistics(layers: list[LayerActivity], dormant_threshold: float = 0.025) -> dict[str, float]:
+def unit_statistics(layers: list[LayerActivity], dormant_threshold: float = DORMANT_THRESHOLD) -> dict[str, float]:
     """Tagged scalars: whole network as ``units/dead_fraction``, each layer as ``.../<layer>``.
 
     Fractions are over every unit of the layers they apply to (dead: ReLU-like; saturated:

@@ -3,6 +3,9 @@
 A layer is the module that owns a parameter (``body.fc1.weight`` and ``body.fc1.bias`` belong to
 ``fc1``); its value is the L2 norm over all of its parameters. Every tag comes in a whole-network
 form (``weights/norm``) and a per-layer form (``weights/norm/fc1``).
+
+``weight_norms`` and ``distance_from_init`` take a model (its trainable parameters) or the
+parameters themselves as a name -> tensor mapping, e.g. two checkpoints from ``snapshot_params``.
 """
 
 from __future__ import annotations
@@ -14,13 +17,20 @@ from torch import nn
 
 from plastilab.instruments.functional import short_names
 
+ParamsLike = nn.Module | Mapping[str, torch.Tensor]
 
-def layer_groups(model: nn.Module) -> dict[str, list[str]]:
+
+def _trainable(source: ParamsLike) -> dict[str, torch.Tensor]:
+    if isinstance(source, nn.Module):
+        return {name: p.detach() for name, p in source.named_parameters() if p.requires_grad}
+    return {name: t.detach() for name, t in source.items()}
+
+
+def layer_groups(model: ParamsLike) -> dict[str, list[str]]:
     """Layer name -> the names of its trainable parameters, in model order."""
     owners: dict[str, list[str]] = {}
-    for name, p in model.named_parameters():
-        if p.requires_grad:
-            owners.setdefault(name.rpartition(".")[0], []).append(name)
+    for name in _trainable(model):
+        owners.setdefault(name.rpartition(".")[0], []).append(name)
     names = short_names(owners)
     return {names[owner]: params for owner, params in owners.items()}
 
@@ -32,15 +42,15 @@ def _norms(tensors: Mapping[str, torch.Tensor], groups: dict[str, list[str]], ta
     return out
 
 
-def weight_norms(model: nn.Module) -> dict[str, float]:
-    params = dict(model.named_parameters())
-    return _norms({n: p.detach() for n, p in params.items()}, layer_groups(model), "weights/norm")
+def weight_norms(model: ParamsLike) -> dict[str, float]:
+    """``||θ||`` per layer (``weights/norm/<layer>``) and overall (``weights/norm``)."""
+    return _norms(_trainable(model), layer_groups(model), "weights/norm")
 
 
-def distance_from_init(model: nn.Module, init_params: Mapping[str, torch.Tensor]) -> dict[str, float]:
+def distance_from_init(model: ParamsLike, init_params: Mapping[str, torch.Tensor]) -> dict[str, float]:
     """``||θ - θ_0||`` per layer and overall; ``init_params`` as from ``snapshot_params``."""
     groups = layer_groups(model)
-    diffs = {n: p.detach() - init_params[n].to(p.device) for n, p in model.named_parameters() if n in init_params}
+    diffs = {n: p - init_params[n].to(p.device) for n, p in _trainable(model).items() if n in init_params}
     groups = {layer: [n for n in names if n in diffs] for layer, names in groups.items()}
     return _norms(diffs, groups, "weights/distance_from_init")
 
