@@ -1,6 +1,8 @@
 """plastilab figures: valid PNG / SVG / PDF files for a run and a study, in one consistent style."""
 
+import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import matplotlib.image
 import pytest
@@ -93,3 +95,11 @@ def test_cli_figures_as_pdf_and_its_errors(run_dir, tmp_path):
     (empty / "metrics.jsonl").write_text("")
     result = runner.invoke(app, ["figures", str(empty)])
     assert result.exit_code == 2 and "nothing to draw yet" in result.output
+
+
+def test_the_readme_shows_committed_figures():
+    repo = Path(__file__).resolve().parents[1]
+    shown = re.findall(r"!\[[^\]]*\]\((docs/figures/[^)]+\.png)\)", (repo / "README.md").read_text(encoding="utf-8"))
+    assert len(shown) >= 2
+    for name in shown:
+        assert_valid(repo / name)

@@ -16,7 +16,7 @@ from plastilab.analysis.figure_style import DIVERGING, SEQUENTIAL, new_figure, s
 from plastilab.analysis.runs import FINAL_LOSS, Run
 
 TRAIN_LOSS = "train/loss"
-LOSS_TAGS = (TRAIN_LOSS, "td/loss")
+LOSS_TAGS = {TRAIN_LOSS: "training loss", "td/loss": "TD loss"}
 RETURN = "episode/return"
 PLASTICITY_LOSS = "probe/plasticity_loss"
 PROBE_CURVE = "probe/curve"
@@ -100,7 +100,7 @@ def learning_curves(run: Run) -> Any | None:
     """The training loss (a DQN's TD loss on the block MDP) over steps."""
     tags = set(run.scalars["tag"])
     tag = next((t for t in LOSS_TAGS if t in tags), TRAIN_LOSS)
-    return tag_over_steps(run, tag, tag, f"{run.scenario.get('name', run.path.name)}: learning curves", log=True)
+    return tag_over_steps(run, tag, LOSS_TAGS[tag], f"{run.scenario.get('name', run.path.name)}: learning curves", log=True)
 
 
 def episode_returns(run: Run) -> Any | None:
