@@ -77,26 +77,32 @@ def array_events(step: int, series: str):
 
 
 def write_study(path: Path) -> Path:
-    """A study folder as the studies package lays it out: trials.jsonl and a run folder a trial.
+    """A study folder as plastilab.studies lays it out: trials.jsonl and a run folder a trial.
 
     Two finished trials vary ``model.hidden`` (widths 32 and 64) and ``seed``; a third failed
-    before it had a run folder. The ledger appends a line each time a trial's state changes, and
-    has one damaged line.
+    before it had a run folder. The ledger appends a whole entry each time a trial's state
+    changes (pending with its overrides, running, then its end), and has one line cut short.
     """
     path.mkdir(parents=True)
     trials = {"t0": ([32, 32], 0), "t1": ([64, 64], 0), "t2": ([128, 128], 1)}
-    lines = []
-    for trial, (hidden, seed) in trials.items():
-        run = f"trials/{trial}"
-        overrides = {"model.hidden": hidden, "seed": seed}
-        lines.append({"trial": trial, "overrides": overrides, "state": "running", "run_dir": run, "started": 100.0})
+    entries = {t: {"trial": t, "state": "pending", "overrides": {"model.hidden": h, "seed": s}} for t, (h, s) in trials.items()}
+    lines = [dict(e) for e in entries.values()]
+
+    def record(trial, **fields):
+        entries[trial].update(fields)
+        lines.append(dict(entries[trial]))
+
+    for trial in trials:
+        record(trial, state="running", started=100.0, run_dir=None, error=None, ended=None)
     for trial in ("t0", "t1"):
         hidden, seed = trials[trial]
-        write_run(path / "trials" / trial, variants=("adam-default",), seeds=(seed,), width=hidden[0])
-        lines.append({"trial": trial, "overrides": {"model.hidden": hidden, "seed": seed}, "state": "finished", "run_dir": f"trials/{trial}", "started": 100.0, "finished": 110.0, "seconds": 10.0})
-    lines.append({"trial": "t2", "overrides": {"model.hidden": [128, 128], "seed": 1}, "state": "failed", "run_dir": "trials/t2", "error": "trials/t2: the worker died"})
+        run_dir = f"trials/study.{trial}/20261201-120000-abcdef"
+        write_run(path / run_dir, variants=("adam-default",), seeds=(seed,), width=hidden[0])
+        record(trial, state="finished", ended=110.0, seconds=10.0, run_dir=run_dir, cpu_seconds=9.5)
+    record("t2", state="failed", ended=101.0, seconds=1.0, error="t2: the worker died")
     text = [json.dumps(line) + "\n" for line in lines]
-    text.insert(2, '{"trial": "t1", "sta\n')  # a line cut short by a crash
+    text.insert(4, '{"trial": "t1", "sta\n')  # a line cut short by a crash
     (path / "trials.jsonl").write_text("".join(text), encoding="utf-8")
-    (path / "correlations.csv").write_text("statistic,pearson_r,n\nweights/norm,0.9,6\n", encoding="utf-8")
+    (path / "study.toml").write_text('name = "study"\n', encoding="utf-8")
+    (path / "correlations.csv").write_text("statistic,n,pearson\nweights/norm,6,0.9\n", encoding="utf-8")
     return path

@@ -94,8 +94,10 @@ def test_load_study_gives_one_row_per_trial_with_the_axes_as_columns(tmp_path):
     assert list(trials.index) == ["t0", "t1", "t2"]
     assert list(trials["state"]) == ["finished", "finished", "failed"]  # the last ledger line wins
     assert list(trials["model.hidden"]) == [(32, 32), (64, 64), (128, 128)]
-    assert trials.at["t2", "error"] == "trials/t2: the worker died" and pd.isna(trials.at["t0", "error"])
-    assert trials.at["t0", "run_dir"] == str(path / "trials" / "t0") and trials.at["t1", "seconds"] == 10.0
+    assert trials.at["t2", "error"] == "t2: the worker died" and pd.isna(trials.at["t0", "error"])
+    assert trials.at["t0", "run_dir"] == str(path / "trials" / "study.t0" / "20261201-120000-abcdef")
+    assert trials.at["t1", "seconds"] == 10.0 and trials.at["t1", "cpu_seconds"] == 9.5 and pd.isna(trials.at["t2", "run_dir"])
+    assert study.study_file == {"name": "study"}
     assert study.correlations is not None and list(study.correlations["statistic"]) == ["weights/norm"]
     scalars = study.scalars()
     runs = study.runs()

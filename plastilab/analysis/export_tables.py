@@ -43,11 +43,17 @@ def write_table(frame: pd.DataFrame, stem: Path, fmt: str) -> Path:
 
 
 def _plain_cells(frame: pd.DataFrame) -> pd.DataFrame:
-    """A list-valued axis (``model.hidden = [64, 64]``) as its JSON text, so any reader takes it."""
+    """A list-valued axis (``model.hidden = [64, 64]``) as its JSON text, and a column that mixes
+    text with numbers as text, so that any reader (and Parquet's typed columns) takes it."""
     frame = frame.copy()
     for column in frame.columns:
-        if frame[column].dtype == object and frame[column].map(_is_sequence).any():
+        if frame[column].dtype != object:
+            continue
+        if frame[column].map(_is_sequence).any():
             frame[column] = frame[column].map(_json_cell)
+        kinds = {str if isinstance(v, str) else float for v in frame[column] if v is not None and v == v}
+        if len(kinds) > 1:
+            frame[column] = frame[column].map(lambda v: v if v is None or isinstance(v, str) else str(v))
     return frame
 
 

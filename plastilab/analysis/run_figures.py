@@ -16,6 +16,8 @@ from plastilab.analysis.figure_style import DIVERGING, SEQUENTIAL, new_figure, s
 from plastilab.analysis.runs import FINAL_LOSS, Run
 
 TRAIN_LOSS = "train/loss"
+LOSS_TAGS = {TRAIN_LOSS: "training loss", "td/loss": "TD loss"}
+RETURN = "episode/return"
 PLASTICITY_LOSS = "probe/plasticity_loss"
 PROBE_CURVE = "probe/curve"
 HESSIAN_DENSITY = "hessian/density"
@@ -75,13 +77,13 @@ def tag_over_steps(run: Run, tag: str, ylabel: str, title: str, marker: str | No
         return None
     bands = seed_bands(rows, "step")
     fig, (ax,) = new_figure(1, panel_height=2.8)
-    for step in run.task_boundaries():
-        if step > 0:
-            ax.axvline(step, color="#666666", linewidth=0.7, linestyle="--", zorder=0)
+    boundaries = [step for step in run.task_boundaries() if step > 0]
+    for step in boundaries:
+        ax.axvline(step, color="#666666", linewidth=0.7, linestyle="--", zorder=0)
     _draw_bands(ax, bands, marker=marker)
     if log and (rows["value"].dropna() > 0).all():
         ax.set_yscale("log")
-    ax.set_xlabel("step (dashed: a new task)")
+    ax.set_xlabel("step (dashed: a new task)" if boundaries else "step")
     ax.set_ylabel(ylabel)
     ax.set_title(f"{title}\n{_band_label(bands)}")
     _legend_below(fig, ax)
@@ -95,7 +97,14 @@ def _legend_below(fig: Any, ax: Any) -> None:
 
 
 def learning_curves(run: Run) -> Any | None:
-    return tag_over_steps(run, TRAIN_LOSS, "training loss", f"{run.scenario.get('name', run.path.name)}: learning curves", log=True)
+    """The training loss (a DQN's TD loss on the block MDP) over steps."""
+    tags = set(run.scalars["tag"])
+    tag = next((t for t in LOSS_TAGS if t in tags), TRAIN_LOSS)
+    return tag_over_steps(run, tag, LOSS_TAGS[tag], f"{run.scenario.get('name', run.path.name)}: learning curves", log=True)
+
+
+def episode_returns(run: Run) -> Any | None:
+    return tag_over_steps(run, RETURN, "episode return", f"{run.scenario.get('name', run.path.name)}: episode return")
 
 
 def plasticity_loss(run: Run) -> Any | None:
@@ -199,6 +208,7 @@ def _width(n_panels: int) -> float:
 RUN_FIGURES = {
     "figure1_final_loss_by_task": final_loss_by_task,
     "learning_curves": learning_curves,
+    "episode_returns": episode_returns,
     "plasticity_loss": plasticity_loss,
     "probe_curves": probe_curves,
     "hessian_density": hessian_density,

@@ -1,14 +1,16 @@
 """A study folder as pandas: ``load_study`` gives one row per trial with the axes as columns.
 
-A study folder holds ``trials.jsonl`` (the ledger: one JSON line per trial, or per change of a
-trial's state, the last line winning), one ordinary run folder per trial, and the study's
-aggregate CSV files. The ledger is read defensively: a damaged line is skipped, a trial whose
+A study folder (``plastilab.studies``) holds ``study.toml``, ``trials.jsonl`` (the ledger: one
+JSON line per change of a trial's state -- trial, overrides, state, run_dir relative to the
+study folder, started/ended/seconds, error -- the last line winning), one ordinary run folder per
+trial, and the study's aggregate CSV files (``table.csv``, ``correlations.csv``, ...). The ledger is read defensively: a damaged line is skipped, a trial whose
 ledger line has no state takes it from its run folder's status.json.
 """
 
 from __future__ import annotations
 
 import math
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 LEDGER = "trials.jsonl"
+STUDY_FILE = "study.toml"  # the study as resolved, when the studies package wrote it
 CORRELATIONS = "correlations.csv"
 TRIAL_COLUMNS = ("trial", "state", "run_dir", "error")
 
@@ -30,7 +33,7 @@ _ID_KEYS = ("trial", "trial_id", "id", "name")
 _OVERRIDE_KEYS = ("overrides", "axes", "params")
 _RUN_KEYS = ("run_dir", "run", "run_folder", "path")
 _STATE_KEYS = ("state", "status")
-_TIMING_KEYS = ("started", "finished", "seconds", "wall_seconds", "duration_s")
+_TIMING_KEYS = ("started", "ended", "finished", "seconds", "cpu_seconds", "host")
 
 
 def is_study_dir(path: str | Path) -> bool:
@@ -45,6 +48,7 @@ class Study:
     trials: pd.DataFrame  # trial, state, run_dir, error, one column per axis, timings
     axes: list[str]  # dotted scenario keys the study varies, in ledger order
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # the study's aggregate CSVs by stem
+    study_file: dict[str, Any] = field(default_factory=dict)  # study.toml, resolved
 
     @property
     def correlations(self) -> pd.DataFrame | None:
@@ -103,7 +107,14 @@ def load_study(path: str | Path) -> Study:
             tables[csv.stem] = pd.read_csv(csv)
         except (ValueError, OSError):
             continue  # an aggregate being written, or damaged: the trials still load
-    return Study(path=path, trials=frame, axes=axes, tables=tables)
+    return Study(path=path, trials=frame, axes=axes, tables=tables, study_file=_read_toml(path / STUDY_FILE))
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}
 
 
 def ledger_trials(ledger: Path) -> list[dict[str, Any]]:

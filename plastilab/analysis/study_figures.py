@@ -18,6 +18,8 @@ from plastilab.analysis.runs import FINAL_LOSS
 from plastilab.analysis.studies import Study
 
 PLASTICITY_LOSS = "probe/plasticity_loss"
+# The task's own loss at the end, the first of these a trial logs (as plastilab.studies picks it).
+FINAL_LOSS_TAGS = (FINAL_LOSS, "train/loss", "td/loss")
 MAX_PANELS = 12
 MIN_POINTS = 3
 _NOT_STATISTICS = ("probe/", "task/", "train/", "episode/")  # the outcome itself, or per-task bookkeeping
@@ -115,14 +117,24 @@ def _width_of(value: Any) -> float:
         return float("nan")
 
 
+# Student's t, 97.5% quantile, by degrees of freedom: a 95% interval from 2 or 3 seeds is wide.
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131)
+
+
+def t_975(df: int) -> float:
+    return _T975[df - 1] if 1 <= df <= len(_T975) else 1.96
+
+
 def scaling_curve(study: Study, scalars: Any) -> Any | None:
-    """Plasticity loss and last task's final loss against width: mean ± 95% CI over trials."""
+    """Plasticity loss and the task's own final loss against width: mean ± 95% t interval."""
     axis = width_axis(study)
     if axis is None or scalars.empty:
         return None
     widths = study.trials.set_index("trial")[axis].map(_width_of)
+    tags = set(scalars["tag"])
+    final_tag = next((t for t in FINAL_LOSS_TAGS if t in tags), FINAL_LOSS)
     panels = []
-    for tag, label in ((PLASTICITY_LOSS, "plasticity loss (last checkpoint)"), (FINAL_LOSS, "final loss of the last task")):
+    for tag, label in ((PLASTICITY_LOSS, "plasticity loss (last checkpoint)"), (final_tag, f"{final_tag} (last value)")):
         last = scalars[scalars["tag"] == tag].groupby(["trial", "series"])["value"].last().groupby("trial").mean()
         if not last.empty:
             panels.append((label, last))
@@ -132,7 +144,7 @@ def scaling_curve(study: Study, scalars: Any) -> Any | None:
     for ax, (label, per_trial) in zip(axes, panels):
         frame = per_trial.to_frame("value").assign(width=per_trial.index.map(widths)).dropna()
         stats = frame.groupby("width")["value"].agg(["mean", "std", "count"])
-        ci = 1.96 * stats["std"].fillna(0) / np.sqrt(stats["count"])
+        ci = [t_975(int(n) - 1) * sd / math.sqrt(n) if n > 1 else 0.0 for sd, n in zip(stats["std"], stats["count"])]
         ax.errorbar(stats.index, stats["mean"], yerr=ci, marker="o", capsize=2, color=series_styles(["w"])["w"]["color"])
         ax.scatter(frame["width"], frame["value"], s=6, alpha=0.4, color="#555555", linewidths=0)
         ax.set_xscale("log", base=2)
@@ -142,7 +154,7 @@ def scaling_curve(study: Study, scalars: Any) -> Any | None:
         ax.set_ylabel(label)
     counts = sorted({int(c) for c in stats["count"]})
     n = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
-    fig.suptitle(f"Scaling with width: mean ± 95% CI over the trials of each width ({n} a width)", fontsize=8)
+    fig.suptitle(f"Scaling with width\nmean ± 95% t interval over the trials of each width ({n} a width)", fontsize=8)
     return fig
 
 
