@@ -121,3 +121,17 @@ def test_the_faces_never_name_a_scenario_kind():
         if "plastilab.scenarios" in path.read_text(encoding="utf-8"):
             offenders[str(path.relative_to(PACKAGE))] = ["plastilab.scenarios"]
     assert offenders == {}
+
+
+def test_asking_a_kind_what_to_show_loads_no_torch():
+    # The report's table, the runs list and the picker must not pay for torch to ask.
+    code = (
+        "import sys\n"
+        "from plastilab.core.presentation import presentation_for\n"
+        "from plastilab.core.registry import SCENARIO_KINDS\n"
+        "import plastilab.rundir.index\n"
+        "[presentation_for(kind) for kind in SCENARIO_KINDS]\n"
+        "print(','.join(m for m in sys.modules if m.split('.')[0] in ('torch', 'textual', 'rich')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

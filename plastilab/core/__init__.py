@@ -1,6 +1,7 @@
-"""The engine: scenario files, the event stream, and the loop that drives a scenario.
+"""The engine: scenario files, the event stream, the loop that drives a scenario, and what a
+scenario kind asks the faces to show (``presentation``).
 
-Nothing in here (or in scenarios/, instruments/, models/, data/, rundir/) imports textual or
-rich; the faces (headless/, tui/) consume the event stream. tests/test_engine_boundary.py
-enforces the wall.
+Nothing in here (or in runtime/, rundir/, scenarios/, instruments/, analysis/, models/, data/)
+imports textual or rich, or a face; the faces (headless/, tui/) consume the event stream.
+tests/test_engine_boundary.py enforces the wall.
 """

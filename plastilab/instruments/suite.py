@@ -21,13 +21,17 @@ returns one ``Scalars`` event with every scalar measured, then the array events.
   ``gradients/covariance``.
 
 State kept per series: θ_0, the probe baseline, the parameters before the last step.
+
+The suite iterates ``base.REGISTRY``; each instrument is a ``base.Instrument``. The four below
+wrap the measurement modules (``unit_stats``, ``weight_stats``, ``plasticity_probe``,
+``hessian_spectrum``, ``gradient_covariance``) behind that one interface.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -36,6 +40,7 @@ from torch import nn
 from torch.func import functional_call, grad
 
 from plastilab.core.events import Curve, Event, Histogram, Log, Matrix, Scalars
+from plastilab.instruments.base import REGISTRY, Instrument, Measurement, MeasureRequest, SuiteInputs, instrument_class
 from plastilab.instruments.functional import (
     LossFn,
     batch_size,
@@ -54,7 +59,6 @@ from plastilab.instruments.schema import InstrumentsConfig
 from plastilab.instruments.unit_stats import record_activity, unit_statistics
 from plastilab.instruments.weight_stats import distance_from_init, gradient_norms, update_ratios, weight_norms
 
-INSTRUMENTS = ("stats", "probe", "hessian", "covariance")
 
 
 class InstrumentSuite:
@@ -76,27 +80,45 @@ class InstrumentSuite:
     ) -> None:
         self.config = config
         self.seed = seed
-        self.probe: PlasticityProbe | None = None
-        if config.probe is not None and config.probe.every > 0:
-            if probe_inputs is None:
-                raise ValueError("the plasticity probe is on but no probe_inputs were given")
-            self.probe = PlasticityProbe(
-                probe_inputs, config.probe, seed, loss_kind=probe_loss_kind, target_model=probe_target_model
-            )
-        self.stats_inputs = stats_inputs if stats_inputs is not None else probe_inputs
+        inputs = SuiteInputs(
+            seed=seed,
+            probe_inputs=probe_inputs,
+            stats_inputs=stats_inputs if stats_inputs is not None else probe_inputs,
+            probe_loss_kind=probe_loss_kind,
+            probe_target_model=probe_target_model,
+        )
+        # One instrument per table that is present and switched on, in registry order.
+        self.instruments: list[Instrument] = [
+            instrument_class(name)(table, inputs)
+            for name in REGISTRY
+            if (table := getattr(config, name, None)) is not None and getattr(table, "every", 0) > 0
+        ]
         self._init: dict[str, dict[str, torch.Tensor]] = {}
-        self._baseline: dict[str, float] = {}
-        # ((architecture, state_dict) at θ_0, baseline scalars, baseline curve) of each start probed
-        self._probed_starts: list[tuple[tuple[str, dict[str, torch.Tensor]], dict[str, float], Curve]] = []
         self._before: dict[str, tuple[int, dict[str, torch.Tensor]]] = {}
+
+    @property
+    def probe(self) -> PlasticityProbe | None:
+        """The plasticity probe, when it is on."""
+        found = self._instrument("probe")
+        return found.probe if found is not None else None
+
+    def _instrument(self, name: str) -> Instrument | None:
+        return next((i for i in self.instruments if i.name == name), None)
+
+    def batch_examples(self, default: int = 64) -> int:
+        """Examples a measurement batch needs so that every instrument that takes one gets its
+        ``n_examples`` (each table present counts, on or off, so switching one off never changes
+        what the others are measured on)."""
+        sizes = [
+            table.n_examples
+            for name in REGISTRY
+            if instrument_class(name).takes_batch and (table := getattr(self.config, name, None)) is not None
+        ]
+        return max(sizes, default=default)
 
     def due(self, step: int) -> set[str]:
         """The instruments that run at ``step``."""
-        return {name for name in INSTRUMENTS if (every := self._every(name)) and step % every == 0}
-
-    def _every(self, name: str) -> int:
-        table = getattr(self.config, name)
-        return table.every if table is not None else 0
+        return {i.name for i in self.instruments if i.due(step)}
 
     def start(self, series: str, model: nn.Module) -> list[Event]:
         """Call once before training: keeps θ_0 and, if the probe is on, probes it (the baseline).
@@ -106,25 +128,21 @@ class InstrumentSuite:
         probe is deterministic, so probing the same network again would only repeat its numbers.
         """
         self._init[series] = snapshot_params(model)
-        if self.probe is None:
-            return []
-        start = (repr(model), {name: t.detach().clone() for name, t in model.state_dict().items()})
-        for known, values, curve in self._probed_starts:
-            if known[0] == start[0] and _same_state(known[1], start[1]):
-                break
-        else:
-            arrays: list[Event] = []
-            values = self._probe(0, series, model, arrays)
-            values["probe/plasticity_loss"] = 0.0
-            curve = arrays[0]
-            self._probed_starts.append((start, values, curve))
-        self._baseline[series] = values["probe/final_loss"]
-        return [Scalars(0, series, dict(values), time.time()), replace(curve, series=series)]
+        values: dict[str, float] = {}
+        arrays: list[Event] = []
+        for instrument in self.instruments:
+            measured = instrument.start(series, model)
+            if measured is not None:
+                values.update(measured.scalars)
+                arrays.extend(measured.arrays)
+        scalars = [Scalars(0, series, values, time.time())] if values else []
+        return scalars + arrays
 
     def before_step(self, step: int, series: str, model: nn.Module) -> None:
-        """Call just before the optimiser step of ``step``; it copies the parameters only when
-        stats are due at ``step``, so ``updates/ratio`` is exactly that step's update."""
-        if "stats" in self.due(step):
+        """Call just before the optimiser step of ``step``; it copies the parameters only when an
+        instrument that needs them (stats' update ratios) is due, so ``updates/ratio`` is exactly
+        that step's update."""
+        if any(i.needs_previous_params and i.due(step) for i in self.instruments):
             self._before[series] = (step, snapshot_params(model))
 
     def measure(
@@ -146,50 +164,58 @@ class InstrumentSuite:
         (class or task per example of ``batch``) order the covariance. ``init_params`` and
         ``previous_params`` override θ_0 from :meth:`start` and the copy from :meth:`before_step`.
         """
-        due = self.due(step)
+        due = [i for i in self.instruments if i.due(step)]
         if not due:
             return []
         now = time.time()
-        values: dict[str, float] = {}
-        arrays: list[Event] = []
+        previous = previous_params
+        if previous is None and any(i.needs_previous_params for i in due) and self._before.get(series, (None,))[0] == step:
+            previous = self._before.pop(series)[1]
+        request = MeasureRequest(step, series, model, loss_fn, batch, labels, init_params or self._init.get(series), previous)
         logs: list[Event] = []
-        if "stats" in due:
-            previous = previous_params
-            if previous is None and self._before.get(series, (None,))[0] == step:
-                previous = self._before.pop(series)[1]
-            values.update(self._stats(model, loss_fn, batch, init_params or self._init.get(series), previous))
-        heavy = [name for name in ("probe", "hessian", "covariance") if name in due]
+        heavy = [i.name for i in due if i.needs_finite_parameters]
         if heavy and not all(bool(torch.isfinite(p).all()) for p in trainable_params(model).values()):
             logs.append(Log("warning", f"{series}: parameters are not finite; skipped {', '.join(heavy)}", step))
-            heavy = []
-        if "probe" in heavy:
-            values.update(self._probe(step, series, model, arrays))
-        if "hessian" in heavy:
-            values.update(self._hessian(step, series, model, loss_fn, batch, arrays))
-        if "covariance" in heavy:
-            values.update(self._covariance(step, series, model, loss_fn, batch, labels, arrays))
+            due = [i for i in due if not i.needs_finite_parameters]
+        values: dict[str, float] = {}
+        arrays: list[Event] = []
+        for instrument in due:
+            measured = instrument.measure(request)
+            values.update(measured.scalars)
+            arrays.extend(measured.arrays)
         scalars = [Scalars(step, series, values, now)] if values else []
         return scalars + arrays + logs
 
-    # -- one method per instrument -------------------------------------------------------------
 
-    def _stats(self, model, loss_fn, batch, init, previous) -> dict[str, float]:
-        cfg = self.config.stats
-        inputs = self.stats_inputs if self.stats_inputs is not None else (batch[0] if batch is not None else None)
+# -- the instruments ---------------------------------------------------------------------------
+
+
+class UnitAndWeightStats(Instrument):
+    """``[instruments.stats]``: units, feature ranks, weight, gradient and update norms."""
+
+    name = "stats"
+    needs_finite_parameters = False  # cheap, and NaN weights are worth seeing
+    needs_previous_params = True
+    takes_batch = True  # a fresh gradient when no .grad is left
+
+    def measure(self, at: MeasureRequest) -> Measurement:
+        cfg, model, batch = self.config, at.model, at.batch
+        stats_inputs = self.inputs.stats_inputs
+        inputs = stats_inputs if stats_inputs is not None else (batch[0] if batch is not None else None)
         out: dict[str, float] = {}
         if inputs is not None:
             inputs = inputs[: cfg.n_examples].to(model_device(model))
-            out.update(unit_statistics(record_activity(model, inputs, seed=self.seed), cfg.dormant_threshold))
+            out.update(unit_statistics(record_activity(model, inputs, seed=self.inputs.seed), cfg.dormant_threshold))
         out.update(weight_norms(model))
-        if init is not None:
-            out.update(distance_from_init(model, init))
+        if at.init_params is not None:
+            out.update(distance_from_init(model, at.init_params))
         grads = gradient_norms(model)
-        if not grads and loss_fn is not None and batch is not None:
-            grads = gradient_norms(model, self._fresh_gradient(model, loss_fn, _spread(batch, cfg.n_examples)[0]))
+        if not grads and at.loss_fn is not None and batch is not None:
+            grads = gradient_norms(model, self._fresh_gradient(model, at.loss_fn, _spread(batch, cfg.n_examples)[0]))
         out.update(grads)
-        if previous is not None:
-            out.update(update_ratios(model, previous))
-        return out
+        if at.previous_params is not None:
+            out.update(update_ratios(model, at.previous_params))
+        return Measurement(out)
 
     def _fresh_gradient(self, model, loss_fn, batch) -> dict[str, torch.Tensor]:
         """The loss gradient on ``batch``, without touching ``.grad`` or running statistics."""
@@ -200,42 +226,89 @@ class InstrumentSuite:
         def loss(params):
             return loss_fn(functional_call(twin, (params, buffers), (inputs,)), targets)
 
-        with isolated_rng(self.seed, model_device(model)):
+        with isolated_rng(self.inputs.seed, model_device(model)):
             return grad(loss)(trainable_params(model))
 
-    def _probe(self, step, series, model, arrays) -> dict[str, float]:
+
+class PlasticityProbeInstrument(Instrument):
+    """``[instruments.probe]``: ``probe/final_loss``, ``probe/plasticity_loss`` and ``probe/curve``."""
+
+    name = "probe"
+
+    def __init__(self, config: Any, inputs: SuiteInputs) -> None:
+        super().__init__(config, inputs)
+        if inputs.probe_inputs is None:
+            raise ValueError("the plasticity probe is on but no probe_inputs were given")
+        self.probe = PlasticityProbe(
+            inputs.probe_inputs, config, inputs.seed, loss_kind=inputs.probe_loss_kind, target_model=inputs.probe_target_model
+        )
+        self._baseline: dict[str, float] = {}
+        # ((architecture, state_dict) at θ_0, baseline scalars, baseline curve) of each start probed
+        self._probed_starts: list[tuple[tuple[str, dict[str, torch.Tensor]], dict[str, float], Curve]] = []
+
+    def start(self, series: str, model: nn.Module) -> Measurement:
+        """The baseline at θ_0; a network probed before (bit for bit) reuses its numbers."""
+        start = (repr(model), {name: t.detach().clone() for name, t in model.state_dict().items()})
+        for known, values, curve in self._probed_starts:
+            if known[0] == start[0] and _same_state(known[1], start[1]):
+                break
+        else:
+            measured = self._probe(0, series, model)
+            values = measured.scalars
+            values["probe/plasticity_loss"] = 0.0
+            curve = measured.arrays[0]
+            self._probed_starts.append((start, values, curve))
+        self._baseline[series] = values["probe/final_loss"]
+        return Measurement(dict(values), [replace(curve, series=series)])
+
+    def measure(self, at: MeasureRequest) -> Measurement:
+        return self._probe(at.step, at.series, at.model)
+
+    def _probe(self, step: int, series: str, model: nn.Module) -> Measurement:
         result = self.probe.measure(model)
         x = np.arange(1, len(result.curve) + 1, dtype=np.float64)
-        arrays.append(Curve(step, series, "probe/curve", x, result.curve.astype(np.float64)))
+        curve = Curve(step, series, "probe/curve", x, result.curve.astype(np.float64))
         out = {"probe/final_loss": result.final_loss}
         if series in self._baseline:
             out["probe/plasticity_loss"] = result.final_loss - self._baseline[series]
-        return out
+        return Measurement(out, [curve])
 
-    def _hessian(self, step, series, model, loss_fn, batch, arrays) -> dict[str, float]:
-        cfg = self.config.hessian
-        _require(loss_fn, batch, "hessian")
-        spectrum = HessianSpectrum(model, loss_fn, _spread(batch, cfg.n_examples)[0], seed=self.seed)
+
+class HessianInstrument(Instrument):
+    """``[instruments.hessian]``: top eigenvalues, trace and the ``hessian/density`` histogram."""
+
+    name = "hessian"
+    takes_batch = True
+
+    def measure(self, at: MeasureRequest) -> Measurement:
+        cfg = self.config
+        _require(at.loss_fn, at.batch, "hessian")
+        spectrum = HessianSpectrum(at.model, at.loss_fn, _spread(at.batch, cfg.n_examples)[0], seed=self.inputs.seed)
         # One set of lockstep Lanczos chains serves both the density and the top eigenvalues.
         quadrature = spectrum.lanczos(max(cfg.lanczos_iterations, cfg.top_k), cfg.n_starts)
         counts, edges = quadrature.density(cfg.sigma, cfg.n_bins)
-        arrays.append(Histogram(step, series, "hessian/density", counts, edges))
         top = quadrature.top(cfg.top_k)
         out = {"hessian/top_eigenvalue": float(top[0])}
         out.update({f"hessian/eigenvalue_{i}": float(v) for i, v in enumerate(top[1:], start=2)})
         if cfg.trace_samples:
             out["hessian/trace"] = spectrum.trace(cfg.trace_samples)
-        return out
+        return Measurement(out, [Histogram(at.step, at.series, "hessian/density", counts, edges)])
 
-    def _covariance(self, step, series, model, loss_fn, batch, labels, arrays) -> dict[str, float]:
-        n = self.config.covariance.n_examples
-        _require(loss_fn, batch, "covariance")
-        batch, index = _spread(batch, n)
+
+class GradientCovarianceInstrument(Instrument):
+    """``[instruments.covariance]``: per-example gradient similarities and the ``gradients/covariance`` matrix."""
+
+    name = "covariance"
+    takes_batch = True
+
+    def measure(self, at: MeasureRequest) -> Measurement:
+        _require(at.loss_fn, at.batch, "covariance")
+        batch, index = _spread(at.batch, self.config.n_examples)
+        labels = at.labels
         if labels is not None and index is not None:
             labels = labels[index.numpy()] if isinstance(labels, np.ndarray) else labels[index.to(labels.device)]
-        result = gradient_covariance(model, loss_fn, batch, labels, seed=self.seed)
+        result = gradient_covariance(at.model, at.loss_fn, batch, labels, seed=self.inputs.seed)
         names = tuple(str(v) for v in result.labels) if result.labels is not None else None
-        arrays.append(Matrix(step, series, "gradients/covariance", result.matrix, names))
         out = {}
         if result.mean_similarity is not None:
             out["gradients/mean_similarity"] = result.mean_similarity
@@ -243,7 +316,7 @@ class InstrumentSuite:
             out["gradients/within_class_similarity"] = result.within_class_similarity
         if result.across_class_similarity is not None:
             out["gradients/across_class_similarity"] = result.across_class_similarity
-        return out
+        return Measurement(out, [Matrix(at.step, at.series, "gradients/covariance", result.matrix, names)])
 
 
 def _spread(batch: tuple[torch.Tensor, Any], n: int) -> tuple[tuple[torch.Tensor, Any], torch.Tensor | None]:

@@ -18,6 +18,7 @@ import numpy as np
 from plastilab.core.events import Curve, Event, Histogram, Matrix, Scalars, TaskBoundary
 from plastilab.rundir import layout
 from plastilab.rundir.jsonsafe import record_value
+from plastilab.rundir.state import state_from_status
 from plastilab.rundir.summary import SummaryBuilder
 
 
@@ -153,7 +154,8 @@ class RunFolder:
 
     @property
     def state(self) -> str:
-        return self.status.get("state", "unknown")
+        """running, finished, failed, interrupted, abandoned or unknown: ``rundir.state`` decides."""
+        return state_from_status(self.status)
 
     def summary_or_rebuilt(self) -> dict[str, Any]:
         """summary.json, or (a run still going, or a damaged file) the same rebuilt from metrics."""

@@ -61,6 +61,17 @@ def is_end_event(event: Event) -> bool:
     return type(event) in _END_STATE_OF
 
 
+def end_event_of(status: dict[str, Any]) -> Event:
+    """The end event a finished status.json stands for (a reader replaying a run folder)."""
+    step = _int(status.get("last_step"))
+    state = status.get("state")
+    if state == "finished":
+        return RunFinished(step)
+    if state == "interrupted":
+        return RunInterrupted(step)
+    return RunFailed(step, str(status.get("error") or "the run failed (no reason recorded)"))
+
+
 # -- writing ------------------------------------------------------------------------------------
 def write_running(run_dir: str | Path, last_step: int) -> None:
     """The writer's heartbeat: this process is running the run, at ``last_step``."""

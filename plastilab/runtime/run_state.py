@@ -56,7 +56,7 @@ class RunState:
     scalars: dict[str, dict[str, DecimatedHistory]] = field(default_factory=dict)  # series -> tag -> history
     latest: dict[str, dict[str, float]] = field(default_factory=dict)  # series -> tag -> value
     last_step: dict[str, int] = field(default_factory=dict)
-    arrays: dict[str, dict[str, Histogram | Matrix | Curve]] = field(default_factory=dict)  # kind -> series -> event
+    arrays: dict[str, dict[str, Histogram | Matrix | Curve]] = field(default_factory=dict)  # tag -> series -> latest event
     logs: deque[LogLine] = field(default_factory=lambda: deque(maxlen=LOG_LINES))
     log_total: int = 0  # lines ever logged (the deque keeps the last LOG_LINES)
     version: int = 0
@@ -83,7 +83,7 @@ class RunState:
                 bisect.insort(self.boundaries, event.step)
             self.tasks = max(self.tasks, event.task + 1)
         elif isinstance(event, (Histogram, Matrix, Curve)):
-            self.arrays.setdefault(type(event).__name__.lower(), {})[event.series] = event
+            self.arrays.setdefault(event.tag, {})[event.series] = event
         elif isinstance(event, Log):
             self.log(event.level, event.message, event.step)
         elif isinstance(event, RunStarted):
@@ -158,6 +158,15 @@ class RunState:
     @property
     def ended(self) -> bool:
         return self.state in FINAL_STATES
+
+    def arrays_of(self, kind: type[Histogram | Matrix | Curve], hidden: set[str] | frozenset[str] = frozenset()) -> list[Histogram | Matrix | Curve]:
+        """The latest array event of each (tag, series) of one kind (``Matrix``...), by tag, then series order."""
+        order = {name: i for i, name in enumerate(self.series)}
+        found = []
+        for tag in sorted(self.arrays):
+            events = [e for name, e in self.arrays[tag].items() if isinstance(e, kind) and name not in hidden]
+            found.extend(sorted(events, key=lambda e: order.get(e.series, len(order))))
+        return found
 
     def tags(self) -> list[str]:
         """Every scalar tag seen, grouped by their slash prefix."""

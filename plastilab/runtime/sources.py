@@ -28,6 +28,7 @@ from plastilab.rundir.state import (
     END_STATES,
     RUNNING,
     RunAbandoned,
+    end_event_of,
     is_end_event,
     read_status,
     record_end_for_dead_writer,
@@ -111,7 +112,7 @@ class FolderSource:
             self._quiet_polls += 1
         if state in END_STATES:
             events.extend(self._read_new())  # lines written just before the status
-            events.append(self._end_event(status))
+            events.append(end_event_of(status))
             self.done = True
         elif not self.follows:
             self.done = True  # a replay of a run still being written (or abandoned): show what is there
@@ -153,15 +154,6 @@ class FolderSource:
         if self.prefix:
             events = [_prefixed(e, self.prefix) for e in events]
         return events
-
-    def _end_event(self, status: dict) -> Event:
-        step = int(status.get("last_step", 0))
-        state = status.get("state")
-        if state == "finished":
-            return RunFinished(step)
-        if state == "interrupted":
-            return RunInterrupted(step)
-        return RunFailed(step, str(status.get("error") or "the run failed (no reason recorded)"))
 
 
 class CompareSource:

@@ -52,7 +52,7 @@ def test_following_a_folder_picks_up_appended_lines(instrument_run):
         state.apply_all(source.poll(0))
     total = sum(h.count for s in state.scalars.values() for h in s.values())
     assert total > first and state.state == "finished"
-    assert state.arrays["matrix"]["sgd"].values.shape == (12, 12)
+    assert state.arrays["gradients/covariance"]["sgd"].values.shape == (12, 12)  # keyed by tag, then series
     assert any(line.level == "warning" for line in state.logs)
 
 
@@ -73,7 +73,7 @@ def test_comparing_two_runs_prefixes_their_series(recorded_run, instrument_run):
     assert state.series[:3] == ["A:adam-default", "A:adam-beta2-eps", "A:sgd"]
     assert state.series[3:] == ["B:adam-default", "B:sgd"]
     assert state.latest["B:sgd"]["train/loss"] > 0
-    assert "B:sgd" in state.arrays["matrix"]
+    assert "B:sgd" in state.arrays["gradients/covariance"]
 
 
 def test_state_from_events_and_a_failure():

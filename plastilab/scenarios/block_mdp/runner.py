@@ -142,7 +142,7 @@ def _measure(combo: Combination, step: int, config: BlockMDPConfig, stream: torc
     agent = combo.agent
     loss_kind = config.agents[combo.agent_name].loss
     loss_fn = td_loss_fn(loss_kind)
-    n = _batch_size(config)
+    n = combo.suite.batch_examples()  # enough transitions for every instrument that takes a batch
     data = agent.replay_buffer.sample(n, generator=stream)
     td_target = agent.td_targets(data.rewards, data.next_observations, data.dones)
     batch = (data.observations, (data.actions, td_target))
@@ -156,10 +156,3 @@ def _measure(combo: Combination, step: int, config: BlockMDPConfig, stream: torc
             drift = {"td/loss": float(loss_fn(network(data.observations), (data.actions, td_target)))}
         events += extra + [Scalars(step, combo.brownian, drift, time.time())]
     return events
-
-
-def _batch_size(config: BlockMDPConfig) -> int:
-    """Enough transitions for every instrument that takes a batch (each uses its first n)."""
-    inst = config.instruments
-    sizes = [t.n_examples for t in (inst.hessian, inst.covariance, inst.stats) if t is not None]
-    return max(sizes, default=64)

@@ -8,6 +8,7 @@ ticks the status clock once a second while a run is live.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -16,15 +17,17 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
+from plastilab.core.events import Matrix
 from plastilab.core.presentation import presentation_for
 from plastilab.runtime.final_losses import has_final_losses
-from plastilab.tui.palette import series_style
 from plastilab.runtime.session import Session
+from plastilab.tui.palette import series_style
 from plastilab.tui.widgets.covariance_heatmap import CovarianceHeatmap
-from plastilab.tui.widgets.eigenvalue_histogram import EigenvalueHistogram
+from plastilab.tui.widgets.hessian_density_pane import HessianDensityPane
 from plastilab.tui.widgets.latest_values import LatestValues
 from plastilab.tui.widgets.learning_curves import LearningCurves
 from plastilab.tui.widgets.log_pane import LogPane
+from plastilab.tui.widgets.pane import PaneView
 from plastilab.tui.widgets.plasticity_curve import PlasticityCurve
 from plastilab.tui.widgets.status_panel import StatusPanel
 
@@ -32,8 +35,27 @@ REDRAW_PERIOD_S = 0.1  # at most ten redraws a second
 CLOCK_PERIOD_S = 1.0
 # After the kind's own metric (its main loss, until it arrives): what most runs log.
 FALLBACK_TAGS = ("train/accuracy", "task/final_loss", "units/dead_fraction")
-PANES = ("values", "log", "plasticity", "hessian", "covariance")
-PANE_TITLES = {"values": "Values", "log": "Log", "plasticity": "Plasticity", "hessian": "Hessian", "covariance": "Covariance"}
+
+
+@dataclass(frozen=True)
+class PaneSpec:
+    id: str  # the tab's id
+    title: str  # the tab's label
+    widget: type  # a widget with draw(state, view) -> caption (tui/widgets/pane.py)
+    widget_id: str
+    dot: bool = True  # the tab shows a dot while the pane has something to show
+
+
+# The tabs under the curves, in order; a new pane is its widget file and one line here.
+PANES = (
+    PaneSpec("values", "Values", LatestValues, "latest", dot=False),
+    PaneSpec("log", "Log", LogPane, "log-pane"),
+    PaneSpec("plasticity", "Plasticity", PlasticityCurve, "plasticity-curve"),
+    PaneSpec("hessian", "Hessian", HessianDensityPane, "eigen-histogram"),
+    PaneSpec("covariance", "Covariance", CovarianceHeatmap, "heatmap"),
+)
+PANE_IDS = tuple(pane.id for pane in PANES)
+PANE_TITLES = {pane.id: pane.title for pane in PANES}
 
 
 class DashboardScreen(Screen):
@@ -76,17 +98,10 @@ class DashboardScreen(Screen):
                 yield Static(id="legend")
                 yield LearningCurves(id="curves")
             yield StatusPanel(id="status")
-        with TabbedContent(id="panes", initial="values"):
-            with TabPane("Values", id="values"):
-                yield LatestValues(id="latest")
-            with TabPane("Log", id="log"):
-                yield LogPane(id="log-pane")
-            with TabPane("Plasticity", id="plasticity"):
-                yield PlasticityCurve(id="plasticity-curve")
-            with TabPane("Hessian", id="hessian"):
-                yield EigenvalueHistogram(id="eigen-histogram")
-            with TabPane("Covariance", id="covariance"):
-                yield CovarianceHeatmap(id="heatmap")
+        with TabbedContent(id="panes", initial=PANES[0].id):
+            for pane in PANES:
+                with TabPane(pane.title, id=pane.id):
+                    yield pane.widget(id=pane.widget_id)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -126,18 +141,12 @@ class DashboardScreen(Screen):
         subtitle = f"{len(state.boundaries) + 1} tasks" if state.boundaries else ""
         if (pane.border_title, pane.border_subtitle) != (title, subtitle):
             pane.border_title, pane.border_subtitle = title, subtitle
-        self.query_one(LearningCurves).draw(state, self.tag, self.log_y, self.hidden)
-        self.query_one(LatestValues).show(state, self.hidden)
-        self.query_one(LogPane).show(state)
-        caption = self.query_one(PlasticityCurve).draw(state, self.log_y, self.hidden)
-        self._mark_pane("plasticity", bool(caption))
-        caption = self.query_one(EigenvalueHistogram).draw(state, self.log_y, self.hidden)
-        self._mark_pane("hessian", bool(caption))
-        matrices = [m for name, m in state.arrays.get("matrix", {}).items() if name not in self.hidden]
-        matrix = matrices[self.matrix_index % len(matrices)] if matrices else None
-        self.query_one(CovarianceHeatmap).show(matrix)
-        self._mark_pane("covariance", matrix is not None)
-        self._mark_pane("log", any(line.level != "info" for line in state.logs))
+        view = self.view()
+        self.query_one(LearningCurves).draw(state, view)
+        for pane in PANES:
+            caption = self.query_one(f"#{pane.widget_id}").draw(state, view)
+            if pane.dot:
+                self._mark_pane(pane.id, bool(caption))
         if has_final_losses(state) != self._can_compare:  # the comparison view's key appears
             self._can_compare = not self._can_compare
             self.refresh_bindings()
@@ -147,9 +156,12 @@ class DashboardScreen(Screen):
             self._last_state = state.state
             self.refresh_bindings()
 
+    def view(self) -> PaneView:
+        return PaneView(tag=self.tag, log_y=self.log_y, hidden=frozenset(self.hidden), matrix_index=self.matrix_index)
+
     def _draw_status(self) -> None:
         self._clock_drawn = time.time()
-        self.query_one(StatusPanel).show(self.session.state)
+        self.query_one(StatusPanel).draw(self.session.state, self.view())
 
     def _draw_legend(self) -> None:
         state = self.session.state
@@ -188,7 +200,7 @@ class DashboardScreen(Screen):
         if action == "restart":
             return self.session.relaunch_request() is not None
         if action == "next_matrix":  # shown with the covariance pane, where it applies
-            return len(state.arrays.get("matrix", {})) > 1 and self.query_one(TabbedContent).active == "covariance"
+            return len(state.arrays_of(Matrix)) > 1 and self.query_one(TabbedContent).active == "covariance"
         if action == "compare":  # gives way to the matrix key on the covariance pane (80 columns)
             return self._can_compare and not self.check_action("next_matrix", parameters)
         if action == "back":
@@ -224,8 +236,8 @@ class DashboardScreen(Screen):
 
     def action_next_pane(self) -> None:
         tabs = self.query_one(TabbedContent)
-        index = PANES.index(tabs.active) + 1 if tabs.active in PANES else 0
-        tabs.active = PANES[index % len(PANES)]
+        index = PANE_IDS.index(tabs.active) + 1 if tabs.active in PANE_IDS else 0
+        tabs.active = PANE_IDS[index % len(PANE_IDS)]
         self.refresh_bindings()
 
     def on_tabbed_content_tab_activated(self) -> None:

@@ -15,6 +15,8 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from plastilab.core.events import Matrix
+from plastilab.runtime.run_state import RunState
+from plastilab.tui.widgets.pane import PaneView
 
 HINT = "no gradients/covariance yet: scenarios with the covariance instrument fill this pane"
 NEGATIVE = np.array([33.0, 102.0, 172.0])
@@ -28,10 +30,14 @@ class CovarianceHeatmap(Widget):
         self._cache: tuple | None = None
         self._lines: list[Strip] = []
 
-    def show(self, matrix: Matrix | None) -> None:
+    def draw(self, state: RunState, view: PaneView) -> str:
+        """The ``view.matrix_index``-th of the shown series' latest matrices; the caption names it."""
+        matrices = state.arrays_of(Matrix, view.hidden)
+        matrix = matrices[view.matrix_index % len(matrices)] if matrices else None
         if matrix is not self.matrix:
             self.matrix = matrix
             self.refresh()
+        return "" if matrix is None else f"{matrix.series} · {matrix.tag} · step {matrix.step:,}"
 
     def render_line(self, y: int) -> Strip:
         width, height = self.size.width, self.size.height

@@ -13,6 +13,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from plastilab.tui.palette import series_rgb
+from plastilab.tui.widgets.pane import PaneView
 from plastilab.runtime.run_state import RunState, format_value
 
 VALUE_WIDTH = 10
@@ -28,7 +29,9 @@ class LatestValues(ScrollView, can_focus=True):
         self._tag_width = 12
         self._widths: list[int] = []
 
-    def show(self, state: RunState, hidden: set[str]) -> None:
+    def draw(self, state: RunState, view: PaneView) -> str:
+        """Every tag's latest value; the caption counts the tags."""
+        hidden = view.hidden
         self.columns = [s for s in state.series if s not in hidden]
         self._colours = {s: series_rgb(i) for i, s in enumerate(state.series)}
         self.rows = [(tag, [format_value(state.latest.get(s, {}).get(tag)) for s in self.columns]) for tag in state.tags()]
@@ -37,6 +40,7 @@ class LatestValues(ScrollView, can_focus=True):
         width = self._tag_width + sum(self._widths)
         self.virtual_size = Size(width, len(self.rows) + 1)
         self.refresh()
+        return f"{len(self.rows)} tags" if self.rows else ""
 
     @property
     def row_count(self) -> int:

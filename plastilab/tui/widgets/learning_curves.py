@@ -8,13 +8,16 @@ from plastilab.runtime.history import fit_to_columns
 from plastilab.tui.palette import BOUNDARY_COLOUR, series_rgb
 from plastilab.runtime.run_state import RunState
 from plastilab.tui.widgets.chart import Chart, log10_axis, positive_log10, step_axis
+from plastilab.tui.widgets.pane import PaneView
 
 
 class LearningCurves(Chart):
-    def draw(self, state: RunState, tag: str | None, log_y: bool, hidden: set[str]) -> None:
+    def draw(self, state: RunState, view: PaneView) -> str:
+        """The chosen tag of every shown series; the caption is the tag ("" while there is none)."""
+        tag, log_y, hidden = view.tag, view.log_y, view.hidden
         if tag is None:
             self.show_placeholder("waiting for the first numbers…")
-            return
+            return ""
         lines = []
         for index, name in enumerate(state.series):
             history = state.scalars.get(name, {}).get(tag)
@@ -30,7 +33,7 @@ class LearningCurves(Chart):
             lines.append((index, x, y))
         if not lines:
             self.show_placeholder(f"no values of {tag} yet" + (" above 0 (log scale)" if log_y else ""))
-            return
+            return ""
         self.begin()
         plt = self.plt
         low = min(float(np.min(y)) for _, _, y in lines)
@@ -46,3 +49,4 @@ class LearningCurves(Chart):
         x_min = min(float(x[0]) for _, x, _ in lines)
         step_axis(plt, x_min, x_max, self.size.width - 6)
         self._changed()
+        return tag

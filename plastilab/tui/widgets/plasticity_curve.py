@@ -8,17 +8,20 @@ from plastilab.core.events import Curve
 from plastilab.tui.palette import series_rgb
 from plastilab.runtime.run_state import RunState
 from plastilab.tui.widgets.chart import Chart, log10_axis, positive_log10, step_axis
+from plastilab.tui.widgets.pane import PaneView
 
-HINT = "no probe/curve yet: scenarios with the plasticity probe fill this pane"
+TAG = "probe/curve"
+HINT = f"no {TAG} yet: scenarios with the plasticity probe fill this pane"
 
 
 class PlasticityCurve(Chart):
     def __init__(self, **kwargs) -> None:
         super().__init__(placeholder=HINT, **kwargs)
 
-    def draw(self, state: RunState, log_y: bool, hidden: set[str]) -> str:
+    def draw(self, state: RunState, view: PaneView) -> str:
         """Draw the latest curve of every series; returns a caption for the pane."""
-        curves: dict[str, Curve] = state.arrays.get("curve", {})  # type: ignore[assignment]
+        log_y, hidden = view.log_y, view.hidden
+        curves: dict[str, Curve] = state.arrays.get(TAG, {})  # type: ignore[assignment]
         drawn = []
         for name, event in curves.items():
             if name in hidden:

@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from plastilab.runtime.run_state import RunState, format_clock
+from plastilab.tui.widgets.pane import PaneView
 
 STATE_STYLES = {
     "waiting": "dim",
@@ -25,7 +26,9 @@ STATE_STYLES = {
 class StatusPanel(Static):
     plain = ""  # the panel as text, for tests
 
-    def show(self, state: RunState, now: float | None = None) -> None:
+    def draw(self, state: RunState, view: PaneView) -> str:
+        """State, step, speed, ETA, elapsed, device, folder, why it failed; the caption is the state."""
+        now = view.now
         rows: list[tuple[str, str | Text]] = [("state", Text("● " + state.state, style=STATE_STYLES.get(state.state, "")))]
         step = f"{state.step():,}"
         if state.total_steps:
@@ -50,3 +53,4 @@ class StatusPanel(Static):
             table.add_row(label, value)
         self.plain = "\n".join(f"{label} {value}" for label, value in rows)
         self.update(table, layout=False)  # a fixed-size panel: no need to lay the screen out again
+        return state.state
