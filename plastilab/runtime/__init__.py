@@ -1,0 +1,1 @@
+"""Running a scenario: preflight, a run folder, the writer and the driver, in one call."""
