@@ -16,6 +16,18 @@ from plastilab.studies.study_file import load_study
 EXIT_INTERRUPTED = 130
 
 
+def check_executor(executor: str, address: str | None) -> None:
+    if executor not in ("local", "ray"):
+        raise ScenarioError(f"--executor: found {executor!r}; allowed: local, ray")
+    if address and executor != "ray":
+        raise ScenarioError("--address: only for --executor ray; drop it or add --executor ray")
+    if executor == "ray":
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            raise ScenarioError("--executor ray: Ray is not installed; pip install 'plastilab[ray]'")
+
+
 def run_study_command(
     file: Path | None,
     *,
@@ -29,6 +41,7 @@ def run_study_command(
 ) -> int:
     from plastilab.studies.runner import run_study
 
+    check_executor(executor, address)  # before any folder exists
     if resume is not None:
         if file is not None:
             raise ScenarioError(f"--resume {resume}: give the study folder alone, not also {file}")
