@@ -112,8 +112,11 @@ def run(
     if resume is not None or (file is not None and is_study_file(file)):
         from plastilab.studies.command import run_study_command
 
+        if seed is not None:
+            fail("--seed: a study's seeds are its seeds key; use --set study.seeds=[0, 1, 2]")
+        device_set = [f"device={device}"] if device else []
         try:
-            code = run_study_command(file, overrides=set_ or [], out=out, executor=executor, address=address, resume=resume, workers=workers, quiet=quiet)
+            code = run_study_command(file, overrides=(set_ or []) + device_set, out=out, executor=executor, address=address, resume=resume, workers=workers, quiet=quiet)
         except PlastilabError as exc:
             fail(exc)
         raise typer.Exit(code)
