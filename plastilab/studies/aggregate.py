@@ -114,6 +114,9 @@ def final_values(study: Study, checkpoints: dict[str, dict]) -> list[dict[str, A
 
 
 def correlation_rows(columns: list[str], rows: list[dict[str, Any]], target: str, n_boot: int) -> list[dict]:
+    # Step 0 is the probe's own baseline (plasticity loss 0 by definition, every statistic at its
+    # initial value): it would pair "nothing happened yet" with "nothing lost" and inflate any r.
+    rows = [r for r in rows if r.get("step", 0) > 0]
     stat_columns = [c for c in columns if "/" in c and c != target and not c.startswith("probe/")]
     y = np.array([_num(r.get(target)) for r in rows], dtype=float)
     stats = {c: np.array([_num(r.get(c)) for r in rows], dtype=float) for c in stat_columns}
