@@ -66,8 +66,20 @@ def validate(files: Annotated[list[Path], typer.Argument(help="Scenario files to
     """Check scenario files against their schema; one line per problem."""
     from plastilab.core.scenario_file import load_scenario
 
+    from plastilab.studies.study_file import check_study, is_study_file, load_study
+
     bad = 0
     for path in files:
+        if is_study_file(path):  # a study: its base and every trial's resolved scenario
+            try:
+                study = load_study(path)
+                check_study(study)
+            except PlastilabError as exc:
+                print(f"plastilab: {exc}", file=sys.stderr)
+                bad += 1
+            else:
+                print(f"{path}: ok (study, {len(study.trials)} trials of {study.base.get('kind')})")
+            continue
         try:
             scenario = load_scenario(path)
         except PlastilabError as exc:
@@ -81,16 +93,35 @@ def validate(files: Annotated[list[Path], typer.Argument(help="Scenario files to
 
 @app.command()
 def run(
-    file: Annotated[Path, typer.Argument(help="A scenario file, e.g. scenarios/adam-quick.toml.")],
+    file: Annotated[Optional[Path], typer.Argument(help="A scenario or study file, e.g. scenarios/adam-quick.toml.")] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a key: --set training.lr=3e-4 (repeatable).")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Override the scenario's seed.")] = None,
     device: Annotated[Optional[str], typer.Option(help="auto | cpu | cuda | mps (auto picks the best available).")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Root folder for run folders (default: runs/).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no report; print only the run folder.")] = False,
     threads: Annotated[Optional[int], typer.Option(help="CPU threads for torch (default 1; raise it for conv nets on a many-core CPU).", min=1)] = None,
+    executor: Annotated[str, typer.Option(help="Studies: local (a pool of worker processes) | ray.")] = "local",
+    address: Annotated[Optional[str], typer.Option(help="Studies, --executor ray: an existing cluster's address (default: a local Ray).")] = None,
+    resume: Annotated[Optional[Path], typer.Option(help="Studies: finish the study in this folder (reruns every trial not finished).")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Studies: trials at once (default: one per core).", min=1)] = None,
 ) -> None:
-    """Run a scenario headless: progress on stderr, a run folder with every number, a report."""
+    """Run a scenario or a study headless: progress on stderr, run folders with every number, a report."""
     from plastilab.core.scenario_file import load_scenario
+    from plastilab.studies.study_file import is_study_file
+
+    if resume is not None or (file is not None and is_study_file(file)):
+        from plastilab.studies.command import run_study_command
+
+        if seed is not None:
+            fail("--seed: a study's seeds are its seeds key; use --set study.seeds=[0, 1, 2]")
+        device_set = [f"device={device}"] if device else []
+        try:
+            code = run_study_command(file, overrides=(set_ or []) + device_set, out=out, executor=executor, address=address, resume=resume, workers=workers, quiet=quiet)
+        except PlastilabError as exc:
+            fail(exc)
+        raise typer.Exit(code)
+    if file is None:
+        fail("run: name a scenario or study file (or --resume STUDY_DIR)")
 
     try:
         scenario = load_scenario(file, set_ or [], seed=seed, device=device)
@@ -110,11 +141,17 @@ def run(
 
 
 @app.command()
-def report(run_dir: Annotated[Path, typer.Argument(help="A run folder.")]) -> None:
-    """Print a run folder's summary table and learning curves."""
+def report(run_dir: Annotated[Path, typer.Argument(help="A run folder or a study folder.")]) -> None:
+    """Print a run folder's summary table and learning curves, or a study's aggregate tables."""
     from plastilab.headless.report import print_report
     from plastilab.rundir.layout import is_run_dir
+    from plastilab.studies.folder import is_study_dir
 
+    if is_study_dir(run_dir):  # a study folder: its aggregate tables
+        from plastilab.studies.report import print_study_report
+
+        print_study_report(run_dir, refresh=True)
+        return
     if not is_run_dir(run_dir):
         fail(f"{run_dir}: not a run folder (no status.json or metrics.jsonl)")
     print_report(run_dir)

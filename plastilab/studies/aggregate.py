@@ -1,0 +1,244 @@
+"""A study's aggregate files, from its ledger and its trials' checkpoint files.
+
+* table.csv (and table.parquet where pyarrow is installed): one row per trial, series and
+  checkpoint: the trial's axis values and seed, the step, and every statistic logged there.
+* correlations.csv (falsification): each statistic against the plasticity tag across all rows.
+* scaling.csv (scaling): plasticity at the last checkpoint and final task loss per x, over seeds.
+* axes.csv (every study): per axis value, mean ± CI of each headline tag's final value.
+* summary.json: the counts and all of the above.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from plastilab.studies import folder
+from plastilab.studies.checkpoints import write_checkpoints
+from plastilab.studies.ledger import read_ledger
+from plastilab.studies.stats import CI_METHOD, CORRELATION_CI_METHOD, correlations, mean_ci
+from plastilab.studies.study_file import Study, load_study, show_value
+
+# The final values compared per axis value, when a trial logs them.
+HEADLINE_TAGS = (
+    "probe/plasticity_loss",
+    "probe/final_loss_scaled",
+    "probe/final_loss",
+    "task/final_loss",
+    "task/final_accuracy",
+    "train/loss",
+    "td/loss",
+    "episode/return",
+)
+# The task's own loss at the end, for the scaling curve: the first of these a trial logs.
+FINAL_LOSS_TAGS = ("task/final_loss", "train/loss", "td/loss")
+FIXED_COLUMNS = ("trial", "series", "seed", "step")
+
+
+def numeric(value: Any) -> float:
+    """An axis value as a number: a list counts as its largest element (the width of [w, w])."""
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, list) and value and all(isinstance(v, (int, float)) for v in value):
+        return float(max(value))
+    return math.nan
+
+
+def load_checkpoints(study_dir: Path, study: Study, ledger: dict[str, dict]) -> dict[str, dict]:
+    """Each finished trial's checkpoint file, rebuilt from its run folder when missing."""
+    found = {}
+    for trial in study.trials:
+        entry = ledger.get(trial.id, {})
+        if entry.get("state") != "finished":
+            continue
+        path = study_dir / folder.CHECKPOINTS_DIR / f"{trial.id}.json"
+        try:
+            found[trial.id] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            if entry.get("run_dir"):
+                found[trial.id] = write_checkpoints(path, trial.id, study_dir / entry["run_dir"], study.config.analysis.target)
+    return found
+
+
+def build_table(study: Study, checkpoints: dict[str, dict]) -> tuple[list[str], list[dict[str, Any]], str | None]:
+    axis_paths = [p for p in _axis_paths(study)]
+    rows, tags, targets = [], set(), set()
+    for trial in study.trials:
+        data = checkpoints.get(trial.id)
+        if data is None:
+            continue
+        if data.get("target"):
+            targets.add(data["target"])
+        axes = {p: show_value(trial.overrides[p]) for p in axis_paths if p in trial.overrides}
+        for series, per_series in data.get("series", {}).items():
+            for checkpoint in per_series.get("checkpoints", []):
+                values = checkpoint["values"]
+                tags.update(values)
+                rows.append({"trial": trial.id, "series": series, "seed": trial.overrides.get("seed"), **axes, "step": checkpoint["step"], **values})
+    target = study.config.analysis.target if study.config.analysis.target in targets else (sorted(targets)[0] if targets else None)
+    columns = ["trial", "series", "seed", *axis_paths, "step", *sorted(tags)]
+    return columns, rows, target
+
+
+def _axis_paths(study: Study) -> list[str]:
+    if study.config.trials is not None:
+        paths: list[str] = []
+        for t in study.config.trials:
+            paths.extend(p for p in t if p not in paths)
+        return paths
+    return list(study.config.axes)
+
+
+def final_values(study: Study, checkpoints: dict[str, dict]) -> list[dict[str, Any]]:
+    """One entry per finished trial and series: its overrides and every tag's final value."""
+    out = []
+    for trial in study.trials:
+        data = checkpoints.get(trial.id)
+        if data is None:
+            continue
+        for series, per_series in data.get("series", {}).items():
+            final = dict(per_series.get("final", {}))
+            last = per_series.get("checkpoints", [])
+            target = data.get("target")
+            if last and target and last[-1]["values"].get(target) is not None:
+                final[target] = last[-1]["values"][target]  # plasticity at the last checkpoint
+            out.append({"trial": trial, "series": series, "final": final})
+    return out
+
+
+def correlation_rows(columns: list[str], rows: list[dict[str, Any]], target: str, n_boot: int) -> list[dict]:
+    # Step 0 is the probe's own baseline (plasticity loss 0 by definition, every statistic at its
+    # initial value): it would pair "nothing happened yet" with "nothing lost" and inflate any r.
+    rows = [r for r in rows if r.get("step", 0) > 0]
+    stat_columns = [c for c in columns if "/" in c and c != target and not c.startswith("probe/")]
+    y = np.array([_num(r.get(target)) for r in rows], dtype=float)
+    stats = {c: np.array([_num(r.get(c)) for r in rows], dtype=float) for c in stat_columns}
+    return correlations(y, stats, n_boot=n_boot)
+
+
+def _num(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+
+
+def scaling_rows(study: Study, finals: list[dict[str, Any]], target: str | None) -> list[dict[str, Any]]:
+    x_path = study.config.analysis.x or (next(iter(study.config.axes), None))
+    if x_path is None:
+        return []
+    groups: dict[float, list[dict]] = {}
+    for entry in finals:
+        x = numeric(entry["trial"].overrides.get(x_path))
+        if math.isfinite(x):
+            groups.setdefault(x, []).append(entry["final"])
+    rows = []
+    for x in sorted(groups):
+        finals_at_x = groups[x]
+        loss_tag = next((t for t in FINAL_LOSS_TAGS if any(f.get(t) is not None for f in finals_at_x)), None)
+        n, pm, pl, ph = mean_ci([f.get(target) for f in finals_at_x]) if target else (0, math.nan, math.nan, math.nan)
+        m, lm, ll, lh = mean_ci([f.get(loss_tag) for f in finals_at_x]) if loss_tag else (0, math.nan, math.nan, math.nan)
+        rows.append({"x": x, "n": max(n, m), "plasticity_mean": pm, "plasticity_low": pl, "plasticity_high": ph,
+                     "final_loss_tag": loss_tag, "final_loss_mean": lm, "final_loss_low": ll, "final_loss_high": lh})
+    return rows
+
+
+def axes_rows(study: Study, finals: list[dict[str, Any]], target: str | None) -> list[dict[str, Any]]:
+    paths = _axis_paths(study) + ["seed"]
+    headline = [t for t in (target, *HEADLINE_TAGS) if t]
+    headline = list(dict.fromkeys(t for t in headline if any(e["final"].get(t) is not None for e in finals)))
+    rows = []
+    for path in paths:
+        values: dict[str, list[dict]] = {}
+        for entry in finals:
+            if path in entry["trial"].overrides:
+                values.setdefault(show_value(entry["trial"].overrides[path]), []).append(entry["final"])
+        if path == "seed" and len(paths) > 1:
+            continue  # seeds are what the intervals are taken over, not a factor to compare
+        for value, group in values.items():
+            for tag in headline:
+                n, mean, low, high = mean_ci([f.get(tag) for f in group])
+                if n:
+                    rows.append({"axis": path, "value": value, "tag": tag, "n": n, "mean": mean, "low": low, "high": high})
+    return rows
+
+
+def write_csv(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: ("" if v is None or (isinstance(v, float) and math.isnan(v)) else v) for k, v in row.items()})
+    tmp.replace(path)
+
+
+def write_parquet(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> bool:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        return False
+    table = pa.table({c: [r.get(c) for r in rows] for c in columns})
+    pq.write_table(table, path)
+    return True
+
+
+def aggregate_study(study_dir: str | Path) -> dict[str, Any]:
+    """Write every aggregate file into ``study_dir``; return the summary."""
+    study_dir = Path(study_dir)
+    study = load_study(study_dir / folder.STUDY_FILE)
+    ledger = read_ledger(study_dir / folder.LEDGER)
+    checkpoints = load_checkpoints(study_dir, study, ledger)
+    columns, rows, target = build_table(study, checkpoints)
+    write_csv(study_dir / folder.TABLE_CSV, columns, rows)
+    parquet = write_parquet(study_dir / folder.TABLE_PARQUET, columns, rows) if rows else False
+    finals = final_values(study, checkpoints)
+    counts: dict[str, int] = {}
+    for trial in study.trials:
+        state = ledger.get(trial.id, {}).get("state", "pending")
+        counts[state] = counts.get(state, 0) + 1
+    analysis = study.config.analysis
+    summary: dict[str, Any] = {
+        "study": study.name,
+        "analysis": analysis.kind,
+        "trials": len(study.trials),
+        "counts": counts,
+        "rows": len(rows),
+        "target": target,
+        "color_by": analysis.color_by,
+        "interval": CI_METHOD,
+        "files": [folder.TABLE_CSV] + ([folder.TABLE_PARQUET] if parquet else []),
+    }
+    if analysis.kind == "falsification" and target and rows:
+        corr = correlation_rows(columns, rows, target, analysis.bootstrap)
+        write_csv(study_dir / folder.CORRELATIONS, ["statistic", "n", "pearson", "pearson_low", "pearson_high", "spearman", "spearman_low", "spearman_high"], corr)
+        summary["correlations"] = corr
+        summary["correlation_interval"] = CORRELATION_CI_METHOD
+        summary["files"].append(folder.CORRELATIONS)
+    if analysis.kind == "scaling":
+        scaling = scaling_rows(study, finals, target)
+        write_csv(study_dir / folder.SCALING, list(scaling[0]) if scaling else ["x"], scaling)
+        summary["scaling"] = {"x": analysis.x, "points": scaling}
+        summary["files"].append(folder.SCALING)
+    axes = axes_rows(study, finals, target)
+    write_csv(study_dir / folder.AXES, ["axis", "value", "tag", "n", "mean", "low", "high"], axes)
+    summary["axes"] = axes
+    summary["files"].append(folder.AXES)
+    text = json.dumps(_json_safe(summary), indent=2, allow_nan=False)
+    (study_dir / folder.SUMMARY).write_text(text, encoding="utf-8")
+    return summary
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value

@@ -1,0 +1,77 @@
+"""``plastilab run STUDY.toml`` and ``plastilab run --resume STUDY_DIR``: the CLI's study path.
+
+Kept out of cli.py so the CLI only detects a study and hands over. Returns the exit code:
+0 all trials finished, 1 some failed, 130 interrupted (bad input raises a one-line error).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from plastilab.core.errors import ScenarioError
+from plastilab.studies.folder import STUDY_FILE, is_study_dir, new_study_dir
+from plastilab.studies.study_file import load_study
+
+EXIT_INTERRUPTED = 130
+
+
+def check_executor(executor: str, address: str | None) -> None:
+    if executor not in ("local", "ray"):
+        raise ScenarioError(f"--executor: found {executor!r}; allowed: local, ray")
+    if address and executor != "ray":
+        raise ScenarioError("--address: only for --executor ray; drop it or add --executor ray")
+    if executor == "ray":
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            raise ScenarioError("--executor ray: Ray is not installed; pip install 'plastilab[ray]'")
+
+
+def run_study_command(
+    file: Path | None,
+    *,
+    overrides: list[str],
+    out: Path | None,
+    executor: str,
+    address: str | None,
+    resume: Path | None,
+    workers: int | None,
+    quiet: bool,
+) -> int:
+    from plastilab.studies.runner import run_study
+
+    check_executor(executor, address)  # before any folder exists
+    if resume is not None:
+        if file is not None:
+            raise ScenarioError(f"--resume {resume}: give the study folder alone, not also {file}")
+        if not is_study_dir(resume):
+            raise ScenarioError(f"--resume {resume}: not a study folder (no {STUDY_FILE} and trials.jsonl); pass runs/<study>/<stamp>-<id>")
+        if overrides:
+            raise ScenarioError("--set: a resumed study keeps the settings it started with; start a new study to change them")
+        study = load_study(resume / STUDY_FILE)
+        study_dir = resume
+    else:
+        assert file is not None
+        study = load_study(file, overrides)
+        from plastilab.studies.study_file import check_study
+
+        check_study(study)  # every trial's scenario, before a study folder exists
+        study_dir = new_study_dir(study, out)
+    outcome = run_study(study, study_dir, executor_name=executor, address=address, workers=workers, quiet=quiet, command=list(sys.argv))
+    if outcome.counts.get("finished"):
+        from plastilab.studies.aggregate import aggregate_study
+
+        aggregate_study(study_dir)
+    if quiet:
+        print(study_dir)
+    else:
+        from plastilab.studies.report import print_study_report
+
+        print_study_report(study_dir)
+    counts = ", ".join(f"{n} {state}" for state, n in sorted(outcome.counts.items()))
+    print(f"plastilab: study {study_dir}: {counts}", file=sys.stderr)
+    if outcome.interrupted or outcome.counts.get("pending") or outcome.counts.get("interrupted") or outcome.counts.get("abandoned"):
+        print(f"plastilab: interrupted; finish it with: plastilab run --resume {study_dir}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 1 if outcome.counts.get("failed") else 0

@@ -1,0 +1,47 @@
+"""Where a study's files live.
+
+runs/<study>/<YYYYmmdd-HHMMSS>-<short id>/
+    study.toml          the study as resolved: base inlined, --set applied (resume reads this)
+    trials.jsonl        the ledger: one line per change of a trial's state; the last line wins
+    trials/<study>.<trial>/<stamp>-<id>/   one ordinary run folder per attempt at a trial
+    checkpoints/<trial>.json               the trial's numbers at its checkpoints (for aggregation)
+    table.csv (.parquet)  tidy: one row per trial, series and checkpoint
+    correlations.csv    falsification: each statistic against plasticity loss
+    scaling.csv         scaling: plasticity and final loss per x value, mean ± CI over seeds
+    axes.csv            per axis value, mean ± CI of each headline tag
+    summary.json        all of the above that fits in JSON, plus the study's counts
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import tomli_w
+
+from plastilab.core.errors import ScenarioError
+from plastilab.rundir.layout import new_run_dir
+
+STUDY_FILE = "study.toml"
+LEDGER = "trials.jsonl"
+TRIALS_DIR = "trials"
+CHECKPOINTS_DIR = "checkpoints"
+TABLE_CSV = "table.csv"
+TABLE_PARQUET = "table.parquet"
+CORRELATIONS = "correlations.csv"
+SCALING = "scaling.csv"
+AXES = "axes.csv"
+SUMMARY = "summary.json"
+
+
+def new_study_dir(study, out: str | Path | None) -> Path:
+    try:
+        path = new_run_dir(study.name, out)
+    except OSError as exc:
+        raise ScenarioError(f"--out {out}: cannot create a study folder there ({exc.strerror or exc}); choose another folder") from None
+    (path / STUDY_FILE).write_text(tomli_w.dumps(study.resolved()), encoding="utf-8")
+    return path
+
+
+def is_study_dir(path: str | Path) -> bool:
+    path = Path(path)
+    return (path / STUDY_FILE).is_file() and (path / LEDGER).exists()

@@ -1,0 +1,167 @@
+"""Schedule a study's trials on an executor, keep the ledger truthful, aggregate at the end.
+
+At most ``capacity`` trials are in flight, so "running" in the ledger means running. Ctrl-C once:
+no new trial starts and every running one is asked to stop (it ends ``interrupted``, its files
+closed); twice: the workers are killed. Trials that never started stay ``pending``.
+``--resume`` reruns everything not ``finished``.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from plastilab.rundir import layout
+from plastilab.studies.folder import CHECKPOINTS_DIR, TRIALS_DIR
+from plastilab.studies.ledger import DONE, Ledger
+from plastilab.studies.progress import StudyProgress, trial_step
+from plastilab.studies.study_file import Study, check_study, trial_source
+
+
+@dataclass(frozen=True)
+class StudyOutcome:
+    study_dir: Path
+    counts: dict[str, int]
+    interrupted: bool
+
+
+def trial_root(study_dir: Path, study: Study, trial_id: str) -> Path:
+    return study_dir / TRIALS_DIR / f"{study.name}.{trial_id}"
+
+
+def newest_run_dir(root: Path, since: float = 0.0) -> Path | None:
+    """The trial's newest run folder started after ``since`` (folders are named by their start time)."""
+    try:
+        folders = sorted((p for p in root.iterdir() if (p / layout.STATUS).is_file()), key=lambda p: p.name)
+    except OSError:
+        return None
+    for folder in reversed(folders):
+        if folder.stat().st_ctime + 2 >= since:
+            return folder
+    return None
+
+
+def state_from_folder(run_dir: Path | None) -> tuple[str, str | None]:
+    """What a run folder says about a trial whose worker gave no answer (killed, cancelled)."""
+    if run_dir is None:
+        return "abandoned", None
+    try:
+        status = json.loads((run_dir / layout.STATUS).read_text())
+    except (OSError, ValueError):
+        return "abandoned", None
+    state = status.get("state")
+    if state in ("finished", "failed", "interrupted"):
+        return state, status.get("error")
+    return "abandoned", None  # still "running" on disk, but nobody runs it any more
+
+
+def reconcile(study: Study, study_dir: Path, ledger: Ledger, target: str) -> None:
+    """Before resuming: a trial the ledger still calls running lost its scheduler; read its folder."""
+    from plastilab.studies.checkpoints import write_checkpoints
+
+    for trial in study.trials:
+        entry = ledger.latest.get(trial.id, {})
+        if entry.get("state") != "running":
+            continue
+        run_dir = newest_run_dir(trial_root(study_dir, study, trial.id), entry.get("started", 0.0))
+        state, error = state_from_folder(run_dir)
+        rel = str(run_dir.relative_to(study_dir)) if run_dir else None
+        if state == DONE:
+            write_checkpoints(study_dir / CHECKPOINTS_DIR / f"{trial.id}.json", trial.id, run_dir, target)
+        ledger.record(trial.id, state, run_dir=rel, error=error, ended=time.time())
+
+
+def run_study(
+    study: Study,
+    study_dir: Path,
+    *,
+    executor_name: str = "local",
+    address: str | None = None,
+    workers: int | None = None,
+    quiet: bool = False,
+    command: list[str] | None = None,
+) -> StudyOutcome:
+    from plastilab.studies.executors import make_executor
+
+    scenarios = {t.id: s for t, s in zip(study.trials, check_study(study))}
+    target = study.config.analysis.target
+    ledger = Ledger(study_dir)
+    reconcile(study, study_dir, ledger, target)
+    for trial in study.trials:
+        if trial.id not in ledger.latest:
+            ledger.record(trial.id, "pending", overrides=trial.overrides)
+    todo = [t for t in study.trials if ledger.state(t.id) != DONE]
+    executor = make_executor(executor_name, address, workers or study.config.workers)
+    if not quiet:
+        print(f"{study.name}: {len(study.trials)} trials, {len(todo)} to run on the {executor.describe()}; folder {study_dir}", file=sys.stderr)
+    progress = StudyProgress(study.name, len(study.trials), quiet)
+    in_flight: dict[str, float] = {}
+    durations: list[float] = []
+    stops = {"count": 0}
+
+    def on_sigint(signum, frame) -> None:
+        stops["count"] += 1
+        if stops["count"] == 1:
+            executor.stop()
+        else:
+            executor.kill()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        while (todo and not stops["count"]) or in_flight:
+            while todo and not stops["count"] and len(in_flight) < executor.capacity:
+                trial = todo.pop(0)
+                started = time.time()
+                job = {
+                    "trial": trial.id,
+                    "scenario": trial.scenario,
+                    "source": trial_source(study, trial),
+                    "study_dir": str(study_dir.resolve()),
+                    "target": target,
+                    "command": command or ["plastilab", "run", str(study.path)],
+                }
+                executor.submit(job)
+                in_flight[trial.id] = started
+                ledger.record(trial.id, "running", started=started, run_dir=None, error=None, ended=None)
+            for trial_id, result in executor.wait(1.0):
+                started = in_flight.pop(trial_id)
+                if result is None:  # no answer: the run folder tells what happened
+                    run_dir = newest_run_dir(trial_root(study_dir, study, trial_id), started)
+                    state, error = state_from_folder(run_dir)
+                    result = {"state": state, "error": error, "run_dir": str(run_dir.relative_to(study_dir)) if run_dir else None}
+                ended = time.time()
+                fields = {k: result.get(k) for k in ("run_dir", "error", "cpu_seconds", "host")}
+                ledger.record(trial_id, result["state"], ended=ended, seconds=round(ended - started, 3), **fields)
+                if result["state"] == DONE:
+                    durations.append(ended - started)
+            _show(progress, study, study_dir, ledger, in_flight, todo, durations, executor.capacity, scenarios)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        executor.close()
+        progress.close()
+        ledger.close()
+    counts: dict[str, int] = {}
+    for trial in study.trials:
+        state = ledger.state(trial.id)
+        counts[state] = counts.get(state, 0) + 1
+    return StudyOutcome(study_dir, counts, interrupted=bool(stops["count"]))
+
+
+def _show(progress, study, study_dir, ledger, in_flight, todo, durations, capacity, scenarios) -> None:
+    states = [ledger.state(t.id) for t in study.trials]
+    done = sum(s == DONE for s in states)
+    failed = sum(s == "failed" for s in states)
+    running = [
+        (tid, trial_step(trial_root(study_dir, study, tid), started), scenarios[tid].config.total_steps())
+        for tid, started in in_flight.items()
+    ]
+    eta = None
+    if durations:
+        mean = sum(durations) / len(durations)
+        eta = mean * (len(todo) + len(in_flight)) / max(1, min(capacity, len(todo) + len(in_flight)))
+    progress.update(done, running, failed, eta)

@@ -1,0 +1,102 @@
+"""Stopping a study: Ctrl-C leaves every trial's state truthful; a killed study resumes to the end
+without rerunning what finished."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+import signal
+import subprocess
+import sys
+
+from studies_helpers import latest_states, ledger_lines, plastilab, set_args, study_dirs, tiny_study, wait_for
+
+
+def start(path, out, settings, *extra):
+    return subprocess.Popen(
+        [sys.executable, "-m", "plastilab", "run", str(path), "--out", str(out), "-q", *extra, *set_args(settings)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, like a terminal's foreground job
+    )
+
+
+def running_status(study_dir, stepped=True):
+    """A trial run folder whose status says running (with a step logged, if ``stepped``)."""
+    for status in study_dir.glob("trials/*/*/status.json"):
+        try:
+            data = json.loads(status.read_text())
+        except ValueError:
+            continue
+        if data.get("state") == "running" and (data.get("last_step", 0) > 0 or not stepped):
+            return status.parent
+    return None
+
+
+@pytest.mark.timeout(600)  # spawned workers import torch; slow while other processes load the cores
+def test_ctrl_c_stops_every_worker_and_leaves_truthful_states(tmp_path):
+    # Long trials (the stop must land while they run), two at a time, four in all.
+    path, settings = tiny_study(tmp_path, name="stopped", seeds=4, steps=20000)
+    out = tmp_path / "runs"
+    process = start(path, out, settings, "--workers", "2")
+    try:
+        study_dir = wait_for(lambda: (study_dirs(out, "stopped") or [None])[0], 120, "the study folder")
+        wait_for(lambda: running_status(study_dir), 240, "a trial to be running")
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole group
+        _, stderr = process.communicate(timeout=240)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 130, stderr[-2000:]
+    assert "--resume" in stderr and "Traceback" not in stderr
+    states = latest_states(study_dir)
+    assert set(states) == {"t000", "t001", "t002", "t003"}
+    assert "running" not in states.values()
+    assert "interrupted" in states.values()
+    assert set(states.values()) <= {"interrupted", "pending", "finished"}
+    for trial, state in states.items():
+        folders = list(study_dir.glob(f"trials/stopped.{trial}/*/status.json"))
+        if state == "pending":
+            assert folders == []  # never started
+        else:
+            (status,) = folders
+            assert json.loads(status.read_text())["state"] == state
+
+
+@pytest.mark.timeout(900)
+def test_a_killed_study_resumes_to_completion_without_rerunning_finished_trials(tmp_path):
+    path, settings = tiny_study(tmp_path, name="resumed", seeds=4, steps=1000)
+    out = tmp_path / "runs"
+    process = start(path, out, settings, "--workers", "1")
+    try:
+        study_dir = wait_for(lambda: (study_dirs(out, "resumed") or [None])[0], 120, "the study folder")
+        wait_for(lambda: "finished" in latest_states(study_dir).values() and running_status(study_dir, stepped=False), 400, "one trial finished, the next running")
+        os.kill(process.pid, signal.SIGKILL)  # the scheduler dies at once: no chance to tidy up
+        process.communicate(timeout=60)
+        # Its worker notices and stops the trial it was running (ends interrupted, files closed).
+        wait_for(lambda: running_status(study_dir, stepped=False) is None, 120, "the orphaned worker to stop its trial")
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    before = latest_states(study_dir)
+    finished_before = {t for t, s in before.items() if s == "finished"}
+    assert finished_before and "running" in before.values()  # the ledger still says running: nobody told it
+    folders_before = {t: sorted(p.name for p in study_dir.glob(f"trials/resumed.{t}/*")) for t in finished_before}
+
+    result = plastilab("run", "--resume", str(study_dir), "--workers", "2")
+    assert result.returncode == 0, result.stderr[-2000:]
+    after = latest_states(study_dir)
+    assert set(after.values()) == {"finished"} and len(after) == 4
+    for trial in finished_before:
+        # Not rerun: the same single run folder, and only the first run's "running" line.
+        assert sorted(p.name for p in study_dir.glob(f"trials/resumed.{trial}/*")) == folders_before[trial]
+        assert sum(1 for e in ledger_lines(study_dir) if e["trial"] == trial and e["state"] == "running") == 1
+    interrupted = [t for t, s in before.items() if s == "running"]
+    for trial in interrupted:  # the killed attempt is kept beside the rerun
+        states = sorted(json.loads(p.read_text())["state"] for p in study_dir.glob(f"trials/resumed.{trial}/*/status.json"))
+        assert states in (["finished", "interrupted"], ["finished", "finished"]), states
+    summary = json.loads((study_dir / "summary.json").read_text())
+    assert summary["counts"] == {"finished": 4} and summary["rows"] == 4 * 2  # probe at steps 500 and 1000
