@@ -110,7 +110,7 @@ def run(
     from plastilab.studies.study_file import is_study_file
 
     if resume is not None or (file is not None and is_study_file(file)):
-        from plastilab.studies.command import run_study_command
+        from plastilab.headless.study_run import run_study_command
 
         if seed is not None:
             fail("--seed: a study's seeds are its seeds key; use --set study.seeds=[0, 1, 2]")
@@ -148,7 +148,7 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A run folder or a study
     from plastilab.studies.folder import is_study_dir
 
     if is_study_dir(run_dir):  # a study folder: its aggregate tables
-        from plastilab.studies.report import print_study_report
+        from plastilab.headless.study_report import print_study_report
 
         print_study_report(run_dir, refresh=True)
         return

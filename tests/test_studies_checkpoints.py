@@ -32,10 +32,11 @@ def test_each_statistic_is_its_value_since_the_previous_checkpoint(tmp_path):
     data = extract(run, "probe/plasticity_loss")
     assert data["target"] == "probe/plasticity_loss"
     checkpoints = data["series"]["a"]["checkpoints"]
-    assert [c["step"] for c in checkpoints] == [0, 100, 200]
-    assert checkpoints[1]["values"] == {"probe/plasticity_loss": 0.3, "weights/norm": 2.0}  # no epsilon: bookkeeping
-    assert "hessian/top_eigenvalue" not in checkpoints[1]["values"]
-    assert checkpoints[2]["values"]["hessian/top_eigenvalue"] == 7.0
+    # Step 0 is the probe's baseline at θ_0, where plasticity loss is zero by construction: no point.
+    assert [c["step"] for c in checkpoints] == [100, 200]
+    assert checkpoints[0]["values"] == {"probe/plasticity_loss": 0.3, "weights/norm": 2.0}  # no epsilon: bookkeeping
+    assert "hessian/top_eigenvalue" not in checkpoints[0]["values"]
+    assert checkpoints[1]["values"]["hessian/top_eigenvalue"] == 7.0
     assert data["series"]["a"]["final"]["weights/norm"] == 3.0
     assert data["series"]["b"]["checkpoints"] == []  # b never logged the target
 

@@ -61,6 +61,9 @@ def extract(run_dir: str | Path, wanted_target: str) -> dict[str, Any]:
         probe_steps = [step for step, _ in tags.get(target, [])] if target else []
         previous = -1
         for step in probe_steps:
+            if step == 0:  # the probe's baseline at θ_0: plasticity loss is zero there by definition
+                previous = 0
+                continue
             values = {}
             for tag, points in tags.items():
                 if tag in NOT_STATISTICS:

@@ -66,7 +66,7 @@ def run_study_command(
     if quiet:
         print(study_dir)
     else:
-        from plastilab.studies.report import print_study_report
+        from plastilab.headless.study_report import print_study_report
 
         print_study_report(study_dir)
     counts = ", ".join(f"{n} {state}" for state, n in sorted(outcome.counts.items()))
