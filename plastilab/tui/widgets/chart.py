@@ -12,10 +12,10 @@ import math
 
 import numpy as np
 import plotext._utility as plotext_utility
+from plotext._dict import themes as plotext_themes
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from plotext._dict import themes as plotext_themes
 from textual.color import Color
 from textual.strip import Strip
 from textual_plotext import PlotextPlot
