@@ -39,20 +39,21 @@ find_python = for candidate in $$(command -v python$(1)) \
 # Each version runs `make test` in its own virtual environment (.venv-X.Y, set up once, then
 # reused); pip's download cache is shared between them. Every version runs even if one fails.
 test-matrix:
-	@failed=""; \
+	@failed=""; ran=""; \
 	for version in $(PYTHON_VERSIONS); do \
 	  python=$$($(call find_python,$$version)); \
 	  if [ -z "$$python" ]; then \
 	    echo "== Python $$version: not found$(if $(REQUIRE_ALL),, (skipped))"; \
 	    $(if $(REQUIRE_ALL),failed="$$failed $$version(missing)";) continue; \
 	  fi; \
-	  echo "== Python $$version: $$python"; \
+	  echo "== Python $$version: $$python"; ran="$$ran $$version"; \
 	  start=$$(date +%s); \
 	  $(MAKE) --no-print-directory test PYTHON=$$python VENV=.venv-$$version || failed="$$failed $$version"; \
 	  echo "== Python $$version: $$(( $$(date +%s) - start )) s (set-up and suite)"; \
 	done; \
+	if [ -z "$$ran" ]; then echo "== none of $(PYTHON_VERSIONS) found"; exit 1; fi; \
 	if [ -n "$$failed" ]; then echo "== failed on:$$failed"; exit 1; fi; \
-	echo "== passed on every Python found of: $(PYTHON_VERSIONS)"
+	echo "== passed on:$$ran"
 
 bench: $(STAMP)
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
