@@ -1,12 +1,18 @@
-# Two entry points for a fresh machine with only Python, pip and make:
-#   make demo  - set up .venv and run the default scenario headless
-#   make test  - set up .venv and run the test suite
+# Entry points for a fresh machine with only Python, pip and make:
+#   make demo         - set up .venv and run the default scenario headless
+#   make test         - set up .venv and run the test suite (default interpreter: python3)
+#   make test-matrix  - the test suite on every supported Python found, one .venv-X.Y each
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup bench clean
+# The Python versions plastilab supports and tests; pyproject.toml's classifiers list the same.
+PYTHON_VERSIONS := 3.11 3.12 3.13
+# REQUIRE_ALL=1 (CI): a supported version missing from the machine is a failure, not a skip.
+REQUIRE_ALL ?=
+
+.PHONY: demo test test-matrix setup bench clean
 
 setup: $(STAMP)
 
@@ -21,8 +27,36 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# The first python<X.Y> that runs and says it is X.Y: on PATH, else the newest of pyenv's
+# installs (a pyenv shim is on PATH for every installed version but runs only the active ones).
+find_python = for candidate in $$(command -v python$(1)) \
+	    $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$(1).*/bin/python$(1) 2>/dev/null | sort -rV); do \
+	  if [ "$$($$candidate -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" = "$(1)" ]; then \
+	    echo $$candidate; break; \
+	  fi; \
+	done
+
+# Each version runs `make test` in its own virtual environment (.venv-X.Y, set up once, then
+# reused); pip's download cache is shared between them. Every version runs even if one fails.
+test-matrix:
+	@failed=""; ran=""; \
+	for version in $(PYTHON_VERSIONS); do \
+	  python=$$($(call find_python,$$version)); \
+	  if [ -z "$$python" ]; then \
+	    echo "== Python $$version: not found$(if $(REQUIRE_ALL),, (skipped))"; \
+	    $(if $(REQUIRE_ALL),failed="$$failed $$version(missing)";) continue; \
+	  fi; \
+	  echo "== Python $$version: $$python"; ran="$$ran $$version"; \
+	  start=$$(date +%s); \
+	  $(MAKE) --no-print-directory test PYTHON=$$python VENV=.venv-$$version || failed="$$failed $$version"; \
+	  echo "== Python $$version: $$(( $$(date +%s) - start )) s (set-up and suite)"; \
+	done; \
+	if [ -z "$$ran" ]; then echo "== none of $(PYTHON_VERSIONS) found"; exit 1; fi; \
+	if [ -n "$$failed" ]; then echo "== failed on:$$failed"; exit 1; fi; \
+	echo "== passed on:$$ran"
+
 bench: $(STAMP)
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) .venv-* runs .pytest_cache

@@ -32,6 +32,9 @@ from plastilab.rundir.state import is_end_event
 FLUSH_PERIOD_S = 0.1
 PARENT_POLL_S = 0.5
 PARENT_GONE_GRACE_S = 5.0
+# After SIGTERM the child closes its run folder (summary, status) and exits: well under a second
+# alone, many seconds when other processes keep the cores busy. SIGKILL only after this.
+TERMINATE_GRACE_S = 15.0
 
 
 @dataclass
@@ -284,7 +287,7 @@ class TrainingProcess:
             self._join(timeout, drain)
         if process.is_alive():
             process.terminate()
-            self._join(2.0, drain)
+            self._join(TERMINATE_GRACE_S, drain)
         if process.is_alive():
             process.kill()
             process.join(2.0)

@@ -6,7 +6,7 @@ Update after an intended change of the layout:  .venv/bin/pytest tests/tui --sna
 from __future__ import annotations
 
 from plastilab.tui.app import PlastilabApp
-from tui.tui_helpers import settle
+from tui.tui_helpers import run_async, settle
 
 
 def dashboard_app(run_dir, theme="textual-dark") -> PlastilabApp:
@@ -74,3 +74,29 @@ def test_picker(snap_compare, test_scenarios, tmp_path):
 def test_runs_screen(snap_compare, test_scenarios, recorded_runs_root):
     app = PlastilabApp(scenarios_dirs=[test_scenarios], runs_root=recorded_runs_root)
     assert snap_compare(app, press=["o", "_"], terminal_size=(80, 24))
+
+
+@run_async
+async def test_a_chart_mounted_as_the_theme_changes_draws_in_the_new_theme():
+    """The cause of the light-theme snapshot that differed on Python 3.12+: a chart mounted after
+    the app's theme was set but before the app refreshed its CSS took the old theme's colours for
+    its plotext theme, for good (which comes first depends on the asyncio of the Python version).
+    Here the chart mounts inside the handler that sets the theme, before any refresh."""
+    from plotext._dict import themes as plotext_themes
+    from textual.app import App
+    from textual.color import Color
+
+    from plastilab.tui.widgets.chart import Chart
+
+    class ThemeThenChart(App):
+        async def on_mount(self) -> None:
+            self.theme = "textual-light"  # was textual-dark: its CSS variables are still in place
+            await self.mount(Chart())
+
+    app = ThemeThenChart()
+    async with app.run_test(size=(40, 10)) as pilot:
+        await pilot.pause()
+        light_surface = Color.parse(app.get_css_variables()["surface"]).rgb
+    canvas, axes, ticks = plotext_themes["textual-auto-textual-light"][:3]
+    assert canvas == axes == light_surface
+    assert ticks != light_surface

@@ -12,11 +12,14 @@ import math
 
 import numpy as np
 import plotext._utility as plotext_utility
+from plotext._dict import themes as plotext_themes
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.color import Color
 from textual.strip import Strip
 from textual_plotext import PlotextPlot
+from textual_plotext.plot import _rgbify_theme, _sequence
 
 from plastilab.tui.widgets.plotext_speedups import faster_plotext
 
@@ -52,6 +55,22 @@ class Chart(PlotextPlot):
         self.placeholder = None
         self.plt.clear_figure()
         self.plt.frame(True)
+
+    def _register_theme(self, app_theme_name: str) -> None:
+        """The plotext theme for an app theme, from that theme's own colours.
+
+        textual-plotext's version reads ``app.theme_variables``, which keep the previous theme's
+        colours until the app's deferred CSS refresh, and registers each name once for good. A
+        theme set in the app's ``on_mount`` races the charts' mounts: on Python 3.12+ asyncio runs
+        the charts first, so the light theme got a dark canvas for the life of the process.
+        """
+        if self.theme != "auto":
+            return
+        theme = self.app.get_theme(app_theme_name) or self.app.current_theme
+        colours = {**theme.to_color_system().generate(), **theme.variables}
+        surface, foreground = Color.parse(colours["surface"]).rgb, Color.parse(colours["foreground"]).rgb
+        plotext_themes[self._get_plotext_theme_name(app_theme_name)] = _rgbify_theme(surface, surface, foreground, "default", _sequence)
+        self._changed()
 
     def _changed(self) -> None:
         self._generation += 1
