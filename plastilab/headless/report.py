@@ -56,6 +56,47 @@ def summary_table(run: RunFolder, width: int = 100) -> Table:
     return table
 
 
+def seeds_table(run: RunFolder, width: int = 100) -> Table | None:
+    """Per variant run over several seeds: the mean ± 95% interval over seeds of each task's
+    final loss (as many of the last tasks as fit) and of each headline tag, and the seed count."""
+    summary = run.summary_or_rebuilt()
+    groups = {name: g for name, g in summary.get("groups", {}).items() if g.get("n_seeds", 0) >= 2}
+    if not groups:
+        return None
+    n_tasks = max((len(g.get("per_task", {}).get("task/final_loss", [])) for g in groups.values()), default=0)
+    headlines = [h for h in HEADLINE_TAGS if any(h[0] in g.get("final", {}) for g in groups.values())]
+    room = (width - max(len(n) for n in groups) - 8 - 2 * HEADLINE_COLUMN_WIDTH * len(headlines)) // (2 * TASK_COLUMN_WIDTH)
+    first = max(0, n_tasks - max(2, min(MAX_TASK_COLUMNS, room)))
+    method = summary.get("interval_method", "t interval, 95%")
+    what = "final loss of each task" if n_tasks else "final values"
+    table = Table(title=Text(f"{run.meta.get('scenario', run.path.name)}: {what}, mean ± 95% CI over seeds ({method})"))
+    table.add_column("variant", style="bold", no_wrap=True)
+    table.add_column("seeds", justify="right")
+    for task in range(first, n_tasks):
+        table.add_column(f"task {task + 1}", justify="right", no_wrap=True)
+    for _, heading, _ in headlines:
+        table.add_column(heading, justify="right", no_wrap=True)
+    for name, group in groups.items():
+        intervals = group.get("per_task", {}).get("task/final_loss", [])
+        cells = [_interval_cell(intervals[i], "{:.2f}", loss=True) if i < len(intervals) else Text("-") for i in range(first, n_tasks)]
+        for tag, _, fmt in headlines:
+            cells.append(_interval_cell(group.get("final", {}).get(tag), fmt))
+        table.add_row(Text(name), str(group["n_seeds"]), *cells)
+    return table
+
+
+def _interval_cell(interval: dict | None, fmt: str, loss: bool = False) -> Text:
+    """``mean ± half-width`` (a missing seed shows as ``(n=2)``: the interval is over fewer)."""
+    if not interval or interval.get("mean") is None:
+        return Text("nan", style="red")
+    mean, half = interval["mean"], interval.get("half_width")
+    text = fmt.format(mean) + ("" if half is None else " ± " + fmt.format(half))
+    if interval.get("n_missing"):
+        text += f" (n={interval['n']})"
+    style = "" if not loss else ("green" if mean < 0.1 else ("yellow" if mean < 1.0 else "red"))
+    return Text(text, style=style)
+
+
 def ranking_table(run: RunFolder) -> Table | None:
     """The interventions scenario's ranking, when the run's summary carries one."""
     extra = (run.summary or {}).get("scenario_summary", {})
@@ -127,6 +168,9 @@ def print_report(run_dir: str | Path, console: Console | None = None, show_error
     run = RunFolder.open(run_dir)
     if run.summary_or_rebuilt().get("series"):
         console.print(summary_table(run, console.width))
+    over_seeds = seeds_table(run, console.width)
+    if over_seeds is not None:
+        console.print(over_seeds)
     ranking = ranking_table(run)
     if ranking is not None:
         console.print(ranking)
