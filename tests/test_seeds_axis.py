@@ -1,5 +1,7 @@
 """Seeds are an axis of every scenario kind: the ``seeds`` key, ``--seeds``, and series names."""
 
+import json
+import os
 import subprocess
 import sys
 
@@ -75,3 +77,19 @@ def test_seeds_on_the_command_line(tmp_path):
     )
     assert bad.returncode == 2 and "--seeds 'two'" in bad.stderr and "Traceback" not in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_a_multi_seed_run_reports_mean_and_interval_per_variant(tmp_path):
+    command = [
+        sys.executable, "-m", "plastilab", "run", str(SCENARIOS / "adam-tiny.toml"), "--seeds", "3",
+        "--set", "training.steps_per_task=20", "--out", str(tmp_path),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=600, env={**os.environ, "COLUMNS": "160"})
+    assert done.returncode == 0, done.stderr
+    assert "mean ± 95% CI over seeds (t interval, 95%)" in done.stdout
+    row = next(line for line in done.stdout.splitlines() if "adam-beta2-eps " in line and "±" in line)
+    assert "│     3 │" in row  # the number of seeds
+    summary = json.loads(next(tmp_path.glob("adam-tiny/*/summary.json")).read_text())
+    assert summary["groups"]["sgd"]["seeds"] == [0, 1, 2]
+    assert len(summary["groups"]["sgd"]["per_task"]["task/final_loss"]) == 3
+    assert {"adam-default/s0", "adam-default/s2"} <= set(summary["series"])
