@@ -20,6 +20,11 @@ SCENARIO = {
         "adam-beta2-eps": {"optimizer": "adam", "beta2": 0.9, "eps": 1e-3},
         "sgd": {"optimizer": "sgd", "momentum": 0.9},
     },
+    # The instruments see each seed's network (a view into the stack when stacked).
+    "instruments": {
+        "probe": {"every": 30, "family": "random_labels", "n_targets": 2, "probe_steps": 10, "n_examples": 32},
+        "stats": {"every": 15, "n_examples": 32},
+    },
 }
 
 

@@ -69,6 +69,7 @@ class StackedSeeds:
         self.optimizer.zero_grad(set_to_none=True)
         losses.sum().backward()
         grad_norm = _per_seed_norm([p.grad for p in self.params if p.grad is not None])
+        self._share_gradients()
         self.optimizer.step()
         with torch.no_grad():
             torch._foreach_sub_(before, [p.detach() for p in self.params])  # before := -(update)
@@ -89,6 +90,14 @@ class StackedSeeds:
         self._loss_sum.zero_()
         self._seen = 0
         return [dict(zip(columns, row)) for row in table]
+
+    def _share_gradients(self) -> None:
+        """Each seed's module gets its slice of the step's gradient as ``.grad`` (the gradient
+        the instruments report on a logged step, as for a network trained alone)."""
+        for i, model in enumerate(self.models):
+            for key, p in model.named_parameters():
+                grad = self.stacked[key].grad
+                p.grad = None if grad is None else grad[i]
 
     @torch.no_grad()
     def _second_moment_stats(self) -> dict[str, torch.Tensor]:
