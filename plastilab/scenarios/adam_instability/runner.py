@@ -98,6 +98,7 @@ def run_adam_instability(config: AdamInstabilityConfig, ctx: RunContext) -> Iter
                 yield from suites[i].start(name, model)  # θ_0 and the probe's baseline
     suite = suites[0]
     step = 0
+    variant_names = list(config.variants)
     for task in range(train.n_tasks):
         labels = torch.stack([torch.randint(0, train.n_classes, (data.n_images,), generator=g) for g in streams]).to(ctx.device)
         yield TaskBoundary(step=step, task=task)
@@ -112,7 +113,7 @@ def run_adam_instability(config: AdamInstabilityConfig, ctx: RunContext) -> Iter
                     group.train_step(xb, yb)
                 continue
             now = time.time()
-            for group in variants:
+            for variant_name, group in zip(variant_names, variants):
                 if measured:
                     for i, (name, model) in enumerate(zip(group.names, group.models)):
                         suites[i].before_step(step, name, model)  # exact per-layer update ratios
@@ -132,7 +133,7 @@ def run_adam_instability(config: AdamInstabilityConfig, ctx: RunContext) -> Iter
                                 values.setdefault(tag, value)
                     yield Scalars(step=step, series=name, values=values, wall_time=now)
                     yield from arrays
-                    _check_finite(values["train/loss"], name, step, ctx)
+                    _check_finite(values["train/loss"], name, variant_name, step, ctx)
 
 
 def instrument_events(suite: InstrumentSuite, step: int, name: str, model: torch.nn.Module, x: torch.Tensor, labels: torch.Tensor) -> list[Event]:
@@ -149,9 +150,9 @@ def instrument_events(suite: InstrumentSuite, step: int, name: str, model: torch
     )
 
 
-def _check_finite(loss: float, series: str, step: int, ctx: RunContext) -> None:
+def _check_finite(loss: float, series: str, variant: str, step: int, ctx: RunContext) -> None:
     if not math.isfinite(loss):
-        key = f"variants.{series}.lr"
+        key = f"variants.{variant}.lr"
         raise NonFiniteLoss(
             f"{ctx.source}: {key}: the loss of series {series!r} became {loss} at step {step}; "
             f"lower {key} (or training.lr) and run again"
