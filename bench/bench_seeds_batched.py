@@ -53,13 +53,13 @@ class StepClock:
         return (t1 - t0) / (s1 - s0)
 
 
-def seconds_per_step(seeds: int, steps: int, stack: str, device: str, hidden: str) -> float:
+def seconds_per_step(seeds: int, steps: int, stack: str, device: str, hidden: str | None) -> float:
     scenario = load_scenario(
         QUICK,
         [
             f"device={device}",
             f"seeds={seeds}",
-            f"model.hidden={hidden}",
+            *([f"model.hidden={hidden}"] if hidden else []),
             "training.n_tasks=1",
             f"training.steps_per_task={steps}",
             f"training.log_every={max(1, steps // 6)}",
@@ -80,7 +80,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu", help="cpu | cuda | mps")
-    parser.add_argument("--hidden", default="[128, 128]", help="hidden widths (the quick scenario's by default)")
+    parser.add_argument("--hidden", default=None, help="hidden widths, e.g. '[128, 128]' (default: the quick scenario's)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     seconds_per_step(args.seeds, 60, "on", args.device, args.hidden)  # warm-up: allocator, kernels
@@ -98,7 +98,8 @@ def main() -> None:
         )
     kind = torch.device(args.device).type
     target = 3.0 if kind == "cuda" else 1.0
-    print(f"{args.seeds} seeds, hidden {args.hidden}, {kind}: median speed-up stacked/sequential {statistics.median(ratios):.2f}x (target >= {target:g})")
+    hidden = args.hidden or str(load_scenario(QUICK).config.model.hidden)
+    print(f"{args.seeds} seeds, hidden {hidden}, {kind}: median speed-up stacked/sequential {statistics.median(ratios):.2f}x (target >= {target:g})")
     # On a shared machine the fastest repeat of each is the least disturbed measurement.
     print(f"best-of speed-up: {min(sequential_all) / min(stacked_all):.2f}x")
     auto = STACK_PAYS_ON.get(kind, False)
