@@ -86,7 +86,7 @@ def test_a_multi_seed_run_reports_mean_and_interval_per_variant(tmp_path):
     ]
     done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=600, env={**os.environ, "COLUMNS": "160"})
     assert done.returncode == 0, done.stderr
-    assert "mean ± 95% CI over seeds (t interval, 95%)" in done.stdout
+    assert "mean ± 95% t interval over seeds" in done.stdout
     row = next(line for line in done.stdout.splitlines() if "adam-beta2-eps " in line and "±" in line)
     assert "│     3 │" in row  # the number of seeds
     summary = json.loads(next(tmp_path.glob("adam-tiny/*/summary.json")).read_text())

@@ -65,13 +65,14 @@ def seeds_table(run: RunFolder, width: int = 100) -> Table | None:
         return None
     n_tasks = max((len(g.get("per_task", {}).get("task/final_loss", [])) for g in groups.values()), default=0)
     headlines = [h for h in HEADLINE_TAGS if any(h[0] in g.get("final", {}) for g in groups.values())]
-    room = (width - max(len(n) for n in groups) - 8 - 2 * HEADLINE_COLUMN_WIDTH * len(headlines)) // (2 * TASK_COLUMN_WIDTH)
+    # A cell reads "2.23±0.06": about 12 columns with its border, 14 for a headline's.
+    room = (width - max(len(n) for n in groups) - 11 - 14 * len(headlines)) // 12
     first = max(0, n_tasks - max(2, min(MAX_TASK_COLUMNS, room)))
-    method = summary.get("interval_method", "t interval, 95%")
+    method = summary.get("interval_method", "95% t interval")
     what = "final loss of each task" if n_tasks else "final values"
-    table = Table(title=Text(f"{run.meta.get('scenario', run.path.name)}: {what}, mean ± 95% CI over seeds ({method})"))
+    table = Table(title=Text(f"{run.meta.get('scenario', run.path.name)}: {what}, mean ± {method} over seeds"))
     table.add_column("variant", style="bold", no_wrap=True)
-    table.add_column("seeds", justify="right")
+    table.add_column("seeds", justify="right", no_wrap=True, min_width=5)
     for task in range(first, n_tasks):
         table.add_column(f"task {task + 1}", justify="right", no_wrap=True)
     for _, heading, _ in headlines:
@@ -90,7 +91,7 @@ def _interval_cell(interval: dict | None, fmt: str, loss: bool = False) -> Text:
     if not interval or interval.get("mean") is None:
         return Text("nan", style="red")
     mean, half = interval["mean"], interval.get("half_width")
-    text = fmt.format(mean) + ("" if half is None else " ± " + fmt.format(half))
+    text = fmt.format(mean) + ("" if half is None else "±" + fmt.format(half))
     if interval.get("n_missing"):
         text += f" (n={interval['n']})"
     style = "" if not loss else ("green" if mean < 0.1 else ("yellow" if mean < 1.0 else "red"))

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 CONFIDENCE = 0.95
-METHOD = "t interval, 95%"
+METHOD = "95% t interval"
 
 
 @dataclass(frozen=True)
