@@ -1,0 +1,97 @@
+"""Reading a scenario file's TOML safely: a regular file, of bounded size, of bounded depth.
+
+Plain Python (no pydantic), so ``plastilab list`` can read every file in a folder at once, and
+a hostile file in a ``--scenarios`` folder costs one line, not a crash of the lab.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from plastilab.core.errors import ScenarioError
+
+# A scenario file is a page of settings: a megabyte is far more than any needs, and the cap
+# keeps a mistaken path (a dataset, a log) from being read into memory.
+MAX_FILE_BYTES = 1 << 20
+# Tables and arrays nest a few levels in any real scenario; a hostile file could nest 100,000
+# and exhaust Python's recursion in every reader after the parser.
+MAX_DEPTH = 32
+BOM = "\ufeff"
+
+
+def read_scenario_toml(path: str | Path) -> dict[str, Any]:
+    """A scenario file's TOML as plain data, or a one-line ``ScenarioError`` saying why not.
+
+    Never blocks (a FIFO named ``x.toml`` is refused, not read), never reads more than
+    ``MAX_FILE_BYTES``, accepts a UTF-8 byte-order mark, refuses nesting beyond ``MAX_DEPTH``.
+    """
+    path = Path(path)
+    source = str(path)
+    try:
+        if path.is_dir():
+            raise ScenarioError(f"{source}: a folder, not a scenario file; pass one of its .toml files (`plastilab list --scenarios {source}` shows them)")
+        if not path.exists():
+            raise ScenarioError(f"{source}: no such scenario file; `plastilab list` shows the built-in ones")
+        data = read_regular_file(path, MAX_FILE_BYTES)
+    except OSError as exc:
+        raise ScenarioError(f"{source}: cannot read it ({exc.strerror or exc})") from None
+    except ValueError as exc:
+        raise ScenarioError(f"{source}: {exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{source}: not a UTF-8 text file (byte {exc.start}); save it as UTF-8") from None
+    if text.startswith(BOM):
+        text = text[len(BOM) :]  # Windows editors write one; it carries no meaning
+    raw = parse_toml(text, source)
+    check_depth(raw, source)
+    return raw
+
+
+def read_regular_file(path: Path, max_bytes: int) -> bytes:
+    """The bytes of ``path`` if it is a regular file of at most ``max_bytes``.
+
+    Opened without blocking and checked after opening, so a FIFO or a device swapped in at the
+    last moment is refused rather than waited on. Raises ``ValueError`` (what is wrong) or
+    ``OSError``.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a regular file (a pipe, a socket or a device?); pass a .toml file")
+        if info.st_size > max_bytes:
+            raise ValueError(f"{info.st_size:,} bytes; a scenario file is at most {max_bytes:,}")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(max_bytes + 1)
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:
+        raise ValueError(f"more than {max_bytes:,} bytes; a scenario file is at most {max_bytes:,}")
+    return data
+
+
+def parse_toml(text: str, source: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(f"{source}: nested too deeply to read; a scenario nests at most {MAX_DEPTH} levels") from None
+
+
+def check_depth(value: Any, source: str, where: str = "") -> None:
+    """Refuse tables and arrays nested deeper than ``MAX_DEPTH`` (checked without recursion)."""
+    stack: list[tuple[Any, str, int]] = [(value, where, 0)]
+    while stack:
+        node, key, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ScenarioError(f"{source}: {key or '(top level)'}: nested more than {MAX_DEPTH} levels deep; flatten it")
+        if isinstance(node, dict):
+            stack.extend((v, f"{key}.{k}" if key else str(k), depth + 1) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, key, depth + 1) for v in node)
