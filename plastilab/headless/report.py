@@ -1,8 +1,17 @@
-"""The end-of-run report, rebuilt from the run folder alone: a summary table and plotext curves."""
+"""The end-of-run report, rebuilt from the run folder alone: a summary table and plotext curves.
+
+metrics.jsonl is read once, streamed: the summary (when summary.json is missing or damaged) and
+the curves are folded in line by line, and each curve keeps a bounded number of points (the
+lowest and highest of each stretch, so a spike survives), so memory does not grow with the file.
+Every string from the folder is shown as text: no markup, no control sequences.
+"""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import plotext as plt
@@ -10,8 +19,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from plastilab.core.events import Scalars, TaskBoundary
+from plastilab.core.safe_text import shown
+from plastilab.rundir.jsonsafe import record_value
 from plastilab.rundir.reader import RunFolder
+from plastilab.rundir.summary import SummaryBuilder
 
 CURVE_TAGS = ("train/loss", "td/loss")
 MAX_TASK_COLUMNS = 10
@@ -27,19 +38,101 @@ HEADLINE_TAGS = (
 )
 TASK_COLUMN_WIDTH = 9  # "task 12" and a border
 HEADLINE_COLUMN_WIDTH = 11
+CURVE_BUCKETS = 1000  # per series; the chart is at most 120 columns wide
+MAX_BOUNDARIES = 200  # more task lines than that would only paint the chart grey
+# plotext computes spans and labels of its data: values near ±1e308 overflow it (NaN ticks, a
+# blank chart). Beyond ±1e12 a loss has diverged; the chart draws it at the limit.
+PLOT_LIMIT = 1e12
 
 
-def summary_table(run: RunFolder, width: int = 100) -> Table:
+class BoundedCurve:
+    """A curve of any length in at most ``capacity`` buckets; each bucket keeps the lowest and
+    the highest of the points it stands for. When full, neighbours merge and the stride doubles."""
+
+    def __init__(self, capacity: int = CURVE_BUCKETS) -> None:
+        self.capacity = capacity
+        self.stride = 1
+        self.buckets: list[tuple[float, float, float, float]] = []  # (x_lo, y_lo, x_hi, y_hi)
+        self._open: list[float] | None = None
+        self._n = 0
+
+    def add(self, x: float, y: float) -> None:
+        if self._open is None:
+            self._open, self._n = [x, y, x, y], 0
+        elif y < self._open[1]:
+            self._open[0:2] = [x, y]
+        elif y > self._open[3]:
+            self._open[2:4] = [x, y]
+        self._n += 1
+        if self._n >= self.stride:
+            self.buckets.append(tuple(self._open))  # type: ignore[arg-type]
+            self._open = None
+            if len(self.buckets) >= self.capacity:
+                pairs = zip(self.buckets[0::2], self.buckets[1::2])
+                self.buckets = [
+                    (*min(a[:2], b[:2], key=lambda p: p[1]), *max(a[2:], b[2:], key=lambda p: p[1])) for a, b in pairs
+                ]
+                self.stride *= 2
+
+    def points(self) -> tuple[list[float], list[float]]:
+        xs: list[float] = []
+        ys: list[float] = []
+        for x_lo, y_lo, x_hi, y_hi in self.buckets + ([tuple(self._open)] if self._open else []):
+            for x, y in sorted({(x_lo, y_lo), (x_hi, y_hi)}):
+                xs.append(x)
+                ys.append(y)
+        return xs, ys
+
+
+@dataclass
+class MetricsScan:
+    """What one streaming pass over metrics.jsonl gives the report."""
+
+    summary: dict[str, Any] | None = None  # rebuilt, when summary.json was missing or damaged
+    tag: str | None = None  # the curve's tag: the first of CURVE_TAGS the file has
+    curves: dict[str, BoundedCurve] = field(default_factory=dict)
+    boundaries: set[int] = field(default_factory=set)
+    skipped: int = 0  # malformed lines left out
+
+
+def scan_metrics(run: RunFolder) -> MetricsScan:
+    scan = MetricsScan()
+    builder = SummaryBuilder() if run.summary is None else None
+    tail = run.metrics_tail()
+    for r in tail.iter_new():
+        step, series, tag = r["step"], r["series"], r["tag"]
+        value = record_value(r)
+        if builder is not None:
+            builder.add(step, series, tag, value)
+        if tag == "task/index":
+            if step > 0 and len(scan.boundaries) < MAX_BOUNDARIES:
+                scan.boundaries.add(step)
+            continue
+        if scan.tag is None and tag in CURVE_TAGS:
+            scan.tag = tag
+        if tag == scan.tag and math.isfinite(value):
+            curve = scan.curves.get(series)
+            if curve is None:
+                curve = scan.curves[series] = BoundedCurve()
+            curve.add(step, value)
+    scan.skipped = tail.skipped
+    if builder is not None:
+        scan.summary = builder.summary()
+    return scan
+
+
+def summary_table(run: RunFolder, width: int = 100, summary: dict[str, Any] | None = None) -> Table:
     """Per series: final loss of each task (as many of the last tasks as fit in ``width``), then
     the final value of each headline tag the run logged (return, plasticity loss, dead units)."""
-    series = run.summary_or_rebuilt().get("series", {})
+    series = (summary or run.summary_or_rebuilt()).get("series", {})
     n_tasks = max((len(s.get("per_task", {}).get("task/final_loss", [])) for s in series.values()), default=0)
     headlines = [h for h in HEADLINE_TAGS if any(h[0] in s.get("final", {}) for s in series.values())]
-    name_width = max((len(name) for name in series), default=6) + 3
+    name_width = max((len(shown(name, 60)) for name in series), default=6) + 3
     room = (width - name_width - HEADLINE_COLUMN_WIDTH * len(headlines)) // TASK_COLUMN_WIDTH
     first = max(0, n_tasks - max(2, min(MAX_TASK_COLUMNS, room)))
     what = "final loss of each task" if n_tasks else "final values"
-    table = Table(title=Text(f"{run.meta.get('scenario', run.path.name)}: {what} ({run.state})"))
+    title = shown(run.meta.get("scenario") or run.path.name, 80)
+    table = Table(title=Text(f"{title}: {what} ({shown(run.state, 40)})"))
     table.add_column("series", style="bold", no_wrap=True, min_width=name_width - 3)
     for task in range(first, n_tasks):
         table.add_column(f"task {task + 1}", justify="right")
@@ -52,25 +145,39 @@ def summary_table(run: RunFolder, width: int = 100) -> Table:
         for tag, _, fmt in headlines:
             value = final.get(tag)
             cells.append(Text("-" if value is None else fmt.format(value)))
-        table.add_row(Text(name), *cells)
+        table.add_row(Text(shown(name, 60)), *cells)
     return table
 
 
 def ranking_table(run: RunFolder) -> Table | None:
     """The interventions scenario's ranking, when the run's summary carries one."""
     extra = (run.summary or {}).get("scenario_summary", {})
-    ranking = extra.get("ranking")
+    ranking = [r for r in extra.get("ranking") or [] if _ranking_row(r)] if isinstance(extra.get("ranking"), list) else []
     if not ranking:
         return None
     window = extra.get("ranking_window", "?")
+    window = window if isinstance(window, int) and not isinstance(window, bool) else "?"
     table = Table(title=f"ranking: mean final loss over the last {window} iterations (change: from the first {window})")
     for name, justify in (("rank", "right"), ("combination", "left"), ("final loss", "right"), ("± seeds", "right"), ("change", "right")):
         table.add_column(name, justify=justify)
     for r in ranking:
         change = r.get("change")
         change_text = Text("nan" if change is None else f"{change:+.3f}", style="red" if change and change > 0.1 else "green")
-        table.add_row(str(r["rank"]), Text(str(r["name"])), _number(r.get("final_loss")), _number(r.get("spread")), change_text)
+        table.add_row(str(r["rank"]), Text(shown(r["name"], 80)), _number(r.get("final_loss")), _number(r.get("spread")), change_text)
     return table
+
+
+def _ranking_row(r: Any) -> bool:
+    """A ranking row with the fields the table reads, of the types it formats."""
+    def number(v: Any) -> bool:
+        return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+
+    return (
+        isinstance(r, dict)
+        and isinstance(r.get("rank"), int)
+        and isinstance(r.get("name"), str)
+        and all(number(r.get(k)) for k in ("final_loss", "spread", "change"))
+    )
 
 
 def _number(value: float | None) -> str:
@@ -84,40 +191,30 @@ def _loss_cell(value: float | None) -> Text:
     return Text(f"{value:.2f}", style=style)
 
 
-def learning_curves(run: RunFolder, width: int = 100, height: int = 22) -> str:
+def learning_curves(run: RunFolder, width: int = 100, height: int = 22, scan: MetricsScan | None = None) -> str:
     """The training loss of every series against steps, task boundaries as vertical lines."""
-    curves: dict[str, tuple[list[int], list[float]]] = {}
-    boundaries: set[int] = set()
-    tag = None
-    for event in run.events():
-        if isinstance(event, TaskBoundary):
-            if event.step > 0:
-                boundaries.add(event.step)
-        elif isinstance(event, Scalars):
-            tag = tag or next((t for t in CURVE_TAGS if t in event.values), None)
-            if tag in event.values:
-                xs, ys = curves.setdefault(event.series, ([], []))
-                xs.append(event.step)
-                ys.append(event.values[tag])
+    scan = scan or scan_metrics(run)
+    curves = {name: curve.points() for name, curve in scan.curves.items()}
+    curves = {name: xy for name, xy in curves.items() if xy[0]}
     if not curves:
         return ""
     plt.clf()
     plt.theme("clear")
     plt.plotsize(width, height)
+    curves = {name: (xs, [min(max(y, -PLOT_LIMIT), PLOT_LIMIT) for y in ys]) for name, (xs, ys) in curves.items()}
     for name, (xs, ys) in curves.items():
-        finite = [(x, y) for x, y in zip(xs, ys) if y == y and abs(y) != float("inf")]
-        if finite:
-            plt.plot([x for x, _ in finite], [y for _, y in finite], label=name)
-    for step in sorted(boundaries):
+        plt.plot(xs, ys, label=shown(name, 40))
+    for step in sorted(scan.boundaries):
         plt.vline(step, "gray")
     # Loss spikes at task changes would flatten the range that matters: clip the axis above
     # the bulk of the values (the spikes stay visible, cut at the top).
-    values = np.array([y for _, ys in curves.values() for y in ys if np.isfinite(y)])
-    if values.size:
-        low, high = float(values.min()), float(np.percentile(values, 98))
-        if float(values.max()) > 1.5 * high > low:
-            plt.ylim(low, 1.5 * high)
-    plt.title(f"{tag} by step" + (" (vertical lines: new task)" if boundaries else ""))
+    values = np.array([y for _, ys in curves.values() for y in ys])
+    low, high = float(values.min()), float(np.percentile(values, 98))
+    top = 1.5 * high
+    if math.isfinite(top) and float(values.max()) > top > low:
+        plt.ylim(low, top)
+    boundaries = " (vertical lines: new task)" if scan.boundaries else ""
+    plt.title(f"{scan.tag} by step{boundaries}")
     plt.xlabel("step")
     return plt.build()
 
@@ -125,15 +222,20 @@ def learning_curves(run: RunFolder, width: int = 100, height: int = 22) -> str:
 def print_report(run_dir: str | Path, console: Console | None = None, show_error: bool = True) -> None:
     console = console or Console()
     run = RunFolder.open(run_dir)
-    if run.summary_or_rebuilt().get("series"):
-        console.print(summary_table(run, console.width))
+    scan = scan_metrics(run)
+    summary = run.summary or scan.summary or {}
+    if summary.get("series"):
+        console.print(summary_table(run, console.width, summary))
     ranking = ranking_table(run)
     if ranking is not None:
         console.print(ranking)
-    chart = learning_curves(run, width=min(console.width, 120))
+    chart = learning_curves(run, width=min(console.width, 120), scan=scan)
     if chart:
         console.print(Text.from_ansi(chart))
+    if scan.skipped:
+        lines = "line" if scan.skipped == 1 else "lines"
+        console.print(Text(f"metrics.jsonl: {scan.skipped:,} malformed {lines} skipped", style="yellow"))
     error = run.status.get("error")
     if error and show_error:
-        console.print(Text(str(error), style="red"))
-    console.print(Text(f"run folder: {run.path}"))
+        console.print(Text(shown(error), style="red"))
+    console.print(Text(f"run folder: {shown(run.path)}"))
