@@ -40,4 +40,4 @@ def shown(value: object, limit: int | None = None, *, one_line: bool = True) -> 
 
 def is_plain(value: str) -> bool:
     """True when ``shown`` would leave ``value`` as it is (one line, no control characters)."""
-    return shown(value) == value
+    return _CONTROL.search(value) is None and _LINE_BREAKS.search(value) is None

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from plastilab.core.errors import ScenarioError
 from plastilab.core.registry import SCENARIO_KINDS
-from plastilab.core.safe_text import shown
+from plastilab.core.safe_text import is_plain, shown
 from plastilab.core.scenario_toml import MAX_DEPTH, check_depth, read_scenario_toml
 from plastilab.core.schema import ScenarioConfig
 
@@ -68,8 +68,8 @@ def apply_override(raw: dict[str, Any], text: str, source: Path | str) -> None:
     if not sep or not key:
         raise ScenarioError(f"{source}: --set {text!r}: expected KEY.PATH=VALUE, e.g. --set training.lr=3e-4")
     parts = [part.strip() for part in key.split(".")]
-    if not all(parts):
-        raise ScenarioError(f"{source}: --set {key!r}: an empty key between dots; expected KEY.PATH=VALUE, e.g. training.lr=3e-4")
+    if not all(parts) or not all(is_plain(part) for part in parts):
+        raise ScenarioError(f"{source}: --set {key!r}: an empty key between dots, or control characters; expected KEY.PATH=VALUE, e.g. training.lr=3e-4")
     value = parse_value(value_text.strip(), f"{source}: --set {key}")
     check_depth(value, str(source), key)
     node: Any = raw

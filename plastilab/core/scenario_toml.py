@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from plastilab.core.errors import ScenarioError
+from plastilab.core.safe_text import is_plain
 
 # A scenario file is a page of settings: a megabyte is far more than any needs, and the cap
 # keeps a mistaken path (a dataset, a log) from being read into memory.
@@ -85,13 +86,17 @@ def parse_toml(text: str, source: str) -> dict[str, Any]:
 
 
 def check_depth(value: Any, source: str, where: str = "") -> None:
-    """Refuse tables and arrays nested deeper than ``MAX_DEPTH`` (checked without recursion)."""
+    """Refuse tables and arrays nested deeper than ``MAX_DEPTH`` (checked without recursion),
+    and keys with control characters or line breaks (keys become series names on screens)."""
     stack: list[tuple[Any, str, int]] = [(value, where, 0)]
     while stack:
         node, key, depth = stack.pop()
         if depth > MAX_DEPTH:
             raise ScenarioError(f"{source}: {key or '(top level)'}: nested more than {MAX_DEPTH} levels deep; flatten it")
         if isinstance(node, dict):
+            for k in node:
+                if not is_plain(k):
+                    raise ScenarioError(f"{source}: {key + '.' if key else ''}{k!r}: a key with control characters or a line break; use a plain name")
             stack.extend((v, f"{key}.{k}" if key else str(k), depth + 1) for k, v in node.items())
         elif isinstance(node, list):
             stack.extend((v, key, depth + 1) for v in node)

@@ -134,7 +134,8 @@ def read_status(path: str | Path) -> dict[str, Any] | None:
         return None
     status["state"] = _text(status.get("state"), "unknown", 40)
     status["last_step"] = _int(status.get("last_step"))
-    status["pid"] = _int(status.get("pid"), 0) or None
+    if "pid" in status:
+        status["pid"] = _int(status["pid"], 0) or None
     error = status.get("error")
     if error is None or error == "":
         status.pop("error", None)

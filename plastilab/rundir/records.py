@@ -7,6 +7,7 @@ a chart or ``int()``: finite steps of a sane size, short strings, numbers that f
 
 from __future__ import annotations
 
+import functools
 import math
 import zipfile
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from plastilab.core.events import Curve, Event, Histogram, Matrix, Scalars, TaskBoundary
+from plastilab.core.safe_text import is_plain
 from plastilab.rundir.jsonsafe import record_value
 from plastilab.rundir.safe_files import inside, open_regular
 
@@ -41,7 +43,13 @@ def _is_number(value: Any) -> bool:
 
 
 def _is_name(value: Any) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= MAX_NAME
+    """A series or tag name: short, one line, no control characters (it is shown on screens)."""
+    return isinstance(value, str) and 0 < len(value) <= MAX_NAME and _plain(value)
+
+
+@functools.lru_cache(maxsize=4096)  # a run has a few dozen names, repeated on every line
+def _plain(name: str) -> bool:
+    return is_plain(name)
 
 
 def is_scalar_record(r: Any) -> bool:

@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
+from plastilab.core.safe_text import shown
 from plastilab.tui.run_state import RunState, format_duration
 
 STATE_STYLES = {
@@ -36,10 +37,10 @@ class StatusPanel(Static):
         rows.append(("speed", "–" if rate is None else f"{rate:,.1f} steps/s"))
         rows.append(("ETA", format_duration(state.eta_seconds())))
         rows.append(("elapsed", format_duration(state.elapsed_seconds(now))))
-        rows.append(("device", state.device))
+        rows.append(("device", Text(state.device)))  # Text: a table reads str cells as markup
         if state.run_dir:
             path = Path(state.run_dir)
-            rows.append(("folder", f"{path.parent.name}/{path.name}"))
+            rows.append(("folder", Text(shown(f"{path.parent.name}/{path.name}"))))
         if state.error:
             rows.append(("why", Text(state.error, style="red")))
         table = Table.grid(padding=(0, 1))
