@@ -16,7 +16,7 @@ import typer
 from typer.exceptions import Abort, TyperException
 
 from plastilab.core.errors import PlastilabError
-from plastilab.core.safe_text import shown
+from plastilab.core.safe_text import is_plain, shown
 
 app = typer.Typer(
     help="A terminal laboratory for loss of plasticity in neural networks.",
@@ -130,7 +130,7 @@ def check_out(out: str | None) -> Path | None:
         return None
     if not out.strip():
         fail("--out: found an empty name; give a folder, e.g. --out runs")
-    if not shown(out) == out:
+    if not is_plain(out):
         fail(f"--out {out!r}: a folder name without control characters or line breaks, please")
     path = Path(out)
     if path.exists() and not path.is_dir():

@@ -6,13 +6,12 @@ a hostile file in a ``--scenarios`` folder costs one line, not a crash of the la
 
 from __future__ import annotations
 
-import os
-import stat
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from plastilab.core.errors import ScenarioError
+from plastilab.core.regular_files import NotRegularFile, read_regular
 from plastilab.core.safe_text import is_plain
 
 # A scenario file is a page of settings: a megabyte is far more than any needs, and the cap
@@ -37,11 +36,13 @@ def read_scenario_toml(path: str | Path) -> dict[str, Any]:
             raise ScenarioError(f"{source}: a folder, not a scenario file; pass one of its .toml files (`plastilab list --scenarios {source}` shows them)")
         if not path.exists():
             raise ScenarioError(f"{source}: no such scenario file; `plastilab list` shows the built-in ones")
-        data = read_regular_file(path, MAX_FILE_BYTES)
+        data = read_regular(path, MAX_FILE_BYTES)
     except OSError as exc:
         raise ScenarioError(f"{source}: cannot read it ({exc.strerror or exc})") from None
+    except NotRegularFile as exc:
+        raise ScenarioError(f"{source}: {exc}; pass a .toml file") from None
     except ValueError as exc:
-        raise ScenarioError(f"{source}: {exc}") from None
+        raise ScenarioError(f"{source}: {exc}; a scenario file is a page of settings") from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -51,29 +52,6 @@ def read_scenario_toml(path: str | Path) -> dict[str, Any]:
     raw = parse_toml(text, source)
     check_depth(raw, source)
     return raw
-
-
-def read_regular_file(path: Path, max_bytes: int) -> bytes:
-    """The bytes of ``path`` if it is a regular file of at most ``max_bytes``.
-
-    Opened without blocking and checked after opening, so a FIFO or a device swapped in at the
-    last moment is refused rather than waited on. Raises ``ValueError`` (what is wrong) or
-    ``OSError``.
-    """
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ValueError("not a regular file (a pipe, a socket or a device?); pass a .toml file")
-        if info.st_size > max_bytes:
-            raise ValueError(f"{info.st_size:,} bytes; a scenario file is at most {max_bytes:,}")
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read(max_bytes + 1)
-    finally:
-        os.close(fd)
-    if len(data) > max_bytes:
-        raise ValueError(f"more than {max_bytes:,} bytes; a scenario file is at most {max_bytes:,}")
-    return data
 
 
 def parse_toml(text: str, source: str) -> dict[str, Any]:
