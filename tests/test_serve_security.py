@@ -40,11 +40,13 @@ def with_server(check, command: str = QUICK, max_sessions: int = 2):
                 if not server.sessions:
                     break
                 await asyncio.sleep(0.05)
-            gc.collect()  # textual-serve leaves its finished subprocess transports to the collector
-            await asyncio.sleep(0)
             return result
         finally:
             await test_server.close()
+            # textual-serve leaves its finished subprocess transports to the garbage collector:
+            # collect them while the loop can still close them.
+            gc.collect()
+            await asyncio.sleep(0.1)
 
     return asyncio.run(main())
 
