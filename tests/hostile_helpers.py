@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 from plastilab.cli import main
 
 
 def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    """(exit code, stdout, stderr) of ``plastilab ARGS``, run in this process."""
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
+    """(exit code, stdout, stderr) of ``plastilab ARGS``, run in this process.
+
+    A finished ``run`` ignores SIGINT while it prints its report; the handler is restored here,
+    or every later test's child process would inherit SIGINT ignored.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            main(list(args))
+    finally:
+        signal.signal(signal.SIGINT, previous)
     out, err = capsys.readouterr()
     code = exit_info.value.code
     return (code if isinstance(code, int) else 0), out, err

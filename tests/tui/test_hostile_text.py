@@ -4,6 +4,7 @@ sequence reaches the terminal, no markup is obeyed, and a damaged folder opens w
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -86,11 +87,19 @@ async def test_the_runs_list_shows_names_and_errors_as_text(test_scenarios, tmp_
 async def test_the_picker_shows_a_description_as_text(test_scenarios, tmp_path):
     source = (test_scenarios / "adam-tiny.toml").read_text()
     (tmp_path / "esc.toml").write_text(_with_description(source, "\\u001b[2J" + MARKUP))
+    # Files that crashed the lab at start (issue 11, finding 4): they are listed as invalid.
+    (tmp_path / "deep.toml").write_text('kind = "adam_instability"\nname = "d"\nx = ' + "[" * 100_000 + "]" * 100_000 + "\n")
+    (tmp_path / "kind-table.toml").write_text('kind = {a = 1}\nname = "t"\n')
+    os.mkfifo(tmp_path / "pipe.toml")
     app = PlastilabApp(scenarios_dirs=[tmp_path], runs_root=tmp_path / "runs")
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen) and app.screen.entry is not None)
+        app.screen.show_entry(next(e for e in app.screen.entries if e.path.name == "esc.toml"))
+        await pilot.pause()
         about = plain(app.screen.query_one("#scenario-about").render())
         assert "\x1b" not in about and "\\x1b[2J" in about and MARKUP in about
+        invalid = {e.path.name for e in app.screen.entries if not e.ok}
+        assert {"deep.toml", "kind-table.toml", "pipe.toml"} <= invalid and app.is_running
 
 
 def _with_description(source: str, description: str) -> str:
