@@ -6,14 +6,15 @@ baseline, measured in the same run on the same file, is the floor of any reader:
 ``json.loads`` every line and keeps nothing. Two cases: a run still being written (no
 summary.json: the summary is rebuilt from metrics) and a finished one (with summary.json).
 
-Prints each case and the ratios (targets, at the default size where fixed costs such as drawing
-the chart no longer count: time <= 2x the baseline parse; peak memory at most
-the baseline's plus 100 MB, whatever the file's size).
+Prints each case and the ratios (targets, at the default size, where fixed costs such as
+drawing the chart no longer count: time <= 2x the baseline parse; peak memory at most the
+baseline's plus 100 MB, whatever the file's size).
 
     .venv/bin/python bench/bench_report_large_metrics.py [--lines 2000000] [--source DIR]
 
-A quicker look: ``--lines 200000``. ``--source DIR`` runs the report from another checkout of plastilab (e.g. an older commit,
-exported with ``git archive``), for before/after figures on one machine.
+A quicker look: ``--lines 200000``. ``--source DIR`` runs the report from another checkout of
+plastilab (e.g. an older commit, exported with ``git archive``), for before/after figures on
+one machine.
 """
 
 from __future__ import annotations
