@@ -81,7 +81,9 @@ def validate(
         if is_study_file(path):  # a study: its base and every trial's resolved scenario
             try:
                 study = load_study(path)
-                check_study(study)
+                for scenario in check_study(study):
+                    if not no_memory_check and scenario.config.device in ("auto", "cpu"):
+                        check_memory(scenario, "cpu")
             except PlastilabError as exc:
                 print(f"plastilab: {exc}", file=sys.stderr)
                 bad += 1

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import copy
 import itertools
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from plastilab.core.scenario_toml import read_scenario_toml
 from plastilab.core.errors import ScenarioError
 from plastilab.core.scenario_file import Scenario, apply_override, describe_validation_error, validate_scenario
 from plastilab.studies.schema import StudyConfig
@@ -54,8 +54,8 @@ class Study:
 def is_study_file(path: str | Path) -> bool:
     """True for a readable TOML file whose top-level ``kind`` is ``study``."""
     try:
-        return tomllib.loads(Path(path).read_text(encoding="utf-8")).get("kind") == STUDY_KIND
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return read_scenario_toml(path).get("kind") == STUDY_KIND
+    except ScenarioError:  # not a readable TOML file: the scenario path says why, in one line
         return False
 
 
@@ -64,12 +64,7 @@ def load_study(path: str | Path, overrides: list[str] | None = None) -> Study:
     path = Path(path)
     if not path.is_file():
         raise ScenarioError(f"{path}: no such study file")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(f"{path}: not a UTF-8 text file") from None
+    raw = read_scenario_toml(path)  # regular file, bounded size and depth, one-line errors
     base_overrides = []
     for text in overrides or []:
         if text.strip().startswith("study."):
@@ -101,10 +96,7 @@ def read_base(base: str | dict[str, Any], study_path: Path) -> dict[str, Any]:
     base_path = (study_path.parent / base) if not Path(base).is_absolute() else Path(base)
     if not base_path.is_file():
         raise ScenarioError(f"{study_path}: base: no such scenario file {base_path}; give a path relative to the study file")
-    try:
-        return tomllib.loads(base_path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{base_path}: not valid TOML: {exc}") from None
+    return read_scenario_toml(base_path)
 
 
 def seed_list(config: StudyConfig, base: dict[str, Any]) -> list[int]:
