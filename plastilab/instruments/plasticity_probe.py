@@ -11,8 +11,9 @@ parameters differ. Plasticity loss at step t is probe loss at θ_t minus probe l
 
 The training network, its optimiser and the global random streams are never touched: the probe
 works on a deep copy, draws with its own generators and runs dropout on a private stream. The copy
-keeps no batch-norm running statistics; it trains in train mode and is scored in eval mode
-(dropout off, batch norm on the batch's own statistics). Forward hooks travel with the copy.
+trains in the network's own modes and is scored with dropout off: a batch norm in train mode uses
+the batch's own statistics throughout (the copy keeps no running statistics of it), one in eval
+mode its running statistics. Forward hooks travel with the copy.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from torch.nn.utils import parametrize
 
 from plastilab.instruments.functional import (
     Params,
-    freeze_power_iterations,
     isolated_rng,
     model_device,
     private_copy,
@@ -142,8 +142,8 @@ class PlasticityProbe:
 
     def _train(self, twin: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> tuple[Params, np.ndarray]:
         cfg = self.config
-        twin.train()
-        freeze_power_iterations(twin)  # train() just switched them back on
+        # The copy trains in the network's own modes (private_copy kept them): dropout on and
+        # batch norm on batch statistics in a train-mode network; running statistics in eval mode.
         params = {
             name: p.detach().unsqueeze(0).repeat(cfg.n_targets, *([1] * p.dim()))
             for name, p in twin.named_parameters()
