@@ -65,8 +65,10 @@ def test_same_targets_and_batches_every_time_so_plasticity_loss_is_a_difference(
     first, again = probe.measure(model), probe.measure(model)
     assert first.final_loss == again.final_loss
     np.testing.assert_array_equal(first.curve, again.curve)
-    assert first.plasticity_loss == pytest.approx(first.final_loss - baseline.final_loss)
-    assert probe.measure(at_init).plasticity_loss == 0.0
+    assert first.plasticity_loss == pytest.approx(first.final_loss_scaled - baseline.final_loss_scaled)
+    assert first.plasticity_loss_raw == pytest.approx(first.final_loss - baseline.final_loss)
+    again_at_init = probe.measure(at_init)
+    assert again_at_init.plasticity_loss == 0.0 and again_at_init.plasticity_loss_raw == 0.0
 
 
 def test_random_labels_are_learned_and_high_frequency_targets_are_offset_sines():

@@ -30,6 +30,9 @@ from plastilab.tui.history import DecimatedHistory
 TERMINAL_STATES = ("finished", "failed", "interrupted")
 RATE_WINDOW_S = 10.0
 LOG_LINES = 500
+# Arrays kept in the run folder for re-analysis that no pane draws (the Hessian's raw quadrature
+# would otherwise replace the gradient-covariance matrix as its series' latest Matrix).
+UNDRAWN_ARRAY_TAGS = frozenset({"hessian/quadrature"})
 
 
 @dataclass
@@ -85,7 +88,8 @@ class RunState:
                 bisect.insort(self.boundaries, event.step)
             self.tasks = max(self.tasks, event.task + 1)
         elif isinstance(event, (Histogram, Matrix, Curve)):
-            self.arrays.setdefault(type(event).__name__.lower(), {})[event.series] = event
+            if event.tag not in UNDRAWN_ARRAY_TAGS:
+                self.arrays.setdefault(type(event).__name__.lower(), {})[event.series] = event
         elif isinstance(event, Log):
             self.log(event.level, event.message, event.step)
         elif isinstance(event, RunStarted):
