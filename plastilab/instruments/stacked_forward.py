@@ -53,13 +53,20 @@ def _direct_mlp(twin: nn.Module) -> StackedForward | None:
         return None
 
     def forward(params: Params, x: torch.Tensor) -> torch.Tensor:
-        k = next(iter(params.values())).shape[0]
-        h = x.flatten(1).expand(k, -1, -1)  # (K, B, features): every copy sees the same batch
+        h = x.flatten(1)  # (B, features) until the first layer: every copy sees the same batch
         for name, module in layers:
             if isinstance(module, nn.Linear):
-                weight = params[f"{name}.weight"].transpose(1, 2)
-                bias = params.get(f"{name}.bias")
-                h = torch.bmm(h, weight) if bias is None else torch.baddbmm(bias.unsqueeze(1), h, weight)
+                weight, bias = params[f"{name}.weight"], params.get(f"{name}.bias")
+                k, out = weight.shape[:2]
+                if h.dim() == 2:
+                    # The shared input meets all K weight matrices in one matmul (and its
+                    # backward gives the K weight gradients in one matmul, in their own layout).
+                    flat_bias = None if bias is None else bias.reshape(k * out)
+                    h = F.linear(h, weight.reshape(k * out, -1), flat_bias).view(-1, k, out).transpose(0, 1)
+                elif bias is None:
+                    h = torch.bmm(h, weight.transpose(1, 2))
+                else:
+                    h = torch.baddbmm(bias.unsqueeze(1), h, weight.transpose(1, 2))
             elif isinstance(module, nn.LayerNorm):
                 h = F.layer_norm(h, module.normalized_shape, eps=module.eps)
                 if module.weight is not None:
