@@ -36,7 +36,7 @@ from plastilab.instruments.functional import LossFn
 from plastilab.instruments.hessian_products import HessianProducts
 
 BULK_TAIL = 5e-4  # mass left out each side of the bulk: outliers each carry ~1/n_params of it
-MAX_FINE_BINS = 4096
+OUTER_BIN_AFTER = 0.25  # nodes further beyond the bulk than this share of its width get an outer bin
 
 
 @dataclass(frozen=True)
@@ -81,13 +81,19 @@ class Quadrature:
         high = nodes[min(np.searchsorted(mass, 1 - BULK_TAIL), len(nodes) - 1)]
         return float(low), float(high)
 
-    def density(self, sigma: float = 0.02, n_bins: int = 200) -> tuple[np.ndarray, np.ndarray]:
+    def smoothing_width(self, sigma: float) -> float:
+        """``sigma`` times the bulk's spread (the whole span when the bulk is a single point)."""
+        low, high = self.bulk()
+        first, last = float(self.nodes.min()), float(self.nodes.max())
+        return sigma * ((high - low) or (last - first) or max(abs(first), 1.0))
+
+    def density(self, sigma: float = 0.005, n_bins: int = 200) -> tuple[np.ndarray, np.ndarray]:
         """The smoothed spectral density integrated over ``n_bins`` bins: (fractions, edges).
 
         Each node is a Gaussian of width ``sigma`` times the bulk's spread (:meth:`bulk`; the
         whole span when the bulk is a single point), so the smoothing resolves the bulk however
         far the outliers lie. Equal bins cover the bulk plus four widths each side; where nodes lie
-        beyond that, one wider bin on that side reaches out to the outermost node (plus four
+        far beyond that (more than a quarter of the bulk's width), one wider bin on that side reaches out to the outermost node (plus four
         widths) and holds the outliers' mass, so every eigenvalue is counted. ``fractions`` is the
         share of the eigenvalues in each bin (it sums to 1); ``edges`` has ``n_bins + 1`` entries,
         increasing. The raw quadrature (:attr:`nodes`,
@@ -95,9 +101,14 @@ class Quadrature:
         """
         low, high = self.bulk()
         first, last = float(self.nodes.min()), float(self.nodes.max())
-        spread = (high - low) or (last - first) or max(abs(first), 1.0)
-        width = sigma * spread
+        width = self.smoothing_width(sigma)
         inner_low, inner_high = low - 4 * width, high + 4 * width
+        # Nodes just beyond the bulk widen the equal bins; only far ones get an outer bin.
+        reach = OUTER_BIN_AFTER * (inner_high - inner_low)
+        if inner_low - (first - 4 * width) <= reach:
+            inner_low = min(inner_low, first - 4 * width)
+        if (last + 4 * width) - inner_high <= reach:
+            inner_high = max(inner_high, last + 4 * width)
         below, above = first - 4 * width < inner_low, last + 4 * width > inner_high
         fine = max(n_bins - below - above, 1)
         edges = np.linspace(inner_low, inner_high, fine + 1)
@@ -175,7 +186,7 @@ class HessianSpectrum:
         return total / n_samples
 
     def density(
-        self, iterations: int = 30, n_starts: int = 4, sigma: float = 0.02, n_bins: int = 200
+        self, iterations: int = 30, n_starts: int = 4, sigma: float = 0.005, n_bins: int = 200
     ) -> tuple[np.ndarray, np.ndarray]:
         """Eigenvalue density by stochastic Lanczos quadrature: (fractions per bin, bin edges)."""
         return self.lanczos(iterations, n_starts).density(sigma, n_bins)

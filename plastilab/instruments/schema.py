@@ -55,7 +55,7 @@ class HessianConfig(Strict):
     n_starts: int = Field(default=4, ge=1)  # random start vectors of the density's quadrature
     # Smoothing width as a fraction of the bulk's spread (the quadrature's 0.05%-99.95% range), so
     # it resolves the bulk however far the outliers lie; most bins cover the bulk.
-    sigma: float = Field(default=0.02, gt=0)
+    sigma: float = Field(default=0.005, gt=0)
     n_bins: int = Field(default=200, ge=2)
     trace_samples: int = Field(default=32, ge=0)  # Hutchinson probe vectors; 0 skips the trace
 
