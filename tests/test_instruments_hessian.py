@@ -64,6 +64,14 @@ def test_top_eigenvalues_match_eigvalsh(case):
     np.testing.assert_allclose(top, eigenvalues[::-1][:3], rtol=1e-6)
 
 
+def test_smallest_eigenvalues_match_eigvalsh_and_products_work_under_no_grad(case):
+    spectrum, hessian, eigenvalues = case
+    np.testing.assert_allclose(spectrum.smallest_eigenvalues(2, iterations=40), eigenvalues[:2], rtol=1e-6, atol=1e-9)
+    v = torch.ones(spectrum.n_params, dtype=torch.float64)
+    with torch.no_grad():  # a training loop may call the instruments inside no_grad
+        torch.testing.assert_close(spectrum.hvp(v), hessian @ v, rtol=1e-9, atol=1e-12)
+
+
 def test_quadrature_moments_are_exact_from_a_basis_and_close_from_random_starts(case):
     spectrum, _, eigenvalues = case
     exact = spectrum.lanczos(8, starts=torch.eye(spectrum.n_params, dtype=torch.float64))
