@@ -181,6 +181,9 @@ class HessianProducts:
                 _synchronise(self.device)
                 runs.append(time.perf_counter() - start)
             seconds[method] = min(runs)
+        if not seconds:  # none ran: let the plainest way raise its own error
+            self._run(ONE_BY_ONE, vectors)
+            return ONE_BY_ONE
         best = min(seconds, key=seconds.get)
         timings = ", ".join(f"{m} {s * 1e3:.2f} ms" for m, s in seconds.items())
         self.measurements.append(f"Hessian-vector products of {count} vector(s) on {self.device}: {timings}; using {best}")
