@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
+from plastilab.instruments.hessian_products import METHODS, forget_choices
 from plastilab.instruments.hessian_spectrum import HessianSpectrum
 from plastilab.models.mlp import MLP
 
@@ -63,6 +64,14 @@ def test_top_eigenvalues_match_eigvalsh(case):
     np.testing.assert_allclose(top, eigenvalues[::-1][:3], rtol=1e-6)
 
 
+def test_smallest_eigenvalues_match_eigvalsh_and_products_work_under_no_grad(case):
+    spectrum, hessian, eigenvalues = case
+    np.testing.assert_allclose(spectrum.smallest_eigenvalues(2, iterations=40), eigenvalues[:2], rtol=1e-6, atol=1e-9)
+    v = torch.ones(spectrum.n_params, dtype=torch.float64)
+    with torch.no_grad():  # a training loop may call the instruments inside no_grad
+        torch.testing.assert_close(spectrum.hvp(v), hessian @ v, rtol=1e-9, atol=1e-12)
+
+
 def test_quadrature_moments_are_exact_from_a_basis_and_close_from_random_starts(case):
     spectrum, _, eigenvalues = case
     exact = spectrum.lanczos(8, starts=torch.eye(spectrum.n_params, dtype=torch.float64))
@@ -84,7 +93,8 @@ def test_density_histogram_keeps_the_mass_and_the_mean(case):
     assert fractions.shape == (200,) and edges.shape == (201,)
     assert fractions.min() >= 0 and fractions.sum() == pytest.approx(1.0)
     centres = (edges[1:] + edges[:-1]) / 2
-    assert (fractions * centres).sum() == pytest.approx(eigenvalues.mean(), abs=edges[1] - edges[0])
+    assert (fractions * centres).sum() == pytest.approx(eigenvalues.mean(), abs=np.diff(edges).max())
+    assert np.all(np.diff(edges) > 0)
     assert edges[0] <= eigenvalues.min() and edges[-1] >= eigenvalues.max()
 
 
@@ -127,18 +137,35 @@ def test_a_td_loss_with_tuple_targets():
     hessian = dense_hessian(model, td_loss, batch)
     top = spectrum.top_eigenvalues(1, iterations=20)[0]
     assert top == pytest.approx(float(torch.linalg.eigvalsh(hessian)[-1]), rel=1e-6)
-    assert spectrum.method == "forward-over-reverse"
 
 
-def test_losses_without_a_forward_mode_backward_fall_back_to_vjp_of_grad():
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("loss", ["mse", "huber"])
+def test_every_way_of_computing_products_gives_the_dense_hessian(method, loss):
+    model, loss_fn, batch = tiny_problem(False, loss)
+    hessian = dense_hessian(model, loss_fn, batch)
+    spectrum = HessianSpectrum(model, loss_fn, batch, method=method)
+    v = torch.randn(4, spectrum.n_params, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(spectrum.hvp(v), v @ hessian, rtol=1e-9, atol=1e-12)
+    torch.testing.assert_close(spectrum.hvp(v[0]), hessian @ v[0], rtol=1e-9, atol=1e-12)
+    # huber_loss's backward has no forward-mode rule: forward over reverse falls back.
+    expected = "reverse-over-reverse" if (loss, method) == ("huber", "forward-over-reverse") else method
+    assert spectrum.method == expected or (method == "reverse-over-reverse, batched" and spectrum.method == "reverse-over-reverse")
+    spectrum.release()
+    torch.testing.assert_close(spectrum.hvp(v[1]), hessian @ v[1], rtol=1e-9, atol=1e-12)  # rebuilt
+
+
+def test_the_fastest_way_is_measured_once_per_model_shape_and_vector_count():
+    forget_choices()
     model, loss_fn, batch = tiny_problem(False, "huber")
     spectrum = HessianSpectrum(model, loss_fn, batch)
-    spectrum.hvp(torch.ones(spectrum.n_params, dtype=torch.float64))
-    assert spectrum.method == "reverse-over-reverse"
-    model, loss_fn, batch = tiny_problem(False, "mse")
-    spectrum = HessianSpectrum(model, loss_fn, batch)
-    spectrum.hvp(torch.ones(spectrum.n_params, dtype=torch.float64))
-    assert spectrum.method == "forward-over-reverse"
+    spectrum.hvp(torch.ones(3, spectrum.n_params, dtype=torch.float64))
+    assert len(spectrum.products.measurements) == 1 and "3 vector(s)" in spectrum.products.measurements[0]
+    assert "forward-over-reverse" not in spectrum.products.measurements[0]  # it cannot run here
+    assert spectrum.method in METHODS
+    again = HessianSpectrum(model, loss_fn, batch)
+    again.hvp(torch.ones(3, again.n_params, dtype=torch.float64))
+    assert again.products.measurements == [] and again.method == spectrum.method
 
 
 class TinyAttention(nn.Module):

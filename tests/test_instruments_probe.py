@@ -65,8 +65,10 @@ def test_same_targets_and_batches_every_time_so_plasticity_loss_is_a_difference(
     first, again = probe.measure(model), probe.measure(model)
     assert first.final_loss == again.final_loss
     np.testing.assert_array_equal(first.curve, again.curve)
-    assert first.plasticity_loss == pytest.approx(first.final_loss - baseline.final_loss)
-    assert probe.measure(at_init).plasticity_loss == 0.0
+    assert first.plasticity_loss == pytest.approx(first.final_loss_scaled - baseline.final_loss_scaled)
+    assert first.plasticity_loss_raw == pytest.approx(first.final_loss - baseline.final_loss)
+    again_at_init = probe.measure(at_init)
+    assert again_at_init.plasticity_loss == 0.0 and again_at_init.plasticity_loss_raw == 0.0
 
 
 def test_random_labels_are_learned_and_high_frequency_targets_are_offset_sines():
@@ -118,3 +120,25 @@ def test_spectral_norm_models_train_in_the_probe_and_need_a_target_factory():
     labels = PlasticityProbe(inputs, config(family="random_labels"), seed=0).measure(model)
     assert np.isfinite(regression.final_loss) and regression.final_loss < regression.curve[0]
     assert np.isfinite(labels.final_loss)
+
+
+@pytest.mark.parametrize("layer_norm", [False, True])
+def test_the_direct_stacked_mlp_gives_the_numbers_of_the_general_vmapped_path(layer_norm):
+    from plastilab.instruments.stacked_forward import _direct_mlp, _vmapped
+
+    torch.manual_seed(0)
+    model = MLP(6, [16, 16], 4, layer_norm=layer_norm)
+    params = {n: torch.randn(3, *p.shape) for n, p in model.named_parameters()}
+    x = torch.randn(10, 6)
+    direct = _direct_mlp(model)
+    assert direct is not None
+    torch.testing.assert_close(direct(params, x), _vmapped(model)(params, x), rtol=1e-5, atol=1e-6)
+
+    # A forward hook must see every call, so a hooked network takes the general path: same numbers.
+    inputs = torch.randn(64, 6)
+    plain = PlasticityProbe(inputs, config(family="random_labels"), seed=5).measure(model)
+    model.body.act1.register_forward_hook(lambda *args: None)
+    assert _direct_mlp(model) is None
+    hooked = PlasticityProbe(inputs, config(family="random_labels"), seed=5).measure(model)
+    np.testing.assert_allclose(hooked.per_target, plain.per_target, rtol=1e-4)
+    np.testing.assert_allclose(hooked.curve, plain.curve, rtol=1e-4)

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from plastilab.core.events import ArrayEvent
+from plastilab.core.events import Event
 from plastilab.instruments.functional import LossFn
 from plastilab.instruments.plasticity_probe import LossKind
 
@@ -33,7 +33,7 @@ class Measurement:
     """What one instrument measured at one step: tagged scalars and array events."""
 
     scalars: dict[str, float] = field(default_factory=dict)
-    arrays: list[ArrayEvent] = field(default_factory=list)
+    arrays: list[Event] = field(default_factory=list)  # array events, and any logs worth keeping
 
 
 @dataclass(frozen=True)

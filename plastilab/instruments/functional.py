@@ -99,9 +99,11 @@ def twice_differentiable() -> contextlib.AbstractContextManager:
 
 
 def private_copy(model: nn.Module) -> nn.Module:
-    """A deep copy whose batch-norm layers keep no running statistics, power iterations frozen.
+    """A deep copy in the model's own modes, power iterations frozen, that never writes a buffer.
 
-    torch.func transforms cannot write running statistics in place; without them a train-mode
+    A batch norm in eval mode keeps its running statistics (copied, so the original is never
+    touched) and normalises with them, as the model does. One in train mode drops them:
+    torch.func transforms cannot write running statistics in place, and without them a train-mode
     batch norm normalises with the batch's own statistics, exactly as in a training step.
     """
     twin = copy.deepcopy(model)
@@ -109,7 +111,7 @@ def private_copy(model: nn.Module) -> nn.Module:
     for p in twin.parameters():
         p.grad = None  # the copy needs no gradients of its own
     for module in twin.modules():
-        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+        if isinstance(module, nn.modules.batchnorm._BatchNorm) and module.training:
             module.running_mean = None
             module.running_var = None
             module.num_batches_tracked = None

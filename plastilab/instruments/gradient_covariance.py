@@ -22,7 +22,6 @@ from torch.utils._pytree import tree_map
 
 from plastilab.instruments.functional import (
     LossFn,
-    cloned_buffers,
     flatten,
     isolated_rng,
     model_device,
@@ -58,11 +57,14 @@ def per_example_gradients(
     if any(isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training for m in model.modules()):
         with isolated_rng(seed, device):
             return _rows_of_the_loss_jacobian(model, loss_fn, params, inputs, targets)
-    buffers = cloned_buffers(model)
+    # A private copy in the model's modes: an eval-mode batch norm normalises with (copies of) its
+    # running statistics, spectral norm's power iteration is frozen (vmap cannot batch its writes).
+    twin = private_copy(model)
+    buffers = dict(twin.named_buffers())
 
     def loss_one(p, x, t):
         x1, t1 = _one_example_batch((x, t))
-        return loss_fn(functional_call(model, (p, buffers), (x1,)), t1)
+        return loss_fn(functional_call(twin, (p, buffers), (x1,)), t1)
 
     with isolated_rng(seed, device):
         grads = vmap(grad(loss_one), in_dims=(None, 0, 0), randomness="different")(params, inputs, targets)

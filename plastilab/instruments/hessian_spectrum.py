@@ -1,47 +1,42 @@
 """The Hessian of a training loss, seen through Hessian-vector products (paper §3, Fig. 3-4).
 
-Products come from torch.func, forward over reverse: ``jvp`` of ``grad`` of the loss written as a
-``functional_call`` of the model. Several vectors go through one ``vmap``-ed product at once, which
-is how the density's Lanczos chains and the trace's probe vectors are run: in lockstep.
+Products are exact and come from :mod:`plastilab.instruments.hessian_products`, which picks the
+fastest way on this machine by timing them (reverse over reverse with the first-order graph kept,
+one vector at a time or batched; or torch.func's forward over reverse). Several vectors go through
+one product at once, which is how the density's Lanczos chains and the trace's probe vectors are
+run: in lockstep.
 
-Three verbs over those products:
+Verbs over those products:
 
-* :meth:`HessianSpectrum.top_eigenvalues` - Lanczos, the largest Ritz values;
+* :meth:`HessianSpectrum.top_eigenvalues` / :meth:`~HessianSpectrum.smallest_eigenvalues` -
+  Lanczos, the largest / smallest Ritz values;
 * :meth:`HessianSpectrum.trace` - Hutchinson's estimator with Rademacher vectors;
-* :meth:`HessianSpectrum.density` - stochastic Lanczos quadrature, smoothed by Gaussians and
-  integrated over bins.
+* :meth:`HessianSpectrum.density` - stochastic Lanczos quadrature, smoothed by Gaussians whose
+  width follows the bulk of the spectrum, integrated over bins (:class:`Quadrature`).
 
 Attention runs on PyTorch's math kernel here (the fused kernels have no second derivative).
-The model's mode is respected, never switched. In train mode, batch norm normalises with the
-batch's statistics (as in a training step) on a private copy that keeps no running statistics, and
-dropout stays on with its mask frozen: every product re-seeds a private random stream with the
-same seed, so the operator is the (symmetric) Hessian of one fixed dropout sub-network and the
-training loop's random streams do not move.
+The model's mode is respected, never switched. An eval-mode batch norm normalises with (copies
+of) its running statistics. In train mode, batch norm normalises with the batch's statistics (as
+in a training step) on a private copy that keeps no running statistics, and dropout stays on with
+its mask frozen (drawn once from a private stream with the spectrum's seed), so the operator is
+the (symmetric) Hessian of one fixed dropout sub-network and the training loop's random streams
+do not move. The kept graph is freed by :meth:`HessianSpectrum.release` (or leaving a ``with``).
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
-from torch.func import functional_call, grad, jvp, vjp, vmap
-from torch.utils._pytree import tree_flatten, tree_unflatten
 
-from plastilab.instruments.functional import (
-    LossFn,
-    flatten,
-    isolated_rng,
-    model_device,
-    private_copy,
-    to_device,
-    trainable_params,
-    twice_differentiable,
-    unflatten,
-)
+from plastilab.instruments.functional import LossFn
+from plastilab.instruments.hessian_products import HessianProducts
+
+BULK_TAIL = 5e-4  # mass left out each side of the bulk: outliers each carry ~1/n_params of it
+OUTER_BIN_AFTER = 0.25  # nodes further beyond the bulk than this share of its width get an outer bin
 
 
 @dataclass(frozen=True)
@@ -65,22 +60,64 @@ class Quadrature:
         ranked = -np.sort(-self.nodes, axis=1)[:, :k]
         return ranked.max(axis=0)
 
+    def bottom(self, k: int) -> np.ndarray:
+        """The ``k`` smallest (most negative) eigenvalues, ascending; the smallest over chains."""
+        return np.sort(self.nodes, axis=1)[:, :k].min(axis=0)
+
     def moment(self, power: int) -> float:
         """Estimate of the spectral moment ``tr(H^power) / n_params``."""
         return float((self.weights * self.nodes**power).sum(axis=1).mean())
 
-    def density(self, sigma: float = 0.01, n_bins: int = 80) -> tuple[np.ndarray, np.ndarray]:
+    def bulk(self) -> tuple[float, float]:
+        """Where the bulk of the spectrum lies: the quadrature's quantiles BULK_TAIL and 1 - BULK_TAIL.
+
+        The few large outliers each carry about 1/n_params of the mass, so they fall outside;
+        a spectrum of a few hundred eigenvalues has no such outliers and is all bulk.
+        """
+        order = np.argsort(self.nodes, axis=None)
+        nodes = self.nodes.reshape(-1)[order]
+        mass = np.cumsum(self.weights.reshape(-1)[order]) / self.weights.sum()
+        low = nodes[min(np.searchsorted(mass, BULK_TAIL), len(nodes) - 1)]
+        high = nodes[min(np.searchsorted(mass, 1 - BULK_TAIL), len(nodes) - 1)]
+        return float(low), float(high)
+
+    def smoothing_width(self, sigma: float) -> float:
+        """``sigma`` times the bulk's spread (the whole span when the bulk is a single point)."""
+        low, high = self.bulk()
+        first, last = float(self.nodes.min()), float(self.nodes.max())
+        return sigma * ((high - low) or (last - first) or max(abs(first), 1.0))
+
+    def density(self, sigma: float = 0.005, n_bins: int = 200) -> tuple[np.ndarray, np.ndarray]:
         """The smoothed spectral density integrated over ``n_bins`` bins: (fractions, edges).
 
-        Each node is a Gaussian of width ``sigma`` times the spectrum's scale,
-        ``max(λmax - λmin, |λmax|, |λmin|)``; bins span the nodes plus three widths each side.
-        ``fractions`` is the share of the eigenvalues in each bin (it sums to 1); ``edges`` has
-        ``n_bins + 1`` entries.
+        Each node is a Gaussian of width ``sigma`` times the bulk's spread (:meth:`bulk`; the
+        whole span when the bulk is a single point), so the smoothing resolves the bulk however
+        far the outliers lie. Equal bins cover the bulk plus four widths each side; where nodes lie
+        far beyond that (more than a quarter of the bulk's width), one wider bin on that side reaches out to the outermost node (plus four
+        widths) and holds the outliers' mass, so every eigenvalue is counted. ``fractions`` is the
+        share of the eigenvalues in each bin (it sums to 1); ``edges`` has ``n_bins + 1`` entries,
+        increasing. The raw quadrature (:attr:`nodes`,
+        :attr:`weights`) lets any other smoothing be redone.
         """
-        low, high = float(self.nodes.min()), float(self.nodes.max())
-        width = sigma * (max(high - low, abs(high), abs(low)) or 1.0)
-        edges = np.linspace(low - 3 * width, high + 3 * width, n_bins + 1)
+        low, high = self.bulk()
+        first, last = float(self.nodes.min()), float(self.nodes.max())
+        width = self.smoothing_width(sigma)
+        inner_low, inner_high = low - 4 * width, high + 4 * width
+        # Nodes just beyond the bulk widen the equal bins; only far ones get an outer bin.
+        reach = OUTER_BIN_AFTER * (inner_high - inner_low)
+        if inner_low - (first - 4 * width) <= reach:
+            inner_low = min(inner_low, first - 4 * width)
+        if (last + 4 * width) - inner_high <= reach:
+            inner_high = max(inner_high, last + 4 * width)
+        below, above = first - 4 * width < inner_low, last + 4 * width > inner_high
+        fine = max(n_bins - below - above, 1)
+        edges = np.linspace(inner_low, inner_high, fine + 1)
+        if below and n_bins > 1:
+            edges = np.concatenate([[first - 4 * width], edges])
+        if above and len(edges) <= n_bins:
+            edges = np.concatenate([edges, [last + 4 * width]])
         cdf = _normal_cdf((edges[None, None, :] - self.nodes[:, :, None]) / width)  # (S, m, bins+1)
+        cdf[..., 0], cdf[..., -1] = 0.0, 1.0  # the outer bins take the tails of every Gaussian
         mass = (self.weights[:, :, None] * np.diff(cdf, axis=-1)).sum(axis=1).mean(axis=0)
         return mass / mass.sum(), edges
 
@@ -95,80 +132,48 @@ class HessianSpectrum:
     ``batch`` is ``(inputs, targets)``; ``targets`` is a tensor or a tuple of tensors with a
     leading batch dimension. Parameters are read once, at construction: build a new spectrum
     after the model moves. Vectors are flat, ordered as ``model.named_parameters()`` (trainable
-    ones only); :attr:`n_params` is their length.
+    ones only); :attr:`n_params` is their length. ``method`` forces a way of computing products
+    (one of :data:`plastilab.instruments.hessian_products.METHODS`); by default the fastest,
+    measured on first use.
     """
 
-    def __init__(self, model: nn.Module, loss_fn: LossFn, batch: tuple[torch.Tensor, Any], *, seed: int = 0) -> None:
-        self.device = model_device(model)
+    def __init__(
+        self, model: nn.Module, loss_fn: LossFn, batch: tuple[torch.Tensor, Any], *, seed: int = 0,
+        method: str | None = None,
+    ) -> None:
+        self.products = HessianProducts(model, loss_fn, batch, seed=seed, method=method)
+        self.device = self.products.device
         self.seed = seed
-        self._params = {k: v.clone() for k, v in trainable_params(model).items()}
-        self.n_params = sum(t.numel() for t in self._params.values())
-        self.dtype = next(iter(self._params.values())).dtype
-        twin = private_copy(model)
-        buffers = dict(twin.named_buffers())
-        inputs, targets = to_device(batch, self.device)
-        # Float targets enter jvp as primals with explicit zero tangents: left as constants they
-        # reach some losses' backward (mse_loss) as immutable zero tensors, which then fails.
-        leaves, spec = tree_flatten(targets)
-        floats = [i for i, t in enumerate(leaves) if isinstance(t, torch.Tensor) and t.is_floating_point()]
-        self._float_targets = tuple(leaves[i] for i in floats)
-        self._zero_tangents = tuple(torch.zeros_like(t) for t in self._float_targets)
-
-        def loss(params, float_targets):
-            full = list(leaves)
-            for i, t in zip(floats, float_targets):
-                full[i] = t
-            return loss_fn(functional_call(twin, (params, buffers), (inputs,)), tree_unflatten(full, spec))
-
-        self._gradient = grad(loss)
-        self.method = "forward-over-reverse"
-        self._pullback = None
-        # Built once: re-creating vmapped closures in a loop costs time for nothing.
-        self._hvp_one = self._forward_over_reverse
-        self._hvp_many = vmap(self._forward_over_reverse, randomness="same")
+        self.n_params = self.products.n_params
+        self.dtype = self.products.dtype
         self._generator = torch.Generator(device=self.device).manual_seed(seed)
 
-    def _forward_over_reverse(self, vector: torch.Tensor) -> torch.Tensor:
-        tangents = (unflatten(vector, self._params), self._zero_tangents)
-        return flatten(jvp(self._gradient, (self._params, self._float_targets), tangents)[1])
-
-    def _reverse_over_reverse(self, vector: torch.Tensor) -> torch.Tensor:
-        return flatten(self._pullback(unflatten(vector, self._params))[0])
-
-    def _fall_back(self) -> None:
-        """For losses whose backward has no forward-mode rule (``huber_loss``): vjp of grad.
-
-        The pullback is built once and reused, so its graph is kept between products.
-        """
-        with isolated_rng(self.seed, self.device), twice_differentiable():
-            _, self._pullback = vjp(lambda p: self._gradient(p, self._float_targets), self._params)
-        self.method = "reverse-over-reverse"
-        self._hvp_one = self._reverse_over_reverse
-        self._hvp_many = vmap(self._reverse_over_reverse, randomness="same")
+    @property
+    def method(self) -> str | None:
+        """How the latest product was computed."""
+        return self.products.method
 
     def hvp(self, vector: torch.Tensor) -> torch.Tensor:
-        """``H v`` for a flat vector ``(n_params,)``, or row by row for a batch ``(b, n_params)``.
+        """``H v`` for a flat vector ``(n_params,)``, or row by row for a batch ``(b, n_params)``."""
+        return self.products(vector)
 
-        :attr:`method` says how: ``forward-over-reverse`` (jvp of grad), or, for a loss with no
-        forward-mode rule in its backward, ``reverse-over-reverse`` (vjp of grad).
-        """
-        try:
-            return self._product(vector)
-        except (RuntimeError, NotImplementedError) as error:
-            if self.method != "forward-over-reverse" or "forward AD" not in str(error):
-                raise
-        self._fall_back()
-        return self._product(vector)
+    def release(self) -> None:
+        """Free the first-order graph kept between products; later products rebuild it."""
+        self.products.release()
 
-    def _product(self, vector: torch.Tensor) -> torch.Tensor:
-        with isolated_rng(self.seed, self.device), twice_differentiable(), warnings.catch_warnings():
-            # torch's forward AD loads its decompositions through torch.jit.script, which warns.
-            warnings.filterwarnings("ignore", message=".*torch.jit.script.*", category=FutureWarning)
-            return self._hvp_many(vector) if vector.dim() == 2 else self._hvp_one(vector)
+    def __enter__(self) -> HessianSpectrum:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
 
     def top_eigenvalues(self, k: int = 1, iterations: int = 30) -> np.ndarray:
         """The ``k`` largest (algebraic) eigenvalues, descending, from one Lanczos chain."""
         return self.lanczos(max(iterations, k), n_starts=1).top(k)
+
+    def smallest_eigenvalues(self, k: int = 1, iterations: int = 30) -> np.ndarray:
+        """The ``k`` smallest (most negative) eigenvalues, ascending, from one Lanczos chain."""
+        return self.lanczos(max(iterations, k), n_starts=1).bottom(k)
 
     def trace(self, n_samples: int = 32, chunk: int = 16) -> float:
         """Hutchinson's estimate ``mean(v^T H v)`` over Rademacher vectors ``v``."""
@@ -181,7 +186,7 @@ class HessianSpectrum:
         return total / n_samples
 
     def density(
-        self, iterations: int = 30, n_starts: int = 4, sigma: float = 0.01, n_bins: int = 80
+        self, iterations: int = 30, n_starts: int = 4, sigma: float = 0.005, n_bins: int = 200
     ) -> tuple[np.ndarray, np.ndarray]:
         """Eigenvalue density by stochastic Lanczos quadrature: (fractions per bin, bin edges)."""
         return self.lanczos(iterations, n_starts).density(sigma, n_bins)
@@ -207,7 +212,7 @@ class HessianSpectrum:
         n = starts.shape[0]
         # (chain, step, parameter): each chain's basis is one contiguous matrix.
         basis = torch.empty(n, m, self.n_params, device=self.device, dtype=self.dtype)
-        alphas = np.zeros((n, m))
+        alphas = torch.zeros(n, m, device=self.device, dtype=torch.float64)  # read back once, at the end
         betas = np.zeros((n, m - 1))
         q = starts / starts.norm(dim=1, keepdim=True)
         tol = 100 * torch.finfo(self.dtype).eps
@@ -215,7 +220,7 @@ class HessianSpectrum:
             basis[:, j] = q
             w = self.hvp(q)  # a fresh tensor: updated in place below
             alpha = torch.linalg.vecdot(w, q)
-            alphas[:, j] = alpha.double().cpu().numpy()
+            alphas[:, j] = alpha
             if j == m - 1:
                 break
             # The three-term recurrence, then one pass against the whole basis: in floating point
@@ -225,8 +230,11 @@ class HessianSpectrum:
                 w.addcmul_(beta.unsqueeze(1), basis[:, j - 1], value=-1)
             _orthogonalise_(w, basis[:, : j + 1])
             beta = w.norm(dim=1)
-            beta_np = beta.double().cpu().numpy()
-            stalled = beta_np <= tol * np.maximum(np.abs(alphas[:, : j + 1]).max(axis=1), 1e-30)
+            scale = alphas[:, : j + 1].abs().amax(dim=1).clamp_min(1e-30)
+            # One host sync a step: the couplings, with a stalled chain's set to zero.
+            both = torch.stack([beta.double(), scale]).cpu().numpy()
+            beta_np = both[0]
+            stalled = beta_np <= tol * both[1]
             beta_np[stalled] = 0.0
             betas[:, j] = beta_np
             beta = torch.from_numpy(beta_np).to(w)
@@ -238,7 +246,7 @@ class HessianSpectrum:
                 chains = basis[torch.as_tensor(stalled, device=self.device), : j + 1]
                 _orthogonalise_(_orthogonalise_(fresh, chains), chains)
                 q[torch.as_tensor(stalled, device=self.device)] = fresh / fresh.norm(dim=1, keepdim=True)
-        return alphas, betas
+        return alphas.cpu().numpy(), betas
 
     def _gaussian(self, rows: int) -> torch.Tensor:
         return torch.randn(rows, self.n_params, generator=self._generator, device=self.device, dtype=self.dtype)

@@ -2,22 +2,31 @@
 
 At a checkpoint the probe copies the network, gives the copy a fresh Adam, trains it for
 ``probe_steps`` on each of K target functions and reports the mean final loss. The K copies train
-together: their parameters are stacked and one ``vmap`` of ``grad`` over a ``functional_call``
-computes all K gradients at once.
+together: their parameters are stacked, one forward pass runs all K copies
+(:mod:`plastilab.instruments.stacked_forward`), one backward pass of the summed losses gives all
+K gradients, and one fused Adam steps the stacked tensors.
+
+Losses come raw and scale-free. Scale-free is what a reader can compare across networks and
+targets: for regression, the fraction of the target's variance left unexplained (MSE / Var(target):
+1.0 is no better than predicting the target's mean); for random labels, cross-entropy / ln(classes)
+(1.0 is a uniform guess). The loss before the probe's training steps is reported too, so "starts
+far away" (output scale) can be told from "cannot move" (trainability).
 
 The targets are drawn once per probe, from its own seed, so every measurement of a run (and the
 baseline at θ_0) faces the same K tasks and the same mini-batch sequence; only the starting
-parameters differ. Plasticity loss at step t is probe loss at θ_t minus probe loss at θ_0.
+parameters differ. Plasticity loss at step t is the scale-free final loss at θ_t minus that at θ_0.
 
 The training network, its optimiser and the global random streams are never touched: the probe
 works on a deep copy, draws with its own generators and runs dropout on a private stream. The copy
-keeps no batch-norm running statistics; it trains in train mode and is scored in eval mode
-(dropout off, batch norm on the batch's own statistics). Forward hooks travel with the copy.
+trains in the network's own modes and is scored with dropout off: a batch norm in train mode uses
+the batch's own statistics throughout (the copy keeps no running statistics of it), one in eval
+mode its running statistics. Forward hooks travel with the copy.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -26,17 +35,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.func import functional_call, grad_and_value, vmap
 from torch.nn.utils import parametrize
 
 from plastilab.instruments.functional import (
     Params,
-    freeze_power_iterations,
     isolated_rng,
     model_device,
     private_copy,
 )
 from plastilab.instruments.schema import ProbeConfig
+from plastilab.instruments.stacked_forward import StackedForward, stacked_forward
 
 LossKind = Literal["mse", "huber", "cross_entropy"]
 LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
@@ -54,7 +62,11 @@ class ProbeResult:
     final_loss: float  # mean over the K targets of the loss on all probe examples after training
     curve: np.ndarray  # (probe_steps,) mini-batch training loss at each step, mean over targets
     per_target: np.ndarray  # (K,) final loss of each target
-    plasticity_loss: float | None = None  # final_loss minus the baseline's; None without one
+    plasticity_loss: float | None = None  # final_loss_scaled minus the baseline's; None without one
+    initial_loss: float = float("nan")  # the same loss before the probe's training steps
+    final_loss_scaled: float = float("nan")  # scale-free: mean over targets of loss / that target's scale
+    initial_loss_scaled: float = float("nan")
+    plasticity_loss_raw: float | None = None  # final_loss minus the baseline's
 
 
 class PlasticityProbe:
@@ -88,24 +100,42 @@ class PlasticityProbe:
         self._target_model = target_model
         self._inputs: torch.Tensor | None = None
         self._targets: torch.Tensor | None = None
+        self._scales: torch.Tensor | None = None  # (K,) each target's scale (Var(target) or ln classes)
         self.baseline_loss: float | None = None
+        self.baseline_loss_scaled: float | None = None
 
     def set_baseline(self, model_at_init: nn.Module) -> ProbeResult:
         """Probe the network at θ_0; later results report ``plasticity_loss`` against it."""
         result = self.measure(model_at_init)
-        self.baseline_loss = result.final_loss
-        return replace(result, plasticity_loss=0.0)
+        self.baseline_loss, self.baseline_loss_scaled = result.final_loss, result.final_loss_scaled
+        return replace(result, plasticity_loss=0.0, plasticity_loss_raw=0.0)
 
     def measure(self, model: nn.Module) -> ProbeResult:
         device = model_device(model)
         with isolated_rng(self.seed, device):
             twin = private_copy(model)
             inputs, targets = self._task(model, twin, device)
-            params, curve = self._train(twin, inputs, targets)
-            per_target = self._score(twin, params, inputs, targets)
-        final = float(per_target.mean())
-        plasticity = None if self.baseline_loss is None else final - self.baseline_loss
-        return ProbeResult(final, curve, per_target, plasticity)
+            forward = stacked_forward(twin)
+            params = {
+                name: p.detach().unsqueeze(0).repeat(self.config.n_targets, *([1] * p.dim()))
+                for name, p in twin.named_parameters()
+                if p.requires_grad
+            }
+            before = self._score(twin, forward, params, inputs, targets)
+            curve = self._train(twin, forward, params, inputs, targets)
+            per_target = self._score(twin, forward, params, inputs, targets)
+        scales = self._scales.numpy()
+        final, final_scaled = float(per_target.mean()), float((per_target / scales).mean())
+        return ProbeResult(
+            final_loss=final,
+            curve=curve,
+            per_target=per_target,
+            plasticity_loss=None if self.baseline_loss_scaled is None else final_scaled - self.baseline_loss_scaled,
+            initial_loss=float(before.mean()),
+            final_loss_scaled=final_scaled,
+            initial_loss_scaled=float((before / scales).mean()),
+            plasticity_loss_raw=None if self.baseline_loss is None else final - self.baseline_loss,
+        )
 
     # -- the K tasks ---------------------------------------------------------------------------
 
@@ -124,11 +154,15 @@ class PlasticityProbe:
             with torch.no_grad():
                 width = twin(self._inputs[:2].to(model_device(twin))).shape[-1]
             self._targets = torch.randint(0, width, (k, n), generator=g)
+            self._scales = torch.full((k,), math.log(width) if width > 1 else 1.0, dtype=torch.float64)
             return
         seeds = torch.randint(0, 2**62, (k,), generator=g).tolist()
         self._targets = torch.stack([self._target_outputs(model, s) for s in seeds])
         if self.config.family == "high_frequency":
             self._targets = torch.sin(self.config.frequency * self._targets) + self.config.offset
+        # Var(target): the MSE of predicting each output's mean, averaged over outputs.
+        variance = self._targets.double().reshape(k, n, -1).var(dim=1, unbiased=False).mean(dim=1)
+        self._scales = variance.clamp_min(1e-12)
 
     def _target_outputs(self, model: nn.Module, seed: int) -> torch.Tensor:
         device = model_device(model)
@@ -140,37 +174,39 @@ class PlasticityProbe:
 
     # -- training K copies at once ----------------------------------------------------------------
 
-    def _train(self, twin: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> tuple[Params, np.ndarray]:
+    def _train(
+        self, twin: nn.Module, forward: StackedForward, params: Params, inputs: torch.Tensor, targets: torch.Tensor
+    ) -> np.ndarray:
+        """Train the K copies in place: one forward, one backward and one fused Adam step a step.
+
+        The copy trains in the network's own modes (private_copy kept them): dropout on and batch
+        norm on batch statistics in a train-mode network; running statistics in eval mode. The
+        losses of the K copies are summed: each copy's gradient is that of its own loss.
+        """
         cfg = self.config
-        twin.train()
-        freeze_power_iterations(twin)  # train() just switched them back on
-        params = {
-            name: p.detach().unsqueeze(0).repeat(cfg.n_targets, *([1] * p.dim()))
-            for name, p in twin.named_parameters()
-            if p.requires_grad
-        }
-        step = vmap(grad_and_value(self._loss_on(twin)), in_dims=(0, None, 0), randomness="different")
+        stacked = [p.requires_grad_() for p in params.values()]
         # Adam is elementwise, so one Adam over the stacked tensors is K independent Adams.
-        stacked = list(params.values())
         optimiser = _adam(stacked, cfg.lr)
         batches = self._batches(len(inputs), inputs.device)
         curve = torch.empty(cfg.probe_steps, device=inputs.device)
-        for t, idx in enumerate(batches):
-            grads, losses = step(params, inputs[idx], targets[:, idx])
-            curve[t] = losses.mean()
-            for tensor, g in zip(stacked, grads.values()):
-                tensor.grad = g
-            optimiser.step()
-        return params, curve.cpu().numpy()
+        with torch.enable_grad():
+            for t, idx in enumerate(batches):
+                losses = self._losses(forward(params, inputs[idx]), targets[:, idx])
+                optimiser.zero_grad(set_to_none=True)
+                losses.sum().backward()
+                optimiser.step()
+                curve[t] = losses.detach().mean()  # stays on the device: no host sync a step
+        for p in stacked:
+            p.requires_grad_(False)
+            p.grad = None
+        return curve.cpu().numpy()
 
-    def _loss_on(self, twin: nn.Module) -> Callable:
-        """``loss(params, inputs, targets)`` of one copy; vmap stacks K of them."""
-        buffers = dict(twin.named_buffers())
-
-        def loss(params: Params, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-            return self._loss(functional_call(twin, (params, buffers), (x,)), t)
-
-        return loss
+    def _losses(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """(K,) each copy's mean loss; ``outputs`` (K, B, ...), ``targets`` (K, B[, ...])."""
+        if self.loss_kind == "cross_entropy":
+            k, b = targets.shape
+            return F.cross_entropy(outputs.reshape(k * b, -1), targets.reshape(-1), reduction="none").view(k, b).mean(1)
+        return self._loss(outputs, targets, reduction="none").flatten(1).mean(1)
 
     def _batches(self, n: int, device: torch.device) -> torch.Tensor:
         """The same mini-batch sequence at every measurement (drawn from the probe's seed)."""
@@ -180,14 +216,19 @@ class PlasticityProbe:
         g = torch.Generator().manual_seed(self.seed + 1)
         return torch.randint(0, n, (steps, size), generator=g).to(device)
 
-    def _score(self, twin: nn.Module, params: Params, inputs: torch.Tensor, targets: torch.Tensor) -> np.ndarray:
+    def _score(
+        self, twin: nn.Module, forward: StackedForward, params: Params, inputs: torch.Tensor, targets: torch.Tensor
+    ) -> np.ndarray:
+        """(K,) each copy's loss on every probe example, in eval mode (dropout off); float64."""
+        was_training = [m.training for m in twin.modules()]
         twin.eval()
-        score = vmap(self._loss_on(twin), in_dims=(0, None, 0), randomness="different")
         total = torch.zeros(self.config.n_targets, device=inputs.device, dtype=torch.float64)
         with torch.no_grad():
             for start in range(0, len(inputs), EVAL_CHUNK):
                 part = slice(start, start + EVAL_CHUNK)
-                total += score(params, inputs[part], targets[:, part]).double() * len(inputs[part])
+                total += self._losses(forward(params, inputs[part]), targets[:, part]).double() * len(inputs[part])
+        for module, mode in zip(twin.modules(), was_training):
+            module.training = mode
         return (total / len(inputs)).cpu().numpy()
 
 

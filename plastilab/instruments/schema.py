@@ -51,12 +51,15 @@ class HessianConfig(Strict):
     n_examples: int = Field(default=256, ge=1)  # the batch the Hessian is taken on
     lanczos_iterations: int = Field(default=30, ge=2)
     top_k: int = Field(default=1, ge=1)  # checked against lanczos_iterations, so declared after it
+    smallest_k: int = Field(default=0, ge=0)  # the most negative eigenvalues too (0: none)
     n_starts: int = Field(default=4, ge=1)  # random start vectors of the density's quadrature
-    sigma: float = Field(default=0.01, gt=0)  # smoothing width, as a fraction of the spectrum's span
-    n_bins: int = Field(default=80, ge=2)
+    # Smoothing width as a fraction of the bulk's spread (the quadrature's 0.05%-99.95% range), so
+    # it resolves the bulk however far the outliers lie; most bins cover the bulk.
+    sigma: float = Field(default=0.005, gt=0)
+    n_bins: int = Field(default=200, ge=2)
     trace_samples: int = Field(default=32, ge=0)  # Hutchinson probe vectors; 0 skips the trace
 
-    @field_validator("top_k")
+    @field_validator("top_k", "smallest_k")
     @classmethod
     def _at_most_the_iterations(cls, top_k: int, info: ValidationInfo) -> int:
         # An error on the key itself, so the file's one-line message names instruments.hessian.top_k.

@@ -14,9 +14,13 @@ returns one ``Scalars`` event with every scalar measured, then the array events.
 * stats: ``units/{dead,dormant,saturated}_fraction``, ``units/preact_{mean,std}``,
   ``features/{effective,stable}_rank``, ``weights/norm``, ``weights/distance_from_init``,
   ``grads/norm``, ``updates/ratio``; each also per layer as ``<tag>/<layer>``;
-* probe: ``probe/final_loss``, ``probe/plasticity_loss`` and a ``Curve`` ``probe/curve``;
+* probe: ``probe/{initial,final}_loss`` (raw, before and after the probe's training),
+  ``probe/{initial,final}_loss_scaled`` (scale-free), ``probe/plasticity_loss`` (scale-free final
+  loss minus its value at θ_0), ``probe/plasticity_loss_raw`` and a ``Curve`` ``probe/curve``;
 * hessian: ``hessian/top_eigenvalue`` (``hessian/eigenvalue_<i>`` for i = 2..top_k),
-  ``hessian/trace`` and a ``Histogram`` ``hessian/density``;
+  ``hessian/smallest_eigenvalue`` (``_<i>`` for i = 2..smallest_k, when asked), ``hessian/trace``,
+  a ``Histogram`` ``hessian/density`` and a ``Matrix`` ``hessian/quadrature`` (the raw nodes and
+  weights, one row a chain: ``nodes <s>`` rows then ``weights <s>`` rows) to redo any smoothing;
 * covariance: ``gradients/{mean,within_class,across_class}_similarity`` and a ``Matrix``
   ``gradients/covariance``.
 
@@ -242,7 +246,7 @@ class PlasticityProbeInstrument(Instrument):
         self.probe = PlasticityProbe(
             inputs.probe_inputs, config, inputs.seed, loss_kind=inputs.probe_loss_kind, target_model=inputs.probe_target_model
         )
-        self._baseline: dict[str, float] = {}
+        self._baseline: dict[str, tuple[float, float]] = {}  # series -> (raw, scale-free) loss at θ_0
         # ((architecture, state_dict) at θ_0, baseline scalars, baseline curve) of each start probed
         self._probed_starts: list[tuple[tuple[str, dict[str, torch.Tensor]], dict[str, float], Curve]] = []
 
@@ -255,10 +259,10 @@ class PlasticityProbeInstrument(Instrument):
         else:
             measured = self._probe(0, series, model)
             values = measured.scalars
-            values["probe/plasticity_loss"] = 0.0
+            values["probe/plasticity_loss"] = values["probe/plasticity_loss_raw"] = 0.0
             curve = measured.arrays[0]
             self._probed_starts.append((start, values, curve))
-        self._baseline[series] = values["probe/final_loss"]
+        self._baseline[series] = (values["probe/final_loss"], values["probe/final_loss_scaled"])
         return Measurement(dict(values), [replace(curve, series=series)])
 
     def measure(self, at: MeasureRequest) -> Measurement:
@@ -268,14 +272,22 @@ class PlasticityProbeInstrument(Instrument):
         result = self.probe.measure(model)
         x = np.arange(1, len(result.curve) + 1, dtype=np.float64)
         curve = Curve(step, series, "probe/curve", x, result.curve.astype(np.float64))
-        out = {"probe/final_loss": result.final_loss}
+        out = {
+            "probe/final_loss": result.final_loss,
+            "probe/initial_loss": result.initial_loss,
+            "probe/final_loss_scaled": result.final_loss_scaled,
+            "probe/initial_loss_scaled": result.initial_loss_scaled,
+        }
         if series in self._baseline:
-            out["probe/plasticity_loss"] = result.final_loss - self._baseline[series]
+            raw, scaled = self._baseline[series]
+            out["probe/plasticity_loss"] = result.final_loss_scaled - scaled
+            out["probe/plasticity_loss_raw"] = result.final_loss - raw
         return Measurement(out, [curve])
 
 
 class HessianInstrument(Instrument):
-    """``[instruments.hessian]``: top eigenvalues, trace and the ``hessian/density`` histogram."""
+    """``[instruments.hessian]``: top (and smallest) eigenvalues, trace, the ``hessian/density``
+    histogram and its raw quadrature (``hessian/quadrature``: nodes and weights, to redo any smoothing)."""
 
     name = "hessian"
     takes_batch = True
@@ -283,16 +295,29 @@ class HessianInstrument(Instrument):
     def measure(self, at: MeasureRequest) -> Measurement:
         cfg = self.config
         _require(at.loss_fn, at.batch, "hessian")
-        spectrum = HessianSpectrum(at.model, at.loss_fn, _spread(at.batch, cfg.n_examples)[0], seed=self.inputs.seed)
-        # One set of lockstep Lanczos chains serves both the density and the top eigenvalues.
-        quadrature = spectrum.lanczos(max(cfg.lanczos_iterations, cfg.top_k), cfg.n_starts)
+        chains = max(cfg.lanczos_iterations, cfg.top_k, cfg.smallest_k)
+        # The kept first-order graph is freed on leaving the block.
+        with HessianSpectrum(at.model, at.loss_fn, _spread(at.batch, cfg.n_examples)[0], seed=self.inputs.seed) as spectrum:
+            # One set of lockstep Lanczos chains serves the density and the extreme eigenvalues.
+            quadrature = spectrum.lanczos(chains, cfg.n_starts)
+            trace = spectrum.trace(cfg.trace_samples) if cfg.trace_samples else None
         counts, edges = quadrature.density(cfg.sigma, cfg.n_bins)
+        arrays: list[Event] = [Histogram(at.step, at.series, "hessian/density", counts, edges)]
+        starts = range(len(quadrature.nodes))
+        rows = tuple(f"nodes {s}" for s in starts) + tuple(f"weights {s}" for s in starts)
+        raw = np.concatenate([quadrature.nodes, quadrature.weights])
+        arrays.append(Matrix(at.step, at.series, "hessian/quadrature", raw, rows))
+        arrays.extend(Log("info", f"{at.series}: {line}", at.step) for line in spectrum.products.measurements)
         top = quadrature.top(cfg.top_k)
         out = {"hessian/top_eigenvalue": float(top[0])}
         out.update({f"hessian/eigenvalue_{i}": float(v) for i, v in enumerate(top[1:], start=2)})
-        if cfg.trace_samples:
-            out["hessian/trace"] = spectrum.trace(cfg.trace_samples)
-        return Measurement(out, [Histogram(at.step, at.series, "hessian/density", counts, edges)])
+        if cfg.smallest_k:
+            smallest = quadrature.bottom(cfg.smallest_k)
+            out["hessian/smallest_eigenvalue"] = float(smallest[0])
+            out.update({f"hessian/smallest_eigenvalue_{i}": float(v) for i, v in enumerate(smallest[1:], start=2)})
+        if trace is not None:
+            out["hessian/trace"] = trace
+        return Measurement(out, arrays)
 
 
 class GradientCovarianceInstrument(Instrument):

@@ -204,10 +204,19 @@ class RunState:
     def eta_seconds(self) -> float | None:
         if self.ended or not self.total_steps:
             return None
-        rate = self.steps_per_second()
+        # The whole run's average rate, not the last ten seconds': it counts the time instruments
+        # take at their checkpoints (a probe can outlast the training steps between two of them).
+        rate = self._average_rate() if self.live and not self.overlay else None
+        rate = rate or self.steps_per_second()
         if not rate or rate <= 0:
             return None
         return max(0.0, (self.total_steps - self.progress()) / rate)
+
+    def _average_rate(self) -> float | None:
+        if not self._rate_samples or self._first_sample is None:
+            return None
+        (w0, p0), (w1, p1) = self._first_sample, self._rate_samples[-1]
+        return (p1 - p0) / (w1 - w0) if w1 > w0 else None
 
     def elapsed_seconds(self, now: float | None = None) -> float | None:
         """From the first numbers to the last (a replay), or to now (a live run)."""
