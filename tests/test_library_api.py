@@ -73,11 +73,13 @@ def test_probe_from_options_equals_probe_from_a_config_and_bad_values_are_one_li
         PlasticityProbe(x, n_targets=0)
     assert str(caught.value) == "PlasticityProbe: n_targets: found 0; allowed: a number >= 1"
 
-    # One call with a baseline: plasticity_loss is the difference of the two probes, by hand.
+    # One call with a baseline: plasticity_loss is the difference of the two probes' scale-free
+    # losses (plasticity_loss_raw of the raw ones), by hand.
     moved = nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Linear(16, 3))
     result = measure_plasticity(moved, x, baseline_model=model, **options)
     alone = measure_plasticity(moved, x, **options)
-    assert result.plasticity_loss == pytest.approx(alone.final_loss - from_options.final_loss, abs=1e-12)
+    assert result.plasticity_loss == pytest.approx(alone.final_loss_scaled - from_options.final_loss_scaled, abs=1e-12)
+    assert result.plasticity_loss_raw == pytest.approx(alone.final_loss - from_options.final_loss, abs=1e-12)
 
 
 def test_wrong_input_shapes_are_one_line_naming_the_expected_input():

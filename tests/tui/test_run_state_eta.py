@@ -1,7 +1,7 @@
 """The lab's ETA counts the time instruments take at their checkpoints (issue 15)."""
 
 from plastilab.core.events import RunStarted, Scalars
-from plastilab.tui.run_state import RunState
+from plastilab.runtime.run_state import RunState
 
 
 def test_eta_uses_the_whole_runs_rate_so_a_long_probe_counts():
