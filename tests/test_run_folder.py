@@ -122,12 +122,20 @@ START_TIMEOUT_S = 180
 STOP_TIMEOUT_S = 120
 
 
+def sigint_as_from_a_terminal() -> None:
+    """Ctrl-C's default action in the child, whatever the test runner inherited: a shell without
+    job control starts a background command (`make test &` in a script, some CI runners) with
+    SIGINT ignored, a child inherits that, and Python then leaves SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.timeout(600)
 def test_ctrl_c_stops_cleanly(tiny_scenario_path, tmp_path):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     cmd = [sys.executable, "-m", "plastilab", "run", str(tiny_scenario_path), "--out", str(tmp_path), "--quiet",
            "--set", "training.steps_per_task=100000"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=sigint_as_from_a_terminal)
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         metrics = None
