@@ -85,6 +85,7 @@ def _scatter(study_dir: Path, summary: dict[str, Any], out) -> None:
             xs.append(float(x))
             ys.append(float(y))
     plt.clear_figure()
+    plt.theme("clear")  # the terminal's own colours, not a white box
     plt.plotsize(80, 20)
     for label, (xs, ys) in groups.items():
         plt.scatter(xs, ys, label=label[:24])
