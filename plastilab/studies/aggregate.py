@@ -152,12 +152,16 @@ def axes_rows(study: Study, finals: list[dict[str, Any]], target: str | None) ->
     headline = [t for t in (target, *HEADLINE_TAGS) if t]
     headline = list(dict.fromkeys(t for t in headline if any(e["final"].get(t) is not None for e in finals)))
     rows = []
+    for tag in headline:  # the whole study first: mean ± CI over every trial and series
+        n, mean, low, high = mean_ci([e["final"].get(tag) for e in finals])
+        if n:
+            rows.append({"axis": "(all)", "value": "", "tag": tag, "n": n, "mean": mean, "low": low, "high": high})
     for path in paths:
         values: dict[str, list[dict]] = {}
         for entry in finals:
             if path in entry["trial"].overrides:
                 values.setdefault(show_value(entry["trial"].overrides[path]), []).append(entry["final"])
-        if path == "seed" and len(paths) > 1:
+        if path == "seed":
             continue  # seeds are what the intervals are taken over, not a factor to compare
         for value, group in values.items():
             for tag in headline:

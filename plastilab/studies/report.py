@@ -61,7 +61,8 @@ def print_study_report(study_dir: str | Path, refresh: bool = False, out=None) -
     if summary.get("axes"):
         print(f"\nFinal values per axis value (mean ± 95% half-width, {summary['interval']}):", file=out)
         for row in summary["axes"]:
-            print(f"  {row['axis']}={row['value']:<24} {row['tag']:<26} n={row['n']:<3} {_interval(row['mean'], row['low'], row['high'])}", file=out)
+            where = "all trials" if row["axis"] == "(all)" else f"{row['axis']}={row['value']}"
+            print(f"  {where:<34} {row['tag']:<26} n={row['n']:<3} {_interval(row['mean'], row['low'], row['high'])}", file=out)
     print(f"\nfiles: {', '.join(summary.get('files', []))} in {study_dir}", file=out)
 
 
