@@ -39,6 +39,8 @@ def test_a_study_runs_every_trial_keeps_going_past_a_failure_and_aggregates(tmp_
     assert summary["counts"] == {"finished": 4, "failed": 2} and summary["rows"] == 8
     assert summary["target"].startswith("probe/")
     assert summary["correlations"] and all(c["n"] <= 8 for c in summary["correlations"])
-    assert (study_dir / "correlations.csv").is_file() and (study_dir / "axes.csv").is_file()
+    assert [c["n"] for c in summary["correlations_last_checkpoint"]] == [4] * len(summary["correlations_last_checkpoint"])
+    assert (study_dir / "correlations.csv").is_file() and (study_dir / "correlations_last.csv").is_file()
+    assert (study_dir / "axes.csv").is_file()
     report = plastilab("report", str(study_dir))
     assert report.returncode == 0 and "Pearson" in report.stdout and "agents.mlp.optimizer=rmsprop" in report.stdout

@@ -40,6 +40,8 @@ class ScenarioForm:
 
 def discover(dirs: list[Path]) -> list[ScenarioForm]:
     """Every ``*.toml`` in ``dirs`` (in order, duplicates by path skipped), each validated."""
+    from plastilab.studies.study_file import is_study_file
+
     entries: list[ScenarioForm] = []
     seen: set[Path] = set()
     for folder in dirs:
@@ -47,7 +49,7 @@ def discover(dirs: list[Path]) -> list[ScenarioForm]:
         paths = sorted(folder.glob("*.toml")) if folder.is_dir() else ([folder] if folder.is_file() else [])
         for path in paths:
             key = path.resolve()
-            if key in seen:
+            if key in seen or is_study_file(path):  # studies run from the CLI (no study view yet)
                 continue
             seen.add(key)
             entries.append(read_entry(_relative(path)))

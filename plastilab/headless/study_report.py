@@ -45,11 +45,10 @@ def print_study_report(study_dir: str | Path, refresh: bool = False, out=None) -
     if summary.get("correlations"):
         print(f"\nEach statistic against {summary['target']} at the probe's checkpoints "
               f"(r with {summary.get('correlation_interval')}), sorted by |Pearson r|:", file=out)
-        print(f"  {'statistic':<34} {'n':>5}  {'Pearson r [95% CI]':<24} {'Spearman r [95% CI]':<24}", file=out)
-        for row in summary["correlations"]:
-            p = f"{_fmt(row['pearson'], 2)} [{_fmt(row['pearson_low'], 2)}, {_fmt(row['pearson_high'], 2)}]"
-            s = f"{_fmt(row['spearman'], 2)} [{_fmt(row['spearman_low'], 2)}, {_fmt(row['spearman_high'], 2)}]"
-            print(f"  {row['statistic']:<34} {row['n']:>5}  {p:<24} {s:<24}", file=out)
+        _correlation_table(summary["correlations"], out)
+        if summary.get("correlations_last_checkpoint"):
+            print("\nThe same across trials at their last checkpoint only (no training-time trend in it):", file=out)
+            _correlation_table(summary["correlations_last_checkpoint"], out)
         _scatter(study_dir, summary, out)
     scaling = summary.get("scaling")
     if scaling and scaling.get("points"):
@@ -61,8 +60,17 @@ def print_study_report(study_dir: str | Path, refresh: bool = False, out=None) -
     if summary.get("axes"):
         print(f"\nFinal values per axis value (mean ± 95% half-width, {summary['interval']}):", file=out)
         for row in summary["axes"]:
-            print(f"  {row['axis']}={row['value']:<24} {row['tag']:<26} n={row['n']:<3} {_interval(row['mean'], row['low'], row['high'])}", file=out)
+            where = "all trials" if row["axis"] == "(all)" else f"{row['axis']}={row['value']}"
+            print(f"  {where:<34} {row['tag']:<26} n={row['n']:<3} {_interval(row['mean'], row['low'], row['high'])}", file=out)
     print(f"\nfiles: {', '.join(summary.get('files', []))} in {study_dir}", file=out)
+
+
+def _correlation_table(rows: list[dict[str, Any]], out) -> None:
+    print(f"  {'statistic':<34} {'n':>5}  {'Pearson r [95% CI]':<24} {'Spearman r [95% CI]':<24}", file=out)
+    for row in rows:
+        p = f"{_fmt(row['pearson'], 2)} [{_fmt(row['pearson_low'], 2)}, {_fmt(row['pearson_high'], 2)}]"
+        s = f"{_fmt(row['spearman'], 2)} [{_fmt(row['spearman_low'], 2)}, {_fmt(row['spearman_high'], 2)}]"
+        print(f"  {row['statistic']:<34} {row['n']:>5}  {p:<24} {s:<24}", file=out)
 
 
 def _scatter(study_dir: Path, summary: dict[str, Any], out) -> None:
@@ -85,6 +93,7 @@ def _scatter(study_dir: Path, summary: dict[str, Any], out) -> None:
             xs.append(float(x))
             ys.append(float(y))
     plt.clear_figure()
+    plt.theme("clear")  # the terminal's own colours, not a white box
     plt.plotsize(80, 20)
     for label, (xs, ys) in groups.items():
         plt.scatter(xs, ys, label=label[:24])

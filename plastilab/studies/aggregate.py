@@ -123,6 +123,16 @@ def correlation_rows(columns: list[str], rows: list[dict[str, Any]], target: str
     return correlations(y, stats, n_boot=n_boot)
 
 
+def last_checkpoint_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each trial and series' row at its last checkpoint."""
+    last: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        key = (row["trial"], row["series"])
+        if key not in last or row["step"] > last[key]["step"]:
+            last[key] = row
+    return list(last.values())
+
+
 def _num(value: Any) -> float:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
 
@@ -152,12 +162,16 @@ def axes_rows(study: Study, finals: list[dict[str, Any]], target: str | None) ->
     headline = [t for t in (target, *HEADLINE_TAGS) if t]
     headline = list(dict.fromkeys(t for t in headline if any(e["final"].get(t) is not None for e in finals)))
     rows = []
+    for tag in headline:  # the whole study first: mean ± CI over every trial and series
+        n, mean, low, high = mean_ci([e["final"].get(tag) for e in finals])
+        if n:
+            rows.append({"axis": "(all)", "value": "", "tag": tag, "n": n, "mean": mean, "low": low, "high": high})
     for path in paths:
         values: dict[str, list[dict]] = {}
         for entry in finals:
             if path in entry["trial"].overrides:
                 values.setdefault(show_value(entry["trial"].overrides[path]), []).append(entry["final"])
-        if path == "seed" and len(paths) > 1:
+        if path == "seed":
             continue  # seeds are what the intervals are taken over, not a factor to compare
         for value, group in values.items():
             for tag in headline:
@@ -215,11 +229,17 @@ def aggregate_study(study_dir: str | Path) -> dict[str, Any]:
         "files": [folder.TABLE_CSV] + ([folder.TABLE_PARQUET] if parquet else []),
     }
     if analysis.kind == "falsification" and target and rows:
+        corr_columns = ["statistic", "n", "pearson", "pearson_low", "pearson_high", "spearman", "spearman_low", "spearman_high"]
         corr = correlation_rows(columns, rows, target, analysis.bootstrap)
-        write_csv(study_dir / folder.CORRELATIONS, ["statistic", "n", "pearson", "pearson_low", "pearson_high", "spearman", "spearman_low", "spearman_high"], corr)
+        write_csv(study_dir / folder.CORRELATIONS, corr_columns, corr)
+        # Across agents at one time only: every statistic and plasticity both drift with training
+        # time, so the pooled r partly measures time; the last checkpoint alone does not.
+        last = correlation_rows(columns, last_checkpoint_rows(rows), target, analysis.bootstrap)
+        write_csv(study_dir / folder.CORRELATIONS_LAST, corr_columns, last)
         summary["correlations"] = corr
+        summary["correlations_last_checkpoint"] = last
         summary["correlation_interval"] = CORRELATION_CI_METHOD
-        summary["files"].append(folder.CORRELATIONS)
+        summary["files"] += [folder.CORRELATIONS, folder.CORRELATIONS_LAST]
     if analysis.kind == "scaling":
         scaling = scaling_rows(study, finals, target)
         write_csv(study_dir / folder.SCALING, list(scaling[0]) if scaling else ["x"], scaling)

@@ -6,7 +6,8 @@ runs/<study>/<YYYYmmdd-HHMMSS>-<short id>/
     trials/<study>.<trial>/<stamp>-<id>/   one ordinary run folder per attempt at a trial
     checkpoints/<trial>.json               the trial's numbers at its checkpoints (for aggregation)
     table.csv (.parquet)  tidy: one row per trial, series and checkpoint
-    correlations.csv    falsification: each statistic against plasticity loss
+    correlations.csv    falsification: each statistic against plasticity loss, every checkpoint
+    correlations_last.csv  the same across trials at their last checkpoint only
     scaling.csv         scaling: plasticity and final loss per x value, mean ± CI over seeds
     axes.csv            per axis value, mean ± CI of each headline tag
     summary.json        all of the above that fits in JSON, plus the study's counts
@@ -28,6 +29,7 @@ CHECKPOINTS_DIR = "checkpoints"
 TABLE_CSV = "table.csv"
 TABLE_PARQUET = "table.parquet"
 CORRELATIONS = "correlations.csv"
+CORRELATIONS_LAST = "correlations_last.csv"
 SCALING = "scaling.csv"
 AXES = "axes.csv"
 SUMMARY = "summary.json"

@@ -101,7 +101,7 @@ def run_study(
         print(f"{study.name}: {len(study.trials)} trials, {len(todo)} to run on the {executor.describe()}; folder {study_dir}", file=sys.stderr)
     progress = StudyProgress(study.name, len(study.trials), quiet)
     in_flight: dict[str, float] = {}
-    durations: list[float] = []
+    session = {"started": time.time(), "ended": 0}  # for the ETA: trials that ended in this session
     stops = {"count": 0}
 
     def on_sigint(signum, frame) -> None:
@@ -137,9 +137,8 @@ def run_study(
                 ended = time.time()
                 fields = {k: result.get(k) for k in ("run_dir", "error", "cpu_seconds", "host")}
                 ledger.record(trial_id, result["state"], ended=ended, seconds=round(ended - started, 3), **fields)
-                if result["state"] == DONE:
-                    durations.append(ended - started)
-            _show(progress, study, study_dir, ledger, in_flight, todo, durations, executor.capacity, scenarios)
+                session["ended"] += 1
+            _show(progress, study, study_dir, ledger, in_flight, todo, session, executor.capacity, scenarios)
     finally:
         signal.signal(signal.SIGINT, previous)
         executor.close()
@@ -152,7 +151,7 @@ def run_study(
     return StudyOutcome(study_dir, counts, interrupted=bool(stops["count"]))
 
 
-def _show(progress, study, study_dir, ledger, in_flight, todo, durations, capacity, scenarios) -> None:
+def _show(progress, study, study_dir, ledger, in_flight, todo, session, capacity, scenarios) -> None:
     states = [ledger.state(t.id) for t in study.trials]
     done = sum(s == DONE for s in states)
     failed = sum(s == "failed" for s in states)
@@ -160,8 +159,10 @@ def _show(progress, study, study_dir, ledger, in_flight, todo, durations, capaci
         (tid, trial_step(trial_root(study_dir, study, tid), started), scenarios[tid].config.total_steps())
         for tid, started in in_flight.items()
     ]
+    # Work done this session in trials (running ones by their fraction of steps), over time spent.
+    worked = session["ended"] + sum((step or 0) / max(1, total) for _, step, total in running)
+    elapsed = time.time() - session["started"]
     eta = None
-    if durations:
-        mean = sum(durations) / len(durations)
-        eta = mean * (len(todo) + len(in_flight)) / max(1, min(capacity, len(todo) + len(in_flight)))
+    if worked > 0.05 and elapsed > 0:
+        eta = (len(todo) + len(running) - (worked - session["ended"])) * elapsed / worked
     progress.update(done, running, failed, eta)
