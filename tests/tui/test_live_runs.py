@@ -32,7 +32,7 @@ async def test_launch_from_the_picker_stop_rerun_then_quit(test_scenarios, tmp_p
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         # the form: make the run long, through the same field a person would type in
-        await pilot.press("tab", "tab", "tab")
+        await pilot.press("tab", "tab")
         assert app.focused.id == "param-1"  # training.steps_per_task
         app.focused.value = ""
         await pilot.press(*"100000")
