@@ -27,6 +27,7 @@ class ScenarioForm:
     path: Path
     name: str
     description: str = ""
+    watch_for: str = ""
     estimated_cpu_seconds: int | None = None
     device: str = "auto"
     parameters: list[tuple[str, str]] = field(default_factory=list)  # (key.path, value as TOML text)
@@ -81,6 +82,7 @@ def entry_from(scenario: Scenario, path: Path) -> ScenarioForm:
         path=path,
         name=config.name,
         description=config.description,
+        watch_for=config.watch_for,
         estimated_cpu_seconds=config.estimated_cpu_seconds,
         device=config.device,
         parameters=parameters,

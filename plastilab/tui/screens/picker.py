@@ -48,6 +48,7 @@ class PickerScreen(Screen):
                 yield Static(id="scenario-about")
                 yield Vertical(id="form-holder")
                 yield Button("Launch  ^r", id="launch", variant="primary", compact=True)
+                yield Static(id="scenario-watch")
         yield Footer(compact=True)
 
     async def on_mount(self) -> None:
@@ -63,7 +64,7 @@ class PickerScreen(Screen):
         options = self.query_one(OptionList)
         options.clear_options()
         for index, entry in enumerate(self.entries):
-            label = Text(entry.name, style="bold" if entry.ok else "red")
+            label = Text(entry.name, style="bold" if entry.ok else "red", no_wrap=True, overflow="ellipsis")
             label.append(f"\n  {format_estimate(entry.estimated_cpu_seconds)} CPU" if entry.ok else "\n  invalid file", style="dim")
             options.add_option(Option(label, id=str(index)))
         if self.entries:
@@ -102,13 +103,15 @@ class PickerScreen(Screen):
         if entry.ok:
             about.append(f"   {format_estimate(entry.estimated_cpu_seconds)} of CPU time\n", style="dim")
             about.append(entry.description.strip() or "(no description)")
-            if entry.watch_for:
-                about.append("\nWhat to watch for: ", style="bold")
-                about.append(entry.watch_for.strip())
         else:
             about.append(f"\n{entry.error}", style="red")
         about.append(f"\n{entry.path.parent.name}/{entry.path.name}", style="dim")
         self.query_one("#scenario-about", Static).update(about)
+        watch = Text()
+        if entry.ok and entry.watch_for:
+            watch.append("What to watch for\n", style="bold")
+            watch.append(entry.watch_for.strip())
+        self.query_one("#scenario-watch", Static).update(watch)
         holder = self.query_one("#form-holder", Vertical)
         await holder.remove_children()
         if entry.ok:
