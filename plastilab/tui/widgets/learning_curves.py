@@ -16,7 +16,7 @@ class LearningCurves(Chart):
         """The chosen tag of every shown series; the caption is the tag ("" while there is none)."""
         tag, log_y, hidden = view.tag, view.log_y, view.hidden
         if tag is None:
-            self.show_placeholder("waiting for the first numbers…")
+            self.show_placeholder(no_numbers_text(state))
             return ""
         lines = []
         for index, name in enumerate(state.series):
@@ -50,3 +50,12 @@ class LearningCurves(Chart):
         step_axis(plt, x_min, x_max, self.size.width - 6)
         self._changed()
         return tag
+
+
+def no_numbers_text(state: RunState) -> str:
+    """What the chart says before a run's first numbers, or when it ended without any."""
+    if state.state == "failed":
+        return "the run failed before its first numbers: its reason is in the status panel and the log"
+    if state.ended:
+        return f"the run ended ({state.state}) before its first numbers"
+    return "waiting for the first numbers…"
