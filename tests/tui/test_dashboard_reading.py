@@ -103,3 +103,27 @@ async def test_a_run_that_failed_before_its_first_numbers_says_so(tmp_path):
         assert "failed" in chart.placeholder and "waiting" not in chart.placeholder
         status = dashboard.query_one("#status")
         assert status.plain.splitlines()[1] == f"why {reason}"  # right under the state: never cut off
+
+
+@run_async
+async def test_the_ranking_of_a_run_shorter_than_its_window_says_all_iterations(recorded_runs_root):
+    from plastilab.tui.screens.comparison import ComparisonScreen
+
+    short = recorded_runs_root / "adam-tiny" / "20261125-093838-e66aea"  # 3 tasks; the window is 5
+    app = viewer(short)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("c")
+        await wait_until(pilot, lambda: isinstance(app.screen, ComparisonScreen))
+        await pilot.pause(0.3)
+        table = app.screen.query_one("#ranking-table")
+        assert table.border_title == "ranking · mean of all 3 iterations"
+        assert "first" not in table.border_subtitle
+        changes = [table.get_row_at(i)[4].plain for i in range(table.row_count)]
+        assert changes and all(c == "–" for c in changes)  # not +0.0000
+
+
+def test_a_rerun_from_the_runs_list_is_titled_with_the_scenarios_name(recorded_run):
+    from plastilab.tui.app import scenario_name
+
+    assert scenario_name(recorded_run / "scenario.toml") == "adam-tiny"
