@@ -53,9 +53,17 @@ class RunsScreen(Screen):
         return True
 
     def _refresh_quietly(self) -> None:
-        """Re-read the folder (new runs, changed states), the cursor staying on its run."""
+        """Re-read the folder (new runs, changed states) in a thread, the cursor staying on its run."""
         if self.app.screen is self:
-            self.query_one(RunsTable).load(list_runs(self.app.runs_root))
+            self.run_worker(self._read_runs, thread=True, exclusive=True, group="runs-refresh")
+
+    def _read_runs(self) -> None:
+        runs = list_runs(self.app.runs_root)  # reads every run's small files: off the UI thread
+        self.app.call_from_thread(self._show_runs, runs)
+
+    def _show_runs(self, runs) -> None:
+        if self.is_attached:
+            self.query_one(RunsTable).load(runs)
             self._show_details()
 
     def action_refresh(self) -> None:
