@@ -1,7 +1,7 @@
 """Choose the dashboard's metric: every scalar tag, grouped by slash prefix, filtered as you type.
 
 Type any part of a tag (``td``, ``dead``, ``probe loss``: every word must appear), move with
-Up/Down, Enter draws it, Esc keeps the current one. A run of the block MDP logs some fifty tags:
+Up/Down, Enter draws it, Esc keeps the current one. A run with every instrument logs some fifty tags:
 this reaches any of them in a few keys, where ``m`` steps through them one by one.
 """
 
