@@ -1,15 +1,16 @@
 """The lab: a Textual app over the engine's event stream.
 
 Screens: the picker (choose and launch a scenario), the dashboard (one session, drawn live),
-the runs list (reopen, compare, rerun).
-
-``read_only=True`` is the classroom's viewer (``plastilab watch RUNS_DIR``, ``plastilab serve
---watch``): it opens on the runs list of a folder, refreshed as runs appear, and follows live
-runs there; there is no picker, and nothing that starts, pauses, stops or reruns a run. Any number
-of viewers may watch one folder: they only read it, so a viewer that goes away stops nothing. A session's events come from a reader worker, a
+the runs list (reopen, compare, rerun). A session's events come from a reader worker, a
 thread that polls its source and posts ``EventsArrived`` batches; the app folds each batch
 into the session's state and acknowledges it, so the reader never runs ahead of the UI by more
 than one batch and the UI never waits on the producer.
+
+``read_only=True`` is the classroom's viewer (``plastilab watch RUNS_DIR``, ``plastilab serve
+--watch``): it opens on the runs list of a folder, refreshed as runs appear, and follows live
+runs there; there is no picker, and nothing that starts, pauses, stops or reruns a run. Any
+number of viewers may watch one folder: they only read it, so a viewer that goes away stops
+nothing.
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ class PlastilabApp(App):
         from plastilab.tui.screens.confirm import ConfirmScreen
 
         name = running.state.scenario or running.title
-        question = f"{name} is still running. Stop it and start {Path(request.scenario_path).stem}?"
+        question = f"{name} is still running. Stop it and start {scenario_name(request.scenario_path)}?"
 
         def answered(yes: bool | None) -> None:
             if yes:

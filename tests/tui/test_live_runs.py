@@ -103,7 +103,6 @@ async def test_a_device_that_is_not_there_fails_with_the_clis_message(test_scena
     app = PlastilabApp(scenarios_dirs=[test_scenarios], runs_root=tmp_path / "runs")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        await app.workers.wait_for_complete()  # the device worker has asked core.device
         from plastilab.tui.widgets.parameter_form import ParameterForm
 
         offered = app.screen.query_one(ParameterForm).devices

@@ -97,6 +97,7 @@ class DashboardScreen(Screen):
         self._legend_key: tuple | None = None
         self._names_key: tuple | None = None
         self._legend_width = 0
+        self._pane_keys: tuple | None = None  # the pane-dependent keys the footer shows
         self.names: dict[str, str] = {}  # series -> the name shown at this width
 
     # -- layout -------------------------------------------------------------------------------
@@ -288,11 +289,14 @@ class DashboardScreen(Screen):
     def action_next_pane(self) -> None:
         tabs = self.query_one(TabbedContent)
         index = PANE_IDS.index(tabs.active) + 1 if tabs.active in PANE_IDS else 0
-        tabs.active = PANE_IDS[index % len(PANE_IDS)]
-        self.refresh_bindings()
+        tabs.active = PANE_IDS[index % len(PANE_IDS)]  # the tab-activated handler below updates the keys
 
     def on_tabbed_content_tab_activated(self) -> None:
-        self.refresh_bindings()
+        # Only the covariance pane changes which keys apply; a footer rebuild costs a keypress.
+        shown = (self.check_action("next_matrix", ()), self.check_action("compare", ()))
+        if shown != self._pane_keys:
+            self._pane_keys = shown
+            self.refresh_bindings()
 
     def action_next_matrix(self) -> None:
         self.matrix_index += 1

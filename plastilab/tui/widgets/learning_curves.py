@@ -7,7 +7,7 @@ import numpy as np
 from plastilab.runtime.history import fit_to_columns
 from plastilab.tui.palette import BOUNDARY_COLOUR, series_rgb
 from plastilab.runtime.run_state import RunState
-from plastilab.tui.widgets.chart import Chart, log10_axis, positive_log10, step_axis
+from plastilab.tui.widgets.chart import Chart, log10_axis, positive_log10, step_axis, value_axis
 from plastilab.tui.widgets.pane import PaneView
 
 
@@ -46,6 +46,8 @@ class LearningCurves(Chart):
             plt.plot(x.tolist(), y.tolist(), marker="braille", color=series_rgb(index))
         if log_y:
             log10_axis(plt, low, high)
+        else:
+            value_axis(plt, low, high, self.size.height - 3)
         x_min = min(float(x[0]) for _, x, _ in lines)
         step_axis(plt, x_min, x_max, self.size.width - 6)
         self._changed()
