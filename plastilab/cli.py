@@ -200,15 +200,23 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A run folder or a study
 
 
 @app.command()
-def watch(run_dir: Annotated[Path, typer.Argument(help="A run folder that `plastilab run` is writing.")]) -> None:
-    """Attach the dashboard to a run folder another process is writing (tails its files)."""
+def watch(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder that `plastilab run` is writing, or a folder of runs to watch read-only.")],
+) -> None:
+    """Attach the dashboard to a run folder another process is writing (tails its files); given a
+    folder of runs, open a read-only lab over all of them (runs list and live dashboards)."""
     from plastilab.rundir.layout import is_run_dir
 
-    if not is_run_dir(run_dir):
-        fail(f"{run_dir}: not a run folder (no status.json or metrics.jsonl)")
-    from plastilab.tui.launch import watch as watch_run
+    if is_run_dir(run_dir):
+        from plastilab.tui.launch import watch as watch_run
 
-    watch_run(run_dir)
+        watch_run(run_dir)
+    elif run_dir.is_dir():
+        from plastilab.tui.launch import watch_runs
+
+        watch_runs(run_dir)
+    else:
+        fail(f"{run_dir}: not a run folder (no status.json or metrics.jsonl) nor a folder of runs")
 
 
 @app.command()
@@ -217,12 +225,15 @@ def serve(
     port: Annotated[int, typer.Option(help="Port for the browser (1-65535).")] = 8000,
     token: Annotated[Optional[str], typer.Option(help="The secret the page and its websocket must carry (default: a fresh random one, printed once with the URL).")] = None,
     max_sessions: Annotated[int, typer.Option("--max-sessions", help="Most browser sessions (each a lab process) at once.")] = 4,
+    watch: Annotated[Optional[Path], typer.Option("--watch", help="Serve a read-only lab over this folder of runs (a classroom: viewers cannot start or stop runs).")] = None,
 ) -> None:
     """Serve the lab to a browser through textual-serve, behind a secret token."""
     from plastilab.tui.launch import serve as serve_app
 
+    if watch is not None and not watch.is_dir():
+        fail(f"--watch {watch}: not a folder; give the folder of runs to watch (e.g. runs/)")
     try:
-        serve_app(host, port, token=token, max_sessions=max_sessions)
+        serve_app(host, port, ["watch", str(watch)] if watch is not None else None, token=token, max_sessions=max_sessions)
     except PlastilabError as exc:
         fail(exc)
 

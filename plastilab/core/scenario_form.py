@@ -28,6 +28,7 @@ class ScenarioForm:
     path: Path
     name: str
     description: str = ""
+    watch_for: str = ""
     estimated_cpu_seconds: int | None = None
     device: str = "auto"
     parameters: list[tuple[str, str]] = field(default_factory=list)  # (key.path, value as TOML text)
@@ -84,6 +85,7 @@ def entry_from(scenario: Scenario, path: Path) -> ScenarioForm:
         path=path,
         name=config.name,
         description=shown(config.description, 2000, one_line=False),  # a file cannot clear the screen
+        watch_for=shown(config.watch_for, 2000, one_line=False) if config.watch_for else config.watch_for,
         estimated_cpu_seconds=config.estimated_cpu_seconds,
         device=config.device,
         parameters=parameters,

@@ -26,6 +26,9 @@ class ScenarioConfig(Strict):
     # The name becomes a folder name and is shown in terminals: keep it plain.
     name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     description: str = ""
+    # Two or three sentences for a learner: what the paper found, what to look at while it runs.
+    # The lab shows them in the picker and in the dashboard's help (?).
+    watch_for: str = ""
     estimated_cpu_seconds: int = Field(default=60, ge=0)
     seed: int = Field(default=0, ge=0, lt=2**32)  # numpy and torch take 32-bit seeds
     # Seeds are an axis of every kind: a count N (seeds seed .. seed+N-1) or a list of seeds.

@@ -5,11 +5,18 @@ the runs list (reopen, compare, rerun). A session's events come from a reader wo
 thread that polls its source and posts ``EventsArrived`` batches; the app folds each batch
 into the session's state and acknowledges it, so the reader never runs ahead of the UI by more
 than one batch and the UI never waits on the producer.
+
+``read_only=True`` is the classroom's viewer (``plastilab watch RUNS_DIR``, ``plastilab serve
+--watch``): it opens on the runs list of a folder, refreshed as runs appear, and follows live
+runs there; there is no picker, and nothing that starts, pauses, stops or reruns a run. Any
+number of viewers may watch one folder: they only read it, so a viewer that goes away stops
+nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import tomllib
 from functools import partial
 from pathlib import Path
 
@@ -57,8 +64,10 @@ class PlastilabApp(App):
         threads: int | None = None,
         history_capacity: int = 2048,
         theme: str = "textual-dark",
+        read_only: bool = False,
     ) -> None:
         super().__init__()
+        self.read_only = read_only
         self.scenarios_dirs = [Path(d) for d in (scenarios_dirs or [])]
         self.runs_root = Path(runs_root)
         self.watch_dir = Path(watch_dir) if watch_dir is not None else None
@@ -67,21 +76,71 @@ class PlastilabApp(App):
         self.initial_theme = theme
         self.sessions: dict[int, Session] = {}
         self.live_session: Session | None = None
+        self.devices: tuple[str, ...] = ("auto", "cpu")  # until the device worker says more
 
     def on_mount(self) -> None:
         self.theme = self.initial_theme
         if self.watch_dir is not None:
             self.open_folders([self.watch_dir], follow=True)
+        elif self.read_only:
+            from plastilab.tui.screens.runs import RunsScreen
+
+            self.push_screen(RunsScreen())
         else:
             from plastilab.tui.screens.picker import PickerScreen
 
             self.push_screen(PickerScreen())
+            self.run_worker(self._find_devices, thread=True, group="devices")
+
+    def _find_devices(self) -> None:
+        """Which devices this machine has (torch is imported here, off the UI thread)."""
+        from plastilab.tui.widgets.parameter_form import available_devices
+
+        devices = available_devices()
+        self.call_from_thread(self._devices_found, devices)
+
+    def _devices_found(self, devices: tuple[str, ...]) -> None:
+        self.devices = devices
+        from plastilab.tui.screens.picker import PickerScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, PickerScreen):
+                screen.devices_found()
 
     # -- sessions -------------------------------------------------------------------------------
+    def running_session(self) -> Session | None:
+        """The run this app trains now, if it has not ended."""
+        session = self.live_session
+        if session is not None and session.process is not None and not session.state.ended:
+            return session
+        return None
+
+    def request_launch(self, request: LaunchRequest, replace: bool = False) -> None:
+        """Launch ``request``; while a run is live, ask first whether to stop it."""
+        if self.read_only:
+            self.notify("a read-only view starts no runs", severity="warning")
+            return
+        running = self.running_session()
+        if running is None:
+            self.launch(request, replace)
+            return
+        from plastilab.tui.screens.confirm import ConfirmScreen
+
+        name = running.state.scenario or running.title
+        question = f"{name} is still running. Stop it and start {scenario_name(request.scenario_path)}?"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.launch(request, replace)
+
+        self.push_screen(ConfirmScreen(question, yes="Stop and start", no="Keep it"), answered)
+
     def launch(self, request: LaunchRequest, replace: bool = False) -> Session:
-        """Start a training process for ``request`` and show its dashboard."""
-        previous = self.live_session
-        if previous is not None and previous.process is not None and not previous.state.ended:
+        """Start a training process for ``request`` and show its dashboard (stopping a live one)."""
+        if self.read_only:
+            raise PermissionError("a read-only view starts no runs")
+        previous = self.running_session()
+        if previous is not None:
             self.stop_session(previous)
             self.notify(f"stopped {previous.state.scenario or previous.title} to start a new run", markup=False)
         spec = LaunchSpec(
@@ -93,7 +152,7 @@ class PlastilabApp(App):
         )
         process = TrainingProcess(spec)
         state = RunState(history_capacity=self.history_capacity, live=True, state="starting")
-        session = Session(LiveSource(process), state, title=Path(request.scenario_path).stem, request=request, process=process)
+        session = Session(LiveSource(process), state, title=scenario_name(request.scenario_path), request=request, process=process)
         process.start()
         state.log("info", f"training process {process.pid} started: {request.scenario_path}" + (f" with {' '.join(request.overrides)}" if request.overrides else ""))
         self.live_session = session
@@ -113,7 +172,7 @@ class PlastilabApp(App):
         else:
             source = CompareSource(run_dirs)
             state = RunState(history_capacity=self.history_capacity, overlay=True)
-            title = " vs ".join(f"{chr(65 + i)}: {Path(d).name}" for i, d in enumerate(run_dirs))
+            title = " vs ".join(f"{chr(65 + i)}: {Path(d).parent.name} {Path(d).name}" for i, d in enumerate(run_dirs))
             session = Session(source, state, title=title)
         self._open(session)
         return session
@@ -163,12 +222,16 @@ class PlastilabApp(App):
 
     # -- controls the dashboard asks for --------------------------------------------------------
     def pause_session(self, session: Session) -> None:
+        if self.read_only:
+            return
         if session.process is not None and not session.state.ended:
             session.process.pause()
             session.state.set_state("paused")
             session.state.log("info", "paused")
 
     def resume_session(self, session: Session) -> None:
+        if self.read_only:
+            return
         if session.process is not None and not session.state.ended:
             session.process.resume()
             session.state.set_state("running")
@@ -176,7 +239,7 @@ class PlastilabApp(App):
 
     def stop_session(self, session: Session) -> None:
         """Ask the run to stop; a worker waits for the process and terminates it if it lingers."""
-        if session.process is None or session.state.ended:
+        if self.read_only or session.process is None or session.state.ended:
             return
         session.process.request_stop()
         session.state.set_state("stopping")
@@ -187,9 +250,7 @@ class PlastilabApp(App):
         request = session.relaunch_request()
         if request is None:
             return
-        if session.process is not None:
-            self.stop_session(session)
-        self.launch(request, replace=True)
+        self.request_launch(request, replace=True)
 
     def release_session(self, session: Session) -> None:
         """A dashboard closed: forget its session unless it is the live run (which can be reopened)."""
@@ -209,7 +270,7 @@ class PlastilabApp(App):
     # -- requests from screens -------------------------------------------------------------------
     @on(LaunchRequested)
     def _launch_requested(self, message: LaunchRequested) -> None:
-        self.launch(message.request)
+        self.request_launch(message.request)
 
     @on(OpenRunRequested)
     def _open_requested(self, message: OpenRunRequested) -> None:
@@ -217,7 +278,7 @@ class PlastilabApp(App):
 
     @on(RelaunchRequested)
     def _relaunch_requested(self, message: RelaunchRequested) -> None:
-        self.launch(LaunchRequest(message.run_dir / "scenario.toml", [], None))
+        self.request_launch(LaunchRequest(message.run_dir / "scenario.toml", [], None))
 
     # -- app-wide keys ---------------------------------------------------------------------------
     def action_toggle_theme(self) -> None:
@@ -235,3 +296,12 @@ class PlastilabApp(App):
 
     def on_unmount(self) -> None:
         self.end_training()
+
+
+def scenario_name(path: Path | str) -> str:
+    """The ``name`` a scenario file declares (a rerun's file is always called scenario.toml)."""
+    try:
+        name = tomllib.loads(Path(path).read_text(encoding="utf-8")).get("name")
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        name = None
+    return name if isinstance(name, str) and name else Path(path).stem

@@ -30,6 +30,16 @@ def watch(run_dir: Path) -> None:
     PlastilabApp(watch_dir=run_dir, runs_root=run_dir.parent.parent).run()
 
 
+def watch_runs(runs_dir: Path) -> None:
+    """``plastilab watch RUNS_DIR``: a read-only lab over a folder of runs (the classroom's viewer).
+
+    The runs list refreshes as runs appear; a running one opens as a followed dashboard. No picker,
+    and nothing that starts, pauses, stops or reruns a run: any number of viewers may watch."""
+    from plastilab.tui.app import PlastilabApp
+
+    PlastilabApp(runs_root=Path(runs_dir), read_only=True).run()
+
+
 def serve(
     host: str = "127.0.0.1",
     port: int = 8000,

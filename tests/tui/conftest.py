@@ -14,6 +14,9 @@ RUNS = DATA / "runs"
 RECORDED = RUNS / "adam-tiny" / "20261125-093820-444e4e"  # adam-tiny, 6 tasks, a real run
 RECORDED_SHORT = RUNS / "adam-tiny" / "20261125-093838-e66aea"  # adam-tiny, 3 tasks, seed 1
 SCENARIOS = DATA / "scenarios"
+KINDS = DATA / "kinds"  # one small recorded run of each other kind (a runs root of its own)
+BLOCK_MDP_RUN = KINDS / "block-mdp-tiny" / "20261201-155743-2494b1"  # 200 steps, every instrument
+INTERVENTIONS_RUN = KINDS / "interventions-quick" / "20261201-155824-582b63"  # 3 x 2 seeds, 4 tasks
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ async def test_launch_from_the_picker_stop_rerun_then_quit(test_scenarios, tmp_p
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         # the form: make the run long, through the same field a person would type in
-        await pilot.press("tab", "tab", "tab")
+        await pilot.press("tab", "tab")
         assert app.focused.id == "param-1"  # training.steps_per_task
         app.focused.value = ""
         await pilot.press(*"100000")
@@ -103,9 +103,11 @@ async def test_a_device_that_is_not_there_fails_with_the_clis_message(test_scena
     app = PlastilabApp(scenarios_dirs=[test_scenarios], runs_root=tmp_path / "runs")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        app.screen.query_one("#device").value = "cuda"
-        await pilot.pause()
-        await pilot.press("ctrl+r")
+        from plastilab.tui.widgets.parameter_form import ParameterForm
+
+        offered = app.screen.query_one(ParameterForm).devices
+        assert "cuda" not in offered and offered[:2] == ("auto", "cpu")  # the menu offers what is here
+        app.request_launch(LaunchRequest(test_scenarios / "adam-tiny.toml", [], "cuda"))  # a rerun of a GPU run may ask
         await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen))
         session = app.screen.session
         await wait_until(pilot, lambda: session.state.state == "failed", timeout=START_TIMEOUT_S)

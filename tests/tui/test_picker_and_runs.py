@@ -24,7 +24,9 @@ async def test_the_form_is_checked_inline_with_the_clis_message(test_scenarios, 
         await pilot.pause()
         picker = app.screen
         assert isinstance(picker, PickerScreen)
-        await pilot.press("tab", "tab", "tab", "tab")
+        await pilot.press("tab")  # the first Tab lands on the first field, visibly
+        assert app.focused.id == "param-0"
+        await pilot.press("down", "down")  # Up/Down move between fields
         assert app.focused.id == "param-2"  # training.lr
         app.focused.value = ""
         await pilot.press(*"-0.5")

@@ -6,6 +6,7 @@ Update after an intended change of the layout:  .venv/bin/pytest tests/tui --sna
 from __future__ import annotations
 
 from plastilab.tui.app import PlastilabApp
+from tui.conftest import BLOCK_MDP_RUN, INTERVENTIONS_RUN
 from tui.tui_helpers import run_async, settle
 
 
@@ -15,6 +16,26 @@ def dashboard_app(run_dir, theme="textual-dark") -> PlastilabApp:
 
 def test_dashboard_of_a_recorded_run(snap_compare, recorded_run):
     app = dashboard_app(recorded_run)
+
+    async def ready(pilot):
+        await settle(pilot, app)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=ready)
+
+
+def test_block_mdp_dashboard_at_80x24(snap_compare):
+    """Opens on the TD loss; the values table starts with the return, TD loss and plasticity."""
+    app = dashboard_app(BLOCK_MDP_RUN)
+
+    async def ready(pilot):
+        await settle(pilot, app)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=ready)
+
+
+def test_interventions_dashboard_at_80x24(snap_compare):
+    """Six series: shortened by one rule in the values table, every one of them on screen."""
+    app = dashboard_app(INTERVENTIONS_RUN)
 
     async def ready(pilot):
         await settle(pilot, app)

@@ -94,7 +94,7 @@ class ComparisonScreen(Screen):
         self.query_one(FinalLossChart).draw(chart_lines, self.log_y)
         ranking = rank_combinations(losses, window)
         grouped = any(combination_of(name) != name for name in losses)  # series named <combination>/s<seed>
-        self.query_one(RankingTable).show(ranking, colours, self.hidden, "combination" if grouped else "series")
+        self.query_one(RankingTable).show(ranking, colours, self.hidden, "combination" if grouped else "series", window)
         if bool(ranking) != self._ranked:
             self._ranked = bool(ranking)
             self.refresh_bindings()
@@ -104,8 +104,12 @@ class ComparisonScreen(Screen):
         pane.border_title = "task/final_loss per iteration" + seeds + (" · log" if self.log_y else "")
         pane.border_subtitle = f"{iterations} iterations" if iterations else ""
         table = self.query_one(RankingTable)
-        table.border_title = f"ranking · mean of the last {window} iterations"
-        table.border_subtitle = f"change: from the first {window}" if ranking else ""
+        if iterations and iterations <= window:  # "the last 5 of 3" would mislead: say what it is
+            table.border_title = f"ranking · mean of all {iterations} iteration{'s' if iterations != 1 else ''}"
+            table.border_subtitle = f"change: after more than {window} iterations" if ranking else ""
+        else:
+            table.border_title = f"ranking · mean of the last {window} iterations"
+            table.border_subtitle = f"change: from the first {window}" if ranking else ""
 
     def _view_changed(self) -> None:
         self.redraw()

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,9 +24,10 @@ from plastilab.core.presentation import presentation_for
 from plastilab.runtime.final_losses import has_final_losses
 from plastilab.runtime.session import Session
 from plastilab.tui.palette import series_style
+from plastilab.tui.series_names import short_names
 from plastilab.tui.widgets.covariance_heatmap import CovarianceHeatmap
 from plastilab.tui.widgets.hessian_density_pane import HessianDensityPane
-from plastilab.tui.widgets.latest_values import LatestValues
+from plastilab.tui.widgets.latest_values import LatestValues, table_width
 from plastilab.tui.widgets.learning_curves import LearningCurves, seed_groups
 from plastilab.tui.widgets.log_pane import LogPane
 from plastilab.tui.widgets.pane import PaneView
@@ -66,12 +69,15 @@ class DashboardScreen(Screen):
         Binding("r", "restart", "Rerun"),
         Binding("l", "log_scale", "Log y"),
         Binding("m", "next_metric", "Metric"),
+        Binding("M", "previous_metric", "Previous metric", show=False),
+        Binding("slash", "choose_metric", "Find metric", key_display="/"),
         Binding("f", "filter_series", "Series"),
         Binding("a", "over_seeds", "Seeds/mean"),
         Binding("v", "next_pane", "Pane"),
         Binding("n", "next_matrix", "Matrix"),
         Binding("c", "compare", "Ranks"),
         Binding("escape", "back", "Back"),
+        Binding("question_mark", "help", "Help", key_display="?"),
     ]
 
     def __init__(self, session: Session) -> None:
@@ -91,6 +97,10 @@ class DashboardScreen(Screen):
         self._pane_marks: dict[str, bool] = {}
         self.redraw_count = 0
         self._legend_key: tuple | None = None
+        self._names_key: tuple | None = None
+        self._legend_width = 0
+        self._pane_keys: tuple | None = None  # the pane-dependent keys the footer shows
+        self.names: dict[str, str] = {}  # series -> the name shown at this width
 
     # -- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -137,10 +147,12 @@ class DashboardScreen(Screen):
             preferred = (presentation_for(state.kind).dashboard_metric, *FALLBACK_TAGS)
             self.tag = next((t for t in preferred if t in tags), tags[0] if tags else None)
         self._draw_status()
+        self._choose_names()
         self._draw_legend()
         pane = self.query_one("#curves-pane")
-        title = (self.tag or "waiting") + (" · log" if self.log_y else "") + (" · mean, min–max over seeds" if self.over_seeds else "")
-        subtitle = f"{len(state.boundaries) + 1} tasks" if state.boundaries else ""
+        title = (self.tag or ("no numbers" if state.ended else "waiting")) + (" · log" if self.log_y else "")
+        title += " · mean, min–max over seeds" if self.over_seeds else ""
+        subtitle = f"│ task change · {len(state.boundaries) + 1} tasks" if state.boundaries else ""
         if (pane.border_title, pane.border_subtitle) != (title, subtitle):
             pane.border_title, pane.border_subtitle = title, subtitle
         view = self.view()
@@ -160,8 +172,38 @@ class DashboardScreen(Screen):
 
     def view(self) -> PaneView:
         return PaneView(
-            tag=self.tag, log_y=self.log_y, hidden=frozenset(self.hidden), matrix_index=self.matrix_index, over_seeds=self.over_seeds
+            tag=self.tag,
+            log_y=self.log_y,
+            hidden=frozenset(self.hidden),
+            matrix_index=self.matrix_index,
+            names=self.names,
+            over_seeds=self.over_seeds,
         )
+
+    def on_resize(self) -> None:
+        self._view_changed = True  # names and legend are chosen for the width
+
+    def _choose_names(self) -> None:
+        """The longest series names with which the legend and the values table both fit the width."""
+        state = self.session.state
+        legend_width = self.query_one("#legend").size.width
+        table_room = self.query_one("#panes").size.width - 1  # its scroll bar
+        tags = state.tags()
+        key = (tuple(state.series), legend_width, table_room, len(tags))
+        if key == self._names_key:
+            return
+        self._names_key = key
+        shown = [s for s in state.series if s not in self.hidden]
+
+        def table_fits(names: dict[str, str]) -> bool:
+            return table_width([names[s] for s in shown], tags, table_room) <= table_room
+
+        def legend_fits(names: dict[str, str]) -> bool:
+            return cell_len(legend_text(state.series, names, self.hidden).plain) <= legend_width
+
+        self.names = short_names(state.series, table_fits, legend_fits)
+        self._legend_width = legend_width
+        self._legend_key = None
 
     def _draw_status(self) -> None:
         self._clock_drawn = time.time()
@@ -169,18 +211,14 @@ class DashboardScreen(Screen):
 
     def _draw_legend(self) -> None:
         state = self.session.state
-        key = (tuple(state.series), frozenset(self.hidden), bool(state.boundaries))
+        key = (tuple(state.series), frozenset(self.hidden), tuple(self.names.items()))
         if key == self._legend_key:
             return
         self._legend_key = key
-        legend = Text(no_wrap=False)
-        for index, name in enumerate(state.series):
-            if legend:
-                legend.append("  ")
-            style = "dim strike" if name in self.hidden else series_style(index)
-            legend.append("━ " + name, style=style)
-        if state.boundaries:
-            legend.append("  │ task", style="dim")
+        legend = legend_text(state.series, self.names, self.hidden)
+        if cell_len(legend.plain) > self._legend_width > 0:  # too many series for one line: a key line
+            shown = len([s for s in state.series if s not in self.hidden])
+            legend = Text(f"{shown} series · colours as in the Values columns", style="dim", no_wrap=True, overflow="ellipsis")
         self.query_one("#legend", Static).update(legend)
 
     def _mark_pane(self, pane: str, has_data: bool) -> None:
@@ -195,6 +233,8 @@ class DashboardScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         state = self.session.state
         live = self.session.is_live and not state.ended
+        if getattr(self.app, "read_only", False) and action in ("pause", "resume", "stop", "restart"):
+            return False  # a viewer reads runs, it never controls one
         if action == "pause":
             return live and state.state in ("running", "starting", "waiting")
         if action == "resume":
@@ -237,21 +277,42 @@ class DashboardScreen(Screen):
         self._view_changed = True
 
     def action_next_metric(self) -> None:
+        self._step_metric(1)
+
+    def action_previous_metric(self) -> None:
+        self._step_metric(-1)
+
+    def _step_metric(self, delta: int) -> None:
         tags = self.session.state.tags()
         if tags:
-            index = tags.index(self.tag) + 1 if self.tag in tags else 0
-            self.tag = tags[index % len(tags)]
-            self._tag_chosen = True
-            self._view_changed = True
+            index = tags.index(self.tag) + delta if self.tag in tags else 0
+            self.show_metric(tags[index % len(tags)])
+
+    def show_metric(self, tag: str) -> None:
+        self.tag = tag
+        self._tag_chosen = True
+        self._view_changed = True
+
+    def action_choose_metric(self) -> None:
+        from plastilab.tui.screens.metric_chooser import MetricChooserScreen
+
+        def chosen(tag: str | None) -> None:
+            if tag is not None:
+                self.show_metric(tag)
+
+        self.app.push_screen(MetricChooserScreen(self.session.state.tags(), self.tag), chosen)
 
     def action_next_pane(self) -> None:
         tabs = self.query_one(TabbedContent)
         index = PANE_IDS.index(tabs.active) + 1 if tabs.active in PANE_IDS else 0
-        tabs.active = PANE_IDS[index % len(PANE_IDS)]
-        self.refresh_bindings()
+        tabs.active = PANE_IDS[index % len(PANE_IDS)]  # the tab-activated handler below updates the keys
 
     def on_tabbed_content_tab_activated(self) -> None:
-        self.refresh_bindings()
+        # Only the covariance pane changes which keys apply; a footer rebuild costs a keypress.
+        shown = (self.check_action("next_matrix", ()), self.check_action("compare", ()))
+        if shown != self._pane_keys:
+            self._pane_keys = shown
+            self.refresh_bindings()
 
     def action_next_matrix(self) -> None:
         self.matrix_index += 1
@@ -274,3 +335,25 @@ class DashboardScreen(Screen):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+    def action_help(self) -> None:
+        from plastilab.tui.screens.help import HelpScreen, watch_for_of
+
+        session = self.session
+        folder = session.folder or (Path(session.state.run_dir) if session.state.run_dir else None)
+        scenario_file = session.request.scenario_path if session.request else (folder / "scenario.toml" if folder else None)
+        keys = [(b.key_display or b.key, b.description) for b in self.BINDINGS if isinstance(b, Binding) and b.description]
+        keys = list(dict.fromkeys(keys))  # p: pause and resume share a key
+        self.app.push_screen(HelpScreen(session.state.scenario or session.title, watch_for_of(scenario_file), keys))
+
+
+def legend_text(series: list[str], names: dict[str, str], hidden: set[str]) -> Text:
+    """One line: each series' colour and name; shortened names sit closer together."""
+    shortened = any(names.get(s, s) != s for s in series)
+    legend = Text(no_wrap=True, overflow="ellipsis")
+    for index, name in enumerate(series):
+        if legend:
+            legend.append(" " if shortened else "  ")
+        style = "dim strike" if name in hidden else series_style(index)
+        legend.append(("━" if shortened else "━ ") + names.get(name, name), style=style)
+    return legend

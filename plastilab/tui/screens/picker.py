@@ -2,9 +2,15 @@
 
 The form under a scenario is checked on every keystroke by the scenario's own schema (through
 ``catalogue.check_form``), so its message is the CLI's message, word for word.
+
+A launch starts exactly what is on screen: the form carries the scenario it was made for, and a
+launch first settles the form on the highlighted scenario (a highlight change and Enter may
+arrive in one burst, before the form for the new highlight is mounted), then reads both from it.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from rich.text import Text
 from textual import on
@@ -32,6 +38,7 @@ class PickerScreen(Screen):
         super().__init__()
         self.entries: list[ScenarioForm] = []
         self.entry: ScenarioForm | None = None
+        self._form_lock = asyncio.Lock()  # one form swap at a time
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -41,43 +48,55 @@ class PickerScreen(Screen):
                 yield Static(id="scenario-about")
                 yield Vertical(id="form-holder")
                 yield Button("Launch  ^r", id="launch", variant="primary", compact=True)
+                yield Static(id="scenario-watch")
         yield Footer(compact=True)
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
+        self.query_one("#details").can_focus = False  # the first Tab lands on the first field
         self.title = "plastilab"
         self.sub_title = "choose a scenario"
         self.query_one("#scenario-list").border_title = "scenarios"
         self.query_one("#details").border_title = "scenario"
-        self.reload()
+        await self.reload()
 
-    def reload(self) -> None:
+    async def reload(self) -> None:
         self.entries = discover(self.app.scenarios_dirs)
         options = self.query_one(OptionList)
         options.clear_options()
         for index, entry in enumerate(self.entries):
-            label = Text(entry.name, style="bold" if entry.ok else "red")
+            label = Text(entry.name, style="bold" if entry.ok else "red", no_wrap=True, overflow="ellipsis")
             label.append(f"\n  {format_estimate(entry.estimated_cpu_seconds)} CPU" if entry.ok else "\n  invalid file", style="dim")
             options.add_option(Option(label, id=str(index)))
         if self.entries:
             first = next((i for i, e in enumerate(self.entries) if e.name.endswith("-quick")), 0)
             options.highlighted = first
-            self.show_entry(self.entries[first])
+            await self.show_entry(self.entries[first])
         else:
             where = ", ".join(str(d) for d in self.app.scenarios_dirs) or "(no folder)"
             self.query_one("#scenario-about", Static).update(f"No scenario files (*.toml) in {where}.")
         options.focus()
 
     @on(OptionList.OptionHighlighted, "#scenario-list")
-    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        entry = self.entries[int(event.option.id)]
-        if entry is not self.entry:
-            self.show_entry(entry)
+    async def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        await self.show_entry(self.entries[int(event.option.id)])
 
     @on(OptionList.OptionSelected, "#scenario-list")
-    def _selected(self) -> None:
-        self.action_launch()
+    async def _selected(self, event: OptionList.OptionSelected) -> None:
+        await self.launch_entry(self.entries[int(event.option.id)])
 
-    def show_entry(self, entry: ScenarioForm) -> None:
+    def highlighted_entry(self) -> ScenarioForm | None:
+        index = self.query_one("#scenario-list", OptionList).highlighted
+        return self.entries[index] if index is not None and 0 <= index < len(self.entries) else None
+
+    async def show_entry(self, entry: ScenarioForm) -> None:
+        """Describe ``entry`` and mount its form, unless its form is already the one mounted."""
+        async with self._form_lock:
+            form = self._form()
+            if entry is self.entry and (not entry.ok or (form is not None and form.entry is entry)):
+                return
+            await self._show_entry(entry)
+
+    async def _show_entry(self, entry: ScenarioForm) -> None:
         self.entry = entry
         about = Text()
         about.append(entry.name, style="bold")
@@ -88,11 +107,22 @@ class PickerScreen(Screen):
             about.append(f"\n{entry.error}", style="red")
         about.append(f"\n{entry.path.parent.name}/{entry.path.name}", style="dim")
         self.query_one("#scenario-about", Static).update(about)
+        watch = Text()
+        if entry.ok and entry.watch_for:
+            watch.append("What to watch for\n", style="bold")
+            watch.append(entry.watch_for.strip())
+        self.query_one("#scenario-watch", Static).update(watch)
         holder = self.query_one("#form-holder", Vertical)
-        holder.remove_children()
+        await holder.remove_children()
         if entry.ok:
-            holder.mount(ParameterForm(entry))
+            await holder.mount(ParameterForm(entry, self.app.devices))
         self.query_one("#launch", Button).disabled = not entry.ok
+
+    def devices_found(self) -> None:
+        """The app learned the machine's devices: the mounted form offers those."""
+        form = self._form()
+        if form is not None:
+            form.set_devices(self.app.devices)
 
     def _form(self) -> ParameterForm | None:
         forms = self.query(ParameterForm)
@@ -100,9 +130,9 @@ class PickerScreen(Screen):
 
     def check(self):
         form = self._form()
-        if form is None or self.entry is None:
+        if form is None:
             return None
-        result = check_form(self.entry, form.values(), form.device())
+        result = check_form(form.entry, form.values(), form.device())
         form.show_check(result.error, result.key)
         self.query_one("#launch", Button).disabled = not result.ok
         return result
@@ -114,19 +144,26 @@ class PickerScreen(Screen):
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#launch")
-    def _submit(self) -> None:
-        self.action_launch()
+    async def _submit(self) -> None:
+        await self.action_launch()
 
-    def action_launch(self) -> None:
-        if self.entry is None or not self.entry.ok:
+    async def action_launch(self) -> None:
+        entry = self.highlighted_entry()
+        if entry is not None:
+            await self.launch_entry(entry)
+
+    async def launch_entry(self, entry: ScenarioForm) -> None:
+        """Launch ``entry`` with the values its own form shows (mounted first if it is not yet)."""
+        await self.show_entry(entry)
+        form = self._form()
+        if not entry.ok or form is None or form.entry is not entry:
             self.app.bell()
             return
         result = self.check()
-        form = self._form()
-        if result is None or form is None or not result.ok:
+        if result is None or not result.ok:
             self.app.bell()
             return
-        self.post_message(LaunchRequested(LaunchRequest(self.entry.path, result.overrides, form.device())))
+        self.post_message(LaunchRequested(LaunchRequest(entry.path, result.overrides, form.device())))
 
     def action_runs(self) -> None:
         from plastilab.tui.screens.runs import RunsScreen

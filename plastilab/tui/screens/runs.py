@@ -1,4 +1,8 @@
-"""Past runs from the runs folder: open one in the dashboard, overlay two, or run one again."""
+"""Past runs from the runs folder: open one in the dashboard, overlay two, or run one again.
+
+In a read-only app (the classroom's viewer) this is the first screen: it refreshes itself as runs
+appear and change state, opens a running one as a followed dashboard, and offers no rerun.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ from plastilab.core.safe_text import shown
 from plastilab.tui.messages import OpenRunRequested, RelaunchRequested
 from plastilab.rundir.index import list_runs
 from plastilab.tui.widgets.runs_table import RunsTable
+
+REFRESH_PERIOD_S = 2.0  # a viewer's runs list re-reads the folder this often
 
 
 class RunsScreen(Screen):
@@ -33,16 +39,40 @@ class RunsScreen(Screen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.sub_title = f"past runs in {self.app.runs_root.name}/"
+        if self.app.read_only:
+            self.sub_title = f"watching {self.app.runs_root}/ (read-only)"
+            self.set_interval(REFRESH_PERIOD_S, self._refresh_quietly)
+        else:
+            self.sub_title = f"past runs in {self.app.runs_root.name}/"
         self.query_one("#runs-table").border_title = "runs (space marks two to compare)"
         self.query_one("#run-details").border_title = "run"
         self.action_refresh()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.app.read_only and action in ("rerun", "back"):
+            return False  # a viewer reruns nothing, and this is its first screen
+        return True
+
+    def _refresh_quietly(self) -> None:
+        """Re-read the folder (new runs, changed states) in a thread, the cursor staying on its run."""
+        if self.app.screen is self:
+            self.run_worker(self._read_runs, thread=True, exclusive=True, group="runs-refresh")
+
+    def _read_runs(self) -> None:
+        runs = list_runs(self.app.runs_root)  # reads every run's small files: off the UI thread
+        self.app.call_from_thread(self._show_runs, runs)
+
+    def _show_runs(self, runs) -> None:
+        if self.is_attached:
+            self.query_one(RunsTable).load(runs)
+            self._show_details()
 
     def action_refresh(self) -> None:
         table = self.query_one(RunsTable)
         table.load(list_runs(self.app.runs_root))
         if not table.runs:
-            self.query_one("#run-details", Static).update(f"No runs yet in {self.app.runs_root}. Launch a scenario from the picker.")
+            hint = "They appear here as they start." if self.app.read_only else "Launch a scenario from the picker."
+            self.query_one("#run-details", Static).update(f"No runs yet in {self.app.runs_root}. {hint}")
         table.focus()
         self._show_details()
 

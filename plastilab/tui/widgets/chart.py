@@ -147,6 +147,35 @@ def step_axis(plt, low: float, high: float, width: int) -> None:
         plt.xticks(ticks, [short_number(t) for t in ticks])
 
 
+def value_axis(plt, low: float, high: float, height: int) -> None:
+    """Round values on the y axis (0.5, 1.0, 1.5 …), every label with the same decimals."""
+    ticks, step = value_ticks(low, high, max(3, height // 2))
+    if len(ticks) < 2:
+        return
+    if max(abs(low), abs(high)) >= 1e4 or step < 1e-3:
+        labels = [f"{t:.1e}" for t in ticks]
+    else:
+        decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+        labels = [f"{t:.{decimals}f}" for t in ticks]
+    plt.yticks(ticks, labels)
+
+
+def value_ticks(low: float, high: float, count: int) -> tuple[list[float], float]:
+    """About ``count`` (at least 3) round ticks inside [low, high], steps of 1, 2 or 5 times a power of ten."""
+    if not (math.isfinite(low) and math.isfinite(high)) or high <= low:
+        return [], 0.0
+    raw = (high - low) / max(1, count)
+    steps = [m * 10.0**e for e in range(math.floor(math.log10(raw)) - 2, math.floor(math.log10(raw)) + 2) for m in (1, 2, 5)]
+    ticks: list[float] = []
+    step = steps[0]
+    for step in sorted((s for s in steps if s <= raw * 1.5), reverse=True):
+        first = math.ceil(low / step - 1e-9) * step
+        ticks = [round(first + i * step, 12) for i in range(int((high - first) / step + 1e-9) + 1)]
+        if len(ticks) >= 3:
+            break
+    return ticks, step
+
+
 def nice_ticks(low: float, high: float, count: int) -> list[float]:
     if not (math.isfinite(low) and math.isfinite(high)) or high <= low:
         return []

@@ -8,7 +8,7 @@ from plastilab.rundir.aggregate import split_seed
 from plastilab.runtime.history import fit_to_columns
 from plastilab.tui.palette import BOUNDARY_COLOUR, series_rgb
 from plastilab.runtime.run_state import RunState
-from plastilab.tui.widgets.chart import Chart, log10_axis, positive_log10, step_axis
+from plastilab.tui.widgets.chart import Chart, log10_axis, positive_log10, step_axis, value_axis
 from plastilab.tui.widgets.pane import PaneView
 
 
@@ -28,7 +28,7 @@ class LearningCurves(Chart):
         min and max of its seeds); the caption is the tag ("" while there is none)."""
         tag, log_y, hidden = view.tag, view.log_y, view.hidden
         if tag is None:
-            self.show_placeholder("waiting for the first numbers…")
+            self.show_placeholder(no_numbers_text(state))
             return ""
         if view.over_seeds and seed_groups(state.series):
             self._draw_over_seeds(state, tag, log_y, hidden)
@@ -61,6 +61,8 @@ class LearningCurves(Chart):
             plt.plot(x.tolist(), y.tolist(), marker="braille", color=series_rgb(index))
         if log_y:
             log10_axis(plt, low, high)
+        else:
+            value_axis(plt, low, high, self.size.height - 3)
         x_min = min(float(x[0]) for _, x, _ in lines)
         step_axis(plt, x_min, x_max, self.size.width - 6)
         self._changed()
@@ -100,3 +102,12 @@ class LearningCurves(Chart):
             log10_axis(plt, min(float(np.min(y)) for _, _, y in bands), max(float(np.max(y)) for _, _, y in bands))
         step_axis(plt, min(float(x[0]) for _, x, _ in bands), x_max, self.size.width - 6)
         self._changed()
+
+
+def no_numbers_text(state: RunState) -> str:
+    """What the chart says before a run's first numbers, or when it ended without any."""
+    if state.state == "failed":
+        return "the run failed before its first numbers: its reason is in the status panel and the log"
+    if state.ended:
+        return f"the run ended ({state.state}) before its first numbers"
+    return "waiting for the first numbers…"

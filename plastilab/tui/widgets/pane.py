@@ -8,6 +8,7 @@ dashboard's ``PANES``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -24,6 +25,10 @@ class PaneView:
     matrix_index: int = 0
     over_seeds: bool = False  # curves: each variant's mean and min-max over its seeds
     now: float | None = None  # the clock of a live run's elapsed time (None: time.time())
+    names: Mapping[str, str] = field(default_factory=dict)  # series -> the name shown (tui/series_names.py)
+
+    def name(self, series: str) -> str:
+        return self.names.get(series, series)
 
 
 class Pane(Protocol):

@@ -47,12 +47,14 @@ class RankingTable(DataTable):
             return None
         return self.ranking[self.cursor_row].name
 
-    def show(self, ranking: Sequence[RankedCombination], colours: dict[str, int], hidden: set[str], label: str = "combination") -> None:
+    def show(self, ranking: Sequence[RankedCombination], colours: dict[str, int], hidden: set[str], label: str = "combination", window: int | None = None) -> None:
         """Rebuild the rows when the ranking (or what is hidden) changed; the cursor stays on its combination.
 
         ``label`` heads the names: "combination" for a grid's seeds ranked together, "series" otherwise.
+        A row of no more than ``window`` iterations has no change to show (its first and last
+        iterations are the same ones): "–", not +0.
         """
-        key = (tuple(ranking), tuple(sorted(colours.items())), frozenset(hidden), label)
+        key = (tuple(ranking), tuple(sorted(colours.items())), frozenset(hidden), label, window)
         if key == self._shown:
             return
         self._shown = key
@@ -74,8 +76,9 @@ class RankingTable(DataTable):
             if row.name in hidden:
                 base += struck
                 name_style = Style()
-            change = Text(_signed(row.change), justify="right")
-            if row.change is not None and row.name not in hidden:
+            no_change = window is not None and row.n_iterations <= window
+            change = Text("–" if no_change else _signed(row.change), justify="right")
+            if row.change is not None and row.name not in hidden and not no_change:
                 change.stylize(worse if row.change > 0 else better)
             cells = [
                 Text(str(row.rank), justify="right"),

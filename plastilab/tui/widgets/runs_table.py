@@ -31,6 +31,8 @@ class RunsTable(DataTable):
         self.add_column("final loss per series", key="finals")
 
     def load(self, runs: list[RunInfo]) -> None:
+        """Show ``runs``; the cursor stays on the run it was on."""
+        current = self.current()
         self.clear()
         self.runs = {str(run.path): run for run in runs}
         self.marked = [key for key in self.marked if key in self.runs]
@@ -44,6 +46,8 @@ class RunsTable(DataTable):
                 Text(run.finals_text()),
                 key=key,
             )
+        if current is not None and str(current.path) in self.runs:
+            self.move_cursor(row=self.get_row_index(str(current.path)), animate=False)
 
     def current(self) -> RunInfo | None:
         if not self.runs or self.cursor_row < 0:

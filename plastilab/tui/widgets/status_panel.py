@@ -31,6 +31,8 @@ class StatusPanel(Static):
         """State, step, speed, ETA, elapsed, device, folder, why it failed; the caption is the state."""
         now = view.now
         rows: list[tuple[str, str | Text]] = [("state", Text("● " + state.state, style=STATE_STYLES.get(state.state, "")))]
+        if state.error:  # second, so a short panel never cuts it off
+            rows.append(("why", Text(state.error, style="red")))
         step = f"{state.step():,}"
         if state.total_steps:
             step += f" / {state.total_steps:,}"
@@ -39,14 +41,13 @@ class StatusPanel(Static):
             rows.append(("task", str(state.tasks)))
         rate = state.steps_per_second()
         rows.append(("speed", "–" if rate is None else f"{rate:,.1f} steps/s"))
-        rows.append(("ETA", format_clock(state.eta_seconds())))
+        if not state.ended:  # an ended run has no ETA: leave the row to what matters
+            rows.append(("ETA", format_clock(state.eta_seconds())))
         rows.append(("elapsed", format_clock(state.elapsed_seconds(now))))
         rows.append(("device", Text(state.device)))  # Text: a table reads str cells as markup
         if state.run_dir:
             path = Path(state.run_dir)
             rows.append(("folder", Text(shown(f"{path.parent.name}/{path.name}"))))
-        if state.error:
-            rows.append(("why", Text(state.error, style="red")))
         table = Table.grid(padding=(0, 1))
         table.add_column(style="dim", no_wrap=True)
         table.add_column(overflow="fold")
