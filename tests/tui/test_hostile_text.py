@@ -94,7 +94,7 @@ async def test_the_picker_shows_a_description_as_text(test_scenarios, tmp_path):
     app = PlastilabApp(scenarios_dirs=[tmp_path], runs_root=tmp_path / "runs")
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen) and app.screen.entry is not None)
-        app.screen.show_entry(next(e for e in app.screen.entries if e.path.name == "esc.toml"))
+        await app.screen.show_entry(next(e for e in app.screen.entries if e.path.name == "esc.toml"))
         await pilot.pause()
         about = plain(app.screen.query_one("#scenario-about").render())
         assert "\x1b" not in about and "\\x1b[2J" in about and MARKUP in about
