@@ -37,7 +37,8 @@ find_python = for candidate in $$(command -v python$(1)) \
 	done
 
 # Each version runs `make test` in its own virtual environment (.venv-X.Y, set up once, then
-# reused); pip's download cache is shared between them. Every version runs even if one fails.
+# reused; the version of .venv, if there is one, uses .venv: a torch install is gigabytes); pip's
+# download cache is shared between them. Every version runs even if one fails.
 test-matrix:
 	@failed=""; ran=""; \
 	for version in $(PYTHON_VERSIONS); do \
@@ -47,8 +48,12 @@ test-matrix:
 	    $(if $(REQUIRE_ALL),failed="$$failed $$version(missing)";) continue; \
 	  fi; \
 	  echo "== Python $$version: $$python"; ran="$$ran $$version"; \
+	  venv=.venv-$$version; \
+	  if [ "$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" = "$$version" ]; then \
+	    venv=$(VENV); \
+	  fi; \
 	  start=$$(date +%s); \
-	  $(MAKE) --no-print-directory test PYTHON=$$python VENV=.venv-$$version || failed="$$failed $$version"; \
+	  $(MAKE) --no-print-directory test PYTHON=$$python VENV=$$venv || failed="$$failed $$version"; \
 	  echo "== Python $$version: $$(( $$(date +%s) - start )) s (set-up and suite)"; \
 	done; \
 	if [ -z "$$ran" ]; then echo "== none of $(PYTHON_VERSIONS) found"; exit 1; fi; \
