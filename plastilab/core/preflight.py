@@ -7,13 +7,17 @@ from plastilab.core.scenario_file import Scenario
 
 
 def preflight(scenario: Scenario) -> str:
-    """Resolve the device and make sure the dataset can be read; return the device.
+    """Resolve the device, run the kind's ``preflight_check(source)`` if it has one, and make
+    sure the dataset can be read; return the device.
 
     Raises a one-line ``PlastilabError`` (device or dataset) naming the file and the key.
     """
     config = scenario.config
     source = str(scenario.path) if scenario.path else config.name
     device = resolve_device(config.device, source)
+    check = getattr(config, "preflight_check", None)  # a kind's own check, e.g. an optional extra
+    if check is not None:
+        check(source)
     data = getattr(config, "data", None)
     if data is not None and hasattr(data, "dataset"):
         from plastilab.data.datasets import load_images
