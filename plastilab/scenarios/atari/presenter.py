@@ -14,7 +14,7 @@ PRESENTATION = Presentation(
         TOP_EIGENVALUE,
         DEAD_UNITS,
     ),
-    main_curve="episode/return",
+    main_curve="eval/return",  # the score papers report: one point per evaluation
     dashboard_metric="episode/return",
     progress_tags=("td/loss",),
 )
