@@ -95,3 +95,30 @@ def test_score_matrices_keep_the_seeds_every_game_has():
     summary = agg.summarize(matrices, reps=100)
     assert set(summary["algorithms"]) == {"ln", "none"}
     assert summary["algorithms"]["ln"]["iqm"]["low"] <= summary["algorithms"]["ln"]["iqm"]["value"] <= summary["algorithms"]["ln"]["iqm"]["high"]
+
+
+def test_a_study_of_games_and_layer_norm_aggregates_and_reports_per_algorithm():
+    """What `plastilab report` prints for an Atari study, from its trials' final values."""
+    import io
+
+    from plastilab.headless.study_report import _print_rl_aggregate
+    from plastilab.studies.study_file import Trial
+
+    finals = []
+    for game in ("Pong", "Breakout", "Boxing"):
+        for layer_norm in (False, True):
+            for seed in (0, 1, 2):
+                overrides = {"env.game": game, "agents.dqn.layer_norm": layer_norm, "seed": seed}
+                score = 0.1 * seed + (0.5 if layer_norm else 0.0)
+                trial = Trial(f"t-{game}-{layer_norm}-{seed}", overrides, {"kind": "atari", "env": {"game": game}})
+                finals.append({"trial": trial, "series": "dqn", "final": {"eval/human_normalized": score, "td/loss": 0.1}})
+    rl = agg.study_summary(finals, reps=200)
+    assert rl["games"] == ["Boxing", "Breakout", "Pong"]
+    with_ln, without = rl["algorithms"]["agents.dqn.layer_norm=true"], rl["algorithms"]["agents.dqn.layer_norm=false"]
+    assert with_ln["runs"] == 3 and with_ln["games"] == 3
+    assert with_ln["iqm"]["value"] == pytest.approx(0.6) and without["iqm"]["value"] == pytest.approx(0.1)
+    assert agg.study_summary([{**finals[0], "final": {"td/loss": 0.1}}]) is None  # not an Atari study
+    out = io.StringIO()
+    _print_rl_aggregate(rl, out)
+    text = out.getvalue()
+    assert "agents.dqn.layer_norm=true" in text and "IQM" in text and "performance profile" in text

@@ -142,3 +142,38 @@ def summarize(
         row["profile"] = {"value": profile.tolist(), "low": low.tolist(), "high": high.tolist()}
         out["algorithms"][algorithm] = row
     return out
+
+
+SCORE_TAG = "eval/human_normalized"
+
+
+def study_summary(finals: Sequence[dict[str, Any]], reps: int = 2000, seed: int = 0) -> dict[str, Any] | None:
+    """The aggregate of a study whose trials log ``eval/human_normalized`` (None otherwise).
+
+    ``finals`` are the study's finished trials as ``{"trial": Trial, "series": str, "final":
+    {tag: value}}``. A trial's game is its scenario's ``env.game``; its algorithm is every other
+    override but the seed (e.g. ``agents.dqn.layer_norm=True``), with the series name when a
+    trial logs several; the seed is the run.
+    """
+    entries = []
+    several_series = len({e["series"] for e in finals}) > 1
+    for entry in finals:
+        score = entry["final"].get(SCORE_TAG)
+        trial = entry["trial"]
+        game = trial.scenario.get("env", {}).get("game")
+        if score is None or game is None:
+            continue
+        parts = [f"{k}={_show(v)}" for k, v in trial.overrides.items() if k not in ("seed", "env.game")]
+        if several_series:
+            parts.append(entry["series"])
+        entries.append((", ".join(parts) or "all", game, trial.overrides.get("seed"), score))
+    if not entries:
+        return None
+    matrices, games, dropped = score_matrices(entries)
+    summary = summarize(matrices, reps=reps, seed=seed)
+    summary.update({"tag": SCORE_TAG, "games": games, "dropped_runs": dropped})
+    return summary
+
+
+def _show(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
