@@ -68,6 +68,9 @@ def scenario_loop(steps: int, out: Path, threads: int) -> float:
         QUICK,
         [
             "device=cpu",
+            "seeds=1",  # one network, as the bare loop: the same model and data as the bare loop
+            "model.hidden=[128, 128]",
+            "data.n_images=500",
             "training.n_tasks=1",
             f"training.steps_per_task={steps}",
             "variants={adam-default = {optimizer = 'adam'}}",

@@ -96,6 +96,7 @@ def run(
     file: Annotated[Optional[Path], typer.Argument(help="A scenario or study file, e.g. scenarios/adam-quick.toml.")] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a key: --set training.lr=3e-4 (repeatable).")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Override the scenario's seed.")] = None,
+    seeds: Annotated[Optional[str], typer.Option(help="Seeds to run: a count (3: seed, seed+1, seed+2) or a list (0,4,7).")] = None,
     device: Annotated[Optional[str], typer.Option(help="auto | cpu | cuda | mps (auto picks the best available).")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Root folder for run folders (default: runs/).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no report; print only the run folder.")] = False,
@@ -124,7 +125,7 @@ def run(
         fail("run: name a scenario or study file (or --resume STUDY_DIR)")
 
     try:
-        scenario = load_scenario(file, set_ or [], seed=seed, device=device)
+        scenario = load_scenario(file, set_ or [], seed=seed, seeds=parse_seeds(seeds, file), device=device)
     except PlastilabError as exc:
         fail(exc)
     from plastilab.headless.run import run_headless
@@ -138,6 +139,17 @@ def run(
     if end_state == "interrupted":
         print(f"plastilab: interrupted; what was written is in {run_dir}", file=sys.stderr)
         raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def parse_seeds(text: str | None, file: Path) -> int | list[int] | None:
+    """``--seeds 3`` -> 3; ``--seeds 0,4,7`` -> [0, 4, 7]; the schema checks the ranges."""
+    if text is None:
+        return None
+    parts = [part.strip() for part in text.split(",")]
+    if not all(part.isdigit() for part in parts):
+        fail(f"{file}: --seeds {text!r}: expected a count (--seeds 3) or a list of seeds (--seeds 0,4,7)")
+    values = [int(part) for part in parts]
+    return values if "," in text else values[0]
 
 
 @app.command()

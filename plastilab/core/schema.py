@@ -7,9 +7,11 @@ so a typo or a quoted number in a TOML file is an error, not a silent default.
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SeedValue = Annotated[int, Field(ge=0, lt=2**32)]  # numpy and torch take 32-bit seeds
 
 Device = Literal["auto", "cpu", "cuda", "mps"]
 
@@ -26,10 +28,34 @@ class ScenarioConfig(Strict):
     description: str = ""
     estimated_cpu_seconds: int = Field(default=60, ge=0)
     seed: int = Field(default=0, ge=0, lt=2**32)  # numpy and torch take 32-bit seeds
+    # Seeds are an axis of every kind: a count N (seeds seed .. seed+N-1) or a list of seeds.
+    # Each seed is a whole independent run (data subset, initial weights, task stream), and
+    # with more than one seed every series is named ``<series>/s<seed>``. Unset: one seed.
+    seeds: Annotated[int, Field(ge=1, le=1000)] | Annotated[list[SeedValue], Field(min_length=1, max_length=1000)] | None = None
     device: Device = "auto"
 
     # Key paths a form shows first (the picker's "main parameters").
     main_parameters: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _seeds_fit_in_32_bits(self) -> ScenarioConfig:
+        if isinstance(self.seeds, int) and self.seed + self.seeds > 2**32:
+            raise ValueError(f"seed + seeds must stay below 2**32 (seed is {self.seed})")
+        return self
+
+    def seed_values(self) -> list[int]:
+        """The seeds this scenario runs, in order (``seeds`` resolved against ``seed``)."""
+        if isinstance(self.seeds, list):
+            return list(dict.fromkeys(self.seeds))  # a seed listed twice runs once
+        return [self.seed + i for i in range(self.seeds or 1)]
+
+    def seeded(self, names: list[str]) -> list[str]:
+        """``names`` of one seed's run, for every seed: unchanged for one seed, else
+        ``<name>/s<seed>`` grouped by name (all seeds of a series next to each other)."""
+        seeds = self.seed_values()
+        if len(seeds) == 1:
+            return list(names)
+        return [seeded_name(name, seed) for name in names for seed in seeds]
 
     def series(self) -> list[str]:
         """Every series a run of this scenario logs, in display order."""
@@ -38,6 +64,10 @@ class ScenarioConfig(Strict):
     def total_steps(self) -> int:
         """Training steps each series takes."""
         raise NotImplementedError
+
+
+def seeded_name(series: str, seed: int) -> str:
+    return f"{series}/s{seed}"
 
 
 class DataConfig(Strict):

@@ -58,6 +58,48 @@ def extra_tables(run: RunFolder) -> list[Table]:
     return [_rich_table(t) for t in presentation_of(run).summary_tables(run.summary or {}, run.scenario)]
 
 
+def seeds_table(run: RunFolder, width: int = 100) -> Table | None:
+    """Per variant run over several seeds: the mean ± 95% interval over seeds of each task's
+    final loss (as many of the last tasks as fit) and of each headline tag, and the seed count."""
+    summary = run.summary_or_rebuilt()
+    groups = {name: g for name, g in summary.get("groups", {}).items() if g.get("n_seeds", 0) >= 2}
+    if not groups:
+        return None
+    n_tasks = max((len(g.get("per_task", {}).get("task/final_loss", [])) for g in groups.values()), default=0)
+    headlines = [h for h in presentation_of(run).headlines if any(h.tag in g.get("final", {}) for g in groups.values())]
+    # A cell reads "2.23±0.06": about 12 columns with its border, 14 for a headline's.
+    room = (width - max(len(n) for n in groups) - 11 - 14 * len(headlines)) // 12
+    first = max(0, n_tasks - max(2, min(MAX_TASK_COLUMNS, room)))
+    method = summary.get("interval_method", "95% t interval")
+    what = "final loss of each task" if n_tasks else "final values"
+    table = Table(title=Text(f"{run.meta.get('scenario', run.path.name)}: {what}, mean ± {method} over seeds"))
+    table.add_column("variant", style="bold", no_wrap=True)
+    table.add_column("seeds", justify="right", no_wrap=True, min_width=5)
+    for task in range(first, n_tasks):
+        table.add_column(f"task {task + 1}", justify="right", no_wrap=True)
+    for headline in headlines:
+        table.add_column(headline.heading, justify="right", no_wrap=True)
+    for name, group in groups.items():
+        intervals = group.get("per_task", {}).get("task/final_loss", [])
+        cells = [_interval_cell(intervals[i], "{:.2f}", loss=True) if i < len(intervals) else Text("-") for i in range(first, n_tasks)]
+        for headline in headlines:
+            cells.append(_interval_cell(group.get("final", {}).get(headline.tag), headline.format))
+        table.add_row(Text(name), str(group["n_seeds"]), *cells)
+    return table
+
+
+def _interval_cell(interval: dict | None, fmt: str, loss: bool = False) -> Text:
+    """``mean ± half-width`` (a missing seed shows as ``(n=2)``: the interval is over fewer)."""
+    if not interval or interval.get("mean") is None:
+        return Text("nan", style="red")
+    mean, half = interval["mean"], interval.get("half_width")
+    text = fmt.format(mean) + ("" if half is None else "±" + fmt.format(half))
+    if interval.get("n_missing"):
+        text += f" (n={interval['n']})"
+    style = "" if not loss else ("green" if mean < 0.1 else ("yellow" if mean < 1.0 else "red"))
+    return Text(text, style=style)
+
+
 def _rich_table(table: SummaryTable) -> Table:
     drawn = Table(title=table.title)
     for column in table.columns:
@@ -117,6 +159,9 @@ def print_report(run_dir: str | Path, console: Console | None = None, show_error
     run = RunFolder.open(run_dir)
     if run.summary_or_rebuilt().get("series"):
         console.print(summary_table(run, console.width))
+    over_seeds = seeds_table(run, console.width)
+    if over_seeds is not None:
+        console.print(over_seeds)
     for table in extra_tables(run):
         console.print(table)
     chart = learning_curves(run, width=min(console.width, 120))

@@ -5,11 +5,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from plastilab.rundir.aggregate import METHOD, group_summaries
+
 TASK_PREFIX = "task/"
 
 
 class SummaryBuilder:
-    """Per series: the last value of every tag, and every value of ``task/*`` tags in order."""
+    """Per series: the last value of every tag, and every value of ``task/*`` tags in order;
+    per group of seeds (``<variant>/s<seed>``): the mean and 95% interval of each over seeds."""
 
     def __init__(self) -> None:
         self.final: dict[str, dict[str, float | None]] = {}
@@ -32,4 +35,9 @@ class SummaryBuilder:
                 "final": self.final[name],
                 "per_task": self.per_task.get(name, {}),
             }
-        return {"series": series}
+        summary: dict[str, Any] = {"series": series}
+        groups = group_summaries(series)
+        if groups:  # series named <variant>/s<seed>: each variant's mean and interval over seeds
+            summary["groups"] = groups
+            summary["interval_method"] = METHOD
+        return summary

@@ -28,12 +28,14 @@ from plastilab.core.events import Event, Scalars
 from plastilab.instruments.unit_stats import RELU_LIKE
 
 
-def load_scenario_images(config: Any, ctx: RunContext) -> tuple[torch.Tensor, torch.Tensor]:
-    """The images (and class labels) of the scenario's ``[data]`` table, on the CPU."""
+def load_scenario_images(config: Any, ctx: RunContext, seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The images (and class labels) of the scenario's ``[data]`` table for ``seed`` (None: the
+    scenario's seed), on the CPU: each seed of a run sees the images a run of that seed alone sees."""
     from plastilab.data.datasets import load_images
 
     data = config.data
-    return load_images(data.dataset, data.n_images, config.seed, data.data_dir, data.download, source=ctx.source)
+    seed = config.seed if seed is None else seed
+    return load_images(data.dataset, data.n_images, seed, data.data_dir, data.download, source=ctx.source)
 
 
 def check_finite_loss(value: float, *, series: str, step: int, key: str, ctx: RunContext, what: str = "loss", also: str = "") -> None:

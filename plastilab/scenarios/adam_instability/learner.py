@@ -100,3 +100,23 @@ def _global_norm(tensors: list[torch.Tensor]) -> float:
     if not tensors:
         return 0.0
     return float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(tensors))))
+
+
+class SeparateSeeds:
+    """One variant's seeds, each its own ``Learner``, stepped one after another: the same
+    interface as ``StackedSeeds`` (stacked inputs ``[seeds, batch, ...]``)."""
+
+    def __init__(self, learners: list[Learner]) -> None:
+        self.learners = learners
+        self.names = [learner.name for learner in learners]
+        self.models = [learner.model for learner in learners]
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        for i, learner in enumerate(self.learners):
+            learner.train_step(x[i], y[i])
+
+    def logged_step(self, x: torch.Tensor, y: torch.Tensor) -> list[dict[str, float]]:
+        return [learner.logged_step(x[i], y[i]) for i, learner in enumerate(self.learners)]
+
+    def evaluate(self, seed_index: int, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+        return self.learners[seed_index].evaluate(x, y)

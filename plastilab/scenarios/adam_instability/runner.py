@@ -1,10 +1,11 @@
 """The Adam-instability scenario, top to bottom (paper §3.1, Figure 1).
 
+every seed (the ``seeds`` axis) is a run of that seed alone, all stepped in lockstep:
 for each task:
-    draw new random labels for the same images         (a new task)
+    each seed draws new random labels for its images   (a new task)
     for each step:
-        draw one mini-batch of indices                 (shared by every variant)
-        every variant takes one optimiser step on it
+        each seed draws one mini-batch of indices      (shared by every variant of that seed)
+        every variant takes one optimiser step on it   (all its seeds at once when stacked)
         every log_every steps: each variant reports its scalars
     at the task's last step: each variant reports task/final_loss on the whole task
     whenever an instrument is due: it measures each variant (probe, stats, Hessian, covariance)
@@ -23,15 +24,21 @@ from plastilab.core.context import RunContext
 from plastilab.core.events import Event, Scalars, TaskBoundary
 from plastilab.instruments.suite import InstrumentSuite
 from plastilab.models.mlp import MLP
-from plastilab.scenarios.adam_instability.learner import Learner, make_optimizer
+from plastilab.scenarios.adam_instability.learner import Learner, SeparateSeeds, make_optimizer
+from plastilab.scenarios.adam_instability.stacked import StackedSeeds
 from plastilab.scenarios.adam_instability.schema import AdamInstabilityConfig
 from plastilab.scenarios.common import check_finite_loss, load_scenario_images, merge_instrument_output
 
 
-def build_learners(config: AdamInstabilityConfig, in_features: int, device: str) -> list[Learner]:
-    """One learner per variant, all starting from the same initial weights."""
-    torch.manual_seed(config.seed)
-    base = MLP(in_features, config.model.hidden, config.training.n_classes, config.model.activation, config.model.layer_norm)
+def initial_model(config: AdamInstabilityConfig, in_features: int, seed: int) -> MLP:
+    torch.manual_seed(seed)
+    return MLP(in_features, config.model.hidden, config.training.n_classes, config.model.activation, config.model.layer_norm)
+
+
+def build_learners(config: AdamInstabilityConfig, in_features: int, device: str, seed: int | None = None) -> list[Learner]:
+    """One learner per variant for one seed, all starting from the same initial weights."""
+    seed = config.seed if seed is None else seed
+    base = initial_model(config, in_features, seed)
     learners = []
     for name, variant in config.variants.items():
         model = copy.deepcopy(base).to(device)
@@ -39,60 +46,101 @@ def build_learners(config: AdamInstabilityConfig, in_features: int, device: str)
     return learners
 
 
+def stacks_seeds(config: AdamInstabilityConfig, device: str) -> bool:
+    """Whether the seeds of each variant train as one stack (``training.stack_seeds``)."""
+    choice = config.training.stack_seeds
+    if len(config.seed_values()) < 2 or choice == "off":
+        return False
+    return choice == "on" or STACK_PAYS_ON.get(torch.device(device).type, False)
+
+
+# Where stacking seeds is faster than stepping them one after another ("auto" follows this).
+# bench/bench_seeds_batched.py, 8 seeds, one CPU thread: 1.41x with the quick scenario's 64-unit
+# MLP and 1.17x with 128 units (the fewer the flops a step, the more a stack saves of the
+# per-step overhead). On a GPU a stack runs the seeds' small kernels as one launch each; not yet
+# measured here, so run the bench with --device cuda before trusting "auto" there.
+STACK_PAYS_ON = {"cpu": True, "cuda": True, "mps": True}
+
+
+def build_variants(config: AdamInstabilityConfig, inputs: list[torch.Tensor], device: str) -> list[SeparateSeeds | StackedSeeds]:
+    """Per variant, all its seeds; seed s starts where a run of seed s alone starts."""
+    seeds = config.seed_values()
+    per_seed = [build_learners(config, x.shape[1], device, seed) for seed, x in zip(seeds, inputs)]
+    groups: list[SeparateSeeds | StackedSeeds] = []
+    for v, (name, variant) in enumerate(config.variants.items()):
+        names = config.seeded([name]) if len(seeds) > 1 else [name]
+        learners = [learners[v] for learners in per_seed]
+        for learner, series in zip(learners, names):
+            learner.name = series
+        if stacks_seeds(config, device):
+            groups.append(StackedSeeds(names, [l.model for l in learners], variant, config.training.lr))
+        else:
+            groups.append(SeparateSeeds(learners))
+    return groups
+
+
 def run_adam_instability(config: AdamInstabilityConfig, ctx: RunContext) -> Iterator[Event]:
     data, train = config.data, config.training
-    images, _ = load_scenario_images(config, ctx)
-    x = images.flatten(1).to(ctx.device)
-    learners = build_learners(config, x.shape[1], ctx.device)
-    # The data stream has its own generator, on the CPU, so every device sees the same stream.
-    stream = torch.Generator().manual_seed(config.seed)
-    suite = None
+    seeds = config.seed_values()
+    # Each seed's own images, as a run of that seed alone loads them.
+    inputs = [load_scenario_images(config, ctx, seed)[0].flatten(1).to(ctx.device) for seed in seeds]
+    x = torch.stack(inputs)  # [seeds, images, features]
+    variants = build_variants(config, inputs, ctx.device)
+    # Each seed's data stream has its own generator, on the CPU, so every device sees the same stream.
+    streams = [torch.Generator().manual_seed(seed) for seed in seeds]
+    rows = torch.arange(len(seeds), device=ctx.device)[:, None]
+    suites: list[InstrumentSuite | None] = [None] * len(seeds)
     if config.instruments is not None:
-        suite = InstrumentSuite(config.instruments, probe_inputs=x, seed=config.seed)
-        for learner in learners:
-            yield from suite.start(learner.name, learner.model)  # θ_0 and the probe's baseline
+        suites = [InstrumentSuite(config.instruments, probe_inputs=inputs[i], seed=seed) for i, seed in enumerate(seeds)]
+        for group in variants:
+            for i, (name, model) in enumerate(zip(group.names, group.models)):
+                yield from suites[i].start(name, model)  # θ_0 and the probe's baseline
+    suite = suites[0]
     step = 0
+    variant_names = list(config.variants)
     for task in range(train.n_tasks):
-        labels = torch.randint(0, train.n_classes, (data.n_images,), generator=stream).to(ctx.device)
+        labels = torch.stack([torch.randint(0, train.n_classes, (data.n_images,), generator=g) for g in streams]).to(ctx.device)
         yield TaskBoundary(step=step, task=task)
         for task_step in range(1, train.steps_per_task + 1):
-            index = torch.randint(0, data.n_images, (train.batch_size,), generator=stream).to(ctx.device)
-            xb, yb = x[index], labels[index]
+            index = torch.stack([torch.randint(0, data.n_images, (train.batch_size,), generator=g) for g in streams]).to(ctx.device)
+            xb, yb = x[rows, index], labels[rows, index]
             step += 1
             last_of_task = task_step == train.steps_per_task
             measured = suite is not None and bool(suite.due(step))
             if step % train.log_every and not last_of_task and not measured:
-                for learner in learners:
-                    learner.train_step(xb, yb)
+                for group in variants:
+                    group.train_step(xb, yb)
                 continue
             now = time.time()
-            for learner in learners:
+            for variant_name, group in zip(variant_names, variants):
                 if measured:
-                    suite.before_step(step, learner.name, learner.model)  # exact per-layer update ratios
-                values = learner.logged_step(xb, yb)
-                values.update(learner.evaluate(x, labels))
-                if last_of_task:
-                    values["task/final_loss"] = values["train/full_loss"]
-                    values["task/final_accuracy"] = values["train/accuracy"]
-                arrays: list[Event] = []
-                if measured:
-                    # The learner's own numbers (on every image of the task) keep their tags;
-                    # the suite adds per-layer detail and what the learner does not measure.
-                    arrays = merge_instrument_output(values, instrument_events(suite, step, learner, x, labels))
-                yield Scalars(step=step, series=learner.name, values=values, wall_time=now)
-                yield from arrays
-                key = f"variants.{learner.name}.lr"
-                check_finite_loss(values["train/loss"], series=learner.name, step=step, key=key, ctx=ctx, also=" (or training.lr)")
+                    for i, (name, model) in enumerate(zip(group.names, group.models)):
+                        suites[i].before_step(step, name, model)  # exact per-layer update ratios
+                for i, values in enumerate(group.logged_step(xb, yb)):
+                    name, model = group.names[i], group.models[i]
+                    values.update(group.evaluate(i, inputs[i], labels[i]))
+                    if last_of_task:
+                        values["task/final_loss"] = values["train/full_loss"]
+                        values["task/final_accuracy"] = values["train/accuracy"]
+                    arrays: list[Event] = []
+                    if measured:
+                        # The learner's own numbers (on every image of the task) keep their tags;
+                        # the suite adds per-layer detail and what the learner does not measure.
+                        arrays = merge_instrument_output(values, instrument_events(suites[i], step, name, model, inputs[i], labels[i]))
+                    yield Scalars(step=step, series=name, values=values, wall_time=now)
+                    yield from arrays
+                    key = f"variants.{variant_name}.lr"
+                    check_finite_loss(values["train/loss"], series=name, step=step, key=key, ctx=ctx, also=" (or training.lr)")
 
 
-def instrument_events(suite: InstrumentSuite, step: int, learner: Learner, x: torch.Tensor, labels: torch.Tensor) -> list[Event]:
+def instrument_events(suite: InstrumentSuite, step: int, name: str, model: torch.nn.Module, x: torch.Tensor, labels: torch.Tensor) -> list[Event]:
     """The instruments due at ``step`` on one variant; the batch is sorted by the task's labels
     so the gradient-covariance matrix shows its class blocks."""
     order = torch.argsort(labels, stable=True)
     return suite.measure(
         step,
-        learner.name,
-        learner.model,
+        name,
+        model,
         loss_fn=F.cross_entropy,
         batch=(x[order], labels[order]),
         labels=labels[order],

@@ -28,6 +28,9 @@ class TrainingConfig(Strict):
     lr: float = Field(default=1e-3, gt=0)
     log_every: int = Field(default=25, ge=1)
     n_classes: int = Field(default=10, ge=2)
+    # Train a variant's seeds as one stack of parameters (one batched step for all seeds) or
+    # one after another; "auto" stacks where bench/bench_seeds_batched.py found it faster.
+    stack_seeds: Literal["auto", "on", "off"] = "auto"
 
 
 class VariantConfig(Strict):
@@ -85,7 +88,7 @@ class AdamInstabilityConfig(ScenarioConfig):
     )
 
     def series(self) -> list[str]:
-        return list(self.variants)
+        return self.seeded(list(self.variants))
 
     def total_steps(self) -> int:
         return self.training.n_tasks * self.training.steps_per_task

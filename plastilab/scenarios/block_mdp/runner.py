@@ -1,5 +1,7 @@
 """The block-MDP scenario, top to bottom (paper §3.1-3.3).
 
+for each seed (the ``seeds`` axis), one after another, as a run of that seed alone would:
+
 load the images; for each reward variant, a BlockMDP over them (tables drawn from the seed)
 for each (reward variant, agent): a DQN learner, its run_dqn loop, and its Brownian copy if asked
 one InstrumentSuite per agent: the same probe targets for its td and brownian series, every reward
@@ -23,6 +25,7 @@ import torch
 
 from plastilab.agents.dqn import DQN, DQNStep, run_dqn, td_loss_fn
 from plastilab.core.context import RunContext
+from plastilab.core.seeds import run_seeds_one_after_another
 from plastilab.core.events import Event, Scalars
 from plastilab.envs.block_mdp import BlockMDP
 from plastilab.instruments.suite import InstrumentSuite
@@ -56,6 +59,12 @@ class Combination:
 
 
 def run_block_mdp(config: BlockMDPConfig, ctx: RunContext) -> Iterator[Event]:
+    # Seeds run one after another: each agent's loop steps its own environment, so there is
+    # no shared batch to stack (unlike the Adam scenario's seeds).
+    return (yield from run_seeds_one_after_another(config, ctx, run_one_seed))
+
+
+def run_one_seed(config: BlockMDPConfig, ctx: RunContext) -> Iterator[Event]:
     training = config.training
     images, labels = load_scenario_images(config, ctx)
     images = images.to(ctx.device)

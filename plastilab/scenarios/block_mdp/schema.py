@@ -96,7 +96,7 @@ class BlockMDPConfig(ScenarioConfig):
 
     def series(self) -> list[str]:
         procedures = ("td", "brownian") if self.training.brownian else ("td",)
-        return [f"{prefix}/{procedure}" for _, _, prefix in self.combinations() for procedure in procedures]
+        return self.seeded([f"{prefix}/{procedure}" for _, _, prefix in self.combinations() for procedure in procedures])
 
     def total_steps(self) -> int:
         return self.training.total_steps

@@ -1,6 +1,7 @@
 """The interventions scenario, top to bottom (paper §5.2).
 
-for each architecture, intervention combination and seed (one series each, one after another):
+for each architecture, intervention combination and seed (the ``seeds`` axis; one series each,
+one after another, each seed as a run of that seed alone):
     build the network (with the combination's model changes) and its optimiser
     for each iteration:
         draw new targets for the same inputs                          (a new task)
@@ -22,6 +23,7 @@ import torch
 
 from plastilab.core.context import RunContext
 from plastilab.core.events import Event, Scalars, TaskBoundary
+from plastilab.core.seeds import one_seed
 from plastilab.interventions.redo import dormancy_scores
 from plastilab.models.factory import build_model
 from plastilab.scenarios.common import (
@@ -42,15 +44,17 @@ EVAL_CHUNK = 500  # examples per forward pass when measuring the loss on the who
 
 
 def run_interventions(config: InterventionsConfig, ctx: RunContext) -> Iterator[Event]:
-    images, _ = load_scenario_images(config, ctx)
-    x = images.to(ctx.device)
+    seeds = config.seed_values()
+    # Each seed's images, as a run of that seed alone loads them.
+    inputs = {seed: load_scenario_images(config, ctx, seed)[0].to(ctx.device) for seed in seeds}
     final_losses: dict[str, list[float | None]] = {}
+    # Seeds run one after another (each series is its own network, optimiser and interventions).
     for arch in config.grid.architectures:
         for combination in config.grid.interventions:
-            for seed_index in range(config.grid.n_seeds):
-                name = series_name(arch, combination, seed_index)
+            for seed in seeds:
+                name = series_name(arch, combination, seed)
                 final_losses[name] = []
-                yield from train_series(config, ctx, x, arch, combination, seed_index, final_losses[name])
+                yield from train_series(one_seed(config, seed), ctx, inputs[seed], arch, combination, final_losses[name])
     # The ranking goes into the end summary only: the report shows it from summary.json (it
     # was also logged once, so `plastilab run` printed it twice).
     window = config.ranking.window
@@ -64,12 +68,12 @@ def train_series(
     x: torch.Tensor,
     arch: str,
     combination: str,
-    seed_index: int,
     final_losses: list[float | None],
 ) -> Iterator[Event]:
+    """One series: ``config`` is the run of one seed (``one_seed``)."""
     task, training = config.task, config.training
-    name = series_name(arch, combination, seed_index)
-    seed = derive_seed(config.seed, seed_index)
+    name = series_name(arch, combination, config.seed)
+    seed = derive_seed(config.seed, 0)
     torch.manual_seed(seed)  # the same initial network for every combination of this seed
 
     plan = InterventionPlan(combination, config.interventions, seed)

@@ -71,7 +71,9 @@ class TrainingConfig(Strict):
 class GridConfig(Strict):
     architectures: list[Architecture] = Field(default_factory=lambda: ["mlp"], min_length=1)
     interventions: list[Combination] = Field(default_factory=lambda: ["none"], min_length=1)
-    n_seeds: int = Field(default=1, ge=1)  # series /s0, /s1, ...; each seed is a new init and task stream
+    # Older spelling of the top-level ``seeds`` count (files that use it stay valid; ``seeds``,
+    # when set, replaces it): series /s<seed> for seeds seed .. seed+n_seeds-1.
+    n_seeds: int = Field(default=1, ge=1)
 
 
 class MLPOptions(Strict):
@@ -196,12 +198,18 @@ class InterventionsConfig(ScenarioConfig):
                 raise _invalid(("grid", "interventions", i), combination, allowed)
         return self
 
+    def seed_values(self) -> list[int]:
+        if self.seeds is None:  # the grid's older spelling of a seed count; ``seeds`` replaces it
+            return [self.seed + i for i in range(self.grid.n_seeds)]
+        return super().seed_values()
+
     def series(self) -> list[str]:
+        # Always with /s<seed>, even for one seed: the ranking groups series by it.
         return [
             series_name(arch, combination, seed)
             for arch in self.grid.architectures
             for combination in self.grid.interventions
-            for seed in range(self.grid.n_seeds)
+            for seed in self.seed_values()
         ]
 
     def total_steps(self) -> int:

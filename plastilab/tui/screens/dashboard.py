@@ -25,7 +25,7 @@ from plastilab.tui.palette import series_style
 from plastilab.tui.widgets.covariance_heatmap import CovarianceHeatmap
 from plastilab.tui.widgets.hessian_density_pane import HessianDensityPane
 from plastilab.tui.widgets.latest_values import LatestValues
-from plastilab.tui.widgets.learning_curves import LearningCurves
+from plastilab.tui.widgets.learning_curves import LearningCurves, seed_groups
 from plastilab.tui.widgets.log_pane import LogPane
 from plastilab.tui.widgets.pane import PaneView
 from plastilab.tui.widgets.plasticity_curve import PlasticityCurve
@@ -67,6 +67,7 @@ class DashboardScreen(Screen):
         Binding("l", "log_scale", "Log y"),
         Binding("m", "next_metric", "Metric"),
         Binding("f", "filter_series", "Series"),
+        Binding("a", "over_seeds", "Seeds/mean"),
         Binding("v", "next_pane", "Pane"),
         Binding("n", "next_matrix", "Matrix"),
         Binding("c", "compare", "Ranks"),
@@ -79,6 +80,7 @@ class DashboardScreen(Screen):
         self.tag: str | None = None
         self._tag_chosen = False
         self.log_y = False
+        self.over_seeds = False  # curves: each seed, or each variant's mean and min-max over seeds
         self.hidden: set[str] = set()
         self.matrix_index = 0
         self._drawn_version = -1
@@ -137,7 +139,7 @@ class DashboardScreen(Screen):
         self._draw_status()
         self._draw_legend()
         pane = self.query_one("#curves-pane")
-        title = (self.tag or "waiting") + (" · log" if self.log_y else "")
+        title = (self.tag or "waiting") + (" · log" if self.log_y else "") + (" · mean, min–max over seeds" if self.over_seeds else "")
         subtitle = f"{len(state.boundaries) + 1} tasks" if state.boundaries else ""
         if (pane.border_title, pane.border_subtitle) != (title, subtitle):
             pane.border_title, pane.border_subtitle = title, subtitle
@@ -157,7 +159,9 @@ class DashboardScreen(Screen):
             self.refresh_bindings()
 
     def view(self) -> PaneView:
-        return PaneView(tag=self.tag, log_y=self.log_y, hidden=frozenset(self.hidden), matrix_index=self.matrix_index)
+        return PaneView(
+            tag=self.tag, log_y=self.log_y, hidden=frozenset(self.hidden), matrix_index=self.matrix_index, over_seeds=self.over_seeds
+        )
 
     def _draw_status(self) -> None:
         self._clock_drawn = time.time()
@@ -203,6 +207,8 @@ class DashboardScreen(Screen):
             return len(state.arrays_of(Matrix)) > 1 and self.query_one(TabbedContent).active == "covariance"
         if action == "compare":  # gives way to the matrix key on the covariance pane (80 columns)
             return self._can_compare and not self.check_action("next_matrix", parameters)
+        if action == "over_seeds":  # only for a run of several seeds
+            return bool(seed_groups(state.series))
         if action == "back":
             return len(self.app.screen_stack) > 2
         return True
@@ -224,6 +230,10 @@ class DashboardScreen(Screen):
 
     def action_log_scale(self) -> None:
         self.log_y = not self.log_y
+        self._view_changed = True
+
+    def action_over_seeds(self) -> None:
+        self.over_seeds = not self.over_seeds
         self._view_changed = True
 
     def action_next_metric(self) -> None:

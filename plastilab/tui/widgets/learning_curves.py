@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from plastilab.rundir.aggregate import split_seed
 from plastilab.runtime.history import fit_to_columns
 from plastilab.tui.palette import BOUNDARY_COLOUR, series_rgb
 from plastilab.runtime.run_state import RunState
@@ -11,13 +12,27 @@ from plastilab.tui.widgets.chart import Chart, log10_axis, positive_log10, step_
 from plastilab.tui.widgets.pane import PaneView
 
 
+def seed_groups(series: list[str]) -> dict[str, list[str]]:
+    """Variants run over two or more seeds: variant -> its series ``<variant>/s<seed>``."""
+    groups: dict[str, list[str]] = {}
+    for name in series:
+        variant, seed = split_seed(name)
+        if seed is not None:
+            groups.setdefault(variant, []).append(name)
+    return {variant: names for variant, names in groups.items() if len(names) > 1}
+
+
 class LearningCurves(Chart):
     def draw(self, state: RunState, view: PaneView) -> str:
-        """The chosen tag of every shown series; the caption is the tag ("" while there is none)."""
+        """The chosen tag of every shown series (or, over seeds, each variant's mean between the
+        min and max of its seeds); the caption is the tag ("" while there is none)."""
         tag, log_y, hidden = view.tag, view.log_y, view.hidden
         if tag is None:
             self.show_placeholder("waiting for the first numbers…")
             return ""
+        if view.over_seeds and seed_groups(state.series):
+            self._draw_over_seeds(state, tag, log_y, hidden)
+            return tag
         lines = []
         for index, name in enumerate(state.series):
             history = state.scalars.get(name, {}).get(tag)
@@ -50,3 +65,38 @@ class LearningCurves(Chart):
         step_axis(plt, x_min, x_max, self.size.width - 6)
         self._changed()
         return tag
+
+    def _draw_over_seeds(self, state: RunState, tag: str, log_y: bool, hidden: set[str]) -> None:
+        """Per variant: the mean over its seeds (braille) between their min and max (dots), at
+        the steps every shown seed has logged."""
+        bands = []
+        for variant, names in seed_groups(state.series).items():
+            shown = [n for n in names if n not in hidden and tag in state.scalars.get(n, {})]
+            if not shown:
+                continue
+            curves = [state.scalars[n][tag].points() for n in shown]
+            common = set(curves[0][0].tolist()).intersection(*(x.tolist() for x, _ in curves[1:]))
+            steps = np.array(sorted(common), dtype=float)
+            if steps.size == 0:
+                continue
+            values = np.stack([np.interp(steps, x, y) for x, y in curves])  # exact: steps are common
+            index = state.series.index(names[0])
+            for row in (values.min(0), values.max(0), values.mean(0)):
+                x, y = (positive_log10(steps, row) if log_y else (steps, row))
+                if len(x):
+                    bands.append((index, *fit_to_columns(x, y, max(self.size.width, 20))))
+        if not bands:
+            self.show_placeholder(f"no values of {tag} yet")
+            return
+        self.begin()
+        plt = self.plt
+        x_max = max(float(x[-1]) for _, x, _ in bands)
+        for step in state.boundaries:
+            if step <= x_max:
+                plt.vline(step, color=BOUNDARY_COLOUR)
+        for i, (index, x, y) in enumerate(bands):
+            plt.plot(x.tolist(), y.tolist(), marker="braille" if i % 3 == 2 else "dot", color=series_rgb(index))
+        if log_y:
+            log10_axis(plt, min(float(np.min(y)) for _, _, y in bands), max(float(np.max(y)) for _, _, y in bands))
+        step_axis(plt, min(float(x[0]) for _, x, _ in bands), x_max, self.size.width - 6)
+        self._changed()

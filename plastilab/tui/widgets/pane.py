@@ -22,6 +22,7 @@ class PaneView:
     log_y: bool = False
     hidden: frozenset[str] = field(default_factory=frozenset)
     matrix_index: int = 0
+    over_seeds: bool = False  # curves: each variant's mean and min-max over its seeds
     now: float | None = None  # the clock of a live run's elapsed time (None: time.time())
 
 
