@@ -1,5 +1,6 @@
 """The Atari scenario, top to bottom (paper §5.3 on the Arcade Learning Environment).
 
+for each seed (the ``seeds`` axis), one after another, as a run of that seed alone would:
 for each agent: a training game (rewards clipped), a DQN learner, its run_dqn loop, an evaluation
 game (rewards unclipped, no life-loss signal) and one InstrumentSuite
 probe and statistics inputs: a fixed set of frames a uniformly random policy sees, gathered once
@@ -25,6 +26,7 @@ import torch
 from plastilab.agents.dqn import DQN, DQNStep, run_dqn, td_loss_fn
 from plastilab.core.context import RunContext
 from plastilab.core.events import Event, Scalars
+from plastilab.core.seeds import run_seeds_one_after_another
 from plastilab.envs.atari import AtariEnv, require_atari
 from plastilab.instruments.suite import InstrumentSuite
 from plastilab.scenarios.atari.evaluation import evaluate, random_policy_frames
@@ -50,7 +52,12 @@ class AtariAgent:
 
 
 def run_atari(config: AtariConfig, ctx: RunContext) -> Iterator[Event]:
+    # Seeds run one after another: each agent's loop steps its own game, nothing to stack.
     require_atari(ctx.source)
+    return (yield from run_seeds_one_after_another(config, ctx, run_one_seed))
+
+
+def run_one_seed(config: AtariConfig, ctx: RunContext) -> Iterator[Event]:
     env_cfg, training, evaluation = config.env, config.training, config.evaluation
     options = dict(sticky_actions=env_cfg.sticky_actions, noop_max=env_cfg.noop_max)
     n_inputs = _measurement_inputs(config)

@@ -109,7 +109,7 @@ class AtariConfig(ScenarioConfig):
         return agents
 
     def series(self) -> list[str]:
-        return list(self.agents)
+        return self.seeded(list(self.agents))
 
     def total_steps(self) -> int:
         return self.training.total_steps
