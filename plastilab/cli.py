@@ -7,13 +7,16 @@ Heavy imports (torch, textual) happen inside the commands that need them, so ``-
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from typer.exceptions import Abort, TyperException
 
 from plastilab.core.errors import PlastilabError
+from plastilab.core.safe_text import is_plain, shown
 
 app = typer.Typer(
     help="A terminal laboratory for loss of plasticity in neural networks.",
@@ -28,7 +31,7 @@ EXIT_INTERRUPTED = 130
 
 def fail(error: PlastilabError | str, code: int = 2) -> None:
     """Print one line on stderr and exit: bad input never shows a traceback."""
-    print(f"plastilab: {error}", file=sys.stderr)
+    print(f"plastilab: {shown(error)}", file=sys.stderr)
     raise typer.Exit(getattr(error, "exit_code", code))
 
 
@@ -56,14 +59,19 @@ def list_command(
     entries = list_scenarios(scenarios or [])
     if not entries:
         fail("no scenario files found; pass --scenarios DIR or set PLASTILAB_SCENARIOS")
-    width = max(len(e.path.name) for e in entries)
-    for e in entries:
-        print(f"{e.path.name:<{width}}  {format_rough_duration(e.estimated_cpu_seconds):>7}  {e.description}")
+    names = [shown(e.path.name) for e in entries]
+    width = max(len(name) for name in names)
+    for name, e in zip(names, entries):
+        print(f"{name:<{width}}  {format_rough_duration(e.estimated_cpu_seconds):>7}  {e.description}")
 
 
 @app.command()
-def validate(files: Annotated[list[Path], typer.Argument(help="Scenario files to check.")]) -> None:
-    """Check scenario files against their schema; one line per problem."""
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Scenario files to check.")],
+    no_memory_check: Annotated[bool, typer.Option("--no-memory-check", help="Skip the check that a run fits in this machine's free RAM.")] = False,
+) -> None:
+    """Check scenario files against their schema, and that a run fits in memory; one line per problem."""
+    from plastilab.core.preflight import check_memory
     from plastilab.core.scenario_file import load_scenario
 
     from plastilab.studies.study_file import check_study, is_study_file, load_study
@@ -82,11 +90,13 @@ def validate(files: Annotated[list[Path], typer.Argument(help="Scenario files to
             continue
         try:
             scenario = load_scenario(path)
+            if not no_memory_check and scenario.config.device in ("auto", "cpu"):
+                check_memory(scenario, "cpu")  # a GPU's memory is checked when the run starts
         except PlastilabError as exc:
-            print(f"plastilab: {exc}", file=sys.stderr)
+            print(f"plastilab: {shown(exc)}", file=sys.stderr)
             bad += 1
         else:
-            print(f"{path}: ok ({scenario.config.kind}, {len(scenario.config.series())} series, {scenario.config.total_steps()} steps)")
+            print(f"{shown(path)}: ok ({scenario.config.kind}, {len(scenario.config.series())} series, {scenario.config.total_steps()} steps)")
     if bad:
         raise typer.Exit(2)
 
@@ -98,18 +108,23 @@ def run(
     seed: Annotated[Optional[int], typer.Option(help="Override the scenario's seed.")] = None,
     seeds: Annotated[Optional[str], typer.Option(help="Seeds to run: a count (3: seed, seed+1, seed+2) or a list (0,4,7).")] = None,
     device: Annotated[Optional[str], typer.Option(help="auto | cpu | cuda | mps (auto picks the best available).")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Root folder for run folders (default: runs/).")] = None,
+    out: Annotated[Optional[str], typer.Option("--out", help="Root folder for run folders (default: runs/).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no report; print only the run folder.")] = False,
     threads: Annotated[Optional[int], typer.Option(help="CPU threads for torch (default 1; raise it for conv nets on a many-core CPU).", min=1)] = None,
     executor: Annotated[str, typer.Option(help="Studies: local (a pool of worker processes) | ray.")] = "local",
     address: Annotated[Optional[str], typer.Option(help="Studies, --executor ray: an existing cluster's address (default: a local Ray).")] = None,
     resume: Annotated[Optional[Path], typer.Option(help="Studies: finish the study in this folder (reruns every trial not finished).")] = None,
     workers: Annotated[Optional[int], typer.Option(help="Studies: trials at once (default: one per core).", min=1)] = None,
+    no_memory_check: Annotated[bool, typer.Option("--no-memory-check", help="Run even if the estimated memory exceeds what the machine has free.")] = False,
 ) -> None:
     """Run a scenario or a study headless: progress on stderr, run folders with every number, a report."""
+    from plastilab.core.preflight import NO_MEMORY_CHECK_ENV
     from plastilab.core.scenario_file import load_scenario
     from plastilab.studies.study_file import is_study_file
 
+    out_dir = check_out(out)
+    if no_memory_check:
+        os.environ[NO_MEMORY_CHECK_ENV] = "1"  # preflight reads it, here or in a child process
     if resume is not None or (file is not None and is_study_file(file)):
         from plastilab.headless.study_run import run_study_command
 
@@ -117,13 +132,12 @@ def run(
             fail("--seed: a study's seeds are its seeds key; use --set study.seeds=[0, 1, 2]")
         device_set = [f"device={device}"] if device else []
         try:
-            code = run_study_command(file, overrides=(set_ or []) + device_set, out=out, executor=executor, address=address, resume=resume, workers=workers, quiet=quiet)
+            code = run_study_command(file, overrides=(set_ or []) + device_set, out=out_dir, executor=executor, address=address, resume=resume, workers=workers, quiet=quiet)
         except PlastilabError as exc:
             fail(exc)
         raise typer.Exit(code)
     if file is None:
         fail("run: name a scenario or study file (or --resume STUDY_DIR)")
-
     try:
         scenario = load_scenario(file, set_ or [], seed=seed, seeds=parse_seeds(seeds, file), device=device)
     except PlastilabError as exc:
@@ -131,7 +145,7 @@ def run(
     from plastilab.headless.run import run_headless
 
     try:
-        end_state, run_dir, error = run_headless(scenario, out=out, quiet=quiet, threads=threads)
+        end_state, run_dir, error = run_headless(scenario, out=out_dir, quiet=quiet, threads=threads)
     except PlastilabError as exc:
         fail(exc)
     if end_state == "failed":
@@ -150,6 +164,20 @@ def parse_seeds(text: str | None, file: Path) -> int | list[int] | None:
         fail(f"{file}: --seeds {text!r}: expected a count (--seeds 3) or a list of seeds (--seeds 0,4,7)")
     values = [int(part) for part in parts]
     return values if "," in text else values[0]
+
+
+def check_out(out: str | None) -> Path | None:
+    """``--out`` as a folder, or one line saying why not (before any run folder is made)."""
+    if out is None:
+        return None
+    if not out.strip():
+        fail("--out: found an empty name; give a folder, e.g. --out runs")
+    if not is_plain(out):
+        fail(f"--out {out!r}: a folder name without control characters or line breaks, please")
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        fail(f"--out {out}: exists and is not a folder; choose a folder for run folders")
+    return path
 
 
 @app.command()
@@ -183,13 +211,18 @@ def watch(run_dir: Annotated[Path, typer.Argument(help="A run folder that `plast
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Address to bind; 127.0.0.1 keeps it on this machine.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port for the browser.")] = 8000,
+    host: Annotated[str, typer.Option(help="Address to bind; the default keeps it on this machine. Any other address is reachable by others: a warning says so.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port for the browser (1-65535).")] = 8000,
+    token: Annotated[Optional[str], typer.Option(help="The secret the page and its websocket must carry (default: a fresh random one, printed once with the URL).")] = None,
+    max_sessions: Annotated[int, typer.Option("--max-sessions", help="Most browser sessions (each a lab process) at once.")] = 4,
 ) -> None:
-    """Serve the lab to a browser through textual-serve."""
+    """Serve the lab to a browser through textual-serve, behind a secret token."""
     from plastilab.tui.launch import serve as serve_app
 
-    serve_app(host, port)
+    try:
+        serve_app(host, port, token=token, max_sessions=max_sessions)
+    except PlastilabError as exc:
+        fail(exc)
 
 
 @app.command("export")
@@ -229,5 +262,16 @@ def figures_command(
         print(path)
 
 
-def main() -> None:
-    app()
+def main(argv: list[str] | None = None) -> None:
+    """The ``plastilab`` command. A usage mistake (an unknown option, ``--port abc``) is one line
+    on stderr and exit 2, like every other piece of bad input, not click's usage box."""
+    try:
+        code = app(args=argv, standalone_mode=False)
+    except Abort:
+        print("plastilab: interrupted", file=sys.stderr)
+        code = EXIT_INTERRUPTED
+    except TyperException as exc:  # click's usage errors (typer vendors click)
+        hint = "; see `plastilab --help`" if exc.exit_code == 2 else ""
+        print(f"plastilab: {shown(exc.format_message())}{hint}", file=sys.stderr)
+        code = exc.exit_code
+    sys.exit(code if isinstance(code, int) else 0)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+from plastilab.core.errors import ScenarioError
+from plastilab.core.safe_text import shown
+from plastilab.core.scenario_toml import read_scenario_toml
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,23 +40,29 @@ class CatalogEntry:
 def list_scenarios(extra_dirs: list[Path] | None = None) -> list[CatalogEntry]:
     """Every readable scenario file in the built-in folder and ``extra_dirs``, by name.
 
-    Reads only the top-level keys (no validation, no torch), so listing stays instant.
+    Reads only the top-level keys (no validation, no torch), so listing stays instant. A file
+    that cannot be read (not TOML, too deep, a pipe) is left out; ``validate`` says why. Names
+    and descriptions come back as printable text (``shown``): a file cannot clear a screen.
     """
     entries = []
     for folder in [builtin_scenario_dir(), *(extra_dirs or [])]:
-        for path in sorted(Path(folder).glob("*.toml")):
+        try:
+            paths = sorted(Path(folder).glob("*.toml"))
+        except OSError:
+            continue
+        for path in paths:
             try:
-                raw = tomllib.loads(path.read_text(encoding="utf-8"))
-            except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+                raw = read_scenario_toml(path)
+            except ScenarioError:
                 continue
             estimate = raw.get("estimated_cpu_seconds")
             entries.append(
                 CatalogEntry(
                     path=path,
-                    name=str(raw.get("name", path.stem)),
-                    kind=str(raw.get("kind", "?")),
-                    description=str(raw.get("description", "")),
-                    estimated_cpu_seconds=estimate if isinstance(estimate, int) else None,
+                    name=shown(raw.get("name", path.stem), 80),
+                    kind=shown(raw.get("kind", "?"), 40),
+                    description=shown(raw.get("description", ""), 300),
+                    estimated_cpu_seconds=estimate if isinstance(estimate, int) and not isinstance(estimate, bool) and 0 <= estimate < 10**9 else None,
                 )
             )
     return entries

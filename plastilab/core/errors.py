@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from plastilab.core.safe_text import shown
+
 
 class PlastilabError(Exception):
     """An error whose message is already a complete one-line explanation.
@@ -10,6 +12,11 @@ class PlastilabError(Exception):
     """
 
     exit_code = 1
+
+    def __init__(self, message: object = "") -> None:
+        # One line, and text: a file name or a value quoted in the message cannot carry a line
+        # break or a terminal control sequence to the screen.
+        super().__init__(shown(message))
 
 
 class ScenarioError(PlastilabError):

@@ -16,6 +16,8 @@ from pydantic import BaseModel, ValidationError
 
 from plastilab.core.errors import ScenarioError
 from plastilab.core.registry import SCENARIO_KINDS
+from plastilab.core.safe_text import is_plain, shown
+from plastilab.core.scenario_toml import MAX_DEPTH, check_depth, read_scenario_toml
 from plastilab.core.schema import ScenarioConfig
 
 
@@ -32,14 +34,7 @@ class Scenario:
 def load_scenario(path: str | Path, overrides: list[str] | None = None, **fields: Any) -> Scenario:
     """Read ``path``, apply ``key.path=value`` overrides and top-level ``fields``, validate."""
     path = Path(path)
-    if not path.is_file():
-        raise ScenarioError(f"{path}: no such scenario file; `plastilab list` shows the built-in ones")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(f"{path}: not a UTF-8 text file") from None
+    raw = read_scenario_toml(path)
     for text in overrides or []:
         apply_override(raw, text, path)
     for key, value in fields.items():
@@ -50,25 +45,33 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None, **fields
 
 def validate_scenario(raw: dict[str, Any], source: str) -> ScenarioConfig:
     kind = raw.get("kind")
-    if kind not in SCENARIO_KINDS:
+    if not isinstance(kind, str) or kind not in SCENARIO_KINDS:
         allowed = ", ".join(sorted(SCENARIO_KINDS))
-        found = "nothing" if kind is None else repr(kind)
+        found = "nothing" if kind is None else _show(kind)
         raise ScenarioError(f"{source}: kind: found {found}; allowed: {allowed}")
     schema = SCENARIO_KINDS[kind].load_schema()
     try:
         return schema.model_validate(raw)
     except ValidationError as exc:
         raise ScenarioError(describe_validation_error(exc, schema, source)) from None
+    except RecursionError:
+        raise ScenarioError(f"{source}: nested too deeply to check; a scenario nests at most {MAX_DEPTH} levels") from None
 
 
 def apply_override(raw: dict[str, Any], text: str, source: Path | str) -> None:
     """Apply one ``key.path=value`` to ``raw``; the value is read as a TOML value, else a string."""
+    if any(ch in text for ch in "\n\r\x00"):
+        # A TOML value cannot span lines here: "lr=3\n[x]\ny=1" would slip in a table.
+        raise ScenarioError(f"{source}: --set {text!r}: one line only; found a line break or NUL")
     key, sep, value_text = text.partition("=")
     key = key.strip()
     if not sep or not key:
         raise ScenarioError(f"{source}: --set {text!r}: expected KEY.PATH=VALUE, e.g. --set training.lr=3e-4")
-    value = parse_value(value_text.strip())
-    parts = key.split(".")
+    parts = [part.strip() for part in key.split(".")]
+    if not all(parts) or not all(is_plain(part) for part in parts):
+        raise ScenarioError(f"{source}: --set {key!r}: an empty key between dots, or control characters; expected KEY.PATH=VALUE, e.g. training.lr=3e-4")
+    value = parse_value(value_text.strip(), f"{source}: --set {key}")
+    check_depth(value, str(source), key)
     node: Any = raw
     for i, part in enumerate(parts[:-1]):
         child = node.get(part) if isinstance(node, dict) else None
@@ -81,18 +84,20 @@ def apply_override(raw: dict[str, Any], text: str, source: Path | str) -> None:
     node[parts[-1]] = value
 
 
-def parse_value(text: str) -> Any:
+def parse_value(text: str, source: str = "--set") -> Any:
     try:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text  # a bare word such as cpu or mnist-5k
+    except RecursionError:
+        raise ScenarioError(f"{source}: nested too deeply; a value nests at most {MAX_DEPTH} levels") from None
 
 
 def describe_validation_error(exc: ValidationError, schema: type[BaseModel], source: str) -> str:
     """The first error of ``exc`` as one line; a count of the rest, if any."""
     errors = exc.errors(include_url=False)
     first = errors[0]
-    loc = [str(part) for part in first["loc"]]
+    loc = [shown(part, 40) for part in first["loc"]]
     key = ".".join(loc) or "(top level)"
     kind = first["type"]
     if kind == "extra_forbidden":
@@ -112,6 +117,8 @@ def describe_validation_error(exc: ValidationError, schema: type[BaseModel], sou
 def _show(value: Any) -> str:
     if isinstance(value, dict):
         return "a table"
+    if isinstance(value, list) and len(value) > 8:
+        return f"a list of {len(value)} values"
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 

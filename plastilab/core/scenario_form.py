@@ -15,6 +15,7 @@ import tomli_w
 
 from plastilab.core.catalog import format_rough_duration
 from plastilab.core.errors import PlastilabError
+from plastilab.core.safe_text import shown
 from plastilab.core.scenario_file import Scenario, load_scenario
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -65,7 +66,7 @@ def read_entry(path: Path) -> ScenarioForm:
     try:
         scenario = load_scenario(path)
     except PlastilabError as exc:
-        return ScenarioForm(path=path, name=path.stem, error=str(exc))
+        return ScenarioForm(path=path, name=shown(path.stem, 80), error=str(exc))
     return entry_from(scenario, path)
 
 
@@ -80,7 +81,7 @@ def entry_from(scenario: Scenario, path: Path) -> ScenarioForm:
     return ScenarioForm(
         path=path,
         name=config.name,
-        description=config.description,
+        description=shown(config.description, 2000, one_line=False),  # a file cannot clear the screen
         estimated_cpu_seconds=config.estimated_cpu_seconds,
         device=config.device,
         parameters=parameters,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from plastilab.core.presentation import presentation_for
+from plastilab.core.safe_text import shown
 from plastilab.rundir.layout import find_run_dirs
 from plastilab.rundir.reader import RunFolder
 from plastilab.rundir.state import read_state
@@ -41,7 +42,7 @@ def read_run(path: Path) -> RunInfo:
     scenario = folder.meta.get("scenario") or folder.scenario.get("name") or path.parent.name
     return RunInfo(
         path=path,
-        scenario=str(scenario),
+        scenario=shown(scenario, 80),
         started=_started(path, folder.meta),
         state=state,
         last_step=int(folder.status.get("last_step", 0)),
@@ -67,9 +68,9 @@ def _finals(summary: dict | None, main_curve: str) -> dict[str, float | None]:
     for name, data in ((summary or {}).get("series") or {}).items():
         per_task = (data.get("per_task") or {}).get("task/final_loss") or []
         if per_task:
-            finals[name] = per_task[-1]
+            finals[shown(name, 60)] = per_task[-1]
         else:
-            finals[name] = (data.get("final") or {}).get(main_curve)
+            finals[shown(name, 60)] = (data.get("final") or {}).get(main_curve)
     return finals
 
 

@@ -18,5 +18,9 @@ def record_value(record: dict[str, Any]) -> float:
     """The float a metrics line stands for, NaN/inf restored from the flag."""
     value = record.get("value")
     if value is None:
-        return float(record.get("nonfinite", "nan"))
-    return float(value)
+        flag = record.get("nonfinite", "nan")
+        return float(flag) if flag in ("nan", "inf", "-inf") else math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):  # a damaged line: no number
+        return math.nan

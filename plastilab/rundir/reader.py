@@ -2,128 +2,187 @@
 
 ``JsonlTail`` follows a file that another process is still appending to (``plastilab watch``):
 it keeps its byte offset and only consumes complete lines, so a half-written last line is read
-on a later poll, never mis-parsed.
+on a later poll, never mis-parsed. It reads in bounded chunks, skips and counts lines that are
+not JSON objects (or fail a given check), and never blocks or follows a file that is not a
+regular file (see ``safe_files``). The small files (status, meta, summary) come back with the
+shapes their readers rely on, or not at all, and their text made printable.
 """
 
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
-import numpy as np
-
-from plastilab.core.events import Curve, Event, Histogram, Matrix, Scalars, TaskBoundary
+from plastilab.core.errors import ScenarioError
+from plastilab.core.events import Event
+from plastilab.core.safe_text import shown
+from plastilab.core.scenario_toml import read_scenario_toml
 from plastilab.rundir import layout
 from plastilab.rundir.jsonsafe import record_value
+from plastilab.rundir.records import (  # noqa: F401 - part of the reader's interface
+    is_array_record,
+    is_scalar_record,
+    load_array_event,
+    records_to_events,
+)
+from plastilab.rundir.safe_files import open_regular, read_small
 from plastilab.rundir.state import state_from_status
 from plastilab.rundir.summary import SummaryBuilder
 
+CHUNK_BYTES = 1 << 20
+MAX_LINE_BYTES = 1 << 20  # a metrics line is ~100 bytes; a longer one is damage, skipped
+MAX_JSON_FILE_BYTES = 16 << 20  # status, meta, summary: kilobytes when sane
+MAX_ERROR_CHARS = 2000
+
 
 class JsonlTail:
-    """Yields the complete JSON lines appended to ``path`` since the last call."""
+    """Yields the complete JSON lines appended to ``path`` since the last call.
 
-    def __init__(self, path: str | Path) -> None:
+    ``skipped`` counts the lines left out so far: not JSON, not an object, longer than
+    ``MAX_LINE_BYTES``, or failing ``check`` when one is given.
+    """
+
+    def __init__(self, path: str | Path, check: Callable[[Any], bool] | None = None) -> None:
         self.path = Path(path)
+        self.check = check
         self.offset = 0
+        self.skipped = 0
+        self._in_long_line = False  # inside an overlong line: drop bytes up to its newline
 
     def read_new(self) -> list[dict[str, Any]]:
+        return list(self.iter_new())
+
+    def iter_new(self) -> Iterator[dict[str, Any]]:
+        """The new complete lines, parsed, one at a time (memory: one chunk, whatever the file)."""
+        f = open_regular(self.path)
+        if f is None:
+            return
+        with f:
+            f.seek(self.offset)
+            rest = b""
+            while True:
+                try:
+                    chunk = f.read(CHUNK_BYTES)
+                except OSError:
+                    return
+                if not chunk:
+                    return
+                lines = (rest + chunk).split(b"\n")
+                rest = lines.pop()  # the unfinished line (b"" after a newline)
+                for line in lines:
+                    self.offset += len(line) + 1
+                    if self._in_long_line:
+                        self._in_long_line = False  # the end of a line already counted
+                        continue
+                    record = self._parse(line)
+                    if record is not None:
+                        yield record
+                if len(rest) > MAX_LINE_BYTES:
+                    self.offset += len(rest)
+                    rest = b""
+                    if not self._in_long_line:
+                        self.skipped += 1
+                        self._in_long_line = True
+
+    def _parse(self, line: bytes) -> dict[str, Any] | None:
+        if len(line) > MAX_LINE_BYTES:
+            self.skipped += 1
+            return None
         try:
-            with open(self.path, "rb") as f:
-                f.seek(self.offset)
-                chunk = f.read()
-        except FileNotFoundError:
-            return []
-        end = chunk.rfind(b"\n")
-        if end < 0:
-            return []
-        self.offset += end + 1
-        records = []
-        for line in chunk[: end + 1].splitlines():
-            try:
-                records.append(json.loads(line))
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                continue  # a damaged line: skip it, keep the rest
-        return records
+            record = json.loads(line)
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, an int of 5,000 digits
+            self.skipped += 1
+            return None
+        if not isinstance(record, dict) or (self.check is not None and not self.check(record)):
+            self.skipped += 1
+            return None
+        return record
 
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
-    """Every complete line of a JSONL file; a truncated last line is skipped."""
+    """Every complete line of a JSONL file that is a JSON object; a truncated last line is skipped."""
     return JsonlTail(path).read_new()
 
 
 def read_json(path: str | Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+    """A small JSON file holding an object; None if missing, not a regular file, too big, or
+    not a JSON object."""
+    data = read_small(path, MAX_JSON_FILE_BYTES)
+    if data is None:
         return None
-
-
-def is_scalar_record(r: Any) -> bool:
-    """A metrics.jsonl line that keeps the contract: step, series, tag, and a number (or null)."""
-    return (
-        isinstance(r, dict)
-        and isinstance(r.get("step"), int)
-        and isinstance(r.get("series"), str)
-        and isinstance(r.get("tag"), str)
-        and (r.get("value") is None or isinstance(r.get("value"), (int, float)))
-    )
-
-
-def records_to_events(records: list[dict[str, Any]]) -> list[Event]:
-    """metrics.jsonl lines -> Scalars (grouped by step and series) and TaskBoundary events.
-
-    Lines that break the contract (a damaged or hand-edited file) are skipped.
-    """
-    events: list[Event] = []
-    pending: Scalars | None = None
-    for r in records:
-        if not is_scalar_record(r):
-            continue
-        step, series, tag = r["step"], r["series"], r["tag"]
-        if tag == "task/index":
-            events.append(TaskBoundary(step=step, task=int(record_value(r)), series=series))
-            continue
-        if pending is None or pending.step != step or pending.series != series:
-            pending = Scalars(step=step, series=series, values={}, wall_time=float(r.get("wall_time", 0.0)))
-            events.append(pending)
-        pending.values[tag] = record_value(r)
-    return events
-
-
-def load_array_event(run_dir: str | Path, record: dict[str, Any]) -> Event | None:
-    """One arrays.jsonl line -> its Histogram / Matrix / Curve event (None if the file is gone)."""
-    path = Path(run_dir) / record["file"]
     try:
-        with np.load(path) as data:
-            step, series, tag = int(record["step"]), record["series"], record["tag"]
-            if record["kind"] == "histogram":
-                return Histogram(step, series, tag, data["counts"], data["edges"])
-            if record["kind"] == "matrix":
-                labels = tuple(str(x) for x in data["labels"]) or None
-                return Matrix(step, series, tag, data["values"], labels)
-            return Curve(step, series, tag, data["x"], data["y"])
-    except (FileNotFoundError, OSError, KeyError, ValueError):
+        value = json.loads(data)
+    except (ValueError, RecursionError):
         return None
-
-
-def _table(value: Any) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
+
+
+def _int(value: Any, default: int = 0) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63 else default
+
+
+def _text(value: Any, default: str, limit: int = 200) -> str:
+    return shown(value, limit) if isinstance(value, str) and value else default
+
+
+def read_status(path: str | Path) -> dict[str, Any] | None:
+    """status.json with the shapes its readers use: ``state`` a printable word, ``last_step`` an
+    int, ``pid`` an int or None, ``error`` printable text or absent. None if unreadable."""
+    status = read_json(path)
+    if status is None:
+        return None
+    status["state"] = _text(status.get("state"), "unknown", 40)
+    status["last_step"] = _int(status.get("last_step"))
+    if "pid" in status:
+        status["pid"] = _int(status["pid"], 0) or None
+    error = status.get("error")
+    if error is None or error == "":
+        status.pop("error", None)
+    else:
+        status["error"] = shown(error, MAX_ERROR_CHARS)
+    return status
+
+
+def read_meta(path: str | Path) -> dict[str, Any] | None:
+    """meta.json with the shapes its readers use (names printable, counts ints, series a list
+    of names). None if unreadable."""
+    meta = read_json(path)
+    if meta is None:
+        return None
+    for key in ("scenario", "kind", "device", "started"):
+        if key in meta:
+            meta[key] = _text(meta[key], "?", 80)
+    series = meta.get("series")
+    meta["series"] = [shown(s, 200) for s in series if isinstance(s, str) and s] if isinstance(series, list) else []
+    meta["total_steps"] = _int(meta.get("total_steps"))
+    if "seed" in meta:
+        meta["seed"] = _int(meta["seed"])
+    return meta
+
+
+def _number_or_none(value: Any) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) <= 1.7e308)
 
 
 def _summary(value: Any) -> dict[str, Any] | None:
     """summary.json if it has the shape the writer gives it, else None (rebuild from metrics)."""
-    value = _table(value)
-    if value is None:
+    if not isinstance(value, dict):
         return None
     series = value.get("series", {})
-    if not isinstance(series, dict) or not all(
-        isinstance(s, dict) and isinstance(s.get("final", {}), dict) and isinstance(s.get("per_task", {}), dict)
-        for s in series.values()
-    ):
+    if not isinstance(series, dict):
         return None
+    for name, s in series.items():
+        if not (isinstance(s, dict) and isinstance(s.get("final", {}), dict) and isinstance(s.get("per_task", {}), dict)):
+            return None
+        if not all(_number_or_none(v) for v in s.get("final", {}).values()):
+            return None
+        for values in s.get("per_task", {}).values():
+            if not (isinstance(values, list) and all(_number_or_none(v) for v in values)):
+                return None
+    if not isinstance(value.get("scenario_summary", {}), dict):
+        value = {k: v for k, v in value.items() if k != "scenario_summary"}
     return value
 
 
@@ -141,13 +200,13 @@ class RunFolder:
     def open(cls, path: str | Path) -> RunFolder:
         path = Path(path)
         try:
-            scenario = tomllib.loads((path / layout.SCENARIO).read_text(encoding="utf-8"))
-        except (FileNotFoundError, tomllib.TOMLDecodeError):
+            scenario = read_scenario_toml(path / layout.SCENARIO)
+        except ScenarioError:
             scenario = {}
         return cls(
             path=path,
-            meta=_table(read_json(path / layout.META)) or {},
-            status=_table(read_json(path / layout.STATUS)) or {"state": "unknown"},
+            meta=read_meta(path / layout.META) or {},
+            status=read_status(path / layout.STATUS) or {"state": "unknown", "last_step": 0},
             summary=_summary(read_json(path / layout.SUMMARY)),
             scenario=scenario,
         )
@@ -157,23 +216,25 @@ class RunFolder:
         """running, finished, failed, interrupted, abandoned or unknown: ``rundir.state`` decides."""
         return state_from_status(self.status)
 
+    def metrics_tail(self) -> JsonlTail:
+        """A reader of metrics.jsonl that keeps only (and counts the lines that are not) scalar records."""
+        return JsonlTail(self.path / layout.METRICS, check=is_scalar_record)
+
     def summary_or_rebuilt(self) -> dict[str, Any]:
         """summary.json, or (a run still going, or a damaged file) the same rebuilt from metrics."""
         if self.summary is not None:
             return self.summary
         builder = SummaryBuilder()
-        for r in read_jsonl(self.path / layout.METRICS):
-            if is_scalar_record(r):
-                builder.add(r["step"], r["series"], r["tag"], record_value(r))
+        for r in self.metrics_tail().iter_new():
+            builder.add(r["step"], r["series"], r["tag"], record_value(r))
         return builder.summary()
 
     def events(self) -> list[Event]:
         """Every scalar, task-boundary and array event the run wrote, in file order."""
-        events = records_to_events(read_jsonl(self.path / layout.METRICS))
-        for record in read_jsonl(self.path / layout.ARRAYS):
-            if not isinstance(record, dict) or not {"step", "series", "tag", "kind", "file"} <= set(record):
-                continue
+        events = records_to_events(self.metrics_tail().iter_new())
+        for record in JsonlTail(self.path / layout.ARRAYS, check=is_array_record).iter_new():
             event = load_array_event(self.path, record)
             if event is not None:
                 events.append(event)
         return events
+

@@ -18,6 +18,7 @@ since boot) and a live pid whose start time differs is another process.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -106,12 +107,27 @@ def record_end_for_dead_writer(run_dir: str | Path, state: str, reason: str, las
 
 
 def _write(run_dir: Path, status: dict[str, Any], stamp: bool = True) -> None:
-    """status.json replaced atomically (temp file, then rename): a reader never sees half of it."""
+    """status.json replaced atomically (temp file, then rename): a reader never sees half of it.
+
+    On a disk too full for the temporary copy, an end state is still recorded: status.json is
+    rewritten in place (truncating it frees the blocks its new content needs), and no temporary
+    file is left behind. A heartbeat that cannot be written raises (the writer ends the run)."""
     if stamp:
         status["updated"] = time.time()
+    text = json.dumps(status, indent=2)
     tmp = run_dir / (layout.STATUS + ".tmp")
-    tmp.write_text(json.dumps(status, indent=2), encoding="utf-8")
-    os.replace(tmp, run_dir / layout.STATUS)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, run_dir / layout.STATUS)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        if status.get("state") not in END_STATES:
+            exc.filename = str(run_dir / layout.STATUS)
+            raise
+        with open(run_dir / layout.STATUS, "r+", encoding="utf-8") as f:
+            f.truncate(0)
+            f.write(json.dumps(status))
 
 
 _PROCESS: dict[str, Any] | None = None
@@ -131,12 +147,11 @@ def _this_process() -> dict[str, Any]:
 
 # -- reading ------------------------------------------------------------------------------------
 def read_status(run_dir: str | Path) -> dict[str, Any]:
-    """status.json as a dict; ``{}`` when it is missing or unreadable."""
-    try:
-        status = json.loads((Path(run_dir) / layout.STATUS).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return {}
-    return status if isinstance(status, dict) else {}
+    """status.json as a dict with the shapes its readers use (``rundir.reader.read_status``:
+    printable text, ints); ``{}`` when it is missing, unreadable or not a regular file."""
+    from plastilab.rundir.reader import read_status as read_status_file  # the reader imports this module
+
+    return read_status_file(Path(run_dir) / layout.STATUS) or {}
 
 
 def read_state(run_dir: str | Path) -> str:

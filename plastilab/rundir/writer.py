@@ -3,10 +3,17 @@
 metrics.jsonl is flushed after every event, so a reader (``plastilab watch``) is never more
 than one event behind, and a killed run loses at most a partial last line, which readers skip.
 status.json is written by ``rundir.state`` (atomically, never half-written).
+
+A write that fails (a full disk, a permission lost) ends the run: the writer raises
+``WriteFailed``, a one-line error naming the path, which the driver turns into the run's failed
+end; from then on it writes nothing but the end: status.json ``failed`` with that line (in
+place, if the disk is too full for a temporary copy), no temporary files left behind, and
+everything flushed before the failure kept.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -19,6 +26,7 @@ import numpy as np
 import tomli_w
 
 from plastilab import __version__
+from plastilab.core.errors import PlastilabError
 from plastilab.core.events import (
     Curve,
     Event,
@@ -40,6 +48,16 @@ from plastilab.rundir.summary import SummaryBuilder
 STATUS_PERIOD_S = 1.0
 
 
+class WriteFailed(PlastilabError):
+    """A run-folder file could not be written; the message names it and says why."""
+
+    exit_code = 1
+
+    @classmethod
+    def at(cls, path: Path, exc: OSError) -> WriteFailed:
+        return cls(f"{path}: cannot write ({exc.strerror or exc}); the run stopped as failed, keeping what was written before")
+
+
 class RunFolderWriter:
     def __init__(self, run_dir: str | Path, scenario: Scenario, command: list[str] | None = None) -> None:
         self.dir = Path(run_dir)
@@ -51,14 +69,38 @@ class RunFolderWriter:
         self.last_step = 0
         self.started = time.time()
         self._status_written = 0.0
-        self._metrics = open(self.dir / layout.METRICS, "a", encoding="utf-8")
-        self._arrays = open(self.dir / layout.ARRAYS, "a", encoding="utf-8")
-        self._log = open(self.dir / layout.LOG, "a", encoding="utf-8")
-        self._write_text(layout.SCENARIO, tomli_w.dumps(resolved_dict(scenario.config)))
-        self._heartbeat()
+        self.failure: WriteFailed | None = None  # the first write that failed, if any
+        self._metrics = self._open(layout.METRICS)
+        self._arrays = self._open(layout.ARRAYS)
+        self._log = self._open(layout.LOG)
+        self._guarded(lambda: self._write_text(layout.SCENARIO, tomli_w.dumps(resolved_dict(scenario.config))))
+        self._guarded(self._heartbeat)
 
     # -- the consumer interface ---------------------------------------------------------------
     def handle(self, event: Event) -> None:
+        if isinstance(event, (RunFinished, RunFailed, RunInterrupted)):
+            self._finish(event)
+        elif self.failure is None:
+            self._guarded(lambda: self._handle(event))
+
+    def _guarded(self, write) -> None:
+        """Run ``write``; turn the first OSError into ``WriteFailed`` (raised: the driver ends
+        the run with it) and stop writing."""
+        try:
+            write()
+        except OSError as exc:
+            path = Path(exc.filename) if exc.filename else self.dir
+            self.failure = WriteFailed.at(path, exc)
+            raise self.failure from None
+
+    def _open(self, name: str):
+        try:
+            return open(self.dir / name, "a", encoding="utf-8")
+        except OSError as exc:
+            self.failure = WriteFailed.at(self.dir / name, exc)
+            raise self.failure from None
+
+    def _handle(self, event: Event) -> None:
         if isinstance(event, Scalars):
             self._scalars(event)
         elif isinstance(event, TaskBoundary):
@@ -73,8 +115,6 @@ class RunFolderWriter:
             self.series = event.series
             self._write_meta(event)
             self._heartbeat()
-        elif isinstance(event, (RunFinished, RunFailed, RunInterrupted)):
-            self._finish(event)
 
     # -- scalars ----------------------------------------------------------------------------
     def _scalars(self, event: Scalars) -> None:
@@ -89,8 +129,7 @@ class RunFolderWriter:
             self._heartbeat()
 
     def _write_lines(self, records: list[dict[str, Any]]) -> None:
-        self._metrics.write("".join(json.dumps(r, allow_nan=False) + "\n" for r in records))
-        self._metrics.flush()
+        self._flushed(self._metrics, "".join(json.dumps(r, allow_nan=False) + "\n" for r in records))
 
     # -- arrays -----------------------------------------------------------------------------
     def _array(self, event: Histogram | Matrix | Curve) -> None:
@@ -98,13 +137,19 @@ class RunFolderWriter:
         rel = Path(layout.ARRAYS_DIR) / layout.safe_name(event.series) / layout.safe_name(event.tag) / f"{event.step:09d}.npz"
         path = self.dir / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(event, Histogram):
-            np.savez_compressed(path, counts=np.asarray(event.counts), edges=np.asarray(event.edges))
-        elif isinstance(event, Matrix):
-            labels = np.asarray(event.labels if event.labels is not None else [], dtype=str)
-            np.savez_compressed(path, values=np.asarray(event.values), labels=labels)
-        else:
-            np.savez_compressed(path, x=np.asarray(event.x), y=np.asarray(event.y))
+        try:
+            if isinstance(event, Histogram):
+                np.savez_compressed(path, counts=np.asarray(event.counts), edges=np.asarray(event.edges))
+            elif isinstance(event, Matrix):
+                labels = np.asarray(event.labels if event.labels is not None else [], dtype=str)
+                np.savez_compressed(path, values=np.asarray(event.values), labels=labels)
+            else:
+                np.savez_compressed(path, x=np.asarray(event.x), y=np.asarray(event.y))
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)  # a half-written .npz is junk
+            exc.filename = exc.filename or str(path)
+            raise
         record = {"step": event.step, "series": event.series, "tag": event.tag, "kind": kind, "file": rel.as_posix()}
         self._append(self._arrays, record)
 
@@ -112,20 +157,33 @@ class RunFolderWriter:
     def _finish(self, event: RunFinished | RunFailed | RunInterrupted) -> None:
         end_state = state.state_of(event)
         error = event.error if isinstance(event, RunFailed) else None
-        if isinstance(event, RunFailed) and event.details:
-            self._write_text(layout.ERROR, event.details)
-        summary = self.summary.summary()
-        summary.update(state=end_state, scenario=self.scenario.config.name, wall_seconds=round(time.time() - self.started, 2))
-        if isinstance(event, RunFinished) and event.summary:
-            summary["scenario_summary"] = event.summary
-        self._write_text(layout.SUMMARY, json.dumps(summary, indent=2, allow_nan=False))
-        state.write_end(self.dir, end_state, self.last_step, error)
+        if self.failure is not None:
+            end_state, error = "failed", str(self.failure)  # whatever ended the run, this did first
+        try:
+            if isinstance(event, RunFailed) and event.details and self.failure is None:
+                self._write_text(layout.ERROR, event.details)
+            summary = self.summary.summary()
+            summary.update(state=end_state, scenario=self.scenario.config.name, wall_seconds=round(time.time() - self.started, 2))
+            if isinstance(event, RunFinished) and event.summary:
+                summary["scenario_summary"] = event.summary
+            self._write_text(layout.SUMMARY, json.dumps(summary, indent=2, allow_nan=False))
+        except OSError as exc:  # the disk filled at the end: the summary can be rebuilt from metrics
+            if self.failure is None:
+                self.failure = WriteFailed.at(Path(exc.filename or self.dir / layout.SUMMARY), exc)
+                end_state, error = "failed", str(self.failure)
         self.close()
+        try:
+            state.write_end(self.dir, end_state, self.last_step, error)  # in place when a full disk leaves no room
+        except OSError:
+            pass  # nothing more can be written here; a reader sees the last status that was
 
     def close(self) -> None:
         for f in (self._metrics, self._arrays, self._log):
             if not f.closed:
-                f.close()
+                try:
+                    f.close()
+                except OSError:  # its last buffer could not be flushed (a full disk): drop it
+                    pass
 
     # -- helpers ------------------------------------------------------------------------------
     def _write_meta(self, event: RunStarted) -> None:
@@ -152,10 +210,23 @@ class RunFolderWriter:
         self._status_written = time.time()
 
     def _append(self, f, record: dict[str, Any]) -> None:
-        f.write(json.dumps(record) + "\n")
-        f.flush()
+        self._flushed(f, json.dumps(record) + "\n")
+
+    def _flushed(self, f, text: str) -> None:
+        try:
+            f.write(text)
+            f.flush()
+        except OSError as exc:
+            exc.filename = exc.filename or f.name
+            raise
 
     def _write_text(self, name: str, text: str) -> None:
         tmp = self.dir / (name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, self.dir / name)
+        try:
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, self.dir / name)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)  # never leave a half-written temporary copy
+            exc.filename = str(self.dir / name)
+            raise

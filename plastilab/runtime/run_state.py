@@ -23,6 +23,7 @@ from plastilab.core.events import (
     Scalars,
     TaskBoundary,
 )
+from plastilab.core.safe_text import shown
 from plastilab.rundir.state import ABANDONED, FINAL_STATES, RunAbandoned, is_end_event, state_of
 from plastilab.runtime.history import DecimatedHistory
 
@@ -87,11 +88,11 @@ class RunState:
         elif isinstance(event, Log):
             self.log(event.level, event.message, event.step)
         elif isinstance(event, RunStarted):
-            self.scenario, self.kind = event.scenario, event.kind
+            self.scenario, self.kind = shown(event.scenario, 80), shown(event.kind, 40)
             for name in event.series:
                 self._ensure_series(name)
             self.total_steps = max(self.total_steps, event.total_steps)
-            self.device, self.seed = event.device, event.seed
+            self.device, self.seed = shown(event.device, 40), event.seed
             self.run_dir = event.run_dir or self.run_dir
             if self.state in ("waiting", "starting"):
                 self.state = "running"
@@ -100,11 +101,11 @@ class RunState:
         elif is_end_event(event):
             self._end(state_of(event))
             if isinstance(event, RunFailed):
-                self.error = event.error
+                self.error = shown(event.error, 2000)
                 self.log("error", event.error, event.step)
         elif isinstance(event, RunAbandoned):  # a followed folder whose writer is gone
             self._end(ABANDONED)
-            self.error = event.reason
+            self.error = shown(event.reason, 2000)
             self.log("error", event.reason, event.step)
 
     def _end(self, state: str) -> None:
@@ -145,7 +146,8 @@ class RunState:
                 samples[-1] = (samples[-1][0], self.progress())
 
     def log(self, level: str, message: str, step: int | None = None) -> None:
-        self.logs.append(LogLine(level, message, step))
+        # Log lines and errors come from files and child processes: shown as text, never obeyed.
+        self.logs.append(LogLine(shown(level, 10), shown(message, 2000, one_line=False), step))
         self.log_total += 1
         self.version += 1
 

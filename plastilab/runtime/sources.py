@@ -23,7 +23,16 @@ from plastilab.core.events import (
     RunStarted,
 )
 from plastilab.rundir import layout
-from plastilab.rundir.reader import JsonlTail, RunFolder, load_array_event, read_json, records_to_events
+from plastilab.core.safe_text import shown
+from plastilab.rundir.reader import (
+    JsonlTail,
+    RunFolder,
+    is_array_record,
+    is_scalar_record,
+    load_array_event,
+    read_meta,
+    records_to_events,
+)
 from plastilab.rundir.state import (
     END_STATES,
     RUNNING,
@@ -83,9 +92,10 @@ class FolderSource:
         self.prefix = prefix
         self.done = False
         self._started = False
-        self._metrics = JsonlTail(self.dir / layout.METRICS)
-        self._arrays = JsonlTail(self.dir / layout.ARRAYS)
+        self._metrics = JsonlTail(self.dir / layout.METRICS, check=is_scalar_record)
+        self._arrays = JsonlTail(self.dir / layout.ARRAYS, check=is_array_record)
         self._log = JsonlTail(self.dir / layout.LOG)
+        self._skipped_told = 0  # malformed lines already reported in the log
         self._quiet_polls = 0
 
     def poll(self, timeout: float) -> list[Event]:
@@ -126,7 +136,7 @@ class FolderSource:
 
     # -- reading ------------------------------------------------------------------------------
     def _run_started(self) -> RunStarted | None:
-        meta = read_json(self.dir / layout.META)
+        meta = read_meta(self.dir / layout.META)
         if meta is None:
             if not (self.dir / layout.METRICS).is_file():
                 return None
@@ -149,8 +159,16 @@ class FolderSource:
             event = load_array_event(self.dir, record)
             if event is not None:
                 events.append(event)
+            else:
+                self._arrays.skipped += 1  # its file is missing, outside the folder or damaged
         for record in self._log.read_new():
-            events.append(Log(str(record.get("level", "info")), str(record.get("message", "")), record.get("step")))
+            step = record.get("step")
+            step = step if isinstance(step, int) and not isinstance(step, bool) else None
+            events.append(Log(shown(record.get("level", "info"), 10), shown(record.get("message", ""), 2000), step))
+        skipped = self._metrics.skipped + self._arrays.skipped + self._log.skipped
+        if skipped > self._skipped_told:
+            self._skipped_told = skipped
+            events.append(Log("warning", f"{self.dir.name}: {skipped:,} malformed line(s) skipped so far (metrics, arrays, log)"))
         if self.prefix:
             events = [_prefixed(e, self.prefix) for e in events]
         return events

@@ -18,6 +18,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.worker import get_current_worker
 
+from plastilab.core.safe_text import shown
 from plastilab.tui.messages import (
     EventsArrived,
     LaunchRequest,
@@ -82,7 +83,7 @@ class PlastilabApp(App):
         previous = self.live_session
         if previous is not None and previous.process is not None and not previous.state.ended:
             self.stop_session(previous)
-            self.notify(f"stopped {previous.state.scenario or previous.title} to start a new run")
+            self.notify(f"stopped {previous.state.scenario or previous.title} to start a new run", markup=False)
         spec = LaunchSpec(
             scenario_path=str(request.scenario_path),
             overrides=tuple(request.overrides),
@@ -106,7 +107,7 @@ class PlastilabApp(App):
             if follow is None:
                 follow = read_state(folder) == RUNNING
             source = FolderSource(folder, follow=follow)
-            title = f"{folder.parent.name}/{folder.name}"
+            title = shown(f"{folder.parent.name}/{folder.name}", 120)
             state = RunState(history_capacity=self.history_capacity, live=follow)
             session = Session(source, state, title=("watching " if follow else "") + title, folder=folder)
         else:
@@ -156,7 +157,7 @@ class PlastilabApp(App):
         if session is None:
             return
         if session.state.state == "failed":
-            self.notify(session.state.error or "the run failed", title="run failed", severity="error", timeout=8)
+            self.notify(session.state.error or "the run failed", title="run failed", severity="error", timeout=8, markup=False)
         if session.process is not None:
             self.run_worker(partial(session.process.shutdown, 5.0, True), thread=True, group=f"reap-{session.id}")
 

@@ -30,9 +30,21 @@ def watch(run_dir: Path) -> None:
     PlastilabApp(watch_dir=run_dir, runs_root=run_dir.parent.parent).run()
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, app_args: list[str] | None = None) -> None:
-    """``plastilab serve``: the lab in a browser through textual-serve, on 127.0.0.1 unless told."""
-    from textual_serve.server import Server
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    app_args: list[str] | None = None,
+    *,
+    token: str | None = None,
+    max_sessions: int = 4,
+) -> None:
+    """``plastilab serve``: the lab in a browser through textual-serve, on 127.0.0.1 unless told,
+    behind a secret token (a fresh one unless given), an Origin check and a cap on sessions.
+
+    Raises a one-line ``PlastilabError`` for a bad host, port or token, or a port in use.
+    """
+    from plastilab.tui.guarded_server import GuardedServer, new_token
 
     command = shlex.join([sys.executable, "-m", "plastilab", *(app_args or [])])
-    Server(command, host=host, port=port, title="plastilab").serve()
+    server = GuardedServer(command, host=host, port=port, token=token or new_token(), max_sessions=max_sessions, title="plastilab")
+    server.serve()

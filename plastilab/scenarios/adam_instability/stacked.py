@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, vmap
 
-from plastilab.scenarios.adam_instability.learner import forward_counting_dead_units, make_optimizer
+from plastilab.scenarios.adam_instability.learner import make_optimizer
+from plastilab.scenarios.common import forward_counting_dead_units
 from plastilab.scenarios.adam_instability.schema import VariantConfig
 
 

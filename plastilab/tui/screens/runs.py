@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from plastilab.core.safe_text import shown
 from plastilab.tui.messages import OpenRunRequested, RelaunchRequested
 from plastilab.rundir.index import list_runs
 from plastilab.tui.widgets.runs_table import RunsTable
@@ -53,9 +54,9 @@ class RunsScreen(Screen):
         grid = Table.grid(padding=(0, 1))
         grid.add_column(style="dim", no_wrap=True)
         grid.add_column(overflow="fold")
-        grid.add_row("folder", _shown_path(run.path, self.app.runs_root))
+        grid.add_row("folder", Text(shown(_shown_path(run.path, self.app.runs_root))))  # Text: no markup
         if run.finals:
-            grid.add_row("final loss", "  ".join(f"{k} {'–' if v is None else f'{v:.3f}'}" for k, v in run.finals.items()))
+            grid.add_row("final loss", Text("  ".join(f"{k} {'–' if v is None else f'{v:.3f}'}" for k, v in run.finals.items())))
         if run.error:
             grid.add_row("why", Text(run.error, style="red"))
         self.query_one("#run-details", Static).update(grid)

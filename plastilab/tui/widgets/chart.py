@@ -84,23 +84,31 @@ class Chart(PlotextPlot):
             self._cache_key = key
         return self._strips[y] if y < len(self._strips) else Strip.blank(width)
 
+    def _centred(self, message: str, width: int, height: int) -> list[Strip]:
+        blank = [Strip.blank(width) for _ in range(height)]
+        text = Text(message, style="italic", justify="center", no_wrap=True, overflow="ellipsis")
+        console = self.app.console
+        line = console.render_lines(text, console.options.update_width(width), pad=True)[0]
+        blank[height // 2] = Strip(line, width)
+        return blank
+
     def _build(self, width: int, height: int) -> list[Strip]:
         if width <= 0 or height <= 0:
             return []
         if self.placeholder:
-            blank = [Strip.blank(width) for _ in range(height)]
-            text = Text(self.placeholder, style="italic", justify="center", no_wrap=True, overflow="ellipsis")
-            console = self.app.console
-            line = console.render_lines(text, console.options.update_width(width), pad=True)[0]
-            blank[height // 2] = Strip(line, width)
-            return blank
+            return self._centred(self.placeholder, width, height)
         plot = self._plot
         plot.plotsize(width, height)
         plot._set_size(width, height)
         plot.theme(self._get_plotext_theme_name(self.app.theme))
-        with faster_plotext():
-            plot._set_sizes()
-            plot._build_matrix()
+        try:
+            with faster_plotext():
+                plot._set_sizes()
+                plot._build_matrix()
+        except (ArithmeticError, ValueError):
+            # plotext overflows on values near ±1e308 (a damaged or diverged run): say so
+            # instead of taking the whole lab down with a traceback.
+            return self._centred("(values too large to draw)", width, height)
         matrix = plot.monitor.matrix
         strips = []
         for row in range(matrix.rows - 1, -1, -1):  # plotext's row 0 is the bottom line

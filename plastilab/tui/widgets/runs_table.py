@@ -37,11 +37,11 @@ class RunsTable(DataTable):
         for key, run in self.runs.items():
             self.add_row(
                 MARK if key in self.marked else "",
-                run.scenario,
-                run.started,
+                Text(run.scenario),  # Text, not str: a DataTable reads str cells as markup
+                Text(run.started),
                 Text(run.state, style=STATE_STYLES.get(run.state, "dim")),
                 f"{run.last_step:,}",
-                run.finals_text(),
+                Text(run.finals_text()),
                 key=key,
             )
 

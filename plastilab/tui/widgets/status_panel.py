@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
+from plastilab.core.safe_text import shown
 from plastilab.runtime.run_state import RunState, format_clock
 from plastilab.tui.widgets.pane import PaneView
 
@@ -40,10 +41,10 @@ class StatusPanel(Static):
         rows.append(("speed", "–" if rate is None else f"{rate:,.1f} steps/s"))
         rows.append(("ETA", format_clock(state.eta_seconds())))
         rows.append(("elapsed", format_clock(state.elapsed_seconds(now))))
-        rows.append(("device", state.device))
+        rows.append(("device", Text(state.device)))  # Text: a table reads str cells as markup
         if state.run_dir:
             path = Path(state.run_dir)
-            rows.append(("folder", f"{path.parent.name}/{path.name}"))
+            rows.append(("folder", Text(shown(f"{path.parent.name}/{path.name}"))))
         if state.error:
             rows.append(("why", Text(state.error, style="red")))
         table = Table.grid(padding=(0, 1))
