@@ -81,7 +81,9 @@ def default_agents() -> dict[str, AtariAgentConfig]:
 
 
 def default_instruments() -> InstrumentsConfig:
-    return InstrumentsConfig(probe=ProbeConfig(every=25_000), stats=StatsConfig(every=5_000))
+    # high_frequency: targets of unit scale; a random Nature CNN's own outputs on frames are ~1e-3
+    probe = ProbeConfig(every=25_000, family="high_frequency", frequency=1e5, offset=1.0)
+    return InstrumentsConfig(probe=probe, stats=StatsConfig(every=5_000))
 
 
 class AtariConfig(ScenarioConfig):
