@@ -97,3 +97,13 @@ def test_a_short_run_on_pong_logs_training_evaluation_and_every_instrument(tmp_p
     assert all(math.isfinite(v) and v >= 0 for _, v in by[("dqn", "td/loss")])
     assert steps("td/loss")[0] >= 50  # no gradient step before learning_starts
     assert by[("dqn", "env/frames")][-1] == (300, 1200.0)  # 4 emulator frames per agent step
+
+
+def test_the_memory_estimate_counts_the_replay_buffer():
+    from plastilab.core.memory_estimate import estimate, total
+
+    small = load_scenario(TINY).config
+    big = load_scenario(TINY, ["agents.dqn.buffer_size=100000"]).config
+    assert estimate(big)[0].key == "agents.dqn.buffer_size"
+    # two stacked uint8 observations of 4 x 84 x 84 a transition: 5.6 GB for 100,000
+    assert 5.5e9 < total(estimate(big)) < 6.5e9 and total(estimate(small)) < 1e8
