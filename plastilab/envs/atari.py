@@ -44,14 +44,6 @@ def env_id(game: str) -> str:
     return f"ALE/{game}-v5"
 
 
-def game_exists(game: str) -> bool:
-    import ale_py
-    import gymnasium as gym
-
-    gym.register_envs(ale_py)
-    return env_id(game) in gym.registry
-
-
 def make_atari(
     game: str,
     *,
