@@ -29,6 +29,10 @@ TINY_RUNS = {
         "block-mdp-tiny.toml",
         ["training.total_steps=150", "instruments.hessian.every=150", "instruments.covariance.every=0"],
     ),
+    "atari": (
+        "atari-tiny.toml",
+        ["training.total_steps=100", "instruments.probe.every=100", "instruments.stats.every=50", "instruments.hessian.every=0", "instruments.covariance.every=100"],
+    ),
     "interventions": (
         "interventions-quick.toml",
         [

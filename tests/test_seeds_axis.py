@@ -34,6 +34,7 @@ def test_every_kind_names_its_series_by_seed():
         ("adam-tiny.toml", "/s0"),
         ("block-mdp-tiny.toml", "/td/s0"),
         ("interventions-quick.toml", "/s0"),
+        ("atari-tiny.toml", "/s0"),
     ]:
         config = load_scenario(SCENARIOS / file, seeds=[0, 2]).config
         names = config.series()

@@ -10,9 +10,9 @@ from plastilab.core.schema import Strict
 
 
 class DQNConfig(Strict):
-    torso: Literal["mlp", "cnn"] = Field("mlp", description="the Q-network's torso")
+    torso: Literal["mlp", "cnn", "nature_cnn"] = Field("mlp", description="the Q-network's torso (nature_cnn: Mnih et al. 2015)")
     hidden: list[int] = Field([256, 256], min_length=1, description="dense widths (after the convolutions for cnn)")
-    channels: list[int] = Field([32, 64], min_length=1, description="cnn only: channels of each 3x3 stride-2 convolution")
+    channels: list[int] = Field([32, 64], min_length=1, description="cnn: channels of each 3x3 stride-2 convolution; nature_cnn: of its three convolutions")
     layer_norm: bool = Field(False, description="layer norm after every hidden layer, before the ReLU")
     optimizer: Literal["adam", "rmsprop"] = Field("adam", description="the TD learner's optimiser")
     learning_rate: float = Field(1e-3, gt=0, description="the optimiser's step size")

@@ -1,4 +1,5 @@
-"""Q-networks: a torso (MLP or small CNN, each optionally with layer norm) and a linear head.
+"""Q-networks: a torso (MLP, small CNN or the Nature DQN CNN, each optionally with layer norm)
+and a linear head.
 
 Both torsos name their layers the way ``plastilab.models.mlp.MLP`` does (``body.fc1``,
 ``body.act1``, ..., ``head``) so the instruments' hooks find every hidden unit by name.
@@ -58,6 +59,52 @@ class SmallCNN(nn.Module):
         return self.head(self.body(x))
 
 
+class NatureCNN(nn.Module):
+    """The DQN torso of Mnih et al. (2015, Nature): Conv 8x8 stride 4 -> Conv 4x4 stride 2 ->
+    Conv 3x3 stride 1 (32, 64, 64 channels by default) -> Flatten -> Linear 512 -> Linear head,
+    ReLU after every hidden layer; with ``layer_norm``, a layer norm before each ReLU (one group
+    GroupNorm on the feature maps, as in ``SmallCNN``). Input: (B, 4, 84, 84) frames in [0, 1].
+    """
+
+    KERNELS = ((8, 4), (4, 2), (3, 1))  # (kernel size, stride) of the three convolutions
+
+    def __init__(
+        self,
+        observation_shape: Sequence[int],
+        channels: Sequence[int],
+        hidden: Sequence[int],
+        out_features: int,
+        layer_norm: bool = False,
+    ) -> None:
+        super().__init__()
+        if len(channels) != len(self.KERNELS):
+            raise ValueError(f"channels: found {list(channels)}; the Nature CNN has 3 convolutions (e.g. [32, 64, 64])")
+        c, h, w = observation_shape
+        self.body = nn.Sequential()
+        i = 0
+        for i, (width, (kernel, stride)) in enumerate(zip(channels, self.KERNELS), start=1):
+            self.body.add_module(f"conv{i}", nn.Conv2d(c, width, kernel_size=kernel, stride=stride))
+            if layer_norm:
+                self.body.add_module(f"ln{i}", nn.GroupNorm(1, width))
+            self.body.add_module(f"act{i}", nn.ReLU())
+            c, h, w = width, (h - kernel) // stride + 1, (w - kernel) // stride + 1
+        self.body.add_module("flatten", nn.Flatten())
+        features = c * h * w
+        for i, width in enumerate(hidden, start=i + 1):
+            self.body.add_module(f"fc{i}", nn.Linear(features, width))
+            if layer_norm:
+                self.body.add_module(f"ln{i}", nn.LayerNorm(width))
+            self.body.add_module(f"act{i}", nn.ReLU())
+            features = width
+        self.head = nn.Linear(features, out_features)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))
+
+
 def build_q_network(
     torso: str,
     observation_shape: Sequence[int],
@@ -72,4 +119,6 @@ def build_q_network(
         return MLP(math.prod(observation_shape), hidden, n_actions, activation="relu", layer_norm=layer_norm)
     if torso == "cnn":
         return SmallCNN(observation_shape, channels, hidden, n_actions, layer_norm=layer_norm)
-    raise ValueError(f"torso: found {torso!r}; allowed: mlp, cnn")
+    if torso == "nature_cnn":
+        return NatureCNN(observation_shape, channels, hidden, n_actions, layer_norm=layer_norm)
+    raise ValueError(f"torso: found {torso!r}; allowed: mlp, cnn, nature_cnn")

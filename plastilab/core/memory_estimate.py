@@ -38,7 +38,7 @@ class Part:
 def estimate(config: Any) -> list[Part]:
     """The memory terms of a validated scenario config (any kind), biggest first."""
     kind = getattr(config, "kind", None)
-    parts = {"adam_instability": _adam, "interventions": _interventions, "block_mdp": _block_mdp}.get(kind, lambda c: [])(config)
+    parts = {"adam_instability": _adam, "interventions": _interventions, "block_mdp": _block_mdp, "atari": _atari}.get(kind, lambda c: [])(config)
     return sorted(parts, key=lambda p: p.bytes, reverse=True)
 
 
@@ -182,6 +182,30 @@ def _block_mdp(config: Any) -> list[Part]:
     rows = max(CLASSES_IN_DATASET, config.data.n_images)
     parts.append(Part("env.n_actions", "environment tables", groups * rows * n_actions * 8 * 3))
     parts.extend(_instruments(config, biggest, n_in, n_in))
+    return parts
+
+
+ATARI_FRAMES = (4, 84, 84)  # the stacked observation
+ATARI_MAX_ACTIONS = 18
+
+
+def _atari(config: Any) -> list[Part]:
+    """The replay buffer dominates: two stacked uint8 observations (56 KB) a transition."""
+    n_in = ATARI_FRAMES[0] * ATARI_FRAMES[1] * ATARI_FRAMES[2]
+    parts: list[Part] = []
+    for name, agent in config.agents.items():
+        if agent.torso == "nature_cnn":
+            (k1, s1), (k2, s2), (k3, s3) = (8, 4), (4, 2), (3, 1)
+            side = (((84 - k1) // s1 + 1 - k2) // s2 + 1 - k3) // s3 + 1
+            c1, c2, c3 = agent.channels
+            convs = 4 * c1 * k1 * k1 + c1 * c2 * k2 * k2 + c2 * c3 * k3 * k3 + c1 + c2 + c3
+            n = convs + _mlp_parameters(c3 * side * side, list(agent.hidden), ATARI_MAX_ACTIONS)
+        else:
+            n = _mlp_parameters(n_in, list(agent.hidden), ATARI_MAX_ACTIONS)
+        parts.append(Part(f"agents.{name}.hidden", f"{name}: Q-networks with optimiser state", 2 * PARAM_COPIES * n * FLOAT))
+        parts.append(Part(f"agents.{name}.buffer_size", f"{name}: replay buffer", agent.buffer_size * (2 * n_in + 8 + 4 + 4 + 8)))
+        # a decoded float batch of observations and next observations
+        parts.append(Part(f"agents.{name}.batch_size", f"{name}: batch", agent.batch_size * 2 * n_in * FLOAT * ACTIVATION_COPIES))
     return parts
 
 

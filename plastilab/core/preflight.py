@@ -15,14 +15,18 @@ NO_MEMORY_CHECK_ENV = "PLASTILAB_NO_MEMORY_CHECK"
 
 
 def preflight(scenario: Scenario) -> str:
-    """Resolve the device, check the run fits in memory, make sure the dataset can be read;
-    return the device.
+    """Resolve the device, run the kind's ``preflight_check(source)`` if it has one (e.g. an
+    optional extra is installed), check the run fits in memory, make sure the dataset can be
+    read; return the device.
 
     Raises a one-line ``PlastilabError`` (device, size or dataset) naming the file and the key.
     """
     config = scenario.config
     source = str(scenario.path) if scenario.path else config.name
     device = resolve_device(config.device, source)
+    check = getattr(config, "preflight_check", None)  # a kind's own check, e.g. an optional extra
+    if check is not None:
+        check(source)
     if not os.environ.get(NO_MEMORY_CHECK_ENV):
         check_memory(scenario, device)
     data = getattr(config, "data", None)

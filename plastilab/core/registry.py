@@ -48,4 +48,9 @@ SCENARIO_KINDS: dict[str, ScenarioKind] = {
         "plastilab.scenarios.block_mdp.runner:run_block_mdp",
         "plastilab.scenarios.block_mdp.presenter:PRESENTATION",
     ),
+    "atari": ScenarioKind(
+        "plastilab.scenarios.atari.schema:AtariConfig",
+        "plastilab.scenarios.atari.runner:run_atari",
+        "plastilab.scenarios.atari.presenter:PRESENTATION",
+    ),
 }

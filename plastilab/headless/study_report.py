@@ -62,6 +62,8 @@ def print_study_report(study_dir: str | Path, refresh: bool = False, out=None) -
         for row in summary["axes"]:
             where = "all trials" if row["axis"] == "(all)" else f"{row['axis']}={row['value']}"
             print(f"  {where:<34} {row['tag']:<26} n={row['n']:<3} {_interval(row['mean'], row['low'], row['high'])}", file=out)
+    if summary.get("rl_aggregate"):
+        _print_rl_aggregate(summary["rl_aggregate"], out)
     print(f"\nfiles: {', '.join(summary.get('files', []))} in {study_dir}", file=out)
 
 
@@ -71,6 +73,24 @@ def _correlation_table(rows: list[dict[str, Any]], out) -> None:
         p = f"{_fmt(row['pearson'], 2)} [{_fmt(row['pearson_low'], 2)}, {_fmt(row['pearson_high'], 2)}]"
         s = f"{_fmt(row['spearman'], 2)} [{_fmt(row['spearman_low'], 2)}, {_fmt(row['spearman_high'], 2)}]"
         print(f"  {row['statistic']:<34} {row['n']:>5}  {p:<24} {s:<24}", file=out)
+
+
+def _print_rl_aggregate(rl: dict[str, Any], out) -> None:
+    """Agarwal et al. (2021): aggregates of human-normalised scores across games and seeds."""
+    print(f"\n{rl['tag']} across {len(rl['games'])} games ({', '.join(rl['games'])}); {rl['interval']}:", file=out)
+    print(f"  {'algorithm':<36} {'runs':>4}  {'IQM':<22} {'median':<22} {'mean':<22} {'optimality gap':<22}", file=out)
+    for name, row in rl["algorithms"].items():
+        cells = [f"{_fmt(row[k]['value'])} [{_fmt(row[k]['low'])}, {_fmt(row[k]['high'])}]" for k in ("iqm", "median", "mean", "optimality_gap")]
+        print(f"  {name:<36} {row['runs']:>4}  " + " ".join(f"{c:<22}" for c in cells), file=out)
+    taus = rl["taus"]
+    marks = list(range(0, len(taus), max(1, len(taus) // 5)))
+    print("  performance profile, fraction of runs above tau: " + ", ".join(f"tau={_fmt(taus[i], 2)}" for i in marks), file=out)
+    for name, row in rl["algorithms"].items():
+        profile = row["profile"]["value"]
+        print(f"  {name:<36} " + "  ".join(f"{_fmt(profile[i], 2):>5}" for i in marks), file=out)
+    dropped = {k: v for k, v in rl.get("dropped_runs", {}).items() if v}
+    if dropped:
+        print(f"  left out (a seed missing in some game): {dropped}", file=out)
 
 
 def _scatter(study_dir: Path, summary: dict[str, Any], out) -> None:

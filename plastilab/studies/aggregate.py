@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from plastilab.analysis.rl_aggregate import study_summary
 from plastilab.studies import folder
 from plastilab.studies.checkpoints import write_checkpoints
 from plastilab.studies.ledger import read_ledger
@@ -245,6 +246,9 @@ def aggregate_study(study_dir: str | Path) -> dict[str, Any]:
         write_csv(study_dir / folder.SCALING, list(scaling[0]) if scaling else ["x"], scaling)
         summary["scaling"] = {"x": analysis.x, "points": scaling}
         summary["files"].append(folder.SCALING)
+    rl = study_summary(finals, reps=analysis.bootstrap)  # Atari studies: IQM across games (Agarwal et al. 2021)
+    if rl is not None:
+        summary["rl_aggregate"] = rl
     axes = axes_rows(study, finals, target)
     write_csv(study_dir / folder.AXES, ["axis", "value", "tag", "n", "mean", "low", "high"], axes)
     summary["axes"] = axes

@@ -1,0 +1,159 @@
+"""The Atari scenario, top to bottom (paper §5.3 on the Arcade Learning Environment).
+
+for each seed (the ``seeds`` axis), one after another, as a run of that seed alone would:
+for each agent: a training game (rewards clipped), a DQN learner, its run_dqn loop, an evaluation
+game (rewards unclipped, no life-loss signal) and one InstrumentSuite
+probe and statistics inputs: a fixed set of frames a uniformly random policy sees, gathered once
+at step 0: the probe's baseline of every series (θ_0)
+for each agent step (4 emulator frames):
+    every agent takes one step of its DQN loop                               (act, store, train, refresh)
+    every log_every steps: td/loss, q/mean (window means), explore/epsilon, episode/return (unclipped)
+    when an instrument is due: measure the online network on one replay batch with the TD loss
+    of its current targets
+    every evaluation.every steps and at the end: evaluation.episodes separate episodes at a fixed
+    small ε, logged as eval/return and eval/human_normalized
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from plastilab.agents.dqn import DQN, DQNStep, run_dqn, td_loss_fn
+from plastilab.core.context import RunContext
+from plastilab.core.events import Event, Scalars
+from plastilab.core.seeds import run_seeds_one_after_another
+from plastilab.envs.atari import AtariEnv, require_atari
+from plastilab.instruments.suite import InstrumentSuite
+from plastilab.scenarios.atari.evaluation import evaluate, random_policy_frames
+from plastilab.scenarios.atari.schema import AtariConfig
+from plastilab.scenarios.atari.scores import human_normalized
+from plastilab.scenarios.common import WindowedMean, check_finite_loss
+
+
+@dataclass
+class AtariAgent:
+    """One series: a DQN learning one game, with its own training and evaluation games."""
+
+    name: str
+    env: AtariEnv
+    eval_env: AtariEnv
+    agent: DQN
+    suite: InstrumentSuite
+    loop: Iterator[DQNStep] | None = None
+    td_loss: WindowedMean = field(default_factory=WindowedMean)
+    q_mean: WindowedMean = field(default_factory=WindowedMean)
+    window_returns: list[float] = field(default_factory=list)  # unclipped, since the last log
+    evaluations: int = 0
+
+
+def run_atari(config: AtariConfig, ctx: RunContext) -> Iterator[Event]:
+    # Seeds run one after another: each agent's loop steps its own game, nothing to stack.
+    require_atari(ctx.source)
+    return (yield from run_seeds_one_after_another(config, ctx, run_one_seed))
+
+
+def run_one_seed(config: AtariConfig, ctx: RunContext) -> Iterator[Event]:
+    env_cfg, training, evaluation = config.env, config.training, config.evaluation
+    options = dict(sticky_actions=env_cfg.sticky_actions, noop_max=env_cfg.noop_max)
+    n_inputs = _measurement_inputs(config)
+    inputs = random_policy_frames(env_cfg.game, n_inputs, seed=config.seed + 3, **options).to(ctx.device) if n_inputs else None
+    agents = []
+    for name, agent_cfg in config.agents.items():
+        env = AtariEnv(
+            env_cfg.game, clip_rewards=env_cfg.clip_rewards, device=ctx.device, max_frames=env_cfg.max_frames,
+            terminal_on_life_loss=env_cfg.terminal_on_life_loss, **options,
+        )
+        eval_env = AtariEnv(
+            env_cfg.game, clip_rewards=False, device=ctx.device,
+            max_frames=evaluation.max_frames or env_cfg.max_frames, terminal_on_life_loss=False, **options,
+        )
+        agent = DQN(agent_cfg, env.observation_shape, env.n_actions, device=ctx.device, seed=config.seed)
+        suite = InstrumentSuite(config.instruments, probe_inputs=inputs, seed=config.seed)
+        agents.append(AtariAgent(name, env, eval_env, agent, suite, td_loss=WindowedMean(ctx.device), q_mean=WindowedMean(ctx.device)))
+    for a in agents:
+        yield from a.suite.start(a.name, a.agent.q_network)  # θ_0 and the probe's step-0 baseline
+        a.loop = run_dqn(a.env, a.agent, training.total_steps, seed=config.seed, before_update=_before_update(a))
+        yield _evaluated(a, 0, config, ctx)  # the untrained network: the curve's start
+    # Measurement batches come from their own stream, so switching an instrument on or off
+    # never changes what the agents train on.
+    measure_stream = torch.Generator().manual_seed(config.seed + 7)
+
+    try:
+        for step in range(1, training.total_steps + 1):
+            for a in agents:
+                result = next(a.loop)
+                if result.td_loss is not None:
+                    a.td_loss.add(result.td_loss)
+                    a.q_mean.add(result.q_mean)
+                if result.episode_return is not None:  # run_dqn's return is the clipped one
+                    a.window_returns.append(a.env.last_episode_return)
+                if step % training.log_every == 0 or step == training.total_steps:
+                    yield _logged_scalars(a, step, result, ctx)
+                if a.suite.due(step):
+                    yield from _measure(a, step, config, measure_stream)
+                if (evaluation.every and step % evaluation.every == 0) or step == training.total_steps:
+                    yield _evaluated(a, step, config, ctx)
+    finally:
+        for a in agents:
+            if a.loop is not None:
+                a.loop.close()
+            a.env.close()
+            a.eval_env.close()
+
+
+def _measurement_inputs(config: AtariConfig) -> int:
+    """Frames the probe and the unit statistics look at (0 when neither is on)."""
+    tables = [t for t in (config.instruments.probe, config.instruments.stats) if t is not None and t.every > 0]
+    return max((t.n_examples for t in tables), default=0)
+
+
+def _before_update(a: AtariAgent):
+    """Let the suite copy the parameters just before a step on which stats are due (updates/ratio)."""
+
+    def hook(step: int) -> None:
+        a.suite.before_step(step, a.name, a.agent.q_network)
+
+    return hook
+
+
+def _logged_scalars(a: AtariAgent, step: int, result: DQNStep, ctx: RunContext) -> Scalars:
+    values = {"explore/epsilon": result.epsilon, "env/frames": float(a.env.frames)}
+    if a.td_loss.count:
+        values["td/loss"] = a.td_loss.take()
+        values["q/mean"] = a.q_mean.take()
+        check_finite_loss(values["td/loss"], series=a.name, step=step, key=f"agents.{a.name}.learning_rate", ctx=ctx, what="TD loss")
+    if a.window_returns:
+        values["episode/return"] = float(np.mean(a.window_returns))
+    a.window_returns = []
+    return Scalars(step=step, series=a.name, values=values, wall_time=time.time())
+
+
+def _evaluated(a: AtariAgent, step: int, config: AtariConfig, ctx: RunContext) -> Scalars:
+    evaluation = config.evaluation
+    seed = config.seed + 10_000 * (a.evaluations + 1)  # fresh, reproducible episodes each time
+    a.evaluations += 1
+    returns = evaluate(a.eval_env, a.agent.q_network, evaluation.episodes, evaluation.epsilon, seed=seed)
+    score = float(np.mean(returns))
+    values = {
+        "eval/return": score,
+        "eval/human_normalized": human_normalized(config.env.game, score),
+        "eval/return_std": float(np.std(returns)),
+    }
+    return Scalars(step=step, series=a.name, values=values, wall_time=time.time())
+
+
+def _measure(a: AtariAgent, step: int, config: AtariConfig, stream: torch.Generator) -> list[Event]:
+    """The due instruments on the online network, on one replay batch, with the TD loss of the
+    targets it is currently regressing onto (held fixed). The covariance orders the batch by the
+    action taken, so its blocks are same-action pairs."""
+    agent = a.agent
+    loss_fn = td_loss_fn(config.agents[a.name].loss)
+    data = agent.replay_buffer.sample(a.suite.batch_examples(), generator=stream)
+    td_target = agent.td_targets(data.rewards, data.next_observations, data.dones)
+    batch = (data.observations, (data.actions, td_target))
+    return a.suite.measure(step, a.name, agent.q_network, loss_fn=loss_fn, batch=batch, labels=data.actions)
