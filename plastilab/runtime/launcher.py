@@ -58,6 +58,8 @@ def launch(
     """
     import torch
 
+    if threads is not None and threads < 1:
+        raise ScenarioError(f"threads: found {threads}; allowed: a number >= 1")
     if threads is not None and threads != scenario.config.threads:
         scenario = Scenario(scenario.path, scenario.config.model_copy(update={"threads": threads}))
     preflight(scenario)  # bad input fails before a run folder exists: nothing half-made is left
