@@ -86,6 +86,7 @@ def test_timeout_leaves_a_truthful_status(tmp_path):
         if folders or limit >= 160:
             break
         limit *= 2
+    assert folders, f"no run folder was made within {limit} s"
     (run_dir,) = folders  # whole: status.json says how it ended
     assert read_state(run_dir) == "interrupted"
     assert json.loads((run_dir / layout.SUMMARY).read_text())["state"] == "interrupted"
