@@ -4,6 +4,7 @@ whole (status.json written) before any signal can interrupt its making."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -114,10 +115,20 @@ def test_a_script_can_stop_a_background_run_with_sigint(tmp_path):
 def test_a_finished_run_leaves_the_signal_handlers_as_it_found_them(tmp_path, capsys):
     from hostile_helpers import run_cli
 
-    before = {n: signal.getsignal(n) for n in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-    code, out, err = run_cli(capsys, "run", str(TINY), "--out", str(tmp_path), "--quiet", "--set", "training.steps_per_task=5")
-    assert code == 0, err
-    assert {n: signal.getsignal(n) for n in before} == before
+    # An event loop an earlier test left behind resets its signal handlers when collected:
+    # collect it now, then set handlers of our own to find again.
+    gc.collect()
+    saved = {n: signal.getsignal(n) for n in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    before = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: lambda *_: None, signal.SIGHUP: signal.SIG_DFL}
+    try:
+        for number, handler in before.items():
+            signal.signal(number, handler)
+        code, out, err = run_cli(capsys, "run", str(TINY), "--out", str(tmp_path), "--quiet", "--set", "training.steps_per_task=5")
+        assert code == 0, err
+        assert {n: signal.getsignal(n) for n in before} == before
+    finally:
+        for number, handler in saved.items():
+            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
     # A child process started afterwards does not inherit SIGINT ignored.
     child = subprocess.run([sys.executable, "-c", "import signal; print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)"], capture_output=True, text=True, timeout=120)
     assert child.stdout.strip() == "False"
