@@ -17,6 +17,7 @@ from typer.exceptions import Abort, TyperException
 
 from plastilab.core.errors import PlastilabError
 from plastilab.core.safe_text import is_plain, shown
+from plastilab.runtime.signals import StopSignal
 
 app = typer.Typer(
     help="A terminal laboratory for loss of plasticity in neural networks.",
@@ -112,7 +113,7 @@ def run(
     device: Annotated[Optional[str], typer.Option(help="auto | cpu | cuda | mps (auto picks the best available).")] = None,
     out: Annotated[Optional[str], typer.Option("--out", help="Root folder for run folders (default: runs/).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no report; print only the run folder.")] = False,
-    threads: Annotated[Optional[int], typer.Option(help="CPU threads for torch (default 1; raise it for conv nets on a many-core CPU).", min=1)] = None,
+    threads: Annotated[Optional[int], typer.Option(help="CPU threads for torch; overrides the scenario's threads key (default 1). Metrics repeat exactly only at the same count.", min=1)] = None,
     executor: Annotated[str, typer.Option(help="Studies: local (a pool of worker processes) | ray.")] = "local",
     address: Annotated[Optional[str], typer.Option(help="Studies, --executor ray: an existing cluster's address (default: a local Ray).")] = None,
     resume: Annotated[Optional[Path], typer.Option(help="Studies: finish the study in this folder (reruns every trial not finished).")] = None,
@@ -133,6 +134,7 @@ def run(
         if seed is not None:
             fail("--seed: a study's seeds are its seeds key; use --set study.seeds=[0, 1, 2]")
         device_set = [f"device={device}"] if device else []
+        device_set += [f"threads={threads}"] if threads else []
         try:
             code = run_study_command(file, overrides=(set_ or []) + device_set, out=out_dir, executor=executor, address=address, resume=resume, workers=workers, quiet=quiet)
         except PlastilabError as exc:
@@ -141,20 +143,22 @@ def run(
     if file is None:
         fail("run: name a scenario or study file (or --resume STUDY_DIR)")
     try:
-        scenario = load_scenario(file, set_ or [], seed=seed, seeds=parse_seeds(seeds, file), device=device)
+        scenario = load_scenario(file, set_ or [], seed=seed, seeds=parse_seeds(seeds, file), device=device, threads=threads)
     except PlastilabError as exc:
         fail(exc)
     from plastilab.headless.run import run_headless
 
     try:
-        end_state, run_dir, error = run_headless(scenario, out=out_dir, quiet=quiet, threads=threads)
+        outcome = run_headless(scenario, out=out_dir, quiet=quiet)
     except PlastilabError as exc:
         fail(exc)
-    if end_state == "failed":
-        fail(error or "the run failed", code=1)  # a str: exit 1
-    if end_state == "interrupted":
-        print(f"plastilab: interrupted; what was written is in {run_dir}", file=sys.stderr)
-        raise typer.Exit(EXIT_INTERRUPTED)
+    if outcome.state == "failed":
+        fail(outcome.error or "the run failed", code=1)  # a str: exit 1
+    if outcome.state == "interrupted" or outcome.signal is not None:
+        why = f"stopped by {outcome.stopped_by}" if outcome.signal is not None else "interrupted"
+        ended = "" if outcome.state == "interrupted" else f" after the run {outcome.state}"
+        print(f"plastilab: {why}{ended}; what was written is in {outcome.run_dir}", file=sys.stderr)
+    raise typer.Exit(outcome.exit_code)
 
 
 def parse_seeds(text: str | None, file: Path) -> int | list[int] | None:
@@ -280,9 +284,10 @@ def main(argv: list[str] | None = None) -> None:
     on stderr and exit 2, like every other piece of bad input, not click's usage box."""
     try:
         code = app(args=argv, standalone_mode=False)
-    except Abort:
-        print("plastilab: interrupted", file=sys.stderr)
-        code = EXIT_INTERRUPTED
+    except Abort as exc:  # Ctrl-C, SIGTERM or SIGHUP before a run folder existed
+        stop = exc.__cause__ or exc.__context__
+        code = getattr(stop, "exit_code", EXIT_INTERRUPTED)
+        print(f"plastilab: stopped by {stop}" if isinstance(stop, StopSignal) else "plastilab: interrupted", file=sys.stderr)
     except TyperException as exc:  # click's usage errors (typer vendors click)
         hint = "; see `plastilab --help`" if exc.exit_code == 2 else ""
         print(f"plastilab: {shown(exc.format_message())}{hint}", file=sys.stderr)

@@ -12,8 +12,8 @@ from plastilab.cli import main
 def run_cli(capsys, *args: str) -> tuple[int, str, str]:
     """(exit code, stdout, stderr) of ``plastilab ARGS``, run in this process.
 
-    A finished ``run`` ignores SIGINT while it prints its report; the handler is restored here,
-    or every later test's child process would inherit SIGINT ignored.
+    ``run`` puts back the SIGINT handler it found; it is restored here as well, so that no test
+    can leave SIGINT ignored for every later test's child process.
     """
     previous = signal.getsignal(signal.SIGINT)
     try:

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,45 @@ def test_report_runs_list_and_watch_say_the_same_word_for_a_dead_run(tmp_path):
             break
     assert source.done and state.state == "abandoned" and state.ended
     assert "is gone" in (state.error or "")
+
+
+@pytest.mark.timeout(600)
+def test_report_runs_list_and_watch_agree_on_a_sigkilled_plastilab_run(tmp_path):
+    # A real `plastilab run`, killed with no chance to say so: its status.json stays "running".
+    tiny = Path(__file__).resolve().parents[1] / "scenarios" / "adam-tiny.toml"
+    cmd = [sys.executable, "-m", "plastilab", "run", str(tiny), "--out", str(tmp_path), "--quiet", "--set", "training.steps_per_task=100000"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        run_dir = None
+        deadline = time.monotonic() + 240  # torch's import takes a minute or more on a busy machine
+        while run_dir is None and time.monotonic() < deadline and proc.poll() is None:
+            for status_file in tmp_path.glob("*/*/" + layout.STATUS):
+                try:
+                    status = json.loads(status_file.read_text())
+                except ValueError:
+                    continue
+                if status.get("state") == "running" and status.get("last_step", 0) > 0:
+                    run_dir = status_file.parent
+            time.sleep(0.2)
+        assert run_dir is not None, f"the run never reported a step (exit code {proc.poll()})"
+        assert read_state(run_dir) == "running" and read_run(run_dir).state == "running"
+        proc.kill()  # SIGKILL
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -9
+    assert json.loads((run_dir / layout.STATUS).read_text())["state"] == "running"  # nobody said otherwise
+
+    assert read_state(run_dir) == "abandoned"
+    assert read_run(run_dir).state == "abandoned"  # the runs list
+    console = Console(file=io.StringIO(), width=100, force_terminal=False)
+    print_report(run_dir, console)  # plastilab report
+    assert "(abandoned)" in "".join(console.file.getvalue().split())
+    source = FolderSource(run_dir, follow=True)  # plastilab watch
+    state = RunState(live=True)
+    deadline = time.monotonic() + 120
+    while not source.done and time.monotonic() < deadline:
+        state.apply_all(source.poll(0.05))
+    assert source.done and state.state == "abandoned" and state.ended

@@ -36,6 +36,10 @@ class ScenarioConfig(Strict):
     # with more than one seed every series is named ``<series>/s<seed>``. Unset: one seed.
     seeds: Annotated[int, Field(ge=1, le=1000)] | Annotated[list[SeedValue], Field(min_length=1, max_length=1000)] | None = None
     device: Device = "auto"
+    # torch's CPU threads, for the lab and `plastilab run` alike (``--threads`` overrides it):
+    # metrics are identical run to run only at the same thread count. One suits the small
+    # models here, and spinning threads collapse when another process shares the cores.
+    threads: int = Field(default=1, ge=1, le=1024)
 
     # Key paths a form shows first (the picker's "main parameters").
     main_parameters: ClassVar[tuple[str, ...]] = ()

@@ -1,34 +1,66 @@
-"""``plastilab run``: launch a scenario with a progress display, then print its report."""
+"""``plastilab run``: launch a scenario with a progress display, then print its report.
+
+Ctrl-C, SIGTERM (``kill``, ``timeout``) and SIGHUP (the terminal closed) all end the run the same
+way: status ``interrupted``, summary.json written, and the exit code says which signal it was
+(130, 143, 129: 128 + its number, the shell's convention). A signal while the report prints
+stops the report, not the run folder, which is complete by then.
+"""
 
 from __future__ import annotations
 
-import signal
+from dataclasses import dataclass
 from pathlib import Path
 
 from plastilab.core.events import RunFailed
 from plastilab.core.scenario_file import Scenario
 from plastilab.headless.progress import make_progress
 from plastilab.runtime.launcher import launch
+from plastilab.runtime.signals import StopSignal, exit_code_of, signal_name, stop_signals
 
 
-def run_headless(scenario: Scenario, out: Path | None = None, quiet: bool = False, threads: int | None = None):
-    """Run to the end; return (state, run_dir, error). The report is printed unless ``quiet``."""
-    progress = make_progress(quiet)
-    try:
-        launched = launch(scenario, out, consumers=[progress] if progress else [], threads=threads)
-    finally:
-        if progress:
-            progress.close()
-    run_dir, end = launched.run_dir, launched.end
-    # A second Ctrl-C while the report prints should not leave a traceback.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if quiet:
-        print(run_dir)
-    else:
-        from plastilab.headless.report import print_report
+@dataclass(frozen=True)
+class HeadlessRun:
+    state: str  # "finished" | "failed" | "interrupted"
+    run_dir: Path
+    error: str | None  # the failed run's one line
+    signal: int | None  # the first stop signal received, if any
 
-        print_report(run_dir, show_error=False)  # the CLI prints the error line once
+    @property
+    def stopped_by(self) -> str | None:
+        return signal_name(self.signal) if self.signal is not None else None
+
+    @property
+    def exit_code(self) -> int:
+        if self.state == "failed":
+            return 1
+        if self.signal is not None:
+            return exit_code_of(self.signal)
+        return 130 if self.state == "interrupted" else 0
+
+
+def run_headless(scenario: Scenario, out: Path | None = None, quiet: bool = False, threads: int | None = None) -> HeadlessRun:
+    """Run to the end and print the report (unless ``quiet``: then only the run folder).
+
+    A stop signal before the run folder exists raises ``StopSignal`` (nothing to report); after
+    that, the run ends ``interrupted`` and the outcome says which signal ended it."""
+    with stop_signals() as received:
+        progress = make_progress(quiet)
+        try:
+            launched = launch(scenario, out, consumers=[progress] if progress else [], threads=threads)
+        finally:
+            if progress:
+                progress.close()
+        run_dir, end = launched.run_dir, launched.end
+        try:
+            if quiet:
+                print(run_dir)
+            else:
+                from plastilab.headless.report import print_report
+
+                print_report(run_dir, show_error=False)  # the CLI prints the error line once
+        except StopSignal:
+            pass  # asked to stop while the report printed: the run folder is already complete
     error = None
     if isinstance(end, RunFailed):
         error = end.error + (f" (traceback in {run_dir / 'error.txt'})" if end.details else "")
-    return launched.state, run_dir, error
+    return HeadlessRun(launched.state, run_dir, error, received[0] if received else None)

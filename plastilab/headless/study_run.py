@@ -1,15 +1,21 @@
 """``plastilab run STUDY.toml`` and ``plastilab run --resume STUDY_DIR``: the CLI's study path.
 
 Kept out of cli.py so the CLI only detects a study and hands over. Returns the exit code:
-0 all trials finished, 1 some failed, 130 interrupted (bad input raises a one-line error).
+0 all trials finished, 1 some failed, 130 interrupted (143 by SIGTERM, 129 by SIGHUP; bad input
+raises a one-line error). SIGTERM and SIGHUP stop a study as Ctrl-C does: no new trial starts,
+every running trial is asked to stop and ends ``interrupted``; a second signal kills the workers.
 """
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from plastilab.core.errors import ScenarioError
+from plastilab.runtime.signals import StopSignal, exit_code_of, stop_signals
 from plastilab.studies.folder import STUDY_FILE, is_study_dir, new_study_dir
 from plastilab.studies.study_file import load_study
 
@@ -29,6 +35,47 @@ def check_executor(executor: str, address: str | None) -> None:
 
 
 def run_study_command(
+    file: Path | None,
+    *,
+    overrides: list[str],
+    out: Path | None,
+    executor: str,
+    address: str | None,
+    resume: Path | None,
+    workers: int | None,
+    quiet: bool,
+) -> int:
+    with stop_signals() as received, _like_ctrl_c(received):
+        code = _run_study_command(file, overrides=overrides, out=out, executor=executor, address=address, resume=resume, workers=workers, quiet=quiet)
+    stopped_by = [number for number in received if number != signal.SIGINT]
+    return exit_code_of(stopped_by[0]) if code == EXIT_INTERRUPTED and stopped_by else code
+
+
+@contextlib.contextmanager
+def _like_ctrl_c(received: list[int]) -> Iterator[None]:
+    """While the scheduler has its own Ctrl-C handler (one stop for every trial, then a kill),
+    SIGTERM and SIGHUP go to it too; before and after, they raise ``StopSignal``."""
+
+    def on_signal(signum, frame) -> None:
+        received.append(signum)
+        scheduler = signal.getsignal(signal.SIGINT)
+        if callable(scheduler) and scheduler is not previous.get(signal.SIGINT):
+            scheduler(signal.SIGINT, frame)
+        else:
+            raise StopSignal(signum)
+
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        if previous[number] not in (signal.SIG_IGN, signal.SIG_DFL, None):  # stop_signals installed one
+            signal.signal(number, on_signal)
+    try:
+        yield
+    finally:
+        for number in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(number, previous[number] if previous[number] is not None else signal.SIG_DFL)
+
+
+def _run_study_command(
     file: Path | None,
     *,
     overrides: list[str],

@@ -9,13 +9,20 @@ runs/<scenario>/<YYYYmmdd-HHMMSS>-<short id>/
     status.json     state (running / finished / failed / interrupted), last step, error
     summary.json    per-series final values and per-task final losses
     error.txt       the traceback, when a bug (not bad input) ended the run
+
+A run folder appears whole: it is made under a hidden name (``.<stamp>-<id>.partial``), its
+first status.json written there, then renamed into place. A process killed half-way leaves at
+most a hidden ``.partial`` folder, which no list of runs shows.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
+import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 SCENARIO = "scenario.toml"
@@ -28,15 +35,31 @@ STATUS = "status.json"
 SUMMARY = "summary.json"
 ERROR = "error.txt"
 
+PARTIAL = ".partial"
+
 DEFAULT_RUNS_ROOT = Path("runs")
 
 
-def new_run_dir(scenario_name: str, root: str | Path | None = None) -> Path:
-    """A fresh, empty folder for one run of ``scenario_name``."""
+def new_run_dir(scenario_name: str, root: str | Path | None = None, prepare: Callable[[Path], None] | None = None) -> Path:
+    """A fresh folder for one run of ``scenario_name``: empty, or, with ``prepare``, holding what
+    ``prepare(folder)`` wrote before the folder took its name (the launcher writes status.json)."""
     root = Path(root) if root is not None else DEFAULT_RUNS_ROOT
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = root / safe_name(scenario_name) / f"{stamp}-{secrets.token_hex(3)}"
-    path.mkdir(parents=True, exist_ok=False)
+    parent = root / safe_name(scenario_name)
+    while True:
+        path = parent / f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+        if not path.exists():
+            break
+    if prepare is None:
+        path.mkdir(parents=True, exist_ok=False)
+        return path
+    partial = parent / f".{path.name}{PARTIAL}"
+    partial.mkdir(parents=True, exist_ok=False)
+    try:
+        prepare(partial)
+        os.rename(partial, path)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     return path
 
 
@@ -54,5 +77,5 @@ def find_run_dirs(root: str | Path) -> list[Path]:
     root = Path(root)
     if is_run_dir(root):
         return [root]
-    found = [p.parent for p in root.glob("**/" + STATUS)]
+    found = [p.parent for p in root.glob("**/" + STATUS) if not p.parent.name.startswith(".")]  # .partial: still being made
     return sorted(found, key=lambda p: p.name, reverse=True)

@@ -70,6 +70,7 @@ class RunFolderWriter:
         self.started = time.time()
         self._status_written = 0.0
         self.failure: WriteFailed | None = None  # the first write that failed, if any
+        self.ended = False  # the end is recorded (summary.json, status.json's end state)
         self._metrics = self._open(layout.METRICS)
         self._arrays = self._open(layout.ARRAYS)
         self._log = self._open(layout.LOG)
@@ -176,6 +177,7 @@ class RunFolderWriter:
             state.write_end(self.dir, end_state, self.last_step, error)  # in place when a full disk leaves no room
         except OSError:
             pass  # nothing more can be written here; a reader sees the last status that was
+        self.ended = True
 
     def close(self) -> None:
         for f in (self._metrics, self._arrays, self._log):
@@ -196,6 +198,8 @@ class RunFolderWriter:
             "platform": platform.platform(),
             "device": event.device,
             "seed": event.seed,
+            # The same scenario, seed and device give the same numbers at the same thread count.
+            "threads": torch.get_num_threads(),
             "scenario": event.scenario,
             "kind": event.kind,
             "series": list(event.series),

@@ -54,12 +54,8 @@ class LaunchSpec:
     overrides: tuple[str, ...] = ()
     device: str | None = None
     runs_root: str = "runs"
-    threads: int | None = None  # torch threads; None: one fewer than the machine has
+    threads: int | None = None  # torch threads; None: the scenario's ``threads`` (as `plastilab run`)
     command: tuple[str, ...] = field(default_factory=tuple)
-
-
-def child_threads() -> int:
-    return max(1, (os.cpu_count() or 2) - 1)
 
 
 # -- the child side ---------------------------------------------------------------------------
@@ -134,7 +130,7 @@ def child_main(spec: LaunchSpec, queue, stop, pause, parent_pid: int, output_pat
             spec.runs_root,
             consumers=[consumer],
             control=RunControl(stop=stop, pause=pause),
-            threads=spec.threads or child_threads(),
+            threads=spec.threads,
             command=list(spec.command) or ["plastilab", "(lab)", spec.scenario_path],
         )
     except PlastilabError as exc:

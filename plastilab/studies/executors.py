@@ -31,9 +31,17 @@ def _init_pool_worker(stop_event: Any, parent_pid: int) -> None:
     global _STOP
     _STOP = stop_event
     # Ctrl-C reaches the whole process group; the scheduler turns it into one stop for everybody,
-    # so a worker must not die of it half-way through writing its run folder.
+    # so a worker must not die of it half-way through writing its run folder. SIGTERM and SIGHUP
+    # reach the group too (`timeout`, `kill -TERM -PGID`, a closed terminal): they are that stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(number) != signal.SIG_IGN:  # nohup: SIGHUP stays ignored
+            signal.signal(number, _stop_the_trials)
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+
+
+def _stop_the_trials(signum, frame) -> None:
+    _STOP.set()  # the running trial ends interrupted at its next event, its files closed
 
 
 def _watch_parent(parent_pid: int) -> None:

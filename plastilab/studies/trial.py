@@ -27,7 +27,8 @@ def run_trial(job: dict[str, Any], control: Any = None) -> dict[str, Any]:
 
         study_dir = Path(job["study_dir"])
         scenario = Scenario(None, validate_scenario(job["scenario"], job["source"]))
-        launched = launch(scenario, study_dir / TRIALS_DIR, control=control, threads=job.get("threads") or 1, command=job["command"])
+        # threads: None takes the scenario's own key, as `plastilab run` and the lab do.
+        launched = launch(scenario, study_dir / TRIALS_DIR, control=control, threads=job.get("threads"), command=job["command"])
         result.update(state=launched.state, run_dir=str(launched.run_dir.relative_to(study_dir)))
         if isinstance(launched.end, RunFailed):
             result["error"] = launched.end.error

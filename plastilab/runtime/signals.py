@@ -1,0 +1,113 @@
+"""The signals that end a run: SIGINT (Ctrl-C), SIGTERM (``kill``, ``timeout``) and SIGHUP (the
+terminal went away). Each ends a headless run the same way, as ``interrupted``.
+
+Two pieces, both for the main thread (Python runs signal handlers there and only there):
+
+``stop_signals()``  for the length of a headless run, each of the three raises ``StopSignal``, a
+                    ``KeyboardInterrupt`` that remembers its signal, so the driver ends the run as
+                    Ctrl-C does and the CLI exits 128 + the signal's number (130, 143, 129).
+                    SIGINT is caught even when it was inherited ignored (``cmd &`` in a script
+                    starts it so); SIGHUP is left alone when ignored (``nohup`` asked for that).
+                    The previous handlers come back afterwards, so a run made inside a longer
+                    process leaves nothing ignored behind it.
+``signals_held()``  while a run folder is made, these signals wait: whatever handler is in force
+                    is called when the block ends, so no signal can leave a half-made folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# Ignored by the parent on purpose, not by accident: ``nohup`` ignores SIGHUP so a run outlives
+# its terminal. (A script's ``cmd &`` ignores SIGINT, which nobody asked for: that one is caught.)
+RESPECT_IGNORED = (signal.SIGHUP,)
+
+
+class StopSignal(KeyboardInterrupt):
+    """A stop signal arrived; ``exit_code`` is the shell's convention for it (128 + its number)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal_name(signum))
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return exit_code_of(self.signum)
+
+
+def exit_code_of(signum: int) -> int:
+    return 128 + int(signum)
+
+
+def signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+def in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+@contextlib.contextmanager
+def stop_signals() -> Iterator[list[int]]:
+    """SIGINT, SIGTERM and SIGHUP raise ``StopSignal`` inside the block; yields the list of the
+    signals received (in order), for the exit code. Outside the main thread: nothing changes."""
+    received: list[int] = []
+    if not in_main_thread():
+        yield received
+        return
+
+    def on_signal(signum, frame) -> None:
+        received.append(signum)
+        raise StopSignal(signum)
+
+    previous = {}
+    for number in STOP_SIGNALS:
+        handler = signal.getsignal(number)
+        if number in RESPECT_IGNORED and handler == signal.SIG_IGN:
+            continue
+        previous[number] = handler
+        signal.signal(number, on_signal)
+    try:
+        yield received
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold the stop signals while the block runs; then deliver each one received to the handler
+    in force (it may raise, from the end of the ``with``: put that inside the ``try`` that cleans
+    up). A signal whose handler is the default action is re-raised and takes its default course.
+
+    Python-level, not ``pthread_sigmask``: a signal may land on any thread (a progress bar's,
+    torch's), and only a handler swap defers it for the whole process."""
+    if not in_main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = {}
+    for number in STOP_SIGNALS:
+        handler = signal.getsignal(number)
+        if handler in (signal.SIG_IGN, None):  # ignored, or set outside Python: not ours to hold
+            continue
+        previous[number] = handler
+        signal.signal(number, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for number in dict.fromkeys(held):  # each signal once, in the order they came
+            handler = previous[number]
+            if callable(handler):
+                handler(number, None)
+            else:
+                signal.raise_signal(number)
