@@ -64,6 +64,17 @@ test-matrix:
 	if [ -n "$$failed" ]; then echo "== failed on:$$failed"; exit 1; fi; \
 	echo "== passed on:$$ran"
 
+# Mutation testing (configured in pyproject.toml's [tool.mutmut]): mutants of the numeric core, each
+# run against the fast tests that call the mutated function; then the survivors and the kill rate
+# per module. Results are cached in mutants/ (a rerun checks only what changed); `make clean`
+# forgets them. Known equivalent mutants: docs/mutation.md.
+MUTATION_JOBS ?= 2
+mutation: $(STAMP)
+	$(BIN)/mutmut run --max-children $(MUTATION_JOBS)
+	@echo "== surviving mutants (mutmut show NAME prints the change):"
+	@$(BIN)/mutmut results | grep -v ": killed" || true
+	@$(BIN)/mutmut results --all true | $(BIN)/python .ci/mutation_by_module.py
+
 bench: $(STAMP)
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
