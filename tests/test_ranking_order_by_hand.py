@@ -44,3 +44,26 @@ def test_the_printed_table_carries_the_numbers():
     assert lines[0].split() == ["rank", "combination", "final", "loss", "±", "seeds", "change"]
     assert lines[1].split() == ["1", "c", "0.500", "0.000", "+0.000"]
     assert lines[3].split() == ["3", "b", "1.100", "0.100", "-0.900"]
+
+
+def test_only_a_trailing_seed_number_is_stripped():
+    from plastilab.analysis.ranking import combination_of
+
+    assert combination_of("cnn/small/s3") == "cnn/small"
+    assert combination_of("mlp/sfoo") == "mlp/sfoo"
+    assert combination_of("mlp/s") == "mlp/s"
+
+
+def test_a_summary_without_series_or_losses_ranks_nothing_it_has_not_got():
+    from plastilab.analysis.ranking import ranking_from_summary
+
+    assert ranking_from_summary({}) == []
+    summary = {"series": {"a/s0": {}, "b/s0": {"per_task": {}}, "c/s0": {"per_task": {"task/final_loss": [2.0, 1.0]}}}}
+    (only,) = ranking_from_summary(summary, window=1)
+    assert (only.rank, only.name, only.final_loss, only.change) == (1, "c", 1.0, -1.0)
+
+
+def test_a_non_finite_combination_prints_nan_in_each_number_column():
+    lines = format_ranking(rank_combinations({"a/s0": [1.0, None], "b/s0": [3.0, 2.0]}, window=1))
+    assert lines[1].split() == ["1", "b", "2.000", "0.000", "-1.000"]
+    assert lines[2].split() == ["2", "a", "nan", "nan", "nan"]
