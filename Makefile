@@ -68,7 +68,7 @@ test-matrix:
 # run against the fast tests that call the mutated function; then the survivors and the kill rate
 # per module. Results are cached in mutants/ (a rerun checks only what changed); `make clean`
 # forgets them. Known equivalent mutants: docs/mutation.md.
-MUTATION_JOBS ?= 2
+MUTATION_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 mutation: $(STAMP)
 	$(BIN)/mutmut run --max-children $(MUTATION_JOBS)
 	@echo "== surviving mutants (mutmut show NAME prints the change):"
