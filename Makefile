@@ -1,6 +1,8 @@
 # Entry points for a fresh machine with only Python, pip and make:
 #   make demo         - set up .venv and run the default scenario headless
-#   make test         - set up .venv and run the test suite (default interpreter: python3)
+#   make test         - set up .venv and run the test suite (default interpreter: python3), with
+#                       coverage of every process it starts; fails under the floor in pyproject.toml
+#   make mutation     - mutation testing of the numeric core (mutmut; minutes, not part of test)
 #   make test-matrix  - the test suite on every supported Python found, one .venv-X.Y each
 PYTHON ?= python3
 VENV := .venv
@@ -11,8 +13,11 @@ STAMP := $(VENV)/.installed
 PYTHON_VERSIONS := 3.11 3.12 3.13
 # REQUIRE_ALL=1 (CI): a supported version missing from the machine is a failure, not a skip.
 REQUIRE_ALL ?=
+# COVERAGE= (empty): the suite without coverage. test-matrix runs it so; `make test` measures
+# coverage and enforces its floor.
+COVERAGE ?= 1
 
-.PHONY: demo test test-matrix setup bench clean
+.PHONY: demo test test-matrix setup bench mutation clean
 
 setup: $(STAMP)
 
@@ -24,8 +29,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/plastilab run scenarios/adam-quick.toml
 
+# Coverage (configured in pyproject.toml) follows subprocesses and multiprocessing children; the
+# per-package summary is printed even when a test fails, and the exit status is the suite's.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	@rm -f .coverage .coverage.*
+	@status=0; $(BIN)/python -m pytest -q $(if $(COVERAGE),--cov --cov-report=) || status=$$?; \
+	$(if $(COVERAGE),$(BIN)/python .ci/coverage_by_package.py;) exit $$status
 
 # The first python<X.Y> that runs and says it is X.Y: on PATH, else the newest of pyenv's
 # installs (a pyenv shim is on PATH for every installed version but runs only the active ones).
@@ -53,15 +62,26 @@ test-matrix:
 	    venv=$(VENV); \
 	  fi; \
 	  start=$$(date +%s); \
-	  $(MAKE) --no-print-directory test PYTHON=$$python VENV=$$venv || failed="$$failed $$version"; \
+	  $(MAKE) --no-print-directory test PYTHON=$$python VENV=$$venv COVERAGE= || failed="$$failed $$version"; \
 	  echo "== Python $$version: $$(( $$(date +%s) - start )) s (set-up and suite)"; \
 	done; \
 	if [ -z "$$ran" ]; then echo "== none of $(PYTHON_VERSIONS) found"; exit 1; fi; \
 	if [ -n "$$failed" ]; then echo "== failed on:$$failed"; exit 1; fi; \
 	echo "== passed on:$$ran"
 
+# Mutation testing (configured in pyproject.toml's [tool.mutmut]): mutants of the numeric core, each
+# run against the fast tests that call the mutated function; then the survivors and the kill rate
+# per module. Results are cached in mutants/ (a rerun checks only what changed); `make clean`
+# forgets them. Known equivalent mutants: docs/mutation.md.
+MUTATION_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+mutation: $(STAMP)
+	$(BIN)/mutmut run --max-children $(MUTATION_JOBS)
+	@echo "== surviving mutants (mutmut show NAME prints the change):"
+	@$(BIN)/mutmut results
+	@$(BIN)/mutmut results --all true | $(BIN)/python .ci/mutation_by_module.py
+
 bench: $(STAMP)
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .venv-* runs .pytest_cache
+	rm -rf $(VENV) .venv-* runs .pytest_cache mutants .coverage .coverage.*

@@ -54,15 +54,24 @@ def test_cifar10_layout_is_channels_first(tmp_path, monkeypatch):
     folder = tmp_path / "cifar-10-batches-py"
     folder.mkdir()
     rng = np.random.default_rng(0)
+    train_rows = []
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
         batch = {"data": rng.integers(0, 256, (4, 3 * 32 * 32), dtype=np.uint8), "labels": [0, 1, 2, 3]}
         (folder / name).write_bytes(pickle.dumps(batch))
+        if name != "test_batch":
+            train_rows.append(batch["data"])
     (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": [str(i) for i in range(10)]}))
     # Our files cannot match the real archive's checksums; the layout is what is under test.
     monkeypatch.setattr(torchvision.datasets.cifar, "check_integrity", lambda *args, **kwargs: True)
     x, y = load_images("cifar10", 20, seed=0, data_dir=str(tmp_path))
     assert x.shape == (20, 3, 32, 32)
     assert set(y.tolist()) <= {0, 1, 2, 3}
+    # CIFAR's files store each image as its red, then green, then blue 32x32 plane: channel c of
+    # image i must be that plane, pixel for pixel (a reshape in place of a permute scrambles them).
+    planes = np.concatenate(train_rows).reshape(20, 3, 32, 32)
+    order = np.random.default_rng(0).permutation(20)
+    assert np.allclose(x.numpy() * 255, planes[order])
+    assert (y.numpy() == np.tile([0, 1, 2, 3], 5)[order]).all()
 
 
 def test_missing_dataset_says_how_to_get_it(tmp_path):

@@ -115,3 +115,63 @@ def test_a_kind_this_version_does_not_know_still_reports(tiny_runs, tmp_path):
     (copy / "meta.json").write_text(json.dumps({**meta, "kind": "from_the_future"}))
     text = report_text(copy)
     assert "train/loss by step" in text and "dead" in text
+
+
+def table_cells(text: str, first_heading: str) -> tuple[list[str], dict[str, list[str]]]:
+    """The headings and the rows (by their first cell) of the drawn table whose first heading is
+    ``first_heading``; cells as printed, between the box's vertical bars."""
+    headings: list[str] = []
+    rows: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        if "│" not in line and "┃" not in line:
+            if headings and line.strip().startswith("└"):
+                break
+            continue
+        cells = [c.strip() for c in line.replace("┃", "│").strip().strip("│").split("│")]
+        if not headings:
+            if cells[0] == first_heading:
+                headings = cells
+        elif cells[0]:
+            rows[cells[0]] = cells
+    return headings, rows
+
+
+@pytest.mark.parametrize("kind", sorted(TINY_RUNS))
+def test_the_report_prints_the_numbers_of_the_run_folders_summary(kind, tiny_runs):
+    import json
+
+    run_dir, _ = tiny_runs[kind]
+    summary = json.loads((run_dir / "summary.json").read_text())  # the file, not the reader
+    headings, rows = table_cells(report_text(run_dir), "series")
+    assert set(rows) == set(summary["series"])
+    formats = {h.heading: h.format for h in presentation_for(kind).headlines}
+    checked = 0
+    for name, data in summary["series"].items():
+        for heading, cell in zip(headings[1:], rows[name][1:]):
+            if heading.startswith("task "):
+                value = data["per_task"]["task/final_loss"][int(heading.split()[1]) - 1]
+                expected = "nan" if value is None else f"{value:.2f}"
+            else:
+                tag = next(h.tag for h in presentation_for(kind).headlines if h.heading == heading)
+                value = data["final"].get(tag)
+                expected = "-" if value is None else formats[heading].format(value)
+            assert cell == expected, f"{kind} {name} {heading}"
+            checked += 1
+    assert checked >= len(summary["series"])
+
+
+def test_the_printed_ranking_is_the_mean_final_loss_worked_out_from_the_summary(tiny_runs):
+    import json
+
+    run_dir, _ = tiny_runs["interventions"]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    # window 1: a combination's final loss is its seeds' mean loss on the last iteration
+    by_combination: dict[str, list[float]] = {}
+    for name, data in summary["series"].items():
+        by_combination.setdefault(name.rsplit("/s", 1)[0], []).append(data["per_task"]["task/final_loss"][-1])
+    expected = sorted((sum(v) / len(v), name) for name, v in by_combination.items())
+    _, rows = table_cells(report_text(run_dir), "rank")
+    printed = sorted(rows.values(), key=lambda cells: int(cells[0]))
+    assert [(cells[0], cells[1]) for cells in printed] == [(str(i + 1), name) for i, (_, name) in enumerate(expected)]
+    for cells, (mean, _) in zip(printed, expected):
+        assert float(cells[2]) == pytest.approx(mean, abs=5e-4)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import pytest
+
 from plastilab.core.events import RunFinished, RunStarted, Scalars, TaskBoundary
 from plastilab.rundir.reader import RunFolder
 from plastilab.analysis.ranking import as_records, rank_combinations, ranking_from_summary
@@ -37,6 +39,20 @@ def final_loss(combination: int, seed: int, iteration: int) -> float:
         0.5 + 0.05 * math.sin(iteration) + 0.04 * seed,  # shrink_and_perturb
         0.4 + 0.5 * t - 0.05 * seed,  # redo
     )[combination]
+
+
+# By the formulas above, means over the last WINDOW iterations and both seeds: layer_norm ≈ 0.23,
+# shrink_and_perturb ≈ 0.50, redo ≈ 0.83, none ≈ 2.1.
+EXPECTED_ORDER = ["mlp+layer_norm", "mlp+shrink_and_perturb", "mlp+redo", "mlp+none"]
+
+
+def expected_final_losses() -> dict[str, float]:
+    """Mean over seeds of the mean final loss over the last WINDOW iterations, straight from the table."""
+    last = range(ITERATIONS - WINDOW, ITERATIONS)
+    return {
+        f"mlp+{name}": sum(final_loss(c, s, it) for s in range(2) for it in last) / (2 * WINDOW)
+        for c, name in enumerate(COMBINATIONS)
+    }
 
 
 def series_names() -> list[str]:
@@ -134,6 +150,10 @@ async def test_compare_key_opens_the_ranking_of_a_finished_grid(tmp_path):
         summary = RunFolder.open(run_dir).summary
         assert names == [r["name"] for r in summary["scenario_summary"]["ranking"]]
         assert screen.query_one(RankingTable).ranking == ranking_from_summary(summary, WINDOW)
+        # worked out from the loss table, not by the ranking code: lower final loss first
+        assert names == EXPECTED_ORDER
+        shown = {r.name: r.final_loss for r in screen.query_one(RankingTable).ranking}
+        assert shown == {name: pytest.approx(value) for name, value in expected_final_losses().items()}
         assert names[-1] == "mlp+none"
         worst = screen.query_one(RankingTable).ranking[-1]
         assert worst.change > 1.0 and worst.n_seeds == 2 and worst.n_iterations == ITERATIONS
