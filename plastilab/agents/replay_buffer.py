@@ -64,7 +64,9 @@ class ReplayBuffer:
     def sample(self, batch_size: int, generator: torch.Generator | None = None) -> Transitions:
         """``batch_size`` transitions drawn uniformly with replacement; ``generator`` lets a
         measurement draw its own batch without moving the training stream."""
-        idx = torch.randint(self.size, (batch_size,), generator=generator or self.generator).to(self.device)
+        idx = torch.randint(self.size, (batch_size,), generator=generator or self.generator)
+        if self.device.type == "cuda":  # drawn on the CPU (the same stream on every device); no host wait
+            idx = idx.pin_memory().to(self.device, non_blocking=True)
         return Transitions(
             self._decode(self.observations[idx]),
             self.actions[idx],

@@ -18,10 +18,18 @@ class TwoHot:
             raise ValueError(f"two-hot: need low < high and at least 2 bins; found [{low}, {high}], {n_bins}")
         self.low, self.high, self.n_bins = low, high, n_bins
         self.bins = torch.linspace(low, high, n_bins, dtype=dtype)
+        self._placed: dict[tuple[torch.device, torch.dtype], torch.Tensor] = {}
+
+    def _bins(self, like: torch.Tensor) -> torch.Tensor:
+        """The bins on ``like``'s device and dtype, copied there once (not a copy every step)."""
+        key = (like.device, like.dtype)
+        if key not in self._placed:
+            self._placed[key] = self.bins.to(like.device, like.dtype)
+        return self._placed[key]
 
     def encode(self, y: torch.Tensor) -> torch.Tensor:
         """(...,) values -> (..., n_bins) probabilities with at most two non-zero entries."""
-        bins = self.bins.to(y.device, y.dtype)
+        bins = self._bins(y)
         y = y.clamp(self.low, self.high)
         # The bin at or below y; the last bin's left neighbour for y == high.
         lower = (torch.searchsorted(bins, y.contiguous(), right=True) - 1).clamp(0, self.n_bins - 2)
@@ -34,7 +42,7 @@ class TwoHot:
 
     def decode(self, probs: torch.Tensor) -> torch.Tensor:
         """(..., n_bins) probabilities -> (...,) their expectation over the bins."""
-        return probs @ self.bins.to(probs.device, probs.dtype)
+        return probs @ self._bins(probs)
 
     def decode_logits(self, logits: torch.Tensor) -> torch.Tensor:
         return self.decode(torch.softmax(logits, dim=-1))

@@ -5,7 +5,9 @@
 * ``WindowedMean`` - the mean of a value since the last log, summed on the device (no host sync);
 * ``make_optimizer`` - Adam or SGD from a name and its settings;
 * ``counting_dead_units`` - the one definition of a dead unit, counted during a forward pass;
-* ``merge_instrument_output`` - the one rule for folding the instruments' scalars into a runner's.
+* ``merge_instrument_output`` - the one rule for folding the instruments' scalars into a runner's;
+* ``to_device`` - a tensor made on the CPU (indices from a CPU generator) onto the run's device
+  without making the host wait for the device.
 """
 
 from __future__ import annotations
@@ -67,10 +69,28 @@ class WindowedMean:
         """The mean since the last take (None if nothing was added), and a fresh window."""
         if not self.count:
             return None
-        mean = (self._sum / self.count).item()
+        return self.take_tensor().item()
+
+    def take_tensor(self) -> torch.Tensor:
+        """``take`` as a 0-d tensor on the device (NaN if nothing was added): read it together
+        with other numbers in one host sync."""
+        mean = self._sum / self.count if self.count else torch.full_like(self._sum, math.nan)
         self._sum.zero_()
         self.count = 0
         return mean
+
+
+def to_device(tensor: torch.Tensor, device: torch.device | str) -> torch.Tensor:
+    """``tensor``, made on the CPU, on ``device``. For CUDA the copy goes from pinned memory and
+    is non-blocking: the host queues it behind the work already queued and goes on (a copy from
+    ordinary memory would make the host wait). Data streams draw on CPU generators so every
+    device sees the same stream; this is how their draws reach the device."""
+    device = torch.device(device)
+    if device.type == "cpu":
+        return tensor
+    if device.type == "cuda":
+        return tensor.pin_memory().to(device, non_blocking=True)
+    return tensor.to(device)
 
 
 def make_optimizer(
@@ -91,16 +111,17 @@ def make_optimizer(
 
 
 class DeadUnitCount:
-    """Dead and total units seen by the forward passes of a ``counting_dead_units`` block."""
+    """Dead and total units seen by the forward passes of a ``counting_dead_units`` block.
+    ``dead`` stays on the device until ``fraction`` reads it (one host sync, not one a layer)."""
 
     def __init__(self) -> None:
-        self.dead = 0
+        self.dead: torch.Tensor | int = 0
         self.total = 0
 
     @property
     def fraction(self) -> float | None:
         """None when the model has no units that can die (tanh, sigmoid): no number rather than a false 0."""
-        return self.dead / self.total if self.total else None
+        return int(self.dead) / self.total if self.total else None
 
     def hook(self, _module: nn.Module, args: tuple, _output: torch.Tensor) -> None:
         pre = args[0].detach()
@@ -109,7 +130,7 @@ class DeadUnitCount:
         else:
             pre = pre.reshape(-1, pre.shape[-1])
         alive = (pre > 0).any(0)
-        self.dead += int((~alive).sum())
+        self.dead = self.dead + (~alive).sum()
         self.total += alive.numel()
 
 

@@ -22,7 +22,8 @@ class Learner:
 
     ``train_step`` is the hot path and does exactly what a bare PyTorch loop does, plus one
     tensor addition to average the loss between logs (no host sync). ``logged_step`` also
-    measures gradient and update norms, so it runs only every ``log_every`` steps.
+    measures gradient and update norms, so it runs only every ``log_every`` steps, and reads
+    all its numbers from the device in one sync.
     """
 
     def __init__(self, name: str, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
@@ -30,8 +31,8 @@ class Learner:
         self.model = model
         self.optimizer = optimizer
         self.params = [p for p in model.parameters() if p.requires_grad]
-        device = self.params[0].device if self.params else torch.device("cpu")
-        self._loss = common.WindowedMean(device)
+        self.device = self.params[0].device if self.params else torch.device("cpu")
+        self._loss = common.WindowedMean(self.device)
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> None:
         loss = F.cross_entropy(self.model(x), y)
@@ -46,60 +47,63 @@ class Learner:
         loss = F.cross_entropy(logits, y)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        grad_norm = _global_norm([p.grad for p in self.params if p.grad is not None])
+        grad_norm = _global_norm([p.grad for p in self.params if p.grad is not None], self.device)
         self.optimizer.step()
         with torch.no_grad():
             torch._foreach_sub_(before, [p.detach() for p in self.params])  # before := -(update)
-        update_norm = _global_norm(before)
-        weight_norm = _global_norm([p.detach() for p in self.params])
         self._loss.add(loss)
-        values = {
-            "train/loss": self._loss.take(),
-            "train/batch_accuracy": (logits.argmax(1) == y).float().mean().item(),
+        columns = {
+            "train/loss": self._loss.take_tensor(),
+            "train/batch_accuracy": (logits.argmax(1) == y).float().mean(),
             "grads/norm": grad_norm,
-            "updates/norm": update_norm,
-            "updates/ratio": update_norm / max(weight_norm, 1e-12),
-            "weights/norm": weight_norm,
+            "updates/norm": _global_norm(before, self.device),
+            "weights/norm": _global_norm([p.detach() for p in self.params], self.device),
+            **self.second_moment_stats(),
         }
-        values.update(self.second_moment_stats())
+        read = dict(zip(columns, torch.stack(list(columns.values())).tolist()))  # one host sync for all
+        values = {tag: read[tag] for tag in ("train/loss", "train/batch_accuracy", "grads/norm", "updates/norm")}
+        values["updates/ratio"] = read["updates/norm"] / max(read["weights/norm"], 1e-12)
+        values.update((tag, value) for tag, value in read.items() if tag not in values)
         return values
 
     @torch.no_grad()
-    def second_moment_stats(self) -> dict[str, float]:
+    def second_moment_stats(self) -> dict[str, torch.Tensor]:
         """Adam's second-moment estimate: its collapse after memorisation is the mechanism.
 
         When gradients vanish on a memorised task, v shrinks towards 0; the first large gradient
         of the next task is then divided by sqrt(v) + eps with v tiny, giving a huge step. The
         geometric mean follows the bulk of v's entries over many orders of magnitude, where the
-        arithmetic mean follows only the largest.
+        arithmetic mean follows only the largest. (Tensors: the caller reads them in one sync.)
         """
         states = [self.optimizer.state[p]["exp_avg_sq"] for p in self.params if "exp_avg_sq" in self.optimizer.state.get(p, {})]
         if not states:
             return {}
         flat = torch.cat([s.reshape(-1) for s in states])
         return {
-            "optim/second_moment_mean": flat.mean().item(),
-            "optim/second_moment_geomean": flat.add(1e-30).log_().mean().exp().item(),
+            "optim/second_moment_mean": flat.mean(),
+            "optim/second_moment_geomean": flat.add(1e-30).log_().mean().exp(),
         }
 
-    @torch.no_grad()
     def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
-        """Loss and accuracy on the whole task, and the fraction of dead hidden units."""
-        logits, dead = common.forward_counting_dead_units(self.model, x)
-        values = {
-            "train/full_loss": F.cross_entropy(logits, y).item(),
-            "train/accuracy": (logits.argmax(1) == y).float().mean().item(),
-        }
-        if dead is not None:  # tanh and sigmoid units cannot die: no tag rather than a false 0
-            values["units/dead_fraction"] = dead
-        return values
+        return evaluate_on_task(self.model, x, y)
 
 
-def _global_norm(tensors: list[torch.Tensor]) -> float:
-    """The L2 norm of all ``tensors`` together, with one host sync."""
+@torch.no_grad()
+def evaluate_on_task(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+    """Loss and accuracy on the whole task, and the fraction of dead hidden units (two host syncs)."""
+    logits, dead = common.forward_counting_dead_units(model, x)
+    loss, accuracy = torch.stack([F.cross_entropy(logits, y), (logits.argmax(1) == y).float().mean()]).tolist()
+    values = {"train/full_loss": loss, "train/accuracy": accuracy}
+    if dead is not None:  # tanh and sigmoid units cannot die: no tag rather than a false 0
+        values["units/dead_fraction"] = dead
+    return values
+
+
+def _global_norm(tensors: list[torch.Tensor], device: torch.device) -> torch.Tensor:
+    """The L2 norm of all ``tensors`` together (a 0-d tensor on ``device``: no host sync)."""
     if not tensors:
-        return 0.0
-    return float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(tensors))))
+        return torch.zeros((), device=device)
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(tensors)))
 
 
 class SeparateSeeds:

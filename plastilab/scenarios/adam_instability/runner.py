@@ -27,7 +27,7 @@ from plastilab.models.mlp import MLP
 from plastilab.scenarios.adam_instability.learner import Learner, SeparateSeeds, make_optimizer
 from plastilab.scenarios.adam_instability.stacked import StackedSeeds
 from plastilab.scenarios.adam_instability.schema import AdamInstabilityConfig
-from plastilab.scenarios.common import check_finite_loss, load_scenario_images, merge_instrument_output
+from plastilab.scenarios.common import check_finite_loss, load_scenario_images, merge_instrument_output, to_device
 
 
 def initial_model(config: AdamInstabilityConfig, in_features: int, seed: int) -> MLP:
@@ -79,31 +79,53 @@ def build_variants(config: AdamInstabilityConfig, inputs: list[torch.Tensor], de
     return groups
 
 
+# Mini-batch indices are drawn this many steps at a time: one draw per seed and one copy to the
+# device per block instead of per step. The numbers are those of per-step draws: a generator's
+# stream does not depend on how its draws are grouped, and each seed's stream draws exactly what
+# it drew before (the task's labels, then its steps' indices, in order).
+INDEX_BLOCK_STEPS = 250
+
+
+def batch_rows(streams: list[torch.Generator], n_images: int, batch_size: int, steps: int, device: str) -> Iterator[torch.Tensor]:
+    """For each of a task's ``steps``, the rows of the seeds' images stacked flat
+    (``[seeds * n_images, ...]``) that make up every seed's mini-batch: ``[seeds * batch_size]``,
+    seed i's indices offset by ``i * n_images``. Drawn on the CPU generators, moved without
+    making the host wait (``common.to_device``)."""
+    offsets = torch.arange(len(streams))[:, None] * n_images
+    for start in range(0, steps, INDEX_BLOCK_STEPS):
+        n = min(INDEX_BLOCK_STEPS, steps - start)
+        drawn = torch.stack([torch.randint(0, n_images, (n, batch_size), generator=g) for g in streams], dim=1)
+        yield from to_device((drawn + offsets).flatten(1), device).unbind(0)
+
+
 def run_adam_instability(config: AdamInstabilityConfig, ctx: RunContext) -> Iterator[Event]:
     data, train = config.data, config.training
     seeds = config.seed_values()
     # Each seed's own images, as a run of that seed alone loads them.
-    inputs = [load_scenario_images(config, ctx, seed)[0].flatten(1).to(ctx.device) for seed in seeds]
-    x = torch.stack(inputs)  # [seeds, images, features]
+    inputs = [to_device(load_scenario_images(config, ctx, seed)[0].flatten(1), ctx.device) for seed in seeds]
+    image_rows = torch.cat(inputs)  # [seeds * images, features]: one gather makes every seed's batch
+    shape = (len(seeds), train.batch_size)
     variants = build_variants(config, inputs, ctx.device)
     # Each seed's data stream has its own generator, on the CPU, so every device sees the same stream.
     streams = [torch.Generator().manual_seed(seed) for seed in seeds]
-    rows = torch.arange(len(seeds), device=ctx.device)[:, None]
     suites: list[InstrumentSuite | None] = [None] * len(seeds)
     if config.instruments is not None:
         suites = [InstrumentSuite(config.instruments, probe_inputs=inputs[i], seed=seed) for i, seed in enumerate(seeds)]
         for group in variants:
             for i, (name, model) in enumerate(zip(group.names, group.models)):
                 yield from suites[i].start(name, model)  # θ_0 and the probe's baseline
-    suite = suites[0]
+    suite = suites[0] if suites[0] is not None and suites[0].instruments else None
     step = 0
     variant_names = list(config.variants)
     for task in range(train.n_tasks):
-        labels = torch.stack([torch.randint(0, train.n_classes, (data.n_images,), generator=g) for g in streams]).to(ctx.device)
+        labels = to_device(torch.stack([torch.randint(0, train.n_classes, (data.n_images,), generator=g) for g in streams]), ctx.device)
+        label_rows = labels.flatten()
         yield TaskBoundary(step=step, task=task)
-        for task_step in range(1, train.steps_per_task + 1):
-            index = torch.stack([torch.randint(0, data.n_images, (train.batch_size,), generator=g) for g in streams]).to(ctx.device)
-            xb, yb = x[rows, index], labels[rows, index]
+        batches = batch_rows(streams, data.n_images, train.batch_size, train.steps_per_task, ctx.device)
+        for task_step, rows in enumerate(batches, start=1):
+            # The hot path: two gathers and each variant's step; no host sync, nothing else.
+            xb = image_rows.index_select(0, rows).view(*shape, -1)
+            yb = label_rows.index_select(0, rows).view(shape)
             step += 1
             last_of_task = task_step == train.steps_per_task
             measured = suite is not None and bool(suite.due(step))

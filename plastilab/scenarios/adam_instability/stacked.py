@@ -18,8 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, vmap
 
-from plastilab.scenarios.adam_instability.learner import make_optimizer
-from plastilab.scenarios.common import forward_counting_dead_units
+from plastilab.scenarios.adam_instability.learner import evaluate_on_task, make_optimizer
 from plastilab.scenarios.adam_instability.schema import VariantConfig
 
 
@@ -112,16 +111,8 @@ class StackedSeeds:
             "optim/second_moment_geomean": flat.add(1e-30).log_().mean(1).exp(),
         }
 
-    @torch.no_grad()
     def evaluate(self, seed_index: int, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
-        logits, dead = forward_counting_dead_units(self.models[seed_index], x)
-        values = {
-            "train/full_loss": F.cross_entropy(logits, y).item(),
-            "train/accuracy": (logits.argmax(1) == y).float().mean().item(),
-        }
-        if dead is not None:
-            values["units/dead_fraction"] = dead
-        return values
+        return evaluate_on_task(self.models[seed_index], x, y)
 
 
 def _per_seed_norm(tensors: list[torch.Tensor]) -> torch.Tensor:

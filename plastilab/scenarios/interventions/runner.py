@@ -33,6 +33,7 @@ from plastilab.scenarios.common import (
     load_scenario_images,
     make_optimizer,
     merge_instrument_output,
+    to_device,
 )
 from plastilab.scenarios.interventions.objectives import make_objective
 from plastilab.scenarios.interventions.plan import InterventionPlan
@@ -46,7 +47,7 @@ EVAL_CHUNK = 500  # examples per forward pass when measuring the loss on the who
 def run_interventions(config: InterventionsConfig, ctx: RunContext) -> Iterator[Event]:
     seeds = config.seed_values()
     # Each seed's images, as a run of that seed alone loads them.
-    inputs = {seed: load_scenario_images(config, ctx, seed)[0].to(ctx.device) for seed in seeds}
+    inputs = {seed: to_device(load_scenario_images(config, ctx, seed)[0], ctx.device) for seed in seeds}
     final_losses: dict[str, list[float | None]] = {}
     # Seeds run one after another (each series is its own network, optimiser and interventions).
     for arch in config.grid.architectures:
@@ -95,7 +96,7 @@ def train_series(
         yield from suite.start(name, model)  # θ_0 and the probe baseline, at step 0
     step, train_loss = 0, WindowedMean(ctx.device)
     for iteration in range(task.n_iterations):
-        y = tasks.targets(iteration).to(ctx.device)
+        y = to_device(tasks.targets(iteration), ctx.device)
         yield TaskBoundary(step=step, task=iteration, series=name)
         if iteration > 0:
             changed = plan.at_task_change(model, optimizer, unit_inputs)
@@ -103,7 +104,7 @@ def train_series(
                 yield Scalars(step=step, series=name, values=changed, wall_time=time.time())
         for iteration_step in range(1, task.steps_per_iteration + 1):
             step += 1
-            index = torch.randint(0, len(x), (training.batch_size,), generator=batches).to(ctx.device)
+            index = to_device(torch.randint(0, len(x), (training.batch_size,), generator=batches), ctx.device)  # no host wait
             xb, yb = x[index], y[index]
             if suite is not None:
                 suite.before_step(step, name, model)
