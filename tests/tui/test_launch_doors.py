@@ -49,12 +49,19 @@ def test_watch_refuses_a_folder_that_is_no_run_folder(opened, tmp_path):
     assert opened == []
 
 
-def test_plastilab_watch_on_a_folder_that_is_no_run_folder_says_so_in_one_line(opened, tmp_path):
-    result = CliRunner().invoke(cli_app, ["watch", str(tmp_path)])
+def test_plastilab_watch_on_a_path_that_is_no_folder_says_so_in_one_line(opened, tmp_path):
+    missing = tmp_path / "no-such-run"
+    result = CliRunner().invoke(cli_app, ["watch", str(missing)])
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
-    assert lines == [f"plastilab: {tmp_path}: not a run folder (no status.json or metrics.jsonl)"]
+    assert lines == [f"plastilab: {missing}: not a run folder (no status.json or metrics.jsonl) nor a folder of runs"]
     assert opened == []
+
+
+def test_plastilab_watch_on_a_folder_of_runs_opens_the_read_only_lab(opened, tmp_path):
+    result = CliRunner().invoke(cli_app, ["watch", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert [(a.read_only, a.runs_root) for a in opened] == [(True, tmp_path)]
 
 
 def test_plastilab_watch_on_a_run_folder_opens_it(opened, recorded_run):

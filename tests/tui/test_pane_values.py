@@ -51,7 +51,7 @@ async def test_v_cycles_the_panes_and_each_shows_the_runs_latest_arrays(instrume
         edges = np.linspace(-1, 5, 31)
         np.testing.assert_allclose(density.counts, np.exp(-((edges[:-1] - 1) ** 2)) * 100 + 1)
         assert screen.query_one(HessianDensityPane).draw(state, PaneView(hidden=frozenset({"sgd"}))) == (
-            "hessian/density at step 200 · adam-default"
+            "hessian/density at step 200 · log density, bulk · adam-default"
         )
 
         while tabs.active != "covariance":
