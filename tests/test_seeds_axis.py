@@ -94,3 +94,8 @@ def test_a_multi_seed_run_reports_mean_and_interval_per_variant(tmp_path):
     assert summary["groups"]["sgd"]["seeds"] == [0, 1, 2]
     assert len(summary["groups"]["sgd"]["per_task"]["task/final_loss"]) == 3
     assert {"adam-default/s0", "adam-default/s2"} <= set(summary["series"])
+
+
+def test_consecutive_seeds_must_stay_32_bit():
+    with pytest.raises(ScenarioError, match=r"^f: seeds: found 2; allowed: at most 1 with seed = 4294967295$"):
+        validate_scenario({"kind": "adam_instability", "name": "x", "seed": 2**32 - 1, "seeds": 2}, "f")

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 SeedValue = Annotated[int, Field(ge=0, lt=2**32)]  # numpy and torch take 32-bit seeds
 
@@ -47,7 +48,11 @@ class ScenarioConfig(Strict):
     @model_validator(mode="after")
     def _seeds_fit_in_32_bits(self) -> ScenarioConfig:
         if isinstance(self.seeds, int) and self.seed + self.seeds > 2**32:
-            raise ValueError(f"seed + seeds must stay below 2**32 (seed is {self.seed})")
+            # An error at ``seeds`` that the scenario loader turns into 'seeds: found N; allowed: ...'.
+            allowed = PydanticCustomError("seeds_too_large", f"at most {2**32 - self.seed} with seed = {self.seed}")
+            raise ValidationError.from_exception_data(
+                type(self).__name__, [InitErrorDetails(type=allowed, loc=("seeds",), input=self.seeds)]
+            )
         return self
 
     def seed_values(self) -> list[int]:
