@@ -16,18 +16,19 @@ from torch import nn
 from plastilab.models.mlp import MLP
 
 
-class SmallCNN(nn.Module):
-    """[Conv 3x3 stride 2 -> (layer norm) -> ReLU] * len(channels) -> Flatten ->
+class ConvTorsoQNetwork(nn.Module):
+    """[Conv -> (layer norm) -> ReLU] per convolution -> Flatten ->
     [Linear -> (layer norm) -> ReLU] * len(hidden) -> Linear head.
 
-    Layer norm on a feature map is GroupNorm with one group: it normalises each example over
-    (channels, height, width), which is what LayerNorm does for a dense layer.
+    ``convs`` gives each convolution as (channels, kernel size, stride, padding). Layer norm on a
+    feature map is GroupNorm with one group: it normalises each example over (channels, height,
+    width), which is what LayerNorm does for a dense layer.
     """
 
     def __init__(
         self,
         observation_shape: Sequence[int],
-        channels: Sequence[int],
+        convs: Sequence[tuple[int, int, int, int]],
         hidden: Sequence[int],
         out_features: int,
         layer_norm: bool = False,
@@ -36,12 +37,12 @@ class SmallCNN(nn.Module):
         c, h, w = observation_shape
         self.body = nn.Sequential()
         i = 0
-        for i, width in enumerate(channels, start=1):
-            self.body.add_module(f"conv{i}", nn.Conv2d(c, width, kernel_size=3, stride=2, padding=1))
+        for i, (width, kernel, stride, padding) in enumerate(convs, start=1):
+            self.body.add_module(f"conv{i}", nn.Conv2d(c, width, kernel_size=kernel, stride=stride, padding=padding))
             if layer_norm:
                 self.body.add_module(f"ln{i}", nn.GroupNorm(1, width))
             self.body.add_module(f"act{i}", nn.ReLU())
-            c, h, w = width, math.ceil(h / 2), math.ceil(w / 2)
+            c, h, w = width, (h + 2 * padding - kernel) // stride + 1, (w + 2 * padding - kernel) // stride + 1
         self.body.add_module("flatten", nn.Flatten())
         features = c * h * w
         for i, width in enumerate(hidden, start=i + 1):
@@ -59,7 +60,21 @@ class SmallCNN(nn.Module):
         return self.head(self.body(x))
 
 
-class NatureCNN(nn.Module):
+class SmallCNN(ConvTorsoQNetwork):
+    """Conv 3x3 stride 2 (padding 1, so each halves the map) per entry of ``channels``."""
+
+    def __init__(
+        self,
+        observation_shape: Sequence[int],
+        channels: Sequence[int],
+        hidden: Sequence[int],
+        out_features: int,
+        layer_norm: bool = False,
+    ) -> None:
+        super().__init__(observation_shape, [(width, 3, 2, 1) for width in channels], hidden, out_features, layer_norm)
+
+
+class NatureCNN(ConvTorsoQNetwork):
     """The DQN torso of Mnih et al. (2015, Nature): Conv 8x8 stride 4 -> Conv 4x4 stride 2 ->
     Conv 3x3 stride 1 (32, 64, 64 channels by default) -> Flatten -> Linear 512 -> Linear head,
     ReLU after every hidden layer; with ``layer_norm``, a layer norm before each ReLU (one group
@@ -76,33 +91,10 @@ class NatureCNN(nn.Module):
         out_features: int,
         layer_norm: bool = False,
     ) -> None:
-        super().__init__()
         if len(channels) != len(self.KERNELS):
             raise ValueError(f"channels: found {list(channels)}; the Nature CNN has 3 convolutions (e.g. [32, 64, 64])")
-        c, h, w = observation_shape
-        self.body = nn.Sequential()
-        i = 0
-        for i, (width, (kernel, stride)) in enumerate(zip(channels, self.KERNELS), start=1):
-            self.body.add_module(f"conv{i}", nn.Conv2d(c, width, kernel_size=kernel, stride=stride))
-            if layer_norm:
-                self.body.add_module(f"ln{i}", nn.GroupNorm(1, width))
-            self.body.add_module(f"act{i}", nn.ReLU())
-            c, h, w = width, (h - kernel) // stride + 1, (w - kernel) // stride + 1
-        self.body.add_module("flatten", nn.Flatten())
-        features = c * h * w
-        for i, width in enumerate(hidden, start=i + 1):
-            self.body.add_module(f"fc{i}", nn.Linear(features, width))
-            if layer_norm:
-                self.body.add_module(f"ln{i}", nn.LayerNorm(width))
-            self.body.add_module(f"act{i}", nn.ReLU())
-            features = width
-        self.head = nn.Linear(features, out_features)
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(x))
+        convs = [(width, kernel, stride, 0) for width, (kernel, stride) in zip(channels, self.KERNELS)]
+        super().__init__(observation_shape, convs, hidden, out_features, layer_norm)
 
 
 def build_q_network(
