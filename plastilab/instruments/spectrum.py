@@ -16,13 +16,11 @@ products take over); ``logging.basicConfig(level="INFO")`` shows it.
 
 from __future__ import annotations
 
-import copy
 import logging
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from plastilab.instruments.functional import LossFn
@@ -132,39 +130,5 @@ def hessian(
     or the loss cannot take the batch.
     """
     check_batch(model, loss_fn, batch, seed=seed)
-    operator = HessianSpectrum(with_frozen_eval_norms(model), loss_fn, batch, seed=seed)
+    operator = HessianSpectrum(model, loss_fn, batch, seed=seed)  # eval-mode norms keep their statistics
     return Spectrum(operator, iterations=iterations, n_starts=n_starts)
-
-
-class FrozenBatchNorm(nn.Module):
-    """An eval-mode batch norm as the fixed affine map it is, its running statistics constants."""
-
-    def __init__(self, norm: nn.modules.batchnorm._BatchNorm) -> None:
-        super().__init__()
-        self.weight, self.bias, self.eps = norm.weight, norm.bias, norm.eps
-        self.register_buffer("running_mean", norm.running_mean)
-        self.register_buffer("running_var", norm.running_var)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
-
-
-def with_frozen_eval_norms(model: nn.Module) -> nn.Module:
-    """``model``, or a copy whose eval-mode batch norms are :class:`FrozenBatchNorm` (same parameter names).
-
-    ``HessianSpectrum`` works on a copy without running statistics, on which an eval-mode batch
-    norm would normalise with the batch's statistics: the Hessian of another function than the
-    model computes. Frozen, they keep computing what the model does.
-    """
-
-    def frozen(m: nn.Module) -> bool:
-        return isinstance(m, nn.modules.batchnorm._BatchNorm) and not m.training and m.running_mean is not None
-
-    if not any(frozen(m) for m in model.modules()):
-        return model
-    twin = copy.deepcopy(model)
-    for name, module in list(twin.named_modules()):
-        if frozen(module):
-            parent_name, _, child = name.rpartition(".")
-            setattr(twin.get_submodule(parent_name), child, FrozenBatchNorm(module))
-    return twin
