@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from plastilab.rundir.aggregate import METHOD, group_summaries, mean_interval, split_seed, t_quantile
+from plastilab.core.series_names import split_seeded_name as split_seed
+from plastilab.rundir.aggregate import METHOD, group_summaries, mean_interval, t_quantile
 from plastilab.rundir.summary import SummaryBuilder
 
 

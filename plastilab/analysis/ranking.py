@@ -16,6 +16,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 
+from plastilab.core.series_names import split_seeded_name
+
 FINAL_LOSS = "task/final_loss"
 DEFAULT_WINDOW = 5  # iterations a ranking averages over, unless a scenario says otherwise
 
@@ -33,8 +35,7 @@ class RankedCombination:
 
 def combination_of(series: str) -> str:
     """``mlp+redo/s1`` -> ``mlp+redo``."""
-    head, sep, seed = series.rpartition("/s")
-    return head if sep and seed.isdigit() else series
+    return split_seeded_name(series)[0]
 
 
 def rank_combinations(final_losses: Mapping[str, Sequence[float | None]], window: int = DEFAULT_WINDOW) -> list[RankedCombination]:

@@ -6,13 +6,13 @@ damaged or half-written line is skipped here exactly as it is there.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from plastilab.analysis.errors import AnalysisError, require
 from plastilab.core.events import ArrayEvent, Curve, Histogram, Matrix
+from plastilab.core.series_names import split_seeded_name
 from plastilab.rundir import layout
 from plastilab.rundir.jsonsafe import record_value
 from plastilab.rundir.reader import RunFolder, is_scalar_record, load_array_event, read_jsonl
@@ -25,16 +25,8 @@ TASK_INDEX = "task/index"
 FINAL_LOSS = "task/final_loss"
 ARRAY_KINDS = {"histogram": Histogram, "matrix": Matrix, "curve": Curve}
 
-# Several seeds of one variant run as "<variant>/s<seed>" (one seed: the bare variant name).
-_SEEDED = re.compile(r"^(?P<variant>.+)/s(?P<seed>\d+)$")
-
-
-def parse_series(name: str) -> tuple[str, int | None]:
-    """``"adam-default/s3"`` -> ``("adam-default", 3)``; ``"sgd"`` -> ``("sgd", None)``."""
-    match = _SEEDED.match(name)
-    if match is None:
-        return name, None
-    return match["variant"], int(match["seed"])
+# The analysis API's name for the one splitter of "<variant>/s<seed>" series names.
+parse_series = split_seeded_name
 
 
 @dataclass

@@ -12,6 +12,8 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from plastilab.core.series_names import seeded_name
+
 SeedValue = Annotated[int, Field(ge=0, lt=2**32)]  # numpy and torch take 32-bit seeds
 
 Device = Literal["auto", "cpu", "cuda", "mps"]
@@ -76,10 +78,6 @@ class ScenarioConfig(Strict):
     def total_steps(self) -> int:
         """Training steps each series takes."""
         raise NotImplementedError
-
-
-def seeded_name(series: str, seed: int) -> str:
-    return f"{series}/s{seed}"
 
 
 class DataConfig(Strict):

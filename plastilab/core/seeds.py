@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterator
 
 from plastilab.core.context import RunContext
 from plastilab.core.events import Event
-from plastilab.core.schema import ScenarioConfig, seeded_name
+from plastilab.core.schema import ScenarioConfig
+from plastilab.core.series_names import seeded_name
 
 
 def one_seed(config: ScenarioConfig, seed: int) -> ScenarioConfig:

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from plastilab.core.series_names import split_seeded_name
+
 CONFIDENCE = 0.95
 METHOD = "95% t interval"
 
@@ -74,20 +76,12 @@ def _t_cdf(t: float, df: int) -> float:
     return 0.5 + c * total * h / 3
 
 
-def split_seed(series: str) -> tuple[str, int | None]:
-    """``adam-default/s3`` -> (``adam-default``, 3); a name without a seed -> (name, None)."""
-    head, sep, tail = series.rpartition("/s")
-    if sep and tail.isdigit() and head:
-        return head, int(tail)
-    return series, None
-
-
 def group_summaries(series: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     """Per variant (series with a ``/s<seed>`` suffix, grouped by the rest of the name): its
     seeds, and the interval of every final value and every task's value over those seeds."""
     members: dict[str, list[tuple[int, Mapping[str, Any]]]] = {}
     for name, data in series.items():
-        group, seed = split_seed(name)
+        group, seed = split_seeded_name(name)
         if seed is not None:
             members.setdefault(group, []).append((seed, data))
     groups = {}

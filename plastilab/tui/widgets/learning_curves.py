@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from plastilab.rundir.aggregate import split_seed
+from plastilab.core.series_names import split_seeded_name
 from plastilab.runtime.history import fit_to_columns
 from plastilab.tui.palette import BOUNDARY_COLOUR, series_rgb
 from plastilab.runtime.run_state import RunState
@@ -16,7 +16,7 @@ def seed_groups(series: list[str]) -> dict[str, list[str]]:
     """Variants run over two or more seeds: variant -> its series ``<variant>/s<seed>``."""
     groups: dict[str, list[str]] = {}
     for name in series:
-        variant, seed = split_seed(name)
+        variant, seed = split_seeded_name(name)
         if seed is not None:
             groups.setdefault(variant, []).append(name)
     return {variant: names for variant, names in groups.items() if len(names) > 1}
