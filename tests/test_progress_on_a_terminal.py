@@ -74,3 +74,37 @@ def test_the_display_follows_what_stderr_is(monkeypatch):
     assert isinstance(make_progress(quiet=False), RichProgress)
     monkeypatch.setattr(progress_module.sys, "stderr", Stderr(False))
     assert isinstance(make_progress(quiet=False), PlainProgress)
+
+
+SEEDED = RunStarted("adam-quick", "adam_instability", ("adam/s0", "adam/s1", "adam/s2", "sgd"), 100, "cpu", 0, "runs/y")
+
+
+def test_seeds_of_a_variant_share_one_bar_with_their_mean_loss():
+    console, out = terminal()
+    display = RichProgress(console)
+    display.handle(SEEDED)
+    for seed, (step, loss) in enumerate([(40, 1.0), (50, 2.0), (60, 6.0)]):
+        display.handle(Scalars(step, f"adam/s{seed}", {"train/loss": loss}, 1.0))
+    display.handle(Scalars(10, "sgd", {"train/loss": 0.5}, 1.0))
+    display.close()
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.getvalue())
+    final = {}
+    for line in text.replace("\r", "\n").splitlines():
+        match = re.match(r"\s*(\S+(?: ×\d+)?)\s.*?(\d+)/(\d+) .*loss (\S+)", line)
+        if match:
+            final[match[1]] = (int(match[2]), int(match[3]), match[4])
+    # three seeds: 40 + 50 + 60 of 3 x 100 steps; mean loss (1 + 2 + 6) / 3 = 3
+    assert final == {"adam ×3": (150, 300, "3.0000"), "sgd": (10, 100, "0.5000")}
+
+
+def test_plain_line_gives_each_variant_once_with_its_seeds_mean():
+    stream = io.StringIO()
+    display = PlainProgress(stream, period=0.0)
+    display.handle(SEEDED)
+    display.handle(Scalars(50, "adam/s0", {"train/loss": 1.0}, 0.0))
+    display.handle(Scalars(50, "adam/s1", {"train/loss": 4.0}, 0.0))
+    display.handle(Scalars(100, "sgd", {"train/loss": 0.25}, 0.0))
+    line = stream.getvalue().splitlines()[-1]
+    assert "200/400 steps (50%)" in line
+    assert line.endswith("| loss adam=mean 2.5000 sgd=0.2500"), line
+    assert "adam/s0" not in line
