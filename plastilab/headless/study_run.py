@@ -13,11 +13,15 @@ import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from plastilab.core.errors import ScenarioError
 from plastilab.runtime.signals import StopSignal, exit_code_of, stop_signals
 from plastilab.studies.folder import STUDY_FILE, is_study_dir, new_study_dir
 from plastilab.studies.study_file import load_study
+
+if TYPE_CHECKING:
+    from plastilab.studies.runner import StudyOutcome
 
 EXIT_INTERRUPTED = 130
 
@@ -45,8 +49,13 @@ def run_study_command(
     workers: int | None,
     quiet: bool,
 ) -> int:
+    from plastilab.studies.runner import run_study
+
     with stop_signals() as received, _like_ctrl_c(received):
-        code = _run_study_command(file, overrides=overrides, out=out, executor=executor, address=address, resume=resume, workers=workers, quiet=quiet)
+        check_executor(executor, address)  # before any folder exists
+        study, study_dir = _study_and_folder(file, resume=resume, overrides=overrides, out=out)
+        outcome = run_study(study, study_dir, executor_name=executor, address=address, workers=workers, quiet=quiet, command=list(sys.argv))
+        code = _report_outcome(outcome, study_dir, quiet)
     stopped_by = [number for number in received if number != signal.SIGINT]
     return exit_code_of(stopped_by[0]) if code == EXIT_INTERRUPTED and stopped_by else code
 
@@ -75,20 +84,9 @@ def _like_ctrl_c(received: list[int]) -> Iterator[None]:
             signal.signal(number, previous[number] if previous[number] is not None else signal.SIG_DFL)
 
 
-def _run_study_command(
-    file: Path | None,
-    *,
-    overrides: list[str],
-    out: Path | None,
-    executor: str,
-    address: str | None,
-    resume: Path | None,
-    workers: int | None,
-    quiet: bool,
-) -> int:
-    from plastilab.studies.runner import run_study
-
-    check_executor(executor, address)  # before any folder exists
+def _study_and_folder(file: Path | None, *, resume: Path | None, overrides: list[str], out: Path | None):
+    """The study to run and its folder: the one being resumed, or a new one once every trial's
+    scenario has been checked."""
     if resume is not None:
         if file is not None:
             raise ScenarioError(f"--resume {resume}: give the study folder alone, not also {file}")
@@ -96,16 +94,17 @@ def _run_study_command(
             raise ScenarioError(f"--resume {resume}: not a study folder (no {STUDY_FILE} and trials.jsonl); pass runs/<study>/<stamp>-<id>")
         if overrides:
             raise ScenarioError("--set: a resumed study keeps the settings it started with; start a new study to change them")
-        study = load_study(resume / STUDY_FILE)
-        study_dir = resume
-    else:
-        assert file is not None
-        study = load_study(file, overrides)
-        from plastilab.studies.study_file import check_study
+        return load_study(resume / STUDY_FILE), resume
+    assert file is not None
+    study = load_study(file, overrides)
+    from plastilab.studies.study_file import check_study
 
-        check_study(study)  # every trial's scenario, before a study folder exists
-        study_dir = new_study_dir(study, out)
-    outcome = run_study(study, study_dir, executor_name=executor, address=address, workers=workers, quiet=quiet, command=list(sys.argv))
+    check_study(study)  # every trial's scenario, before a study folder exists
+    return study, new_study_dir(study, out)
+
+
+def _report_outcome(outcome: StudyOutcome, study_dir: Path, quiet: bool) -> int:
+    """Aggregate what finished, print the report (or the folder, quietly) and the exit code."""
     if outcome.counts.get("finished"):
         from plastilab.studies.aggregate import aggregate_study
 
