@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -73,3 +75,57 @@ def wait_for(condition, timeout: float, what: str, period: float = 0.2):
             return value
         time.sleep(period)
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def start(path: Path, out: Path, settings: list[str], *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "plastilab", "run", str(path), "--out", str(out), "-q", *extra, *set_args(settings)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, like a terminal's foreground job
+    )
+
+
+def running_status(study_dir: Path, stepped: bool = True) -> Path | None:
+    """A trial run folder whose status says running (with a step logged, if ``stepped``)."""
+    for status in study_dir.glob("trials/*/*/status.json"):
+        try:
+            data = json.loads(status.read_text())
+        except ValueError:
+            continue
+        if data.get("state") == "running" and (data.get("last_step", 0) > 0 or not stepped):
+            return status.parent
+    return None
+
+
+def signal_while_running(path: Path, settings: list[str], out: Path, name: str, signum: int, *, group: bool, workers: int = 2):
+    """Start the study, send ``signum`` once a trial is training (to the whole process group, as a
+    terminal's Ctrl-C or `timeout` does, or to the scheduler alone, as `kill` does) and wait for
+    the end. Returns (exit code, stderr, study folder)."""
+    process = start(path, out, settings, "--workers", str(workers))
+    try:
+        study_dir = wait_for(lambda: (study_dirs(out, name) or [None])[0], 120, "the study folder")
+        wait_for(lambda: running_status(study_dir), 240, "a trial to be running")
+        (os.killpg if group else os.kill)(process.pid, signum)
+        _, stderr = process.communicate(timeout=240)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    return process.returncode, stderr, study_dir
+
+
+def assert_truthful_states(study_dir: Path, name: str) -> dict[str, str]:
+    """After a stop: no trial still says running, at least one was interrupted, a pending trial
+    never made a run folder, and every other trial's one run folder says what the ledger says."""
+    states = latest_states(study_dir)
+    assert "running" not in states.values() and "interrupted" in states.values(), states
+    assert set(states.values()) <= {"interrupted", "pending", "finished"}, states
+    for trial, state in states.items():
+        folders = list(study_dir.glob(f"trials/{name}.{trial}/*/status.json"))
+        if state == "pending":
+            assert folders == []  # never started
+        else:
+            (status,) = folders
+            assert json.loads(status.read_text())["state"] == state
+    return states

@@ -5,65 +5,33 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 
 import pytest
-import signal
-import subprocess
-import sys
 
-from studies_helpers import latest_states, ledger_lines, plastilab, set_args, study_dirs, tiny_study, wait_for
-
-
-def start(path, out, settings, *extra):
-    return subprocess.Popen(
-        [sys.executable, "-m", "plastilab", "run", str(path), "--out", str(out), "-q", *extra, *set_args(settings)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own process group, like a terminal's foreground job
-    )
-
-
-def running_status(study_dir, stepped=True):
-    """A trial run folder whose status says running (with a step logged, if ``stepped``)."""
-    for status in study_dir.glob("trials/*/*/status.json"):
-        try:
-            data = json.loads(status.read_text())
-        except ValueError:
-            continue
-        if data.get("state") == "running" and (data.get("last_step", 0) > 0 or not stepped):
-            return status.parent
-    return None
+from studies_helpers import (
+    assert_truthful_states,
+    latest_states,
+    ledger_lines,
+    plastilab,
+    running_status,
+    signal_while_running,
+    start,
+    study_dirs,
+    tiny_study,
+    wait_for,
+)
 
 
 @pytest.mark.timeout(600)  # spawned workers import torch; slow while other processes load the cores
 def test_ctrl_c_stops_every_worker_and_leaves_truthful_states(tmp_path):
     # Long trials (the stop must land while they run), two at a time, four in all.
     path, settings = tiny_study(tmp_path, name="stopped", seeds=4, steps=20000)
-    out = tmp_path / "runs"
-    process = start(path, out, settings, "--workers", "2")
-    try:
-        study_dir = wait_for(lambda: (study_dirs(out, "stopped") or [None])[0], 120, "the study folder")
-        wait_for(lambda: running_status(study_dir), 240, "a trial to be running")
-        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole group
-        _, stderr = process.communicate(timeout=240)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-    assert process.returncode == 130, stderr[-2000:]
+    code, stderr, study_dir = signal_while_running(path, settings, tmp_path / "runs", "stopped", signal.SIGINT, group=True)
+    assert code == 130, stderr[-2000:]  # what Ctrl-C in a terminal does: SIGINT to the whole group
     assert "--resume" in stderr and "Traceback" not in stderr
-    states = latest_states(study_dir)
+    states = assert_truthful_states(study_dir, "stopped")
     assert set(states) == {"t000", "t001", "t002", "t003"}
-    assert "running" not in states.values()
-    assert "interrupted" in states.values()
-    assert set(states.values()) <= {"interrupted", "pending", "finished"}
-    for trial, state in states.items():
-        folders = list(study_dir.glob(f"trials/stopped.{trial}/*/status.json"))
-        if state == "pending":
-            assert folders == []  # never started
-        else:
-            (status,) = folders
-            assert json.loads(status.read_text())["state"] == state
 
 
 @pytest.mark.timeout(900)
