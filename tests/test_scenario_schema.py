@@ -139,3 +139,17 @@ def test_help_and_validate_do_not_import_torch():
     code = "import sys, plastilab.cli, plastilab.core.scenario_file; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_an_agent_name_that_cannot_name_a_series_is_one_line_for_both_agent_kinds(tmp_path):
+    from plastilab.core.errors import ScenarioError
+    from plastilab.core.scenario_file import load_scenario
+
+    for kind, name in (("block_mdp", "a/b"), ("atari", "")):
+        path = tmp_path / f"{kind}.toml"
+        path.write_text(f'kind = "{kind}"\nname = "x"\n[agents."{name}"]\n')
+        with pytest.raises(ScenarioError) as error:
+            load_scenario(path)
+        message = str(error.value)
+        assert message.startswith(f"{path}: agents: ") and f"agent name {name!r}: use a non-empty name without '/'" in message
+        assert "Value error" not in message and "\n" not in message

@@ -132,7 +132,11 @@ def _allowed_text(error: dict[str, Any]) -> str:
     if kind in bounds:
         return f"a number {bounds[kind]} {next(iter(ctx.values()))}"
     msg = error["msg"]
-    return msg[len("Input should be ") :] if msg.startswith("Input should be ") else msg
+    # pydantic's wording around our validators' own sentences ("Value error, ...") and its own
+    for prefix in ("Input should be ", "Value error, "):
+        if msg.startswith(prefix):
+            return msg[len(prefix) :]
+    return msg
 
 
 def _allowed_keys(schema: type[BaseModel], loc: tuple) -> str:

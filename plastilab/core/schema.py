@@ -80,6 +80,15 @@ class ScenarioConfig(Strict):
         raise NotImplementedError
 
 
+def agent_names_as_series(agents: dict[str, BaseModel]) -> dict[str, BaseModel]:
+    """An agent's name is the first part of its series' names: non-empty, and no '/' in it (the
+    separator of reward, agent, procedure and seed). The agent kinds' ``agents`` validator."""
+    for name in agents:
+        if not name or "/" in name:
+            raise ValueError(f"agent name {name!r}: use a non-empty name without '/' (it names a series)")
+    return agents
+
+
 class DataConfig(Strict):
     dataset: Literal["mnist-5k", "mnist", "fashion-mnist", "cifar10"] = "mnist-5k"
     data_dir: str = "~/.cache/plastilab/data"

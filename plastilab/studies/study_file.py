@@ -78,7 +78,7 @@ def study_from_dict(raw: dict[str, Any], path: Path, base_overrides: list[str] |
     try:
         config = StudyConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ScenarioError(describe_validation_error(exc, StudyConfig, str(path)).replace("Value error, ", "")) from None
+        raise ScenarioError(describe_validation_error(exc, StudyConfig, str(path))) from None
     base = read_base(config.base, path)
     for text in base_overrides or []:
         apply_override(base, text, path)

@@ -19,7 +19,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from plastilab.agents.dqn_config import DQNConfig
-from plastilab.core.schema import ScenarioConfig, Strict
+from plastilab.core.schema import ScenarioConfig, Strict, agent_names_as_series
 from plastilab.instruments.schema import InstrumentsConfig, ProbeConfig, StatsConfig
 from plastilab.scenarios.atari.scores import GAMES
 
@@ -102,13 +102,7 @@ class AtariConfig(ScenarioConfig):
         "seed",
     )
 
-    @field_validator("agents")
-    @classmethod
-    def _plain_names(cls, agents: dict[str, AtariAgentConfig]) -> dict[str, AtariAgentConfig]:
-        for name in agents:
-            if not name or "/" in name:
-                raise ValueError(f"agent name {name!r}: use a non-empty name without '/' (it names a series)")
-        return agents
+    _plain_names = field_validator("agents")(agent_names_as_series)
 
     def series(self) -> list[str]:
         return self.seeded(list(self.agents))

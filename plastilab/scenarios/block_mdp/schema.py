@@ -27,7 +27,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from plastilab.agents.dqn_config import DQNConfig
-from plastilab.core.schema import DataConfig, ScenarioConfig, Strict
+from plastilab.core.schema import DataConfig, ScenarioConfig, Strict, agent_names_as_series
 from plastilab.instruments.schema import InstrumentsConfig, ProbeConfig, StatsConfig
 
 RewardVariant = Literal["class_aligned", "image_random", "sparse"]
@@ -77,13 +77,7 @@ class BlockMDPConfig(ScenarioConfig):
         "seed",
     )
 
-    @field_validator("agents")
-    @classmethod
-    def _plain_names(cls, agents: dict[str, DQNConfig]) -> dict[str, DQNConfig]:
-        for name in agents:
-            if not name or "/" in name:
-                raise ValueError(f"agent name {name!r}: use a non-empty name without '/' (it names a series)")
-        return agents
+    _plain_names = field_validator("agents")(agent_names_as_series)
 
     def combinations(self) -> list[tuple[str, str, str]]:
         """(reward, agent name, series prefix) for every series group, in display order."""
