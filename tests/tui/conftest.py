@@ -17,6 +17,8 @@ SCENARIOS = DATA / "scenarios"
 KINDS = DATA / "kinds"  # one small recorded run of each other kind (a runs root of its own)
 BLOCK_MDP_RUN = KINDS / "block-mdp-tiny" / "20261201-155743-2494b1"  # 200 steps, every instrument
 INTERVENTIONS_RUN = KINDS / "interventions-quick" / "20261201-155824-582b63"  # 3 x 2 seeds, 4 tasks
+# atari-tiny on ALE Pong, 300 steps, probe at 0/150/300 (with per-target curves), Hessian every 100
+ATARI_RUN = KINDS / "atari-tiny" / "20261201-181859-6c5763"
 
 
 @pytest.fixture

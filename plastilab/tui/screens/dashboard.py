@@ -148,7 +148,9 @@ class DashboardScreen(Screen):
         self._view_changed = False
         tags = state.tags()
         if not self._tag_chosen or self.tag not in tags:  # until a person picks one: the kind's main loss
-            preferred = (presentation_for(state.kind).dashboard_metric, *FALLBACK_TAGS)
+            shown = presentation_for(state.kind)
+            # Its loss while the metric has no point yet (an Atari run before its first episode ends).
+            preferred = (shown.dashboard_metric, *shown.progress_tags, shown.main_curve, *FALLBACK_TAGS)
             self.tag = next((t for t in preferred if t in tags), tags[0] if tags else None)
         self._draw_status()
         self._choose_names()
