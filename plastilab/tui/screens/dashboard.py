@@ -149,7 +149,7 @@ class DashboardScreen(Screen):
         tags = state.tags()
         if not self._tag_chosen or self.tag not in tags:  # until a person picks one: the kind's main loss
             shown = presentation_for(state.kind)
-            # Its loss while the metric has no point yet (an Atari run before its first episode ends).
+            # Its loss while that metric has no point yet (a return before the first episode ends).
             preferred = (shown.dashboard_metric, *shown.progress_tags, shown.main_curve, *FALLBACK_TAGS)
             self.tag = next((t for t in preferred if t in tags), tags[0] if tags else None)
         self._draw_status()
