@@ -2,8 +2,8 @@
 
 A run state is filled as a long adam-quick run would fill it: five series, thirteen scalar
 tags, 10,000 points in every history, a task boundary every 1,000 points, and the arrays the
-instruments send (a 100-bin eigenvalue histogram, a 200-point probe curve and a 64x64
-covariance matrix per series). Two figures per terminal size:
+instruments send (a 100-bin eigenvalue histogram, a 200-point probe curve and its 8 targets'
+curves at each of 64 checkpoints, and a 64x64 covariance matrix per series). Two figures per terminal size:
 
   panes   ``DashboardScreen.redraw()`` plus a forced render of every chart and of the heat
           map, hidden tabs included (more than one redraw ever costs), timed directly;
@@ -13,6 +13,8 @@ covariance matrix per series). Two figures per terminal size:
 
 Histories are timed twice: with the app's default bounded history (capacity 2048 buckets, so
 10,000 points are kept as at most 4,096) and with a capacity that keeps all 10,000 points.
+Then the probe and Hessian panes over checkpoints (``t``: 64 checkpoints of a 100-bin density and
+of 8 targets' 200-step probe curves per series) against the latest-only panes, in the same run.
 
     .venv/bin/python bench/bench_tui_redraw.py [--repeats 20]
 """
@@ -39,6 +41,7 @@ TAGS = (
     "weights/norm", "optim/second_moment_mean", "optim/second_moment_geomean",
 )  # fmt: skip
 POINTS = 10_000
+CHECKPOINTS = 64  # probe and Hessian checkpoints a series (as many as the run state keeps)
 
 
 class Finished:
@@ -65,10 +68,14 @@ def filled_state(capacity: int) -> RunState:
             values = {tag: float(loss * (j + 1) / 7) for j, tag in enumerate(TAGS)}
             state.apply(Scalars(step, name, values, 1000.0 + step / 200))
     for k, name in enumerate(SERIES):
-        edges = np.linspace(-2, 40 + k, 101)
-        state.apply(Histogram(POINTS * 50, name, "hessian/density", rng.random(100) * 50, edges))
-        x = np.arange(200, dtype=float)
-        state.apply(Curve(POINTS * 50, name, "probe/curve", x, 2.3 * np.exp(-x / (10 + 10 * k))))
+        for checkpoint in range(CHECKPOINTS):  # the arrays the over-time views draw, kept by step
+            step = (checkpoint + 1) * POINTS * 50 // CHECKPOINTS
+            edges = np.append(np.linspace(-2, 40 + k + checkpoint / 10, 100), 400.0)  # and an outlier bin
+            state.apply(Histogram(step, name, "hessian/density", rng.random(100) * 50, edges))
+            x = np.arange(200, dtype=float)
+            targets = 2.3 * np.exp(-x / (10 + 10 * k + checkpoint)) * (1 + 0.1 * rng.random((8, 1)))
+            state.apply(Curve(step, name, "probe/curve", x, targets.mean(axis=0)))
+            state.apply(Matrix(step, name, "probe/target_curves", targets, None))
         a = rng.standard_normal((64, 64))
         state.apply(Matrix(POINTS * 50, name, "gradients/covariance", np.corrcoef(a), None))
     for i in range(200):
@@ -76,7 +83,7 @@ def filled_state(capacity: int) -> RunState:
     return state
 
 
-async def measure(capacity: int, size: tuple[int, int], repeats: int, clock) -> tuple[list[float], list[float], int]:
+async def measure(capacity: int, size: tuple[int, int], repeats: int, clock, over_time: bool = False) -> tuple[list[float], list[float], int]:
     from plastilab.tui.screens.dashboard import DashboardScreen
     from plastilab.tui.widgets.covariance_heatmap import CovarianceHeatmap
     from plastilab.tui.widgets.eigenvalue_histogram import EigenvalueHistogram
@@ -92,6 +99,7 @@ async def measure(capacity: int, size: tuple[int, int], repeats: int, clock) -> 
         await pilot.pause(0.5)
         screen = app.screen
         assert isinstance(screen, DashboardScreen)
+        screen.over_time = over_time  # the probe and Hessian panes over checkpoints (key t)
         charts = [screen.query_one(t) for t in (LearningCurves, PlasticityCurve, EigenvalueHistogram)]
         heatmap = screen.query_one(CovarianceHeatmap)
         width, height = screen.query_one(LearningCurves).size  # hidden panes drawn as large
@@ -133,6 +141,15 @@ def main() -> None:
                 f"capacity {capacity:5d} ({points:5d} points a history kept), {size[0]}x{size[1]}: "
                 f"screen {f:5.1f} ms (max {max(full) * 1e3:5.1f})   all panes, hidden too {p:5.1f} ms (max {max(panes) * 1e3:5.1f})"
             )
+    for size in ((80, 24), (160, 50)):  # the probe and Hessian panes over checkpoints (key t)
+        base = asyncio.run(measure(2048, size, args.repeats, clock))[0]
+        over = asyncio.run(measure(2048, size, args.repeats, clock, over_time=True))
+        p, f, b = statistics.median(over[0]) * 1e3, statistics.median(over[1]) * 1e3, statistics.median(base) * 1e3
+        worst[size] = max(worst[size], f)
+        print(
+            f"over time (t), {CHECKPOINTS} checkpoints, {size[0]}x{size[1]}: screen {f:5.1f} ms   "
+            f"all panes, hidden too {p:5.1f} ms (latest only, same run: {b:5.1f} ms; ratio {p / b:.2f})"
+        )
     for size, ms in worst.items():
         print(f"full redraw at {size[0]}x{size[1]}: {ms:.1f} ms (median, worst capacity; target <= 50 ms)")
 

@@ -100,6 +100,27 @@ def test_k_stacked_copies_train_exactly_like_k_adam_loops():
         assert result.per_target[k] == pytest.approx(float(loss), rel=1e-4)
 
 
+def test_each_targets_curve_is_that_copys_training_loss_and_the_curve_their_mean():
+    model, _, inputs = trained_pair()
+    probe = PlasticityProbe(inputs, config(probe_steps=10), seed=4)
+    result = probe.measure(model)
+    assert result.target_curves.shape == (3, 10)
+    np.testing.assert_allclose(result.target_curves.mean(axis=0), result.curve, rtol=1e-5)
+    x, targets = probe._inputs, probe._targets
+    batches = probe._batches(len(x), x.device)
+    for k in range(3):
+        twin = copy.deepcopy(model)
+        optimiser = torch.optim.Adam(twin.parameters(), lr=1e-2)
+        losses = []
+        for idx in batches:
+            optimiser.zero_grad()
+            loss = F.mse_loss(twin(x[idx]), targets[k, idx])
+            losses.append(float(loss))
+            loss.backward()
+            optimiser.step()
+        np.testing.assert_allclose(result.target_curves[k], losses, rtol=1e-4)
+
+
 def test_a_loss_that_does_not_fit_the_family_is_refused():
     with pytest.raises(ValueError, match="does not fit"):
         PlasticityProbe(torch.zeros(4, 2), config(), loss_kind="cross_entropy")

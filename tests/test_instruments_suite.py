@@ -141,8 +141,9 @@ def test_series_starting_from_the_same_network_share_one_baseline_probe(monkeypa
     first = suite.start("a", network())
     second = suite.start("b", network())  # another object, the same θ_0
     assert len(calls) == 1
-    assert first[0].values == second[0].values and [e.series for e in second] == ["b", "b"]
-    np.testing.assert_array_equal(first[1].y, second[1].y)
+    assert first[0].values == second[0].values and [e.series for e in second] == ["b", "b", "b"]
+    np.testing.assert_array_equal(first[1].y, second[1].y)  # probe/curve
+    np.testing.assert_array_equal(first[2].values, second[2].values)  # probe/target_curves
     tanh = network("tanh")
     assert all(torch.equal(p, q) for p, q in zip(tanh.parameters(), network().parameters()))
     suite.start("c", tanh)  # the same parameters in another network: probed anew

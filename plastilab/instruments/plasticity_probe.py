@@ -62,6 +62,7 @@ class ProbeResult:
     final_loss: float  # mean over the K targets of the loss on all probe examples after training
     curve: np.ndarray  # (probe_steps,) mini-batch training loss at each step, mean over targets
     per_target: np.ndarray  # (K,) final loss of each target
+    target_curves: np.ndarray | None = None  # (K, probe_steps) the training loss of each target at each step
     plasticity_loss: float | None = None  # final_loss_scaled minus the baseline's; None without one
     initial_loss: float = float("nan")  # the same loss before the probe's training steps
     final_loss_scaled: float = float("nan")  # scale-free: mean over targets of loss / that target's scale
@@ -122,7 +123,7 @@ class PlasticityProbe:
                 if p.requires_grad
             }
             before = self._score(twin, forward, params, inputs, targets)
-            curve = self._train(twin, forward, params, inputs, targets)
+            curve, target_curves = self._train(twin, forward, params, inputs, targets)
             per_target = self._score(twin, forward, params, inputs, targets)
         scales = self._scales.numpy()
         final, final_scaled = float(per_target.mean()), float((per_target / scales).mean())
@@ -130,6 +131,7 @@ class PlasticityProbe:
             final_loss=final,
             curve=curve,
             per_target=per_target,
+            target_curves=target_curves,
             plasticity_loss=None if self.baseline_loss_scaled is None else final_scaled - self.baseline_loss_scaled,
             initial_loss=float(before.mean()),
             final_loss_scaled=final_scaled,
@@ -176,12 +178,13 @@ class PlasticityProbe:
 
     def _train(
         self, twin: nn.Module, forward: StackedForward, params: Params, inputs: torch.Tensor, targets: torch.Tensor
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Train the K copies in place: one forward, one backward and one fused Adam step a step.
 
         The copy trains in the network's own modes (private_copy kept them): dropout on and batch
         norm on batch statistics in a train-mode network; running statistics in eval mode. The
         losses of the K copies are summed: each copy's gradient is that of its own loss.
+        Returns the mean curve over targets, (probe_steps,), and each target's, (K, probe_steps).
         """
         cfg = self.config
         stacked = [p.requires_grad_() for p in params.values()]
@@ -189,6 +192,9 @@ class PlasticityProbe:
         optimiser = _adam(stacked, cfg.lr)
         batches = self._batches(len(inputs), inputs.device)
         curve = torch.empty(cfg.probe_steps, device=inputs.device)
+        # Each target's loss too (K numbers a step, kept on the device like the mean): the spread
+        # across targets is part of what the paper reads from these curves (§3.3).
+        per_target = torch.empty(cfg.probe_steps, cfg.n_targets, device=inputs.device)
         with torch.enable_grad():
             for t, idx in enumerate(batches):
                 losses = self._losses(forward(params, inputs[idx]), targets[:, idx])
@@ -196,10 +202,11 @@ class PlasticityProbe:
                 losses.sum().backward()
                 optimiser.step()
                 curve[t] = losses.detach().mean()  # stays on the device: no host sync a step
+                per_target[t] = losses.detach()
         for p in stacked:
             p.requires_grad_(False)
             p.grad = None
-        return curve.cpu().numpy()
+        return curve.cpu().numpy(), per_target.T.contiguous().cpu().numpy()
 
     def _losses(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """(K,) each copy's mean loss; ``outputs`` (K, B, ...), ``targets`` (K, B[, ...])."""

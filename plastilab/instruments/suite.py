@@ -16,7 +16,8 @@ returns one ``Scalars`` event with every scalar measured, then the array events.
   ``grads/norm``, ``updates/ratio``; each also per layer as ``<tag>/<layer>``;
 * probe: ``probe/{initial,final}_loss`` (raw, before and after the probe's training),
   ``probe/{initial,final}_loss_scaled`` (scale-free), ``probe/plasticity_loss`` (scale-free final
-  loss minus its value at θ_0), ``probe/plasticity_loss_raw`` and a ``Curve`` ``probe/curve``;
+  loss minus its value at θ_0), ``probe/plasticity_loss_raw``, a ``Curve`` ``probe/curve`` (mean
+  over the K targets) and a ``Matrix`` ``probe/target_curves`` (one row a target's curve);
 * hessian: ``hessian/top_eigenvalue`` (``hessian/eigenvalue_<i>`` for i = 2..top_k),
   ``hessian/smallest_eigenvalue`` (``_<i>`` for i = 2..smallest_k, when asked), ``hessian/trace``,
   a ``Histogram`` ``hessian/density`` and a ``Matrix`` ``hessian/quadrature`` (the raw nodes and
@@ -235,7 +236,8 @@ class UnitAndWeightStats(Instrument):
 
 
 class PlasticityProbeInstrument(Instrument):
-    """``[instruments.probe]``: ``probe/final_loss``, ``probe/plasticity_loss`` and ``probe/curve``."""
+    """``[instruments.probe]``: ``probe/final_loss``, ``probe/plasticity_loss``, ``probe/curve`` and
+    ``probe/target_curves``."""
 
     name = "probe"
 
@@ -247,23 +249,23 @@ class PlasticityProbeInstrument(Instrument):
             inputs.probe_inputs, config, inputs.seed, loss_kind=inputs.probe_loss_kind, target_model=inputs.probe_target_model
         )
         self._baseline: dict[str, tuple[float, float]] = {}  # series -> (raw, scale-free) loss at θ_0
-        # ((architecture, state_dict) at θ_0, baseline scalars, baseline curve) of each start probed
-        self._probed_starts: list[tuple[tuple[str, dict[str, torch.Tensor]], dict[str, float], Curve]] = []
+        # ((architecture, state_dict) at θ_0, baseline scalars, baseline arrays) of each start probed
+        self._probed_starts: list[tuple[tuple[str, dict[str, torch.Tensor]], dict[str, float], list[Event]]] = []
 
     def start(self, series: str, model: nn.Module) -> Measurement:
         """The baseline at θ_0; a network probed before (bit for bit) reuses its numbers."""
         start = (repr(model), {name: t.detach().clone() for name, t in model.state_dict().items()})
-        for known, values, curve in self._probed_starts:
+        for known, values, arrays in self._probed_starts:
             if known[0] == start[0] and _same_state(known[1], start[1]):
                 break
         else:
             measured = self._probe(0, series, model)
             values = measured.scalars
             values["probe/plasticity_loss"] = values["probe/plasticity_loss_raw"] = 0.0
-            curve = measured.arrays[0]
-            self._probed_starts.append((start, values, curve))
+            arrays = measured.arrays
+            self._probed_starts.append((start, values, arrays))
         self._baseline[series] = (values["probe/final_loss"], values["probe/final_loss_scaled"])
-        return Measurement(dict(values), [replace(curve, series=series)])
+        return Measurement(dict(values), [replace(array, series=series) for array in arrays])
 
     def measure(self, at: MeasureRequest) -> Measurement:
         return self._probe(at.step, at.series, at.model)
@@ -272,6 +274,8 @@ class PlasticityProbeInstrument(Instrument):
         result = self.probe.measure(model)
         x = np.arange(1, len(result.curve) + 1, dtype=np.float64)
         curve = Curve(step, series, "probe/curve", x, result.curve.astype(np.float64))
+        targets = result.target_curves.astype(np.float64)
+        by_target = Matrix(step, series, "probe/target_curves", targets, tuple(f"target {k + 1}" for k in range(len(targets))))
         out = {
             "probe/final_loss": result.final_loss,
             "probe/initial_loss": result.initial_loss,
@@ -282,7 +286,7 @@ class PlasticityProbeInstrument(Instrument):
             raw, scaled = self._baseline[series]
             out["probe/plasticity_loss"] = result.final_loss_scaled - scaled
             out["probe/plasticity_loss_raw"] = result.final_loss - raw
-        return Measurement(out, [curve])
+        return Measurement(out, [curve, by_target])
 
 
 class HessianInstrument(Instrument):

@@ -25,6 +25,7 @@ from plastilab.core.events import (
 )
 from plastilab.core.safe_text import shown
 from plastilab.rundir.state import ABANDONED, FINAL_STATES, RunAbandoned, is_end_event, state_of
+from plastilab.runtime.array_history import ArrayHistory
 from plastilab.runtime.history import DecimatedHistory
 
 RATE_WINDOW_S = 10.0
@@ -58,6 +59,7 @@ class RunState:
     latest: dict[str, dict[str, float]] = field(default_factory=dict)  # series -> tag -> value
     last_step: dict[str, int] = field(default_factory=dict)
     arrays: dict[str, dict[str, Histogram | Matrix | Curve]] = field(default_factory=dict)  # tag -> series -> latest event
+    array_history: ArrayHistory = field(default_factory=ArrayHistory)  # densities, probe curves by checkpoint
     logs: deque[LogLine] = field(default_factory=lambda: deque(maxlen=LOG_LINES))
     log_total: int = 0  # lines ever logged (the deque keeps the last LOG_LINES)
     version: int = 0
@@ -85,6 +87,7 @@ class RunState:
             self.tasks = max(self.tasks, event.task + 1)
         elif isinstance(event, (Histogram, Matrix, Curve)):
             self.arrays.setdefault(event.tag, {})[event.series] = event
+            self.array_history.add(event)
         elif isinstance(event, Log):
             self.log(event.level, event.message, event.step)
         elif isinstance(event, RunStarted):

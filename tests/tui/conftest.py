@@ -17,6 +17,8 @@ SCENARIOS = DATA / "scenarios"
 KINDS = DATA / "kinds"  # one small recorded run of each other kind (a runs root of its own)
 BLOCK_MDP_RUN = KINDS / "block-mdp-tiny" / "20261201-155743-2494b1"  # 200 steps, every instrument
 INTERVENTIONS_RUN = KINDS / "interventions-quick" / "20261201-155824-582b63"  # 3 x 2 seeds, 4 tasks
+# atari-tiny on ALE Pong, 300 steps, probe at 0/150/300 (with per-target curves), Hessian every 100
+ATARI_RUN = KINDS / "atari-tiny" / "20261201-181859-6c5763"
 
 
 @pytest.fixture
@@ -67,3 +69,53 @@ def write_instrument_run(run_dir: Path) -> Path:
 @pytest.fixture
 def instrument_run(tmp_path) -> Path:
     return write_instrument_run(tmp_path / "runs" / "instruments" / "20250101-000000-abc123")
+
+
+CHECKPOINT_STEPS = (0, 50, 100, 150, 200, 250, 300)
+PROBE_TARGETS = 4
+
+
+def checkpoint_density(step: int, i: int) -> tuple[np.ndarray, np.ndarray]:
+    """A density whose bulk widens with the step, plus a wider last bin holding outliers."""
+    spread = 1.0 + step / 100 + 0.5 * i
+    bulk = np.linspace(-0.5 * spread, 2.0 * spread, 31)
+    edges = np.append(bulk, 10.0 + step / 10)  # the outer bin: up to the top eigenvalue
+    centres = (bulk[:-1] + bulk[1:]) / 2
+    counts = np.append(np.exp(-(centres**2) / spread) * 1000 + 1, 2.0)
+    return counts, edges
+
+
+def checkpoint_target_curves(step: int, i: int) -> np.ndarray:
+    """(targets, 20) probe losses: slower and more spread out at later checkpoints."""
+    x = np.arange(1, 21, dtype=float)
+    rate = (1 + i) / (1 + step / 100)
+    return np.stack([2.0 * np.exp(-rate * x / 5) * (1 + k * step / 600) for k in range(PROBE_TARGETS)])
+
+
+def write_checkpoint_run(run_dir: Path) -> Path:
+    """A run folder with the probe's and the Hessian's arrays at seven checkpoints, written by
+    the real writer; ``checkpoint_density`` and ``checkpoint_target_curves`` give its numbers."""
+    from plastilab.core.events import Curve, Histogram, Matrix, RunFinished, RunStarted, Scalars
+    from plastilab.core.scenario_file import load_scenario
+    from plastilab.rundir.writer import RunFolderWriter
+
+    writer = RunFolderWriter(run_dir, load_scenario(SCENARIOS / "adam-tiny.toml"), command=["test"])
+    series = ("adam-default", "sgd")
+    writer.handle(RunStarted("instruments", "adam_instability", series, 300, "cpu", 0, str(run_dir)))
+    for step in CHECKPOINT_STEPS:
+        for i, name in enumerate(series):
+            writer.handle(Scalars(step, name, {"train/loss": 1.0 / (1 + step + i)}, 1000.0 + step / 50))
+            counts, edges = checkpoint_density(step, i)
+            writer.handle(Histogram(step, name, "hessian/density", counts, edges))
+            targets = checkpoint_target_curves(step, i)
+            x = np.arange(1, targets.shape[1] + 1, dtype=float)
+            writer.handle(Curve(step, name, "probe/curve", x, targets.mean(axis=0)))
+            labels = tuple(f"target {k + 1}" for k in range(PROBE_TARGETS))
+            writer.handle(Matrix(step, name, "probe/target_curves", targets, labels))
+    writer.handle(RunFinished(300))
+    return run_dir
+
+
+@pytest.fixture
+def checkpoint_run(tmp_path) -> Path:
+    return write_checkpoint_run(tmp_path / "runs" / "instruments" / "20250101-000000-def456")

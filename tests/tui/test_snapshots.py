@@ -6,7 +6,7 @@ Update after an intended change of the layout:  .venv/bin/pytest tests/tui --sna
 from __future__ import annotations
 
 from plastilab.tui.app import PlastilabApp
-from tui.conftest import BLOCK_MDP_RUN, INTERVENTIONS_RUN
+from tui.conftest import ATARI_RUN, BLOCK_MDP_RUN, INTERVENTIONS_RUN
 from tui.tui_helpers import run_async, settle
 
 
@@ -20,9 +20,7 @@ def test_dashboard_of_a_recorded_run(snap_compare, recorded_run):
     async def ready(pilot):
         await settle(pilot, app)
 
-    # 120x40: at 80x24 the density pane is four rows high, and which of its log-axis labels
-    # plotext keeps there changed from one render to the next.
-    assert snap_compare(app, terminal_size=(120, 40), run_before=ready)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=ready)
 
 
 def test_block_mdp_dashboard_at_80x24(snap_compare):
@@ -32,9 +30,7 @@ def test_block_mdp_dashboard_at_80x24(snap_compare):
     async def ready(pilot):
         await settle(pilot, app)
 
-    # 120x40: at 80x24 the density pane is four rows high, and which of its log-axis labels
-    # plotext keeps there changed from one render to the next.
-    assert snap_compare(app, terminal_size=(120, 40), run_before=ready)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=ready)
 
 
 def test_interventions_dashboard_at_80x24(snap_compare):
@@ -44,9 +40,7 @@ def test_interventions_dashboard_at_80x24(snap_compare):
     async def ready(pilot):
         await settle(pilot, app)
 
-    # 120x40: at 80x24 the density pane is four rows high, and which of its log-axis labels
-    # plotext keeps there changed from one render to the next.
-    assert snap_compare(app, terminal_size=(120, 40), run_before=ready)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=ready)
 
 
 def test_dashboard_light_theme_log_scale(snap_compare, recorded_run):
@@ -93,9 +87,73 @@ def test_hessian_pane(snap_compare, instrument_run):
         await pilot.pause(0.5)
         await settle(pilot, app)
 
-    # 120x40: at 80x24 the density pane is four rows high, and which of its log-axis labels
-    # plotext keeps there changed from one render to the next.
     assert snap_compare(app, terminal_size=(120, 40), run_before=ready)
+
+
+def test_hessian_pane_at_80x24(snap_compare, instrument_run):
+    """Three plot rows: three y labels, one a row (five once fought over the top row)."""
+    app = dashboard_app(instrument_run)
+
+    async def ready(pilot):
+        await settle(pilot, app)
+        await pilot.press("v", "v", "v")
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause(0.5)
+        await settle(pilot, app)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=ready)
+
+
+def test_atari_dashboard_at_80x24(snap_compare):
+    """Opens on the TD loss (no episode has ended yet); the evaluation score heads the values."""
+    app = dashboard_app(ATARI_RUN)
+
+    async def ready(pilot):
+        await settle(pilot, app)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=ready)
+
+
+def test_atari_hessian_density_by_step_at_80x24(snap_compare):
+    """`t` on the Hessian pane: one row a checkpoint, the outliers' share at the right."""
+    app = dashboard_app(ATARI_RUN)
+
+    async def ready(pilot):
+        await settle(pilot, app)
+        await pilot.press("v", "v", "v", "t")
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause(0.5)
+        await settle(pilot, app)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=ready)
+
+
+def test_atari_probe_curves_over_checkpoints_at_80x24(snap_compare):
+    """`t` on the probe pane, too short for a chart: a sparkline and the spread a checkpoint."""
+    app = dashboard_app(ATARI_RUN)
+
+    async def ready(pilot):
+        await settle(pilot, app)
+        await pilot.press("v", "v", "t")
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause(0.5)
+        await settle(pilot, app)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=ready)
+
+
+def test_probe_curves_over_checkpoints_chart(snap_compare, checkpoint_run):
+    """`t` on a tall probe pane: the curves overlaid early to late, the targets' spread faint."""
+    app = dashboard_app(checkpoint_run)
+
+    async def ready(pilot):
+        await settle(pilot, app)
+        await pilot.press("v", "v", "t")
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause(0.5)
+        await settle(pilot, app)
+
+    assert snap_compare(app, terminal_size=(100, 40), run_before=ready)
 
 
 def test_picker(snap_compare, test_scenarios, tmp_path):

@@ -19,13 +19,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
-from plastilab.core.events import Matrix
 from plastilab.core.presentation import presentation_for
 from plastilab.runtime.final_losses import has_final_losses
 from plastilab.runtime.session import Session
 from plastilab.tui.palette import series_style
 from plastilab.tui.series_names import short_names
-from plastilab.tui.widgets.covariance_heatmap import CovarianceHeatmap
+from plastilab.tui.widgets.covariance_heatmap import CovarianceHeatmap, shown_matrices
 from plastilab.tui.widgets.hessian_density_pane import HessianDensityPane
 from plastilab.tui.widgets.latest_values import LatestValues, table_width
 from plastilab.tui.widgets.learning_curves import LearningCurves, seed_groups
@@ -58,6 +57,7 @@ PANES = (
     PaneSpec("covariance", "Covariance", CovarianceHeatmap, "heatmap"),
 )
 PANE_IDS = tuple(pane.id for pane in PANES)
+OVER_TIME_PANES = ("plasticity", "hessian")  # the panes `t` turns to their checkpoints
 PANE_TITLES = {pane.id: pane.title for pane in PANES}
 
 
@@ -74,7 +74,9 @@ class DashboardScreen(Screen):
         Binding("f", "filter_series", "Series"),
         Binding("a", "over_seeds", "Seeds/mean"),
         Binding("v", "next_pane", "Pane"),
+        Binding("t", "over_time", "Over time"),
         Binding("n", "next_matrix", "Matrix"),
+        Binding("n", "next_series", "Next series"),
         Binding("c", "compare", "Ranks"),
         Binding("escape", "back", "Back"),
         Binding("question_mark", "help", "Help", key_display="?"),
@@ -89,6 +91,8 @@ class DashboardScreen(Screen):
         self.over_seeds = False  # curves: each seed, or each variant's mean and min-max over seeds
         self.hidden: set[str] = set()
         self.matrix_index = 0
+        self.over_time = False  # probe and Hessian panes: over checkpoints instead of the latest
+        self.focus = 0  # which series the over-time views show
         self._drawn_version = -1
         self._view_changed = True
         self._clock_drawn = 0.0
@@ -144,7 +148,9 @@ class DashboardScreen(Screen):
         self._view_changed = False
         tags = state.tags()
         if not self._tag_chosen or self.tag not in tags:  # until a person picks one: the kind's main loss
-            preferred = (presentation_for(state.kind).dashboard_metric, *FALLBACK_TAGS)
+            shown = presentation_for(state.kind)
+            # Its loss while that metric has no point yet (a return before the first episode ends).
+            preferred = (shown.dashboard_metric, *shown.progress_tags, shown.main_curve, *FALLBACK_TAGS)
             self.tag = next((t for t in preferred if t in tags), tags[0] if tags else None)
         self._draw_status()
         self._choose_names()
@@ -178,6 +184,8 @@ class DashboardScreen(Screen):
             matrix_index=self.matrix_index,
             names=self.names,
             over_seeds=self.over_seeds,
+            over_time=self.over_time,
+            focus=self.focus,
         )
 
     def on_resize(self) -> None:
@@ -244,7 +252,11 @@ class DashboardScreen(Screen):
         if action == "restart":
             return self.session.relaunch_request() is not None
         if action == "next_matrix":  # shown with the covariance pane, where it applies
-            return len(state.arrays_of(Matrix)) > 1 and self.query_one(TabbedContent).active == "covariance"
+            return len(shown_matrices(state)) > 1 and self.query_one(TabbedContent).active == "covariance"
+        if action == "over_time":  # shown with the panes it changes
+            return self.query_one(TabbedContent).active in OVER_TIME_PANES
+        if action == "next_series":  # over time, one series at a time
+            return self.over_time and self.check_action("over_time", parameters) and len(over_time_series(state, self.hidden)) > 1
         if action == "compare":  # gives way to the matrix key on the covariance pane (80 columns)
             return self._can_compare and not self.check_action("next_matrix", parameters)
         if action == "over_seeds":  # only for a run of several seeds
@@ -308,11 +320,20 @@ class DashboardScreen(Screen):
         tabs.active = PANE_IDS[index % len(PANE_IDS)]  # the tab-activated handler below updates the keys
 
     def on_tabbed_content_tab_activated(self) -> None:
-        # Only the covariance pane changes which keys apply; a footer rebuild costs a keypress.
-        shown = (self.check_action("next_matrix", ()), self.check_action("compare", ()))
+        # Only some panes change which keys apply; a footer rebuild costs a keypress.
+        shown = tuple(self.check_action(a, ()) for a in ("next_matrix", "compare", "over_time", "next_series"))
         if shown != self._pane_keys:
             self._pane_keys = shown
             self.refresh_bindings()
+
+    def action_over_time(self) -> None:
+        self.over_time = not self.over_time
+        self._view_changed = True
+        self.on_tabbed_content_tab_activated()  # the next-series key comes and goes with it
+
+    def action_next_series(self) -> None:
+        self.focus += 1
+        self._view_changed = True
 
     def action_next_matrix(self) -> None:
         self.matrix_index += 1
@@ -345,6 +366,12 @@ class DashboardScreen(Screen):
         keys = [(b.key_display or b.key, b.description) for b in self.BINDINGS if isinstance(b, Binding) and b.description]
         keys = list(dict.fromkeys(keys))  # p: pause and resume share a key
         self.app.push_screen(HelpScreen(session.state.scenario or session.title, watch_for_of(scenario_file), keys))
+
+
+def over_time_series(state, hidden: set[str]) -> list[str]:
+    """The shown series with a probe curve or a density over checkpoints (`n` steps through them)."""
+    history = state.array_history
+    return [s for s in state.series if s not in hidden and (history.of("probe/curve", s) or history.of("hessian/density", s))]
 
 
 def legend_text(series: list[str], names: dict[str, str], hidden: set[str]) -> Text:

@@ -9,6 +9,7 @@ While it has nothing to draw, a chart shows a one-line hint instead of empty axe
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import plotext._utility as plotext_utility
@@ -44,6 +45,10 @@ class Chart(PlotextPlot):
         self._generation = 0
         self._cache_key: tuple | None = None
         self._strips: list[Strip] = []
+        self.key_line: Text | None = None  # a line above the figure: a legend plotext cannot colour
+        # Text drawn instead of a plotext figure (a heat strip), laid out for (width, height);
+        # where it gives None the figure is drawn.
+        self.lines: Callable[[int, int], list[Text] | None] | None = None
 
     def show_placeholder(self, text: str) -> None:
         if self.placeholder != text:
@@ -53,8 +58,17 @@ class Chart(PlotextPlot):
     def begin(self) -> None:
         """Start a fresh figure (plotext keeps state between draws otherwise)."""
         self.placeholder = None
+        self.key_line = None
+        self.lines = None
         self.plt.clear_figure()
         self.plt.frame(True)
+
+    def show_lines(self, lines: Callable[[int, int], list[Text] | None]) -> None:
+        """Draw the lines of text ``lines(width, height)`` gives (cut to the width) instead of a figure."""
+        self.placeholder = None
+        self.key_line = None
+        self.lines = lines
+        self._changed()
 
     def _register_theme(self, app_theme_name: str) -> None:
         """The plotext theme for an app theme, from that theme's own colours.
@@ -97,6 +111,13 @@ class Chart(PlotextPlot):
             return []
         if self.placeholder:
             return self._centred(self.placeholder, width, height)
+        lines = self.lines(width, height) if self.lines is not None else None
+        if lines is not None:  # (None: this size takes the figure)
+            lines = lines[:height]
+            return [self._text_line(line, width) for line in lines] + [Strip.blank(width)] * (height - len(lines))
+        key = []
+        if self.key_line is not None and height > 3:
+            key, height = [self._text_line(self.key_line, width)], height - 1
         plot = self._plot
         plot.plotsize(width, height)
         plot._set_size(width, height)
@@ -122,7 +143,14 @@ class Chart(PlotextPlot):
                     start, previous = col, colours
             segments.append(Segment("".join(markers[start:]), _style(previous)))
             strips.append(Strip(segments).adjust_cell_length(width))
-        return strips[:height]
+        return key + strips[:height]
+
+    def _text_line(self, text: Text, width: int) -> Strip:
+        console = self.app.console
+        text = text.copy()
+        text.no_wrap, text.overflow = True, "ellipsis"
+        line = console.render_lines(text, console.options.update_width(width), pad=True)[0]
+        return Strip(line, width)
 
 
 def log10_axis(plt, low: float, high: float, count: int = 5) -> None:

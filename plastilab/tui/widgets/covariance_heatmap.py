@@ -23,6 +23,15 @@ NEGATIVE = np.array([33.0, 102.0, 172.0])
 POSITIVE = np.array([178.0, 24.0, 43.0])
 
 
+# Matrices another pane draws: the probe's curve per target is a spread of curves, not a map.
+DRAWN_ELSEWHERE = frozenset({"probe/target_curves"})
+
+
+def shown_matrices(state: RunState, hidden: frozenset[str] | set[str] = frozenset()) -> list[Matrix]:
+    """The matrices this pane steps through (``n``): each shown series' latest, by tag."""
+    return [m for m in state.arrays_of(Matrix, hidden) if m.tag not in DRAWN_ELSEWHERE]
+
+
 class CovarianceHeatmap(Widget):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -32,7 +41,7 @@ class CovarianceHeatmap(Widget):
 
     def draw(self, state: RunState, view: PaneView) -> str:
         """The ``view.matrix_index``-th of the shown series' latest matrices; the caption names it."""
-        matrices = state.arrays_of(Matrix, view.hidden)
+        matrices = shown_matrices(state, view.hidden)
         matrix = matrices[view.matrix_index % len(matrices)] if matrices else None
         if matrix is not self.matrix:
             self.matrix = matrix

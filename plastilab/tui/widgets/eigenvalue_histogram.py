@@ -10,15 +10,18 @@ top eigenvalues the run logged. The log-scale key does not change this pane: its
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from plastilab.core.events import Histogram
 from plastilab.tui.palette import series_rgb
 from plastilab.runtime.run_state import RunState
-from plastilab.tui.widgets.chart import Chart, log10_axis
+from plastilab.tui.widgets.chart import Chart
 
 HINT = "no hessian/density yet: scenarios with the Hessian instrument fill this pane"
 FLOOR = 1e-6  # log density is drawn down to this fraction of the peak
+FRAME_ROWS = 4  # the title, the frame's two lines and the x labels around the plot's rows
 
 
 def bulk_of(counts: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, tuple[float, float]]:
@@ -66,12 +69,11 @@ class EigenvalueHistogram(Chart):
         if len(drawn) == 1:
             index, x, y, *_ = drawn[0]
             plt.bar(x.tolist(), (y - low).tolist(), color=series_rgb(index), minimum=0, width=1.0)
-            ticks = np.linspace(0.0, max(high - low, 1e-9), 5)
-            plt.yticks(list(ticks), [f"{10 ** (t + low):.2g}" for t in ticks])
+            self._y_axis = (0.0, max(high - low, 1e-9), low)  # bars rise from 0: labels add low back
         else:
             for index, x, y, *_ in drawn:
                 plt.plot(x.tolist(), y.tolist(), marker="braille", color=series_rgb(index))
-            log10_axis(plt, low, high)
+            self._y_axis = (low, high, 0.0)
         left = min(float(x.min()) for _, x, *_ in drawn)
         right = max(float(x.max()) for _, x, *_ in drawn)
         ticks = np.linspace(left, right, 5)
@@ -85,6 +87,20 @@ class EigenvalueHistogram(Chart):
         plt.title(caption)
         self._changed()
         return caption
+
+    _y_axis: tuple[float, float, float] | None = None  # (low, high, offset) of the log10 axis
+
+    def _build(self, width: int, height: int):
+        # The y ticks are set for the height the figure gets: no more labels than rows. With more
+        # (five labels on a three-row pane at 80x24), plotext printed one label over another, and
+        # which one won changed from one render to the next.
+        if self._y_axis is not None and self.lines is None and not self.placeholder:
+            low, high, offset = self._y_axis
+            if math.isfinite(low) and math.isfinite(high):
+                count = max(2, min(5, height - FRAME_ROWS))
+                ticks = np.linspace(low, high if high - low >= 1e-9 else low + 1.0, count)
+                self.plt.yticks(list(ticks), [f"{10 ** (t + offset):.2g}" for t in ticks])
+        return super()._build(width, height)
 
     @staticmethod
     def _outliers(state: RunState, drawn: tuple) -> str:

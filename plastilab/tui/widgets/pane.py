@@ -17,7 +17,8 @@ from plastilab.runtime.run_state import RunState
 
 @dataclass(frozen=True)
 class PaneView:
-    """What the person chose: the scalar tag of the curves, log scale, hidden series, which matrix."""
+    """What the person chose: the scalar tag of the curves, log scale, hidden series, which matrix,
+    latest picture or over checkpoints, and which series the over-time views show."""
 
     tag: str | None = None
     log_y: bool = False
@@ -26,9 +27,16 @@ class PaneView:
     over_seeds: bool = False  # curves: each variant's mean and min-max over its seeds
     now: float | None = None  # the clock of a live run's elapsed time (None: time.time())
     names: Mapping[str, str] = field(default_factory=dict)  # series -> the name shown (tui/series_names.py)
+    over_time: bool = False  # probe and Hessian panes: how the picture changed over checkpoints
+    focus: int = 0  # over time: which of the series (one at a time; counted over those with data)
 
     def name(self, series: str) -> str:
         return self.names.get(series, series)
+
+    def focused(self, candidates: list[str]) -> str | None:
+        """The series an over-time view shows: the ``focus``-th of the shown ``candidates``."""
+        shown = [s for s in candidates if s not in self.hidden]
+        return shown[self.focus % len(shown)] if shown else None
 
 
 class Pane(Protocol):
