@@ -69,10 +69,13 @@ def array_events(step: int, series: str):
     edges = np.linspace(-1.0, 3.0 + step / 10, 9)
     counts = np.array([0.0, 1, 4, 9, 4, 1, 0, 2 + step / 20])
     matrix = np.array([[1.0, 0.5, -0.2], [0.5, 1.0, 0.1], [-0.2, 0.1, 1.0]])
+    curve = np.array([1.0, 0.5, 0.3, 0.2, 0.1]) * (1 + step / 40)
     return [
         Histogram(step, series, "hessian/density", counts, edges),
         Matrix(step, series, "gradients/covariance", matrix, ("0", "1", "2")),
-        Curve(step, series, "probe/curve", np.arange(1.0, 6.0), np.array([1.0, 0.5, 0.3, 0.2, 0.1]) * (1 + step / 40)),
+        Curve(step, series, "probe/curve", np.arange(1.0, 6.0), curve),
+        # three probe targets around the mean curve: lowest 0.8x, highest 1.2x it
+        Matrix(step, series, "probe/target_curves", np.stack([0.8 * curve, curve, 1.2 * curve]), ("target 1", "target 2", "target 3")),
     ]
 
 

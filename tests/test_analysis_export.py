@@ -57,6 +57,11 @@ def test_tensorboard_reader_finds_scalars_histograms_images_text_and_hparams(run
     images = events.Images("gradients/covariance")
     assert [i.step for i in images] == list(CHECKPOINTS) and images[0].width >= 128
     assert "probe/curve/at_step_20" in tags["scalars"]
+    # the spread across the probe's targets: two curves, not an image (analysis_folders: 0.8x and 1.2x the mean)
+    mean = [e.value for e in events.Scalars("probe/curve/at_step_20")]
+    assert [e.value for e in events.Scalars("probe/target_curves/at_step_20/min")] == pytest.approx([0.8 * v for v in mean])
+    assert [e.value for e in events.Scalars("probe/target_curves/at_step_20/max")] == pytest.approx([1.2 * v for v in mean])
+    assert [e.step for e in events.Scalars("probe/target_curves/at_step_20/max")] == [1, 2, 3, 4, 5]
     text = events.Tensors("scenario/text_summary")[0].tensor_proto.string_val[0].decode()
     assert 'name = "adam-tiny"' in text and "steps_per_task = 20" in text
     hparams = hparams_of(events)

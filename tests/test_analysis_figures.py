@@ -5,6 +5,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import matplotlib.image
+import numpy as np
 import pytest
 from analysis_folders import write_run, write_study
 from matplotlib.collections import PolyCollection
@@ -103,3 +104,17 @@ def test_the_readme_shows_committed_figures():
     assert len(shown) >= 2
     for name in shown:
         assert_valid(repo / name)
+
+
+def test_probe_curves_carry_the_spread_across_targets_at_each_checkpoint(run_dir):
+    from plastilab.analysis.run_figures import probe_curves
+
+    with styled():
+        fig = probe_curves(plastilab.load_run(run_dir))
+    ax = fig.axes[0]
+    bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert len(bands) == 3  # one per checkpoint (steps 0, 20, 40)
+    for band, step in zip(bands, (0, 20, 40)):
+        mean = np.array([1.0, 0.5, 0.3, 0.2, 0.1]) * (1 + step / 40)
+        ys = band.get_paths()[0].vertices[:, 1]
+        assert ys.min() == pytest.approx(0.8 * mean.min()) and ys.max() == pytest.approx(1.2 * mean.max())

@@ -74,7 +74,7 @@ def test_nonfinite_values_come_back_and_damaged_lines_are_skipped(tmp_path):
 def test_load_arrays_gives_histograms_matrices_and_curves(tmp_path):
     path = write_run(tmp_path / "run", seeds=(0,))
     events = plastilab.load_arrays(path)
-    assert len(events) == 2 * len(CHECKPOINTS) * 3
+    assert len(events) == 2 * len(CHECKPOINTS) * 4  # density, covariance, probe curve, its targets
     densities = plastilab.load_arrays(path, kind="histogram")
     assert [e.step for e in densities if e.series == "sgd"] == list(CHECKPOINTS)
     assert all(e.tag == "hessian/density" and len(e.edges) == len(e.counts) + 1 for e in densities)

@@ -3,7 +3,8 @@
 Per run: every scalar under its slash tag (so TensorBoard groups ``train/``, ``units/``,
 ``probe/`` as the lab does), each Hessian density as a histogram (the histogram and distribution
 views show how the spectrum moves), each gradient-covariance matrix as an image, each probe
-learning curve as scalars under ``<tag>/at_step_<step>``, the resolved scenario as text, and
+learning curve as scalars under ``<tag>/at_step_<step>`` (and the spread across the probe's targets
+under ``probe/target_curves/at_step_<step>/min`` and ``/max``), the resolved scenario as text, and
 hparams (the scenario's settings, or a study's axes) with the headline tags as metrics.
 """
 
@@ -18,6 +19,8 @@ import numpy as np
 
 from plastilab.analysis.errors import require
 from plastilab.analysis.runs import Run, load_run, parse_series
+
+TARGET_CURVES = "probe/target_curves"
 from plastilab.analysis.studies import Study
 from plastilab.core.events import Curve, Histogram, Matrix
 from plastilab.rundir import layout
@@ -99,6 +102,13 @@ def matrix_image(values: np.ndarray) -> np.ndarray:
 def _write_array(writer: Any, event: Histogram | Matrix | Curve) -> None:
     if isinstance(event, Histogram):
         writer.add_histogram_raw(event.tag, global_step=event.step, **histogram_raw_args(event.counts, event.edges))
+    elif isinstance(event, Matrix) and event.tag == TARGET_CURVES:
+        # One row a probe target: its spread (lowest and highest loss at each probe step) as two
+        # curves beside probe/curve's mean, not as an image of K x steps.
+        values = np.asarray(event.values, dtype=np.float64)
+        for name, bound in (("min", values.min(axis=0)), ("max", values.max(axis=0))):
+            for x, y in enumerate(bound, start=1):
+                writer.add_scalar(f"{event.tag}/at_step_{event.step}/{name}", float(y), x)
     elif isinstance(event, Matrix):
         writer.add_image(event.tag, matrix_image(event.values), event.step, dataformats="HWC")
     else:

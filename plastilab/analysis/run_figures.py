@@ -20,6 +20,7 @@ LOSS_TAGS = {TRAIN_LOSS: "training loss", "td/loss": "TD loss"}
 RETURN = "episode/return"
 PLASTICITY_LOSS = "probe/plasticity_loss"
 PROBE_CURVE = "probe/curve"
+TARGET_CURVES = "probe/target_curves"  # one row a probe target
 HESSIAN_DENSITY = "hessian/density"
 COVARIANCE = "gradients/covariance"
 
@@ -137,15 +138,22 @@ def _step_colours(fig: Any, axes: list[Any], steps: list[int]) -> Any:
 
 
 def probe_curves(run: Run) -> Any | None:
-    """The plasticity probe's learning curve at every checkpoint, one panel per variant."""
+    """The plasticity probe's learning curve at every checkpoint, one panel per variant, with the
+    spread across the probe's targets (lowest to highest target, where the run logged them):
+    §3.3's later checkpoints fit slower and vary more between targets."""
     by_variant = _per_variant_arrays(run, "curve", PROBE_CURVE)
     if not by_variant:
         return None
+    spreads = {(variant, e.step): np.asarray(e.values, dtype=float) for variant, events in _per_variant_arrays(run, "matrix", TARGET_CURVES).items() for e in events}
     fig, axes = new_figure(len(by_variant), width=_width(len(by_variant)))
     mapper = _step_colours(fig, axes, [e.step for events in by_variant.values() for e in events])
     for ax, (variant, events) in zip(axes, by_variant.items()):
         for event in events:
-            ax.plot(event.x, event.y, color=mapper.to_rgba(event.step), linewidth=1.0)
+            colour = mapper.to_rgba(event.step)
+            targets = spreads.get((variant, event.step))
+            if targets is not None and targets.shape[-1] == len(event.x):
+                ax.fill_between(event.x, targets.min(axis=0), targets.max(axis=0), color=colour, alpha=0.15, linewidth=0)
+            ax.plot(event.x, event.y, color=colour, linewidth=1.0)
         if all((np.asarray(e.y) > 0).all() for e in events):
             ax.set_yscale("log")  # raw regression losses span decades between checkpoints
         ax.set_title(variant)
