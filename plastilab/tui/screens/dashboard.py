@@ -62,7 +62,12 @@ PANE_TITLES = {pane.id: pane.title for pane in PANES}
 
 
 class DashboardScreen(Screen):
+    # The footer keeps the short description, first come first shown: at 80 columns Help and Quit
+    # must not be the keys cut off the right edge. The help screen gives the tooltip (the longer
+    # words) where there is one.
     BINDINGS = [
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "app.quit", "Quit"),
         Binding("p", "pause", "Pause"),
         Binding("p", "resume", "Resume"),
         Binding("s", "stop", "Stop"),
@@ -70,16 +75,15 @@ class DashboardScreen(Screen):
         Binding("l", "log_scale", "Log y"),
         Binding("m", "next_metric", "Metric"),
         Binding("M", "previous_metric", "Previous metric", show=False),
-        Binding("slash", "choose_metric", "Find metric", key_display="/"),
+        Binding("slash", "choose_metric", "Find", key_display="/", tooltip="Find metric"),
         Binding("f", "filter_series", "Series"),
-        Binding("a", "over_seeds", "Seeds/mean"),
+        Binding("a", "over_seeds", "Mean", tooltip="Seeds/mean"),
         Binding("v", "next_pane", "Pane"),
-        Binding("t", "over_time", "Over time"),
+        Binding("t", "over_time", "Time", tooltip="Over time"),
         Binding("n", "next_matrix", "Matrix"),
-        Binding("n", "next_series", "Next series"),
+        Binding("n", "next_series", "Next", tooltip="Next series"),
         Binding("c", "compare", "Ranks"),
         Binding("escape", "back", "Back"),
-        Binding("question_mark", "help", "Help", key_display="?"),
     ]
 
     def __init__(self, session: Session) -> None:
@@ -363,7 +367,7 @@ class DashboardScreen(Screen):
         session = self.session
         folder = session.folder or (Path(session.state.run_dir) if session.state.run_dir else None)
         scenario_file = session.request.scenario_path if session.request else (folder / "scenario.toml" if folder else None)
-        keys = [(b.key_display or b.key, b.description) for b in self.BINDINGS if isinstance(b, Binding) and b.description]
+        keys = [(b.key_display or b.key, b.tooltip or b.description) for b in self.BINDINGS if isinstance(b, Binding) and b.description]
         keys = list(dict.fromkeys(keys))  # p: pause and resume share a key
         self.app.push_screen(HelpScreen(session.state.scenario or session.title, watch_for_of(scenario_file), keys))
 
