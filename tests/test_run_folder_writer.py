@@ -312,7 +312,9 @@ def test_a_write_that_fails_ends_the_run_failed_naming_the_file(scenario, tmp_pa
     end = status(run_dir)
     assert end["state"] == "failed" and end["error"] == message and end["last_step"] == 10
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["state"] == "failed" and summary["series"]["a"]["last_step"] >= 10
+    assert summary["state"] == "failed" and summary["series"]["a"]["last_step"] == 10
+    # the value that never reached metrics.jsonl is not in the summary either
+    assert summary["series"]["a"]["final"] == {"train/loss": 1.0}
     assert writer.ended
 
 

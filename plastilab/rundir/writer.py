@@ -119,12 +119,11 @@ class RunFolderWriter:
 
     # -- scalars ----------------------------------------------------------------------------
     def _scalars(self, event: Scalars) -> None:
-        records = []
-        for tag, value in event.values.items():
-            value = float(value)
-            records.append(scalar_record(event.step, event.series, tag, value, event.wall_time))
+        values = {tag: float(value) for tag, value in event.values.items()}
+        self._write_lines([scalar_record(event.step, event.series, tag, value, event.wall_time) for tag, value in values.items()])
+        # Only what reached metrics.jsonl enters the summary: it must be rebuildable from the folder.
+        for tag, value in values.items():
             self.summary.add(event.step, event.series, tag, value)
-        self._write_lines(records)
         self.last_step = max(self.last_step, event.step)
         if time.time() - self._status_written >= STATUS_PERIOD_S:
             self._heartbeat()
