@@ -1,6 +1,7 @@
 """The classroom in real browsers (issues 11 and 14): `plastilab serve --watch RUNS_DIR` opened by
-two pages at once; both follow the teacher's live run to its end, and a viewer's keys start, pause,
-stop and rerun nothing (the keys are not offered, and pressing them changes no file).
+two pages at once; both follow the teacher's live run, a viewer's keys start, pause, stop and rerun
+nothing (the keys are not offered, and pressing them changes no file), and one closing its tab
+leaves the other following the run to its end.
 
 The teacher's run is a real run-folder writer in another process, fed steps when the test says.
 """
@@ -37,37 +38,38 @@ def test_two_browsers_watch_the_same_live_run_and_cannot_steer_it(tmp_path, brow
     runs = tmp_path / "runs"
     run_dir = runs / "adam-tiny" / RUN_NAME
     writer = start_writer(run_dir, tiny_scenario_path)
-    viewers: list[WatchedPage] = []
     try:
         with ServedLab(tmp_path, ("--watch", str(runs))) as lab:
             viewers = [WatchedPage(browser.new_page(), lab.origin) for _ in range(2)]
-            for viewer in viewers:  # two sessions at once, each its own read-only lab
-                viewer.open(lab.url)
-            for viewer in viewers:
-                viewer.wait_for(lambda s: "read-only" in s and RUN_NAME[:8] in s, "the runs list with the teacher's run")
-                viewer.keyboard_to_terminal()
-                viewer.press("Enter")
-            for viewer in viewers:
-                screen = viewer.wait_for(lambda s: shows_step(20, "running")(s) and "Quit" in footer(s), "the live run at step 20")
-                # A viewer is offered no key that steers the run.
-                assert not {"Pause", "Stop", "Rerun"} & set(footer(screen).split()), footer(screen)
+            try:
+                for viewer in viewers:  # two sessions at once, each its own read-only lab
+                    viewer.open(lab.url)
+                for viewer in viewers:
+                    viewer.wait_for(lambda s: "read-only" in s and RUN_NAME[:8] in s, "the runs list with the teacher's run")
+                    viewer.keyboard_to_terminal()
+                    viewer.press("Enter")
+                for viewer in viewers:
+                    screen = viewer.wait_for(lambda s: shows_step(20, "running")(s) and "Quit" in footer(s), "the live run at step 20")
+                    # A viewer is offered no key that steers the run.
+                    assert not {"Pause", "Stop", "Rerun"} & set(footer(screen).split()), footer(screen)
 
-            first = viewers[0]
-            for key in ("p", "s", "r", "Control+r"):  # pause, stop, rerun, launch: all refused
-                first.press(key)
-            tell(writer, "more")  # the teacher's run goes on: both viewers see it
-            for viewer in viewers:
-                viewer.wait_for(shows_step(50, "running"), "the live run at step 50")
-            assert read_state(run_dir) == "running" and writer.poll() is None
-            assert [p.name for p in (runs / "adam-tiny").iterdir()] == [RUN_NAME]  # nothing was launched
+                for key in ("p", "s", "r", "Control+r"):  # pause, stop, rerun, launch: all refused
+                    viewers[0].press(key)
+                tell(writer, "more")  # the teacher's run goes on: both viewers see it
+                for viewer in viewers:
+                    viewer.wait_for(shows_step(50, "running"), "the live run at step 50")
+                assert read_state(run_dir) == "running" and writer.poll() is None
+                assert [p.name for p in (runs / "adam-tiny").iterdir()] == [RUN_NAME]  # nothing was launched
 
-            tell(writer, "end")
-            for viewer in viewers:
-                viewer.wait_for(shows_step(50, "finished"), "the run's end")
-            for viewer in viewers:
-                assert viewer.problems == []
+                leaving, staying = viewers
+                leaving.page.close()  # a student closing the tab stops nothing
+                tell(writer, "end")
+                staying.wait_for(shows_step(50, "finished"), "the run's end")
+                assert leaving.problems == [] and staying.problems == []
+            finally:
+                for viewer in viewers:  # before the server stops: each session ends as a tab closing
+                    if not viewer.page.is_closed():
+                        viewer.page.close()
     finally:
-        for viewer in viewers:
-            viewer.page.close()
         writer.kill()
         writer.wait()
