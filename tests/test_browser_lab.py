@@ -1,6 +1,7 @@
 """`plastilab serve` in a real browser (issue 14): headless Chromium opens the lab with its token,
 the picker launches the tiny scenario from the keyboard, and the run's own numbers appear on the
-page; the page has no console error, no failed request and no request to another origin.
+page, and quitting the lab ends the session on the page; the page has no console error, no failed
+request and no request to another origin.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import re
 
 import pytest
 
-from browser_helpers import ServedLab, WatchedPage, headless_chromium
+from browser_helpers import WAIT_S, ServedLab, WatchedPage, headless_chromium
 from plastilab.rundir.state import read_state
 from plastilab.runtime.run_state import format_value
 
@@ -71,8 +72,12 @@ def test_a_browser_launches_the_tiny_scenario_and_sees_its_numbers(tmp_path, bro
                 lambda s: re.search(r"state\s+● finished", s) and re.search(rf"step\s+{step} / {step}\b", s) and loss_row.search(s),
                 f"the finished state, step {step} and the final losses {losses}",
             )
-            # The terminal's font came from the server (no Google Fonts), and nothing went wrong.
+            # The terminal's font came from the server (no Google Fonts).
             assert page.page.evaluate("[...document.fonts].some(f => f.family.includes('Roboto Mono') && f.status === 'loaded')")
+            # q quits the lab: the page says the session ended and offers a new one.
+            page.press("q")
+            page.page.get_by_text("Session ended.").wait_for(state="visible", timeout=WAIT_S * 1000)
+            assert page.page.get_by_role("button", name="Start again").is_visible()
             assert page.problems == []
         finally:
             page.page.close()
