@@ -13,6 +13,10 @@ in this order:
 * at most ``max_sessions`` sessions at once (each is a process);
 * a sane terminal size.
 
+The page is plastilab's own template (``web/app_index.html``), not textual-serve's, which asks
+Google for its font: every resource it names, the font included, comes from this server, and its
+Content-Security-Policy tells the browser to fetch nothing from anywhere else.
+
 The listening socket is bound before the event loop starts, so a port in use, a host that is
 not this machine's or a port out of range is one line, not a traceback.
 """
@@ -26,6 +30,7 @@ import secrets
 import signal
 import socket
 import sys
+from pathlib import Path
 from typing import Any
 
 import aiohttp_jinja2
@@ -38,6 +43,7 @@ LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_.~-]{16,128}$")
 HOST_HEADER = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::[0-9]{1,5})?$")
 MAX_TERMINAL_SIDE = 1000  # columns or rows a browser may ask the lab for
+TEMPLATES = Path(__file__).parent / "web"  # the page; the static files stay textual-serve's
 
 
 class ServeError(PlastilabError):
@@ -102,7 +108,7 @@ class GuardedServer(Server):
     """textual-serve's ``Server`` with a token, an Origin check and a cap on sessions."""
 
     def __init__(self, command: str, *, host: str, port: int, token: str, max_sessions: int, title: str = "plastilab") -> None:
-        super().__init__(command, host=host, port=port, title=title)
+        super().__init__(command, host=host, port=port, title=title, templates_path=TEMPLATES)
         if max_sessions < 1:
             raise ServeError(f"--max-sessions {max_sessions}: at least 1")
         self.token = check_token(token)
@@ -152,9 +158,12 @@ class GuardedServer(Server):
             "config": {"static": {"url": f"{base}/static/"}},
             "application": {"name": self.title},
         }
+        nonce = secrets.token_urlsafe(16)
+        context["nonce"] = nonce
         response = aiohttp_jinja2.render_template("app_index.html", request, context)
         response.headers["Cache-Control"] = "no-store"  # the page holds the token
         response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Content-Security-Policy"] = page_policy(nonce)
         return response
 
     async def handle_websocket(self, request: web.Request) -> web.StreamResponse:
@@ -202,6 +211,25 @@ class GuardedServer(Server):
             except (NotImplementedError, RuntimeError):
                 pass
         web.run_app(self._make_app(), sock=sock, handle_signals=False, loop=loop, print=lambda *args: None)
+
+
+def page_policy(nonce: str) -> str:
+    """The page may load from this server only (its websocket included: 'self' covers ws: to the
+    same host). Styles may be inline because textual.js injects xterm's; the one inline script
+    carries the nonce."""
+    return "; ".join(
+        [
+            "default-src 'none'",
+            f"script-src 'self' 'nonce-{nonce}'",
+            "style-src 'self' 'unsafe-inline'",
+            "font-src 'self'",
+            "img-src 'self' data:",
+            "connect-src 'self'",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors 'none'",
+        ]
+    )
 
 
 def _int(text: Any, default: int) -> int:
