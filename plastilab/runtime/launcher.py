@@ -14,14 +14,14 @@ the run-folder writer, so every run's folder is made the same way.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from plastilab.core.control import RunControl
 from plastilab.core.driver import Consumer, drive
 from plastilab.core.errors import ScenarioError
-from plastilab.core.events import Event, RunInterrupted, RunStarted
+from plastilab.core.events import Event, RunInterrupted, RunStarted, Scalars
 from plastilab.core.preflight import preflight
 from plastilab.core.scenario_file import Scenario
 from plastilab.rundir import state
@@ -107,6 +107,8 @@ class _HistoryFirst:
             from plastilab.runtime.sources import FolderSource
 
             for past in FolderSource(self.run_dir).poll(0):
+                if isinstance(past, Scalars):
+                    past = replace(past, wall_time=0.0)  # no time: a speed counts the resumed steps only
                 if not isinstance(past, RunStarted):
                     self.consumer.handle(past)
 
