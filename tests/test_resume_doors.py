@@ -141,7 +141,6 @@ def test_a_checkpoint_holding_an_arbitrary_object_is_refused_unread(tmp_path):
 @pytest.mark.parametrize(
     ("file", "value", "message"),
     [
-        ("interventions-quick.toml", 10, "checkpoint_every: found 10; allowed: 0 (kind interventions cannot checkpoint yet)"),
         ("atari-tiny.toml", 10, "checkpoint_every: found 10; allowed: 0 (kind atari cannot checkpoint yet)"),
         ("adam-tiny.toml", -1, "checkpoint_every: found -1; allowed: a number >= 0"),
         ("block-mdp-tiny.toml", "'often'", "checkpoint_every: found 'often'"),

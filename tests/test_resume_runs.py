@@ -55,6 +55,27 @@ BLOCK_MDP = [
     "instruments.hessian.every=0",
 ]
 
+INTERVENTIONS = [
+    "checkpoint_every=25",
+    "data.n_images=100",
+    "task.n_iterations=3",
+    "task.steps_per_iteration=40",
+    "training.log_every=10",
+    "grid.n_seeds=2",
+    "models.mlp.hidden=[16, 16]",
+    # Interventions that keep state (a noise stream, θ_0 for L2-init) or draw from the global
+    # stream (ReDo's fresh units), one after another in one run.
+    "grid.interventions=['none', 'shrink_and_perturb+redo', 'l2_init', 'spectral_norm']",
+    "interventions.redo.every_steps=20",
+    "ranking.window=2",
+    "instruments.stats.every=20",
+    "instruments.stats.n_examples=32",
+    "instruments.probe.every=40",
+    "instruments.probe.n_targets=2",
+    "instruments.probe.probe_steps=10",
+    "instruments.probe.n_examples=32",
+]
+
 
 def run_twice(tmp_path, file: str, overrides: list[str], stop_step: int, stop_series: str = "", seeds=None):
     """The scenario run to its end, and run stopped at ``stop_step`` then resumed."""
@@ -118,3 +139,15 @@ def test_a_resumed_run_can_be_stopped_and_resumed_again(tmp_path):
     assert_same_run(run_dir, whole)
     meta = json.loads((run_dir / layout.META).read_text())
     assert [r["step"] for r in meta["resumes"]] == [40, 80]
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize(("stop_series", "stop_step", "position", "step"), [("mlp+l2_init/s1", 60, 5, 50), ("mlp+none/s0", 80, 0, 75)])
+def test_interventions_resumed_equals_uninterrupted(tmp_path, stop_series, stop_step, position, step):
+    # Series train one after another: stopped in the sixth, the first five are not trained again,
+    # and the ranking over every series (in the end summary) is the uninterrupted run's.
+    whole, resumed, saved = run_twice(tmp_path, "interventions-quick.toml", INTERVENTIONS, stop_step=stop_step, stop_series=stop_series)
+    assert saved["position"] == {"series_index": position} and saved["step"] == step
+    assert_same_run(resumed, whole)
+    summary = json.loads((resumed / layout.SUMMARY).read_text())
+    assert len(summary["scenario_summary"]["ranking"]) == 4
