@@ -151,3 +151,24 @@ def test_checkpoint_every_is_checked_by_the_schema(file, value, message):
         load_scenario(SCENARIOS / file, [f"checkpoint_every={value}"])
     assert str(error.value) == f"{SCENARIOS / file}: {message}" or message in str(error.value)
     assert "\n" not in str(error.value)
+
+
+def test_random_streams_round_trip_through_a_plain_checkpoint(tmp_path):
+    import random
+
+    import numpy as np
+
+    from plastilab.core.random_state import global_rng_state, numpy_generator_state, set_global_rng_state, set_numpy_generator_state
+
+    def draws(generator):
+        return (random.random(), float(np.random.rand()), float(torch.rand(1)), float(generator.random()))
+
+    generator = np.random.default_rng([3, 0xE])
+    draws(generator)  # streams somewhere in the middle, not at their seeds
+    torch.save({"rng": global_rng_state(), "generator": numpy_generator_state(generator)}, tmp_path / "rng.pt")
+    expected = draws(generator)
+    draws(generator)
+    saved = torch.load(tmp_path / "rng.pt", weights_only=True)
+    set_global_rng_state(saved["rng"])
+    set_numpy_generator_state(generator, saved["generator"])
+    assert draws(generator) == expected

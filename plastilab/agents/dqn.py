@@ -97,7 +97,7 @@ class DQN:
     def state_dict(self) -> dict:
         """Everything a checkpoint keeps of the learner: networks, optimiser, replay buffer,
         the exploration stream and the Brownian copy."""
-        from plastilab.runtime.checkpoint import numpy_generator_state
+        from plastilab.core.random_state import numpy_generator_state
 
         return {
             "q_network": self.q_network.state_dict(),
@@ -109,7 +109,7 @@ class DQN:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        from plastilab.runtime.checkpoint import set_numpy_generator_state
+        from plastilab.core.random_state import set_numpy_generator_state
 
         self.q_network.load_state_dict(state["q_network"])
         self.target_network.load_state_dict(state["target_network"])
