@@ -141,7 +141,6 @@ def test_a_checkpoint_holding_an_arbitrary_object_is_refused_unread(tmp_path):
 @pytest.mark.parametrize(
     ("file", "value", "message"),
     [
-        ("atari-tiny.toml", 10, "checkpoint_every: found 10; allowed: 0 (kind atari cannot checkpoint yet)"),
         ("adam-tiny.toml", -1, "checkpoint_every: found -1; allowed: a number >= 0"),
         ("block-mdp-tiny.toml", "'often'", "checkpoint_every: found 'often'"),
     ],
@@ -172,3 +171,20 @@ def test_random_streams_round_trip_through_a_plain_checkpoint(tmp_path):
     set_global_rng_state(saved["rng"])
     set_numpy_generator_state(generator, saved["generator"])
     assert draws(generator) == expected
+
+
+def test_a_kind_that_cannot_checkpoint_refuses_the_key():
+    from typing import Literal
+
+    from pydantic import ValidationError
+
+    from plastilab.core.schema import ScenarioConfig
+
+    class NoCheckpoints(ScenarioConfig):  # a kind whose runner saves nothing (none ships now)
+        kind: Literal["no_checkpoints"]
+
+    NoCheckpoints(kind="no_checkpoints", name="x")
+    with pytest.raises(ValidationError) as refused:
+        NoCheckpoints(kind="no_checkpoints", name="x", checkpoint_every=10)
+    error = refused.value.errors()[0]
+    assert error["loc"] == ("checkpoint_every",) and "cannot checkpoint yet" in error["msg"]

@@ -151,3 +151,18 @@ def test_interventions_resumed_equals_uninterrupted(tmp_path, stop_series, stop_
     assert_same_run(resumed, whole)
     summary = json.loads((resumed / layout.SUMMARY).read_text())
     assert len(summary["scenario_summary"]["ranking"]) == 4
+
+
+ATARI = [
+    "checkpoint_every=150",
+    "env.max_frames=320",  # 80 agent steps an episode: the checkpoint falls mid-episode, the stop after an episode's end
+    "instruments.hessian.every=0",  # its product timing is logged once per process (see BLOCK_MDP)
+]
+
+
+@pytest.mark.timeout(600)
+def test_atari_resumed_equals_uninterrupted(tmp_path):
+    pytest.importorskip("ale_py")
+    whole, resumed, saved = run_twice(tmp_path, "atari-tiny.toml", ATARI, stop_step=200)
+    assert saved["step"] == 150
+    assert_same_run(resumed, whole)
