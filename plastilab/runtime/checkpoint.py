@@ -121,6 +121,10 @@ class Checkpoints:
         shared = self._shared
         run_dir = shared.run_dir
         path = run_dir / CHECKPOINT
+        if shared.resumed is not None:
+            # A runner that never took its state back started afresh in a folder that holds the
+            # steps before the checkpoint: its lines would be written twice. Stop, keep the checkpoint.
+            raise CheckpointError(f"{path}: the run went on without taking back the checkpoint it resumes from (position {self.position}); not saved")
         tmp = run_dir / (CHECKPOINT + ".tmp")
         try:
             files = self._sync_data()
