@@ -48,7 +48,7 @@ def one_line(result, *needles: str) -> str:
 
 @pytest.mark.timeout(900)
 def test_a_killed_run_resumes_to_the_numbers_of_an_unkilled_one(tmp_path):
-    long = ["checkpoint_every=100", "training.n_tasks=1", "training.steps_per_task=100000"]
+    long = ["device=cpu", "checkpoint_every=100", "training.n_tasks=1", "training.steps_per_task=100000"]
     command = [sys.executable, "-m", "plastilab", "run", str(TINY), "--out", str(tmp_path / "killed"), "--quiet", *(a for o in long for a in ("--set", o))]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:

@@ -79,7 +79,7 @@ INTERVENTIONS = [
 
 def run_twice(tmp_path, file: str, overrides: list[str], stop_step: int, stop_series: str = "", seeds=None):
     """The scenario run to its end, and run stopped at ``stop_step`` then resumed."""
-    scenario = load_scenario(SCENARIOS / file, overrides, seeds=seeds)
+    scenario = load_scenario(SCENARIOS / file, overrides, seeds=seeds, device="cpu")  # bit for bit: the CPU's promise
     uninterrupted = launcher.launch(scenario, tmp_path / "whole")
     assert uninterrupted.state == "finished"
     control = RunControl()
@@ -128,7 +128,7 @@ def test_block_mdp_resumed_equals_uninterrupted(tmp_path, seeds, stop_series, po
 
 @pytest.mark.timeout(600)
 def test_a_resumed_run_can_be_stopped_and_resumed_again(tmp_path):
-    scenario = load_scenario(SCENARIOS / "adam-tiny.toml", ADAM)
+    scenario = load_scenario(SCENARIOS / "adam-tiny.toml", ADAM, device="cpu")
     whole = launcher.launch(scenario, tmp_path / "whole").run_dir
     control = RunControl()
     run_dir = launcher.launch(scenario, tmp_path / "again", consumers=[StopAfter(control, 50)], control=control).run_dir
