@@ -4,7 +4,7 @@ machine does not tilt the ratio), as a user runs them (driver, writer, instrumen
 Prints each run's steps/s, the median ratio with/without (target >= 0.95 at the period printed),
 one checkpoint's size and the time one save takes.
 
-    .venv/bin/python bench/bench_checkpoint.py [--repeats 3] [--every 1000]
+    .venv/bin/python bench/bench_checkpoint.py [--repeats 3] [--every 1000] [--only adam-quick]
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 CASES = {
     # file, overrides that keep a repeat to seconds
     "adam-quick": ("adam-quick.toml", ["device=cpu", "training.n_tasks=2"]),
-    "block-mdp-aligned-quick": ("block-mdp-aligned-quick.toml", ["device=cpu", "training.total_steps=6000"]),
+    "block-mdp-aligned-quick": ("block-mdp-aligned-quick.toml", ["device=cpu", "training.total_steps=4000"]),
 }
 
 
@@ -57,18 +57,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--every", type=int, default=1000, help="checkpoint_every of the runs with checkpoints")
+    parser.add_argument("--only", choices=sorted(CASES), help="one scenario (default: each)")
     args = parser.parse_args()
     for name, (file, overrides) in CASES.items():
+        if args.only and name != args.only:
+            continue
         ratios, size, saves = [], 0, []
         timed_run(file, overrides, 0, [])  # warm up: imports, the dataset, torch's first kernels
         for _ in range(args.repeats):
             off, steps, _ = timed_run(file, overrides, 0, [])
             on, _, size = timed_run(file, overrides, args.every, saves)
             ratios.append(off / on)
-            print(f"{name}: {steps / off:,.0f} steps/s without, {steps / on:,.0f} with checkpoint_every={args.every}")
+            print(f"{name}: {steps / off:,.0f} steps/s without, {steps / on:,.0f} with checkpoint_every={args.every}", flush=True)
         print(
             f"{name}: median speed ratio with/without {statistics.median(ratios):.3f} (target >= 0.95); "
-            f"checkpoint {size / 1e6:.2f} MB; one save {statistics.median(saves) * 1e3:.1f} ms CPU ({len(saves)} saves)"
+            f"checkpoint {size / 1e6:.2f} MB; one save {statistics.median(saves) * 1e3:.1f} ms CPU ({len(saves)} saves)",
+            flush=True,
         )
 
 
