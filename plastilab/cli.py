@@ -116,18 +116,25 @@ def run(
     threads: Annotated[Optional[int], typer.Option(help="CPU threads for torch; overrides the scenario's threads key (default 1). Metrics repeat exactly only at the same count.", min=1)] = None,
     executor: Annotated[str, typer.Option(help="Studies: local (a pool of worker processes) | ray.")] = "local",
     address: Annotated[Optional[str], typer.Option(help="Studies, --executor ray: an existing cluster's address (default: a local Ray).")] = None,
-    resume: Annotated[Optional[Path], typer.Option(help="Studies: finish the study in this folder (reruns every trial not finished).")] = None,
+    resume: Annotated[Optional[Path], typer.Option(help="A run folder: continue it from its checkpoint (checkpoint_every). A study folder: finish it (reruns every trial not finished).")] = None,
     workers: Annotated[Optional[int], typer.Option(help="Studies: trials at once (default: one per core).", min=1)] = None,
     no_memory_check: Annotated[bool, typer.Option("--no-memory-check", help="Run even if the estimated memory exceeds what the machine has free.")] = False,
 ) -> None:
     """Run a scenario or a study headless: progress on stderr, run folders with every number, a report."""
     from plastilab.core.preflight import NO_MEMORY_CHECK_ENV
     from plastilab.core.scenario_file import load_scenario
+    from plastilab.studies.folder import is_study_dir
     from plastilab.studies.study_file import is_study_file
 
     out_dir = check_out(out)
     if no_memory_check:
         os.environ[NO_MEMORY_CHECK_ENV] = "1"  # preflight reads it, here or in a child process
+    if resume is not None and not is_study_dir(resume):
+        if file is not None or set_ or seed is not None or seeds or device:
+            fail(f"--resume {resume}: a resumed run keeps the scenario it started with; give the run folder alone")
+        from plastilab.headless.run import resume_headless
+
+        _end_headless(lambda: resume_headless(resume, quiet=quiet, threads=threads))
     if resume is not None or (file is not None and is_study_file(file)):
         from plastilab.headless.study_run import run_study_command
 
@@ -148,8 +155,13 @@ def run(
         fail(exc)
     from plastilab.headless.run import run_headless
 
+    _end_headless(lambda: run_headless(scenario, out=out_dir, quiet=quiet))
+
+
+def _end_headless(start) -> None:
+    """Run a headless run (or resume one) and exit with its code, its failure in one line."""
     try:
-        outcome = run_headless(scenario, out=out_dir, quiet=quiet)
+        outcome = start()
     except PlastilabError as exc:
         fail(exc)
     if outcome.state == "failed":

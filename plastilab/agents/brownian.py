@@ -31,6 +31,13 @@ class BrownianCopy:
         self.generator = torch.Generator(device=device).manual_seed(seed)
         self.last_step_norm = 0.0
 
+    def state_dict(self) -> dict:
+        return {"network": self.network.state_dict(), "generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.network.load_state_dict(state["network"])
+        self.generator.set_state(state["generator"])
+
     @staticmethod
     def snapshot(network: nn.Module) -> list[torch.Tensor]:
         """The parameters of ``network`` now: call before the optimiser step you will match."""

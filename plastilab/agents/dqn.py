@@ -61,6 +61,7 @@ class DQNStep(NamedTuple):
     q_mean: torch.Tensor | None  # mean Q(s, a) of the replay batch
     episode_return: float | None  # set on the step an episode ends
     target_refreshed: bool
+    return_so_far: float = 0.0  # of the episode under way after this step (what a resume needs)
 
 
 class DQN:
@@ -93,6 +94,31 @@ class DQN:
         self.explore_rng = np.random.default_rng([seed, 0xE])
         self.brownian = BrownianCopy(self.q_network, seed=seed + 2) if brownian else None
 
+    def state_dict(self) -> dict:
+        """Everything a checkpoint keeps of the learner: networks, optimiser, replay buffer,
+        the exploration stream and the Brownian copy."""
+        from plastilab.core.random_state import numpy_generator_state
+
+        return {
+            "q_network": self.q_network.state_dict(),
+            "target_network": self.target_network.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "replay_buffer": self.replay_buffer.state_dict(),
+            "explore_rng": numpy_generator_state(self.explore_rng),
+            "brownian": self.brownian.state_dict() if self.brownian is not None else None,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        from plastilab.core.random_state import set_numpy_generator_state
+
+        self.q_network.load_state_dict(state["q_network"])
+        self.target_network.load_state_dict(state["target_network"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.replay_buffer.load_state_dict(state["replay_buffer"])
+        set_numpy_generator_state(self.explore_rng, state["explore_rng"])
+        if self.brownian is not None:
+            self.brownian.load_state_dict(state["brownian"])
+
     def td_targets(self, rewards: torch.Tensor, next_observations: torch.Tensor, dones: torch.Tensor) -> torch.Tensor:
         """r + gamma * (1 - done) * Q_target(s', a'), a' = argmax of the target (or, for double
         DQN, of the online) network. Never differentiated."""
@@ -119,21 +145,29 @@ def run_dqn(
     total_steps: int,
     seed: int = 0,
     before_update: Callable[[int], None] | None = None,
+    resume_after: tuple[int, float] | None = None,
 ) -> Iterator[DQNStep]:
     """Train ``agent`` on ``env`` for ``total_steps`` environment steps, yielding after each.
 
     Steps count from 1, so "every N steps" falls on multiples of N, as the instruments' periods
     do. ``before_update(step)`` is called just before each optimiser step (an instrument hook).
+    ``resume_after = (steps, return_so_far)`` continues a loop that took ``steps`` steps, its
+    agent and environment restored from a checkpoint (the environment shows the observation it
+    showed then; ``return_so_far`` is that step's ``DQNStep.return_so_far``).
     """
     args = agent.config
     q_network, target_network, optimizer, rb = agent.q_network, agent.target_network, agent.optimizer, agent.replay_buffer
     rng = agent.explore_rng
     device = agent.device
 
-    obs, info = env.reset(seed=seed)
+    if resume_after is None:
+        obs, info = env.reset(seed=seed)
+        first, episode_return = 1, 0.0
+    else:
+        obs, info = env.current()
+        first, episode_return = resume_after[0] + 1, resume_after[1]
     obs = obs.to(device)
-    episode_return = 0.0
-    for step in range(1, total_steps + 1):
+    for step in range(first, total_steps + 1):
         # ACT: epsilon-greedy on the online network
         epsilon = linear_schedule(args.start_e, args.end_e, args.exploration_fraction * total_steps, step - 1)
         if rng.random() < epsilon:
@@ -182,4 +216,4 @@ def run_dqn(
             next_obs, next_info = env.reset()
             next_obs = next_obs.to(device)
         obs, info = next_obs, next_info
-        yield DQNStep(step, epsilon, loss, q_mean, ended_return, refreshed)
+        yield DQNStep(step, epsilon, loss, q_mean, ended_return, refreshed, episode_return)

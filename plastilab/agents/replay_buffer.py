@@ -76,6 +76,32 @@ class ReplayBuffer:
             self.latent_states[idx],
         )
 
+    def state_dict(self) -> dict:
+        """The transitions stored so far (not the empty rest), where the next one goes, and the
+        sampling stream: what a checkpoint keeps."""
+        n = self.size
+        return {
+            "observations": self.observations[:n].clone(),
+            "next_observations": self.next_observations[:n].clone(),
+            "actions": self.actions[:n].clone(),
+            "rewards": self.rewards[:n].clone(),
+            "dones": self.dones[:n].clone(),
+            "latent_states": self.latent_states[:n].clone(),
+            "position": self.position,
+            "size": self.size,
+            "generator": self.generator.get_state() if self.generator is not None else None,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        n = int(state["size"])
+        if n > self.capacity:
+            raise ValueError(f"the saved buffer holds {n} transitions; this one has room for {self.capacity}")
+        for name in ("observations", "next_observations", "actions", "rewards", "dones", "latent_states"):
+            getattr(self, name)[:n].copy_(state[name])
+        self.position, self.size = int(state["position"]), n
+        if state["generator"] is not None and self.generator is not None:
+            self.generator.set_state(state["generator"])
+
     def _encode(self, obs: torch.Tensor) -> torch.Tensor:
         return obs.mul(255.0).round_().to(torch.uint8) if self.uint8 else obs
 

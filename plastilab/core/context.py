@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from plastilab.runtime.checkpoint import Checkpoints
 
 
 @dataclass(frozen=True)
@@ -10,3 +14,4 @@ class RunContext:
     device: str  # "cpu", "cuda" or "mps", already resolved
     seed: int
     source: str = "scenario"  # the scenario file, for error messages that name it
+    checkpoints: Checkpoints | None = None  # checkpoint_every > 0: where to save, and what to resume

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Iterable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from plastilab.core.context import RunContext
 from plastilab.core.control import RunControl
@@ -17,6 +17,9 @@ from plastilab.core.errors import PlastilabError
 from plastilab.core.events import Event, RunFailed, RunFinished, RunInterrupted, RunStarted, Scalars
 from plastilab.core.registry import SCENARIO_KINDS
 from plastilab.core.scenario_file import Scenario
+
+if TYPE_CHECKING:
+    from plastilab.runtime.checkpoint import Checkpoints
 
 class Consumer(Protocol):
     def handle(self, event: Event) -> None: ...
@@ -28,12 +31,16 @@ def drive(
     *,
     run_dir: str | None = None,
     control: RunControl | None = None,
+    checkpoints: Checkpoints | None = None,
 ) -> Event:
-    """Run ``scenario`` to its end, feeding every event to every consumer; return the end event."""
+    """Run ``scenario`` to its end, feeding every event to every consumer; return the end event.
+
+    ``checkpoints`` (``checkpoint_every`` > 0) reach the runner through its context; one that
+    holds a resumed state makes this a resumed run (RunStarted says from which step)."""
     consumers = list(consumers)
     control = control or RunControl()
     config = scenario.config
-    last_step = 0
+    last_step = (checkpoints.resumed_step or 0) if checkpoints is not None else 0
 
     def emit(event: Event) -> None:
         for consumer in consumers:
@@ -53,10 +60,11 @@ def drive(
                 device=device,
                 seed=config.seed,
                 run_dir=run_dir,
+                resumed_from=checkpoints.resumed_step if checkpoints is not None else None,
             )
         )
         runner = SCENARIO_KINDS[config.kind].load_runner()
-        events = runner(config, RunContext(device=device, seed=config.seed, source=source))
+        events = runner(config, RunContext(device=device, seed=config.seed, source=source, checkpoints=checkpoints))
         summary: dict = {}
         try:
             while True:

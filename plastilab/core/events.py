@@ -21,6 +21,7 @@ class RunStarted:
     device: str
     seed: int
     run_dir: str | None = None
+    resumed_from: int | None = None  # a resumed run: the checkpoint's step it continues after
 
 
 @dataclass(frozen=True)

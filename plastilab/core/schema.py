@@ -43,9 +43,15 @@ class ScenarioConfig(Strict):
     # metrics are identical run to run only at the same thread count. One suits the small
     # models here, and spinning threads collapse when another process shares the cores.
     threads: int = Field(default=1, ge=1, le=1024)
+    # Save the run's whole state (networks, optimisers, random streams, replay buffer,
+    # instrument baselines) into its folder every N steps, so `plastilab run --resume RUN_DIR`
+    # continues it after a kill or a reboot; only the latest checkpoint is kept. 0: never.
+    checkpoint_every: int = Field(default=0, ge=0)
 
     # Key paths a form shows first (the picker's "main parameters").
     main_parameters: ClassVar[tuple[str, ...]] = ()
+    # Whether the kind's runner saves and restores checkpoints (``checkpoint_every``).
+    supports_checkpoints: ClassVar[bool] = False
 
     @model_validator(mode="after")
     def _seeds_fit_in_32_bits(self) -> ScenarioConfig:
@@ -54,6 +60,16 @@ class ScenarioConfig(Strict):
             allowed = PydanticCustomError("seeds_too_large", f"at most {2**32 - self.seed} with seed = {self.seed}")
             raise ValidationError.from_exception_data(
                 type(self).__name__, [InitErrorDetails(type=allowed, loc=("seeds",), input=self.seeds)]
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _checkpoints_supported(self) -> ScenarioConfig:
+        if self.checkpoint_every and not self.supports_checkpoints:
+            # Refused, not ignored: a long run that silently never checkpoints is lost to a reboot.
+            refused = PydanticCustomError("checkpoints_unsupported", f"0 (kind {self.kind} cannot checkpoint yet)")
+            raise ValidationError.from_exception_data(
+                type(self).__name__, [InitErrorDetails(type=refused, loc=("checkpoint_every",), input=self.checkpoint_every)]
             )
         return self
 

@@ -38,12 +38,19 @@ def run_seeds_one_after_another(
     from plastilab.core.driver import seed_everything  # the driver imports the registry: import late
 
     seeds = config.seed_values()
+    checkpoints = ctx.checkpoints
     if len(seeds) == 1:
-        return (yield from run_one(one_seed(config, seeds[0]), dataclasses.replace(ctx, seed=seeds[0])))
+        seed_ctx = dataclasses.replace(ctx, seed=seeds[0], checkpoints=checkpoints.within(seed_index=0) if checkpoints else None)
+        return (yield from run_one(one_seed(config, seeds[0]), seed_ctx))
     result = None
-    for seed in seeds:
+    # A resumed run skips the seeds it finished before its checkpoint (their lines are written).
+    first = checkpoints.resumed_position.get("seed_index", 0) if checkpoints is not None else 0
+    for index, seed in enumerate(seeds):
+        if index < first:
+            continue
         seed_everything(seed)  # as the driver does for a run of this seed alone
-        events = run_one(one_seed(config, seed), dataclasses.replace(ctx, seed=seed))
+        seed_checkpoints = checkpoints.within(seed_index=index) if checkpoints is not None else None
+        events = run_one(one_seed(config, seed), dataclasses.replace(ctx, seed=seed, checkpoints=seed_checkpoints))
         try:
             while True:
                 yield rename_series(next(events), seed)

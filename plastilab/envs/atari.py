@@ -89,6 +89,7 @@ class AtariEnv:
         self.last_episode_return: float | None = None
         self.last_episode_frames = 0
         self.frames = 0  # emulator frames over every episode (4 per agent step)
+        self._last_obs: np.ndarray | None = None  # the observation shown now
 
     def _observe(self, obs: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.asarray(obs)).to(self.device).float().div_(255.0)
@@ -96,7 +97,50 @@ class AtariEnv:
     def reset(self, seed: int | None = None) -> tuple[torch.Tensor, dict]:
         obs, info = self.env.reset(seed=seed)
         self.episode_return, self.episode_frames = 0.0, 0
+        self._last_obs = obs
         return self._observe(obs), {**info, "latent_state": 0}
+
+    def current(self) -> tuple[torch.Tensor, dict]:
+        """The observation shown now, stepping nothing (a resumed agent's loop)."""
+        return self._observe(self._last_obs), {"latent_state": 0}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Where the game is, for a checkpoint: the emulator with its random streams, the
+        preprocessing's frame buffers and lives, the frame stack, the no-op stream, the returns."""
+        from plastilab.core.random_state import numpy_generator_state
+
+        stack, preprocessing = self.env, self.env.env
+        emulator = preprocessing.unwrapped
+        return {
+            "ale": torch.frombuffer(bytearray(emulator.ale.cloneState(include_rng=True).serialize()), dtype=torch.uint8),
+            "np_random": numpy_generator_state(emulator.np_random),
+            "obs_buffer": [torch.from_numpy(b.copy()) for b in preprocessing.obs_buffer],
+            "lives": preprocessing.lives,
+            "game_over": preprocessing.game_over,
+            "obs_queue": [torch.from_numpy(np.asarray(o).copy()) for o in stack.obs_queue],
+            "padding_value": torch.from_numpy(np.asarray(stack.padding_value).copy()),
+            "last_obs": torch.from_numpy(np.asarray(self._last_obs).copy()),
+            "counters": [self.episode_return, self.episode_frames, self.last_episode_return, self.last_episode_frames, self.frames],
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        import ale_py
+
+        from plastilab.core.random_state import set_numpy_generator_state
+
+        stack, preprocessing = self.env, self.env.env
+        self.env.reset(seed=0)  # the wrappers' order checks want a reset; everything it set is replaced below
+        emulator = preprocessing.unwrapped
+        emulator.ale.restoreState(ale_py.ALEState(state["ale"].numpy().tobytes()))
+        set_numpy_generator_state(emulator.np_random, state["np_random"])
+        for buffer, saved in zip(preprocessing.obs_buffer, state["obs_buffer"], strict=True):
+            buffer[...] = saved.numpy()
+        preprocessing.lives, preprocessing.game_over = int(state["lives"]), bool(state["game_over"])
+        stack.obs_queue.clear()
+        stack.obs_queue.extend(o.numpy().copy() for o in state["obs_queue"])
+        stack.padding_value = state["padding_value"].numpy().copy()
+        self._last_obs = state["last_obs"].numpy().copy()
+        self.episode_return, self.episode_frames, self.last_episode_return, self.last_episode_frames, self.frames = state["counters"]
 
     def step(self, action: int) -> tuple[torch.Tensor, float, bool, bool, dict]:
         obs, reward, terminated, truncated, info = self.env.step(action)
@@ -108,6 +152,7 @@ class AtariEnv:
             self.last_episode_return, self.last_episode_frames = self.episode_return, self.episode_frames
         if self.clip_rewards:
             reward = float(np.sign(reward))
+        self._last_obs = obs
         return self._observe(obs), reward, bool(terminated), bool(truncated), {**info, "latent_state": 0}
 
     def close(self) -> None:

@@ -136,6 +136,23 @@ class BlockMDP:
         truncated = self.t >= self.episode_length
         return obs, reward, False, truncated, self._info()
 
+    def current(self) -> tuple[torch.Tensor, dict[str, Any]]:
+        """The observation shown now and its info, drawing nothing (a resumed agent's loop)."""
+        return self.images[self.image_index], self._info()
+
+    def state_dict(self) -> dict[str, Any]:
+        """Where the environment is: its stream, latent state, image and time in the episode
+        (the tables are the seed's, built again)."""
+        from plastilab.core.random_state import numpy_generator_state
+
+        return {"rng": numpy_generator_state(self._rng), "latent_state": self.latent_state, "image_index": self.image_index, "t": self.t}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        from plastilab.core.random_state import set_numpy_generator_state
+
+        set_numpy_generator_state(self._rng, state["rng"])
+        self.latent_state, self.image_index, self.t = int(state["latent_state"]), int(state["image_index"]), int(state["t"])
+
     # -- the tables -----------------------------------------------------------------------------
     def reward(self, latent_state: int, image_index: int, action: int) -> float:
         """The reward for taking ``action`` while shown image ``image_index`` of ``latent_state``."""

@@ -1,4 +1,4 @@
-"""``plastilab run``: launch a scenario with a progress display, then print its report.
+"""``plastilab run``: launch a scenario (or resume a run) with a progress display, then print its report.
 
 Ctrl-C, SIGTERM (``kill``, ``timeout``) and SIGHUP (the terminal closed) all end the run the same
 way: status ``interrupted``, summary.json written, and the exit code says which signal it was
@@ -8,13 +8,14 @@ stops the report, not the run folder, which is complete by then.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from plastilab.core.events import RunFailed
 from plastilab.core.scenario_file import Scenario
 from plastilab.headless.progress import make_progress
-from plastilab.runtime.launcher import launch
+from plastilab.runtime.launcher import Launched, launch, resume
 from plastilab.runtime.signals import StopSignal, exit_code_of, signal_name, stop_signals
 
 
@@ -43,10 +44,20 @@ def run_headless(scenario: Scenario, out: Path | None = None, quiet: bool = Fals
 
     A stop signal before the run folder exists raises ``StopSignal`` (nothing to report); after
     that, the run ends ``interrupted`` and the outcome says which signal ended it."""
+    return _headless(lambda consumers: launch(scenario, out, consumers=consumers, threads=threads), quiet)
+
+
+def resume_headless(run_dir: Path, quiet: bool = False, threads: int | None = None) -> HeadlessRun:
+    """``plastilab run --resume RUN_DIR``: continue the run from its checkpoint, as ``run_headless``.
+    A folder that cannot be resumed raises a one-line ``PlastilabError`` before anything runs."""
+    return _headless(lambda consumers: resume(run_dir, consumers=consumers, threads=threads), quiet)
+
+
+def _headless(start: Callable[[list], Launched], quiet: bool) -> HeadlessRun:
     with stop_signals() as received:
         progress = make_progress(quiet)
         try:
-            launched = launch(scenario, out, consumers=[progress] if progress else [], threads=threads)
+            launched = start([progress] if progress else [])
         finally:
             if progress:
                 progress.close()

@@ -93,6 +93,14 @@ class Instrument:
     def measure(self, at: MeasureRequest) -> Measurement:
         raise NotImplementedError
 
+    def state_dict(self) -> dict[str, Any]:
+        """What a run's checkpoint keeps of this instrument (tensors, numbers, text): the
+        baselines it measured at the start. Most instruments keep none."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        pass
+
 
 # name -> "module:Class"; the suite runs due instruments in this order (their scalars' order in
 # metrics.jsonl). The name is also the instrument's key in the [instruments] table.

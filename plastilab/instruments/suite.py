@@ -143,6 +143,21 @@ class InstrumentSuite:
         scalars = [Scalars(0, series, values, time.time())] if values else []
         return scalars + arrays
 
+    def state_dict(self) -> dict[str, Any]:
+        """What a run's checkpoint keeps between steps: θ_0 of every series and each
+        instrument's baselines (the parameters copied by ``before_step`` live within a step)."""
+        return {
+            "init": {series: dict(params) for series, params in self._init.items()},
+            "instruments": {i.name: i.state_dict() for i in self.instruments},
+        }
+
+    def load_state_dict(self, state: dict[str, Any], device: torch.device | str = "cpu") -> None:
+        """Take back a checkpoint's state instead of calling ``start`` (a resumed run); θ_0 goes
+        to ``device``, the networks' device."""
+        self._init = {series: {k: t.to(device) for k, t in params.items()} for series, params in state["init"].items()}
+        for instrument in self.instruments:
+            instrument.load_state_dict(state["instruments"].get(instrument.name, {}))
+
     def before_step(self, step: int, series: str, model: nn.Module) -> None:
         """Call just before the optimiser step of ``step``; it copies the parameters only when an
         instrument that needs them (stats' update ratios) is due, so ``updates/ratio`` is exactly
@@ -269,6 +284,20 @@ class PlasticityProbeInstrument(Instrument):
 
     def measure(self, at: MeasureRequest) -> Measurement:
         return self._probe(at.step, at.series, at.model)
+
+    def state_dict(self) -> dict[str, Any]:
+        probe = self.probe
+        return {
+            "baseline": {series: list(values) for series, values in self._baseline.items()},
+            # The probe's K tasks, drawn at the baseline: kept rather than drawn again, so a
+            # resumed run probes exactly the tasks the first start drew.
+            "task": None if probe._targets is None else [probe._inputs, probe._targets, probe._scales],
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._baseline = {series: (float(raw), float(scaled)) for series, (raw, scaled) in state["baseline"].items()}
+        if state["task"] is not None:
+            self.probe._inputs, self.probe._targets, self.probe._scales = state["task"]
 
     def _probe(self, step: int, series: str, model: nn.Module) -> Measurement:
         result = self.probe.measure(model)

@@ -59,7 +59,9 @@ class WriteFailed(PlastilabError):
 
 
 class RunFolderWriter:
-    def __init__(self, run_dir: str | Path, scenario: Scenario, command: list[str] | None = None) -> None:
+    def __init__(self, run_dir: str | Path, scenario: Scenario, command: list[str] | None = None, resuming: bool = False) -> None:
+        """``resuming``: the folder holds a run cut back to its checkpoint (``runtime.checkpoint``);
+        its files are appended to, and the summary continues from the lines already there."""
         self.dir = Path(run_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.scenario = scenario
@@ -71,6 +73,9 @@ class RunFolderWriter:
         self._status_written = 0.0
         self.failure: WriteFailed | None = None  # the first write that failed, if any
         self.ended = False  # the end is recorded (summary.json, status.json's end state)
+        self.resuming = resuming
+        if resuming:
+            self._continue_summary()
         self._metrics = self._open(layout.METRICS)
         self._arrays = self._open(layout.ARRAYS)
         self._log = self._open(layout.LOG)
@@ -187,6 +192,18 @@ class RunFolderWriter:
                     pass
 
     # -- helpers ------------------------------------------------------------------------------
+    def _continue_summary(self) -> None:
+        """The summary and last step of the lines a resumed run already has (as written)."""
+        from plastilab.rundir.reader import JsonlTail
+        from plastilab.rundir.records import is_scalar_record
+
+        for record in JsonlTail(self.dir / layout.METRICS, check=is_scalar_record).iter_new():
+            if record["tag"] == "task/index":
+                continue  # written for TaskBoundary events, which the summary never saw
+            value = record["value"]
+            self.summary.add(record["step"], record["series"], record["tag"], None if value is None else float(value))
+            self.last_step = max(self.last_step, record["step"])
+
     def _write_meta(self, event: RunStarted) -> None:
         import torch
 
@@ -206,7 +223,18 @@ class RunFolderWriter:
             "command": self.command,
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.started)),
         }
+        if event.resumed_from is not None:
+            meta = self._resumed_meta(meta, event.resumed_from)
         self._write_text(layout.META, json.dumps(meta, indent=2))
+
+    def _resumed_meta(self, meta: dict[str, Any], step: int) -> dict[str, Any]:
+        """The first start's meta.json, with this resume added to its ``resumes``."""
+        from plastilab.rundir.reader import read_json
+
+        first = read_json(self.dir / layout.META) or {}
+        resumes = first.get("resumes") if isinstance(first.get("resumes"), list) else []
+        resumes.append({"step": step, "started": meta["started"], "command": meta["command"], "threads": meta["threads"]})
+        return {**meta, **{k: first[k] for k in ("started", "command") if k in first}, "resumes": resumes}
 
     def _heartbeat(self) -> None:
         state.write_running(self.dir, self.last_step)

@@ -7,24 +7,31 @@ the run-folder writer, so every run's folder is made the same way.
     scenario = load_scenario("scenarios/adam-quick.toml", ["training.lr=3e-4"], seed=3)
     launched = launch(scenario, out=Path("runs"), consumers=[progress])
     launched.state, launched.run_dir, launched.end    # "finished", runs/adam-quick/2026..., RunFinished(...)
+
+    relaunched = resume(launched.run_dir)    # an interrupted or abandoned run with a checkpoint
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from plastilab.core.control import RunControl
 from plastilab.core.driver import Consumer, drive
 from plastilab.core.errors import ScenarioError
-from plastilab.core.events import Event, RunInterrupted
+from plastilab.core.events import Event, RunInterrupted, RunStarted, Scalars
 from plastilab.core.preflight import preflight
 from plastilab.core.scenario_file import Scenario
 from plastilab.rundir import state
+from plastilab.rundir import layout
 from plastilab.rundir.layout import new_run_dir
 from plastilab.rundir.writer import RunFolderWriter
 from plastilab.runtime.signals import signals_held
+
+if TYPE_CHECKING:
+    from plastilab.runtime.checkpoint import Checkpoints, ResumePoint
 
 
 @dataclass(frozen=True)
@@ -56,22 +63,84 @@ def launch(
     appears whole, its status.json written, and a stop signal (Ctrl-C, SIGTERM, SIGHUP) that
     arrives meanwhile is held until it is, then ends the run as ``interrupted``.
     """
+    return _launch(scenario, lambda: _new_run_folder(scenario, out), None, consumers, control, threads, command)
+
+
+def resume(
+    run_dir: str | Path,
+    *,
+    consumers: Iterable[Consumer] = (),
+    control: RunControl | None = None,
+    threads: int | None = None,
+    command: Sequence[str] | None = None,
+    history: bool = False,
+) -> Launched:
+    """Continue the interrupted, abandoned or failed run in ``run_dir`` from its checkpoint, in
+    the same folder: its files are cut back to the checkpoint and appended to, so they end as an
+    uninterrupted run's would (wall times aside). The arguments are ``launch``'s; with
+    ``history`` the consumers see the run's events up to the checkpoint right after RunStarted
+    (read back from the folder), so a dashboard draws the whole run, not only its new steps.
+
+    A folder that cannot be resumed (still running, finished, no checkpoint, a checkpoint that
+    is not plain data) raises a one-line ``PlastilabError`` and is left as it was."""
+    from plastilab.core.scenario_file import load_scenario
+    from plastilab.runtime.checkpoint import open_resume
+
+    point = open_resume(run_dir)
+    scenario = load_scenario(Path(run_dir) / layout.SCENARIO)
+    if history:
+        consumers = [_HistoryFirst(consumer, point.run_dir) for consumer in consumers]
+    return _launch(scenario, lambda: _claim(point), point, consumers, control, threads, command)
+
+
+class _HistoryFirst:
+    """A consumer of a resumed run that gets, right after RunStarted, the events the folder
+    holds up to the checkpoint (the writer has written nothing new yet)."""
+
+    def __init__(self, consumer: Consumer, run_dir: Path) -> None:
+        self.consumer = consumer
+        self.run_dir = run_dir
+
+    def handle(self, event: Event) -> None:
+        self.consumer.handle(event)
+        if isinstance(event, RunStarted):
+            from plastilab.runtime.sources import FolderSource
+
+            for past in FolderSource(self.run_dir).poll(0):
+                if isinstance(past, Scalars):
+                    past = replace(past, wall_time=0.0)  # no time: a speed counts the resumed steps only
+                if not isinstance(past, RunStarted):
+                    self.consumer.handle(past)
+
+
+def _launch(
+    scenario: Scenario,
+    make_folder: Callable[[], Path],
+    resuming: ResumePoint | None,
+    consumers: Iterable[Consumer],
+    control: RunControl | None,
+    threads: int | None,
+    command: Sequence[str] | None,
+) -> Launched:
     import torch
 
     if threads is not None and threads < 1:
         raise ScenarioError(f"threads: found {threads}; allowed: a number >= 1")
     if threads is not None and threads != scenario.config.threads:
         scenario = Scenario(scenario.path, scenario.config.model_copy(update={"threads": threads}))
-    preflight(scenario)  # bad input fails before a run folder exists: nothing half-made is left
+    preflight(scenario)  # bad input fails before a run folder exists (or is touched): nothing half-made is left
     consumers = list(consumers)
     threads_before = torch.get_num_threads()
     torch.set_num_threads(scenario.config.threads)
     writer: RunFolderWriter | None = None
     try:
         with signals_held():  # a signal now waits until the folder is whole, then lands below
-            run_dir = _new_run_folder(scenario, out)
-            writer = RunFolderWriter(run_dir, scenario, command=list(command) if command is not None else None)
-        end = drive(scenario, [writer, *consumers], run_dir=str(run_dir), control=control)
+            run_dir = make_folder()
+            writer = RunFolderWriter(
+                run_dir, scenario, command=list(command) if command is not None else None, resuming=resuming is not None
+            )
+        checkpoints = _checkpoints(scenario, run_dir, resuming)
+        end = drive(scenario, [writer, *consumers], run_dir=str(run_dir), control=control, checkpoints=checkpoints)
     except KeyboardInterrupt:
         if writer is None:
             raise  # no run folder was made: nothing to record
@@ -83,6 +152,25 @@ def launch(
     finally:
         torch.set_num_threads(threads_before)
     return Launched(end=end, run_dir=run_dir, state=state.state_of(end))
+
+
+def _checkpoints(scenario: Scenario, run_dir: Path, resuming: ResumePoint | None) -> Checkpoints | None:
+    every = scenario.config.checkpoint_every
+    if not every:
+        return None
+    from plastilab.runtime.checkpoint import Checkpoints
+
+    return Checkpoints(run_dir, every, resumed=resuming.payload if resuming is not None else None)
+
+
+def _claim(point: ResumePoint) -> Path:
+    """The resumed run's folder: status.json says running (this process) before the files are
+    cut back to the checkpoint, so no other process resumes it meanwhile."""
+    from plastilab.runtime.checkpoint import rewind
+
+    state.write_running(point.run_dir, point.step)
+    rewind(point)
+    return point.run_dir
 
 
 def _new_run_folder(scenario: Scenario, out: str | Path | None) -> Path:

@@ -32,7 +32,8 @@ class Session:
 
     def relaunch_request(self) -> LaunchRequest | None:
         if self.request is not None:
-            return self.request
+            # Running a resumed run again starts it afresh (its folder is finished or in use).
+            return LaunchRequest(self.request.scenario_path, self.request.overrides, self.request.device)
         if self.folder is not None and (self.folder / "scenario.toml").is_file():
             return LaunchRequest(self.folder / "scenario.toml", [], None)
         return None

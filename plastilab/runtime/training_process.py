@@ -44,6 +44,7 @@ class LaunchRequest:
     scenario_path: Path
     overrides: list[str]
     device: str | None  # None: the file's own
+    resume_dir: Path | None = None  # continue this run folder from its checkpoint instead
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class LaunchSpec:
     runs_root: str = "runs"
     threads: int | None = None  # torch threads; None: the scenario's ``threads`` (as `plastilab run`)
     command: tuple[str, ...] = field(default_factory=tuple)
+    resume_dir: str | None = None  # continue this run folder from its checkpoint (``launcher.resume``)
 
 
 # -- the child side ---------------------------------------------------------------------------
@@ -120,19 +122,19 @@ def child_main(spec: LaunchSpec, queue, stop, pause, parent_pid: int, output_pat
     from plastilab.core.control import RunControl
     from plastilab.core.errors import PlastilabError
     from plastilab.core.scenario_file import load_scenario
-    from plastilab.runtime.launcher import launch
+    from plastilab.runtime.launcher import launch, resume
 
     consumer = QueueConsumer(queue)
     try:
-        scenario = load_scenario(spec.scenario_path, list(spec.overrides), device=spec.device)
-        launch(
-            scenario,
-            spec.runs_root,
-            consumers=[consumer],
-            control=RunControl(stop=stop, pause=pause),
-            threads=spec.threads,
-            command=list(spec.command) or ["plastilab", "(lab)", spec.scenario_path],
-        )
+        control = RunControl(stop=stop, pause=pause)
+        if spec.resume_dir is not None:
+            command = list(spec.command) or ["plastilab", "(lab)", "--resume", spec.resume_dir]
+            # history: the dashboard draws the run from its first step, not from the checkpoint
+            resume(spec.resume_dir, consumers=[consumer], control=control, threads=spec.threads, command=command, history=True)
+        else:
+            scenario = load_scenario(spec.scenario_path, list(spec.overrides), device=spec.device)
+            command = list(spec.command) or ["plastilab", "(lab)", spec.scenario_path]
+            launch(scenario, spec.runs_root, consumers=[consumer], control=control, threads=spec.threads, command=command)
     except PlastilabError as exc:
         consumer.handle(RunFailed(0, str(exc)))
     except BaseException as exc:  # noqa: BLE001 - the app must hear about every way this ends

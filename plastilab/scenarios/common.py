@@ -79,6 +79,13 @@ class WindowedMean:
         self.count = 0
         return mean
 
+    def state_dict(self) -> dict:
+        return {"sum": self._sum.clone(), "count": self.count}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._sum.copy_(state["sum"])
+        self.count = int(state["count"])
+
 
 def to_device(tensor: torch.Tensor, device: torch.device | str) -> torch.Tensor:
     """``tensor``, made on the CPU, on ``device``. For CUDA the copy goes from pinned memory and

@@ -149,6 +149,7 @@ class PlastilabApp(App):
             device=request.device,
             runs_root=str(self.runs_root),
             threads=self.threads,
+            resume_dir=str(request.resume_dir) if request.resume_dir is not None else None,
         )
         process = TrainingProcess(spec)
         state = RunState(history_capacity=self.history_capacity, live=True, state="starting")

@@ -87,6 +87,15 @@ class Learner:
     def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
         return evaluate_on_task(self.model, x, y)
 
+    def state_dict(self) -> dict:
+        """What a checkpoint keeps: the network, the optimiser, the loss summed since the last log."""
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "loss": self._loss.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self._loss.load_state_dict(state["loss"])
+
 
 @torch.no_grad()
 def evaluate_on_task(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
@@ -124,3 +133,10 @@ class SeparateSeeds:
 
     def evaluate(self, seed_index: int, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
         return self.learners[seed_index].evaluate(x, y)
+
+    def state_dict(self) -> dict:
+        return {"learners": [learner.state_dict() for learner in self.learners]}
+
+    def load_state_dict(self, state: dict) -> None:
+        for learner, saved in zip(self.learners, state["learners"], strict=True):
+            learner.load_state_dict(saved)

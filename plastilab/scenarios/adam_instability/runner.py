@@ -7,6 +7,7 @@ for each task:
         each seed draws one mini-batch of indices      (shared by every variant of that seed)
         every variant takes one optimiser step on it   (all its seeds at once when stacked)
         every log_every steps: each variant reports its scalars
+        every checkpoint_every steps: the run's state is saved (a resumed run starts here)
     at the task's last step: each variant reports task/final_loss on the whole task
     whenever an instrument is due: it measures each variant (probe, stats, Hessian, covariance)
 """
@@ -14,6 +15,7 @@ for each task:
 from __future__ import annotations
 
 import copy
+import itertools
 import time
 from collections.abc import Iterator
 
@@ -111,18 +113,27 @@ def run_adam_instability(config: AdamInstabilityConfig, ctx: RunContext) -> Iter
     suites: list[InstrumentSuite | None] = [None] * len(seeds)
     if config.instruments is not None:
         suites = [InstrumentSuite(config.instruments, probe_inputs=inputs[i], seed=seed) for i, seed in enumerate(seeds)]
+    checkpoints = ctx.checkpoints
+    resumed = checkpoints.take() if checkpoints is not None else None
+    first_task, steps_done = 0, 0  # a resumed run: the task it was in, and its steps already taken
+    if resumed is not None:
+        first_task, steps_done = load_state(resumed, variants, streams, suites, ctx.device)
+    elif config.instruments is not None:
         for group in variants:
             for i, (name, model) in enumerate(zip(group.names, group.models)):
                 yield from suites[i].start(name, model)  # θ_0 and the probe's baseline
     suite = suites[0] if suites[0] is not None and suites[0].instruments else None
-    step = 0
-    variant_names = list(config.variants)
-    for task in range(train.n_tasks):
+    step = first_task * train.steps_per_task + steps_done
+    for task in range(first_task, train.n_tasks):
+        # Where this task's draws begin: a checkpoint goes back here and draws them again.
+        task_start = [g.get_state() for g in streams]
         labels = to_device(torch.stack([torch.randint(0, train.n_classes, (data.n_images,), generator=g) for g in streams]), ctx.device)
         label_rows = labels.flatten()
-        yield TaskBoundary(step=step, task=task)
+        skip = steps_done if task == first_task else 0
+        if not skip:
+            yield TaskBoundary(step=step, task=task)
         batches = batch_rows(streams, data.n_images, train.batch_size, train.steps_per_task, ctx.device)
-        for task_step, rows in enumerate(batches, start=1):
+        for task_step, rows in enumerate(itertools.islice(batches, skip, None), start=skip + 1):
             # The hot path: two gathers and each variant's step; no host sync, nothing else.
             xb = image_rows.index_select(0, rows).view(*shape, -1)
             yb = label_rows.index_select(0, rows).view(shape)
@@ -132,27 +143,59 @@ def run_adam_instability(config: AdamInstabilityConfig, ctx: RunContext) -> Iter
             if step % train.log_every and not last_of_task and not measured:
                 for group in variants:
                     group.train_step(xb, yb)
-                continue
-            now = time.time()
-            for variant_name, group in zip(variant_names, variants):
-                if measured:
-                    for i, (name, model) in enumerate(zip(group.names, group.models)):
-                        suites[i].before_step(step, name, model)  # exact per-layer update ratios
-                for i, values in enumerate(group.logged_step(xb, yb)):
-                    name, model = group.names[i], group.models[i]
-                    values.update(group.evaluate(i, inputs[i], labels[i]))
-                    if last_of_task:
-                        values["task/final_loss"] = values["train/full_loss"]
-                        values["task/final_accuracy"] = values["train/accuracy"]
-                    arrays: list[Event] = []
-                    if measured:
-                        # The learner's own numbers (on every image of the task) keep their tags;
-                        # the suite adds per-layer detail and what the learner does not measure.
-                        arrays = merge_instrument_output(values, instrument_events(suites[i], step, name, model, inputs[i], labels[i]))
-                    yield Scalars(step=step, series=name, values=values, wall_time=now)
-                    yield from arrays
-                    key = f"variants.{variant_name}.lr"
-                    check_finite_loss(values["train/loss"], series=name, step=step, key=key, ctx=ctx, also=" (or training.lr)")
+            else:
+                yield from logged_step(config, ctx, step, variants, suites, inputs, labels, xb, yb, last_of_task, measured)
+            if checkpoints is not None and checkpoints.due(step):
+                checkpoints.save(step, state_dict(task, task_step, task_start, variants, suites))
+
+
+def logged_step(config, ctx, step, variants, suites, inputs, labels, xb, yb, last_of_task, measured) -> Iterator[Event]:
+    """A step that reports: every variant's scalars, and the instruments when they are due."""
+    now = time.time()
+    for variant_name, group in zip(config.variants, variants):
+        if measured:
+            for i, (name, model) in enumerate(zip(group.names, group.models)):
+                suites[i].before_step(step, name, model)  # exact per-layer update ratios
+        for i, values in enumerate(group.logged_step(xb, yb)):
+            name, model = group.names[i], group.models[i]
+            values.update(group.evaluate(i, inputs[i], labels[i]))
+            if last_of_task:
+                values["task/final_loss"] = values["train/full_loss"]
+                values["task/final_accuracy"] = values["train/accuracy"]
+            arrays: list[Event] = []
+            if measured:
+                # The learner's own numbers (on every image of the task) keep their tags;
+                # the suite adds per-layer detail and what the learner does not measure.
+                arrays = merge_instrument_output(values, instrument_events(suites[i], step, name, model, inputs[i], labels[i]))
+            yield Scalars(step=step, series=name, values=values, wall_time=now)
+            yield from arrays
+            key = f"variants.{variant_name}.lr"
+            check_finite_loss(values["train/loss"], series=name, step=step, key=key, ctx=ctx, also=" (or training.lr)")
+
+
+def state_dict(task: int, task_step: int, task_start: list[torch.Tensor], variants, suites) -> dict:
+    """The run between two steps, for a checkpoint: where it is in which task, each seed's data
+    stream as the task began (its labels and mini-batches are drawn again from there), every
+    variant's networks and optimisers, and the instruments' baselines."""
+    return {
+        "task": task,
+        "task_step": task_step,
+        "streams_at_task_start": task_start,
+        "variants": [group.state_dict() for group in variants],
+        "suites": [suite.state_dict() if suite is not None else None for suite in suites],
+    }
+
+
+def load_state(state: dict, variants, streams: list[torch.Generator], suites, device: str) -> tuple[int, int]:
+    """Put a checkpoint's ``state_dict`` back; the task it was in and the steps taken in it."""
+    for group, saved in zip(variants, state["variants"], strict=True):
+        group.load_state_dict(saved)
+    for stream, saved in zip(streams, state["streams_at_task_start"], strict=True):
+        stream.set_state(saved)
+    for suite, saved in zip(suites, state["suites"], strict=True):
+        if suite is not None:
+            suite.load_state_dict(saved, device)
+    return int(state["task"]), int(state["task_step"])
 
 
 def instrument_events(suite: InstrumentSuite, step: int, name: str, model: torch.nn.Module, x: torch.Tensor, labels: torch.Tensor) -> list[Event]:

@@ -78,6 +78,8 @@ class AdamInstabilityConfig(ScenarioConfig):
         object.__setattr__(self, "variants", resolved)  # frozen model: set once, while validating
         return self
 
+    supports_checkpoints = True  # checkpoint_every: the runner saves and restores its state
+
     main_parameters = (
         "training.n_tasks",
         "training.steps_per_task",

@@ -114,6 +114,23 @@ class StackedSeeds:
     def evaluate(self, seed_index: int, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
         return evaluate_on_task(self.models[seed_index], x, y)
 
+    def state_dict(self) -> dict:
+        """What a checkpoint keeps: the stacked parameters, the optimiser, the loss since the last log."""
+        return {
+            "stacked": {key: p.detach().clone() for key, p in self.stacked.items()},
+            "optimizer": self.optimizer.state_dict(),
+            "loss_sum": self._loss_sum.clone(),
+            "seen": self._seen,
+        }
+
+    @torch.no_grad()
+    def load_state_dict(self, state: dict) -> None:
+        for key, p in self.stacked.items():
+            p.copy_(state["stacked"][key])  # in place: each seed's module keeps viewing its slice
+        self.optimizer.load_state_dict(state["optimizer"])
+        self._loss_sum.copy_(state["loss_sum"])
+        self._seen = int(state["seen"])
+
 
 def _per_seed_norm(tensors: list[torch.Tensor]) -> torch.Tensor:
     """The L2 norm over all ``tensors`` together, for each index of their leading seed axis."""

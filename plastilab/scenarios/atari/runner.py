@@ -12,6 +12,7 @@ for each agent step (4 emulator frames):
     of its current targets
     every evaluation.every steps and at the end: evaluation.episodes separate episodes at a fixed
     small ε, logged as eval/return and eval/human_normalized
+    every checkpoint_every steps: the run's state is saved (a resumed run starts here)
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class AtariAgent:
     q_mean: WindowedMean = field(default_factory=WindowedMean)
     window_returns: list[float] = field(default_factory=list)  # unclipped, since the last log
     evaluations: int = 0
+    return_so_far: float = 0.0  # clipped, of the episode under way (its loop's last DQNStep)
 
 
 def run_atari(config: AtariConfig, ctx: RunContext) -> Iterator[Event]:
@@ -75,18 +77,29 @@ def run_one_seed(config: AtariConfig, ctx: RunContext) -> Iterator[Event]:
         agent = DQN(agent_cfg, env.observation_shape, env.n_actions, device=ctx.device, seed=config.seed)
         suite = InstrumentSuite(config.instruments, probe_inputs=inputs, seed=config.seed)
         agents.append(AtariAgent(name, env, eval_env, agent, suite, td_loss=WindowedMean(ctx.device), q_mean=WindowedMean(ctx.device)))
-    for a in agents:
-        yield from a.suite.start(a.name, a.agent.q_network)  # θ_0 and the probe's step-0 baseline
-        a.loop = run_dqn(a.env, a.agent, training.total_steps, seed=config.seed, before_update=_before_update(a))
-        yield _evaluated(a, 0, config, ctx)  # the untrained network: the curve's start
+    checkpoints = ctx.checkpoints
+    resumed = checkpoints.take() if checkpoints is not None else None
     # Measurement batches come from their own stream, so switching an instrument on or off
     # never changes what the agents train on.
     measure_stream = torch.Generator().manual_seed(config.seed + 7)
+    first = 1
+    if resumed is not None:
+        first = load_state(resumed, agents, measure_stream, ctx.device) + 1
+    for a in agents:
+        if resumed is None:
+            yield from a.suite.start(a.name, a.agent.q_network)  # θ_0 and the probe's step-0 baseline
+        a.loop = run_dqn(
+            a.env, a.agent, training.total_steps, seed=config.seed, before_update=_before_update(a),
+            resume_after=(first - 1, a.return_so_far) if resumed is not None else None,
+        )
+        if resumed is None:
+            yield _evaluated(a, 0, config, ctx)  # the untrained network: the curve's start
 
     try:
-        for step in range(1, training.total_steps + 1):
+        for step in range(first, training.total_steps + 1):
             for a in agents:
                 result = next(a.loop)
+                a.return_so_far = result.return_so_far
                 if result.td_loss is not None:
                     a.td_loss.add(result.td_loss)
                     a.q_mean.add(result.q_mean)
@@ -98,12 +111,52 @@ def run_one_seed(config: AtariConfig, ctx: RunContext) -> Iterator[Event]:
                     yield from _measure(a, step, config, measure_stream)
                 if (evaluation.every and step % evaluation.every == 0) or step == training.total_steps:
                     yield _evaluated(a, step, config, ctx)
+            if checkpoints is not None and checkpoints.due(step):
+                checkpoints.save(step, state_dict(step, agents, measure_stream))
     finally:
         for a in agents:
             if a.loop is not None:
                 a.loop.close()
             a.env.close()
             a.eval_env.close()
+
+
+def state_dict(step: int, agents: list[AtariAgent], measure_stream: torch.Generator) -> dict:
+    """The run after ``step``, for a checkpoint: every agent (networks, optimiser, replay
+    buffer, streams), its game, windows and instruments, and the measurement stream. An
+    evaluation game starts from its own seed each time: only how many were played is kept."""
+    return {
+        "step": step,
+        "agents": [
+            {
+                "agent": a.agent.state_dict(),
+                "env": a.env.state_dict(),
+                "td_loss": a.td_loss.state_dict(),
+                "q_mean": a.q_mean.state_dict(),
+                "window_returns": list(a.window_returns),
+                "evaluations": a.evaluations,
+                "return_so_far": a.return_so_far,
+                "suite": a.suite.state_dict(),
+            }
+            for a in agents
+        ],
+        "measure_stream": measure_stream.get_state(),
+    }
+
+
+def load_state(state: dict, agents: list[AtariAgent], measure_stream: torch.Generator, device: str) -> int:
+    """Put a checkpoint's ``state_dict`` back; the step it was taken after."""
+    for a, saved in zip(agents, state["agents"], strict=True):
+        a.agent.load_state_dict(saved["agent"])
+        a.env.load_state_dict(saved["env"])
+        a.td_loss.load_state_dict(saved["td_loss"])
+        a.q_mean.load_state_dict(saved["q_mean"])
+        a.window_returns = [float(r) for r in saved["window_returns"]]
+        a.evaluations = int(saved["evaluations"])
+        a.return_so_far = float(saved["return_so_far"])
+        a.suite.load_state_dict(saved["suite"], device)
+    measure_stream.set_state(state["measure_stream"])
+    return int(state["step"])
 
 
 def _measurement_inputs(config: AtariConfig) -> int:

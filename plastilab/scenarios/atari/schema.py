@@ -94,6 +94,8 @@ class AtariConfig(ScenarioConfig):
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     instruments: InstrumentsConfig = Field(default_factory=default_instruments)
 
+    supports_checkpoints = True  # checkpoint_every: the runner saves and restores its state
+
     main_parameters = (
         "env.game",
         "training.total_steps",

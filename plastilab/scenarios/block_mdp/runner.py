@@ -10,6 +10,7 @@ at step 0: each td series logs the optimal and the random return (reference line
 for each environment step:
     every combination takes one step of its DQN loop                     (act, store, train, refresh)
     every log_every steps: td/loss, q/mean (window means), explore/epsilon, episode/return
+    every checkpoint_every steps: the run's state is saved (a resumed run starts here)
     when an instrument is due: measure the online network, and the Brownian copy, on one replay
     batch with the TD loss of the online network's current targets
 """
@@ -48,6 +49,7 @@ class Combination:
     q_mean: WindowedMean = field(default_factory=WindowedMean)
     returns: list[float] = field(default_factory=list)  # every finished episode
     window_returns: list[float] = field(default_factory=list)  # episodes finished since the last log
+    return_so_far: float = 0.0  # of the episode under way (its loop's last DQNStep)
 
     @property
     def td(self) -> str:
@@ -83,24 +85,34 @@ def run_one_seed(config: BlockMDPConfig, ctx: RunContext) -> Iterator[Event]:
             device=ctx.device, seed=config.seed, brownian=training.brownian,
         )
         combos.append(Combination(reward, name, prefix, env, agent, suites[name], td_loss=WindowedMean(ctx.device), q_mean=WindowedMean(ctx.device)))
-    for combo in combos:
-        yield from combo.suite.start(combo.td, combo.agent.q_network)  # θ_0 and the probe's step-0 baseline
-        if combo.agent.brownian is not None:
-            yield from combo.suite.start(combo.brownian, combo.agent.brownian.network)
-        combo.loop = run_dqn(
-            combo.env, combo.agent, training.total_steps, seed=config.seed,
-            before_update=_before_update(combo),
-        )
-    for combo in combos:  # reference lines for the return curve
-        references = {"episode/optimal_return": combo.env.optimal_return(), "episode/random_return": combo.env.random_return()}
-        yield Scalars(step=0, series=combo.td, values=references, wall_time=time.time())
+    checkpoints = ctx.checkpoints
+    resumed = checkpoints.take() if checkpoints is not None else None
     # Measurement batches come from their own stream, so switching an instrument on or off
     # never changes what the agents train on.
     measure_stream = torch.Generator().manual_seed(config.seed + 7)
+    first = 1
+    if resumed is not None:
+        first = load_state(resumed, combos, suites, measure_stream, ctx.device) + 1
+    else:
+        for combo in combos:
+            yield from combo.suite.start(combo.td, combo.agent.q_network)  # θ_0 and the probe's step-0 baseline
+            if combo.agent.brownian is not None:
+                yield from combo.suite.start(combo.brownian, combo.agent.brownian.network)
+    for combo in combos:
+        combo.loop = run_dqn(
+            combo.env, combo.agent, training.total_steps, seed=config.seed,
+            before_update=_before_update(combo),
+            resume_after=(first - 1, combo.return_so_far) if resumed is not None else None,
+        )
+    if resumed is None:
+        for combo in combos:  # reference lines for the return curve
+            references = {"episode/optimal_return": combo.env.optimal_return(), "episode/random_return": combo.env.random_return()}
+            yield Scalars(step=0, series=combo.td, values=references, wall_time=time.time())
 
-    for step in range(1, training.total_steps + 1):
+    for step in range(first, training.total_steps + 1):
         for combo in combos:
             result = next(combo.loop)
+            combo.return_so_far = result.return_so_far
             if result.td_loss is not None:
                 combo.td_loss.add(result.td_loss)
                 combo.q_mean.add(result.q_mean)
@@ -111,9 +123,50 @@ def run_one_seed(config: BlockMDPConfig, ctx: RunContext) -> Iterator[Event]:
                 yield _logged_scalars(combo, step, result, ctx)
             if combo.suite.due(step):
                 yield from _measure(combo, step, config, measure_stream)
+        if checkpoints is not None and checkpoints.due(step):
+            checkpoints.save(step, state_dict(step, combos, suites, measure_stream))
 
     for combo in combos:
         combo.loop.close()
+
+
+def state_dict(step: int, combos: list[Combination], suites: dict[str, InstrumentSuite], measure_stream: torch.Generator) -> dict:
+    """The run after ``step``, for a checkpoint: every combination's agent (networks, optimiser,
+    replay buffer, streams), environment and windows, the instruments' baselines, and the
+    measurement stream."""
+    return {
+        "step": step,
+        "combinations": [
+            {
+                "agent": combo.agent.state_dict(),
+                "env": combo.env.state_dict(),
+                "td_loss": combo.td_loss.state_dict(),
+                "q_mean": combo.q_mean.state_dict(),
+                "returns": list(combo.returns),
+                "window_returns": list(combo.window_returns),
+                "return_so_far": combo.return_so_far,
+            }
+            for combo in combos
+        ],
+        "suites": {name: suite.state_dict() for name, suite in suites.items()},
+        "measure_stream": measure_stream.get_state(),
+    }
+
+
+def load_state(state: dict, combos: list[Combination], suites: dict[str, InstrumentSuite], measure_stream: torch.Generator, device: str) -> int:
+    """Put a checkpoint's ``state_dict`` back; the step it was taken after."""
+    for combo, saved in zip(combos, state["combinations"], strict=True):
+        combo.agent.load_state_dict(saved["agent"])
+        combo.env.load_state_dict(saved["env"])
+        combo.td_loss.load_state_dict(saved["td_loss"])
+        combo.q_mean.load_state_dict(saved["q_mean"])
+        combo.returns = [float(r) for r in saved["returns"]]
+        combo.window_returns = [float(r) for r in saved["window_returns"]]
+        combo.return_so_far = float(saved["return_so_far"])
+    for name, suite in suites.items():
+        suite.load_state_dict(state["suites"][name], device)
+    measure_stream.set_state(state["measure_stream"])
+    return int(state["step"])
 
 
 def _before_update(combo: Combination):

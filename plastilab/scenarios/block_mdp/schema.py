@@ -68,6 +68,8 @@ class BlockMDPConfig(ScenarioConfig):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     instruments: InstrumentsConfig = Field(default_factory=default_instruments)
 
+    supports_checkpoints = True  # checkpoint_every: the runner saves and restores its state
+
     main_parameters = (
         "env.rewards",
         "training.total_steps",

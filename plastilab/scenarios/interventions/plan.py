@@ -65,6 +65,15 @@ class InterventionPlan:
             return self._redo(model, optimizer, probe)
         return {}
 
+    def state_dict(self) -> dict:
+        """What a checkpoint keeps: shrink-and-perturb's noise stream and L2-init's θ_0."""
+        return {"noise": self.noise.get_state(), "l2_init": dict(self.l2_init.initial) if self.l2_init is not None else None}
+
+    def load_state_dict(self, state: dict, device: torch.device | str = "cpu") -> None:
+        self.noise.set_state(state["noise"])
+        if self.l2_init is not None:
+            self.l2_init.initial = {name: t.to(device) for name, t in state["l2_init"].items()}
+
     def _redo(self, model: nn.Module, optimizer: torch.optim.Optimizer, probe: torch.Tensor) -> dict[str, float]:
         recycled = recycle_dormant_units(model, optimizer, probe, self.settings.redo.threshold)
         return {"redo/recycled_units": float(sum(recycled.values()))}

@@ -10,6 +10,7 @@ one after another, each seed as a run of that seed alone):
         every log_every steps (and whenever an instrument measures): the series' scalars,
             the instruments' scalars merged in (the runner's own tags win)
         at the iteration's last step: task/final_loss on the whole task
+        every checkpoint_every steps: the series' state is saved (a resumed run starts here)
 rank the combinations by their final losses over the last iterations
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import torch
 
@@ -49,13 +51,17 @@ def run_interventions(config: InterventionsConfig, ctx: RunContext) -> Iterator[
     # Each seed's images, as a run of that seed alone loads them.
     inputs = {seed: to_device(load_scenario_images(config, ctx, seed)[0], ctx.device) for seed in seeds}
     final_losses: dict[str, list[float | None]] = {}
+    checkpoints = ctx.checkpoints
+    # A resumed run skips the series it finished before its checkpoint (their lines are written).
+    first = checkpoints.resumed_position.get("series_index", 0) if checkpoints is not None else 0
     # Seeds run one after another (each series is its own network, optimiser and interventions).
-    for arch in config.grid.architectures:
-        for combination in config.grid.interventions:
-            for seed in seeds:
-                name = series_name(arch, combination, seed)
-                final_losses[name] = []
-                yield from train_series(one_seed(config, seed), ctx, inputs[seed], arch, combination, final_losses[name])
+    grid = [(arch, combination, seed) for arch in config.grid.architectures for combination in config.grid.interventions for seed in seeds]
+    for index, (arch, combination, seed) in enumerate(grid):
+        if index < first:
+            continue
+        final_losses[series_name(arch, combination, seed)] = []
+        series_ctx = replace(ctx, checkpoints=checkpoints.within(series_index=index) if checkpoints is not None else None)
+        yield from train_series(one_seed(config, seed), series_ctx, inputs[seed], arch, combination, final_losses)
     # The ranking goes into the end summary only: the report shows it from summary.json (it
     # was also logged once, so `plastilab run` printed it twice).
     window = config.ranking.window
@@ -69,9 +75,10 @@ def train_series(
     x: torch.Tensor,
     arch: str,
     combination: str,
-    final_losses: list[float | None],
+    final_losses: dict[str, list[float | None]],
 ) -> Iterator[Event]:
-    """One series: ``config`` is the run of one seed (``one_seed``)."""
+    """One series: ``config`` is the run of one seed (``one_seed``); its final losses go to
+    ``final_losses[its name]`` (a resumed series puts back every series' from the checkpoint)."""
     task, training = config.task, config.training
     name = series_name(arch, combination, config.seed)
     seed = derive_seed(config.seed, 0)
@@ -92,17 +99,34 @@ def train_series(
     tasks = TaskStream(task, x, seed)
     batches = torch.Generator().manual_seed(derive_seed(seed, 1))  # on the CPU: same stream on every device
     unit_inputs = x[: config.interventions.redo.n_examples]  # the inputs units are scored on
-    if suite is not None:
+    train_loss = WindowedMean(ctx.device)
+    checkpoints = ctx.checkpoints
+    resumed = checkpoints.take() if checkpoints is not None else None
+    first_iteration, steps_done = 0, 0  # a resumed series: the iteration it was in, its steps taken in it
+    if resumed is not None:
+        first_iteration, steps_done = int(resumed["iteration"]), int(resumed["iteration_step"])
+        model.load_state_dict(resumed["model"])
+        optimizer.load_state_dict(resumed["optimizer"])
+        plan.load_state_dict(resumed["plan"], ctx.device)
+        train_loss.load_state_dict(resumed["train_loss"])
+        batches.set_state(resumed["batches"])
+        if suite is not None:
+            suite.load_state_dict(resumed["suite"], ctx.device)
+        final_losses.clear()
+        final_losses.update({series: list(values) for series, values in resumed["final_losses"].items()})
+    elif suite is not None:
         yield from suite.start(name, model)  # θ_0 and the probe baseline, at step 0
-    step, train_loss = 0, WindowedMean(ctx.device)
-    for iteration in range(task.n_iterations):
+    step = first_iteration * task.steps_per_iteration + steps_done
+    for iteration in range(first_iteration, task.n_iterations):
         y = to_device(tasks.targets(iteration), ctx.device)
-        yield TaskBoundary(step=step, task=iteration, series=name)
-        if iteration > 0:
-            changed = plan.at_task_change(model, optimizer, unit_inputs)
-            if changed:
-                yield Scalars(step=step, series=name, values=changed, wall_time=time.time())
-        for iteration_step in range(1, task.steps_per_iteration + 1):
+        skip = steps_done if iteration == first_iteration else 0
+        if resumed is None or iteration > first_iteration:  # a resumed iteration has begun already
+            yield TaskBoundary(step=step, task=iteration, series=name)
+            if iteration > 0:
+                changed = plan.at_task_change(model, optimizer, unit_inputs)
+                if changed:
+                    yield Scalars(step=step, series=name, values=changed, wall_time=time.time())
+        for iteration_step in range(skip + 1, task.steps_per_iteration + 1):
             step += 1
             index = to_device(torch.randint(0, len(x), (training.batch_size,), generator=batches), ctx.device)  # no host wait
             xb, yb = x[index], y[index]
@@ -122,21 +146,38 @@ def train_series(
                 instrument_events = suite.measure(step, name, model, loss_fn=objective.loss, batch=(xb, yb), labels=labels)
 
             last = iteration_step == task.steps_per_iteration
-            if step % training.log_every and not last and not extra and not instrument_events:
-                continue  # a step the instruments measure is a logged step, so their output merges
-            values = {"train/loss": train_loss.take(), **extra}
-            values.update(measure(model, unit_inputs, config))
-            if penalty is not None:
-                values["train/penalty"] = penalty.item()
-            if last:
-                values.update(evaluate(model, objective, x, y))
-                final_losses.append(values["task/final_loss"] if math.isfinite(values["task/final_loss"]) else None)
-            # The runner's own numbers keep their tags; the instruments add the rest (per layer,
-            # ranks, the probe), as in every runner.
-            instrument_events = merge_instrument_output(values, instrument_events)
-            yield Scalars(step=step, series=name, values=values, wall_time=time.time())
-            yield from instrument_events
-            check_finite_loss(values["train/loss"], series=name, step=step, key="training.lr", ctx=ctx)
+            if not (step % training.log_every and not last and not extra and not instrument_events):
+                # a step the instruments measure is a logged step, so their output merges
+                yield from logged_step(config, ctx, name, step, model, objective, plan, penalty, train_loss, extra, unit_inputs, x, y, last, final_losses[name], instrument_events)
+            if checkpoints is not None and checkpoints.due(step):
+                checkpoints.save(step, {
+                    "iteration": iteration,
+                    "iteration_step": iteration_step,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "plan": plan.state_dict(),
+                    "train_loss": train_loss.state_dict(),
+                    "batches": batches.get_state(),
+                    "suite": suite.state_dict() if suite is not None else None,
+                    "final_losses": {series: list(values) for series, values in final_losses.items()},
+                })
+
+
+def logged_step(config, ctx, name, step, model, objective, plan, penalty, train_loss, extra, unit_inputs, x, y, last, final_losses, instrument_events) -> Iterator[Event]:
+    """The scalars of a logged step (with the task's final loss at an iteration's last step)."""
+    values = {"train/loss": train_loss.take(), **extra}
+    values.update(measure(model, unit_inputs, config))
+    if penalty is not None:
+        values["train/penalty"] = penalty.item()
+    if last:
+        values.update(evaluate(model, objective, x, y))
+        final_losses.append(values["task/final_loss"] if math.isfinite(values["task/final_loss"]) else None)
+    # The runner's own numbers keep their tags; the instruments add the rest (per layer,
+    # ranks, the probe), as in every runner.
+    instrument_events = merge_instrument_output(values, instrument_events)
+    yield Scalars(step=step, series=name, values=values, wall_time=time.time())
+    yield from instrument_events
+    check_finite_loss(values["train/loss"], series=name, step=step, key="training.lr", ctx=ctx)
 
 
 def make_suite(config: InterventionsConfig, x: torch.Tensor, fresh_network):

@@ -179,6 +179,8 @@ class InterventionsConfig(ScenarioConfig):
     ranking: RankingConfig = Field(default_factory=RankingConfig)
     instruments: InstrumentsConfig | None = None  # plasticity probe, unit stats, Hessian, ...
 
+    supports_checkpoints = True  # checkpoint_every: the runner saves and restores its state
+
     main_parameters = (
         "task.targets",
         "task.n_iterations",

@@ -1,4 +1,5 @@
-"""Past runs from the runs folder: open one in the dashboard, overlay two, or run one again.
+"""Past runs from the runs folder: open one in the dashboard, overlay two, run one again, or
+resume an interrupted or abandoned one from its checkpoint (``checkpoint_every``).
 
 In a read-only app (the classroom's viewer) this is the first screen: it refreshes itself as runs
 appear and change state, opens a running one as a followed dashboard, and offers no rerun.
@@ -15,8 +16,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from plastilab.core.safe_text import shown
-from plastilab.tui.messages import OpenRunRequested, RelaunchRequested
+from plastilab.tui.messages import LaunchRequested, OpenRunRequested, RelaunchRequested
 from plastilab.rundir.index import list_runs
+from plastilab.runtime.checkpoint import RESUMABLE_STATES, why_not_resumable
+from plastilab.runtime.training_process import LaunchRequest
 from plastilab.tui.widgets.runs_table import RunsTable
 
 REFRESH_PERIOD_S = 2.0  # a viewer's runs list re-reads the folder this often
@@ -27,6 +30,7 @@ class RunsScreen(Screen):
         Binding("space", "mark", "Mark"),
         Binding("c", "compare", "Compare"),
         Binding("r", "rerun", "Rerun"),
+        Binding("u", "resume", "Resume"),
         Binding("g", "refresh", "Refresh"),
         Binding("escape", "back", "Back"),
         Binding("d", "app.toggle_theme", "Theme"),
@@ -49,7 +53,7 @@ class RunsScreen(Screen):
         self.action_refresh()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self.app.read_only and action in ("rerun", "back"):
+        if self.app.read_only and action in ("rerun", "resume", "back"):
             return False  # a viewer reruns nothing, and this is its first screen
         return True
 
@@ -89,6 +93,8 @@ class RunsScreen(Screen):
             grid.add_row("final loss", Text("  ".join(f"{k} {'–' if v is None else f'{v:.3f}'}" for k, v in run.finals.items())))
         if run.error:
             grid.add_row("why", Text(run.error, style="red"))
+        if not self.app.read_only and run.state in RESUMABLE_STATES and why_not_resumable(run.path) is None:
+            grid.add_row("resume", Text("u continues it from its last checkpoint"))
         self.query_one("#run-details", Static).update(grid)
 
     @on(DataTable.RowSelected)
@@ -115,6 +121,17 @@ class RunsScreen(Screen):
         run = self.query_one(RunsTable).current()
         if run is not None:
             self.post_message(RelaunchRequested(run.path))
+
+    def action_resume(self) -> None:
+        """Continue the run under the cursor from its checkpoint, live in the dashboard."""
+        run = self.query_one(RunsTable).current()
+        if run is None:
+            return
+        why = why_not_resumable(run.path)
+        if why is not None:
+            self.notify(why, severity="warning", markup=False)
+            return
+        self.post_message(LaunchRequested(LaunchRequest(run.path / "scenario.toml", [], None, resume_dir=run.path)))
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -1,0 +1,315 @@
+"""Checkpoints: a run's whole state saved into its folder every N steps, and resuming from it.
+
+A scenario with ``checkpoint_every = N`` hands its runner a ``Checkpoints``; the runner saves
+after every step divisible by N, once that step's events are written, and, when resumed, takes
+its state back where its loop begins:
+
+    state = ctx.checkpoints.take() if ctx.checkpoints else None   # None: a fresh start
+    ...restore from state, or start as usual...
+    for step in range(first, last + 1):
+        ...the step, its events yielded...
+        if ctx.checkpoints is not None and ctx.checkpoints.due(step):
+            ctx.checkpoints.save(step, {"step": step, "model": model.state_dict(), ...})
+
+Everything else is here, once for every kind: the random streams every run shares (torch, numpy,
+Python's ``random``; the runner saves the generators it owns), the size of metrics.jsonl,
+arrays.jsonl and log.jsonl at the checkpoint (a resumed run cuts them back to it, so the lines
+written after the checkpoint and before the kill are written once, not twice), fsync of the
+data the checkpoint vouches for, and an atomic write (temporary file, then rename: a kill
+mid-write leaves the previous checkpoint). Only the latest checkpoint is kept.
+
+A checkpoint holds tensors, numbers, text and lists and dicts of them, nothing else, and is
+loaded with ``torch.load(weights_only=True)``: a file holding any other object is refused, so
+a run folder from elsewhere cannot run code when resumed. Random states that are not tensors
+(numpy's, Python's) are stored as JSON text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from plastilab.core.errors import PlastilabError
+from plastilab.core.random_state import global_rng_state, set_global_rng_state
+from plastilab.rundir import layout, state
+
+CHECKPOINT = layout.CHECKPOINT
+FORMAT = 1
+DATA_FILES = (layout.METRICS, layout.ARRAYS, layout.LOG)
+RESUMABLE_STATES = ("interrupted", state.ABANDONED, "failed")
+
+
+class CheckpointError(PlastilabError):
+    """A run folder cannot be resumed, or a checkpoint cannot be written; the line says why."""
+
+    exit_code = 2
+
+
+# -- saving -------------------------------------------------------------------------------------
+class _Shared:
+    """What every view of one run's checkpoints shares: the folder, the period, the payload a
+    resumed run has not taken yet, and how much of arrays.jsonl is already synced."""
+
+    def __init__(self, run_dir: Path, every: int, resumed: dict[str, Any] | None) -> None:
+        self.run_dir = run_dir
+        self.every = every
+        self.resumed = resumed
+        self.arrays_synced = int(resumed["files"][layout.ARRAYS]) if resumed else 0
+
+
+class Checkpoints:
+    """A run's checkpoints, as its runner sees them (see the module's docstring).
+
+    ``position`` names a part of a run that runs its steps again from 1 (a kind that runs its
+    seeds one after another: ``within(seed_index=i)``); a checkpoint records it, and only the
+    view at the same position takes a resumed state back.
+    """
+
+    def __init__(self, run_dir: str | Path, every: int, resumed: dict[str, Any] | None = None) -> None:
+        self._shared = _Shared(Path(run_dir), every, resumed)
+        self.position: dict[str, int] = {}
+
+    @property
+    def every(self) -> int:
+        return self._shared.every
+
+    @property
+    def resuming(self) -> bool:
+        """A resumed state is waiting to be taken."""
+        return self._shared.resumed is not None
+
+    @property
+    def resumed_step(self) -> int | None:
+        """The step of the checkpoint being resumed (None when none is waiting)."""
+        return int(self._shared.resumed["step"]) if self._shared.resumed else None
+
+    @property
+    def resumed_position(self) -> dict[str, int]:
+        """The position of the checkpoint being resumed ({} when none is waiting)."""
+        return dict(self._shared.resumed["position"]) if self._shared.resumed else {}
+
+    def within(self, **position: int) -> Checkpoints:
+        view = Checkpoints.__new__(Checkpoints)
+        view._shared = self._shared
+        view.position = {**self.position, **position}
+        return view
+
+    def due(self, step: int) -> bool:
+        return step % self._shared.every == 0
+
+    def take(self) -> dict[str, Any] | None:
+        """The runner's saved state to continue from (None: start afresh). Call it once, where
+        the loop begins, after building everything: it also puts the global random streams back
+        where they were at the checkpoint."""
+        payload = self._shared.resumed
+        if payload is None or payload["position"] != self.position:
+            return None
+        self._shared.resumed = None
+        set_global_rng_state(payload["rng"])
+        return payload["runner"]
+
+    def save(self, step: int, runner_state: dict[str, Any]) -> None:
+        """Save ``runner_state`` (tensors, numbers, text, lists and dicts of them) as the run's
+        checkpoint at ``step``. Call it after the step's events are yielded (they are on disk)."""
+        import torch
+
+        shared = self._shared
+        run_dir = shared.run_dir
+        path = run_dir / CHECKPOINT
+        if shared.resumed is not None:
+            # A runner that never took its state back started afresh in a folder that holds the
+            # steps before the checkpoint: its lines would be written twice. Stop, keep the checkpoint.
+            raise CheckpointError(f"{path}: the run went on without taking back the checkpoint it resumes from (position {self.position}); not saved")
+        tmp = run_dir / (CHECKPOINT + ".tmp")
+        try:
+            files = self._sync_data()
+            payload = {
+                "format": FORMAT,
+                "step": step,
+                "position": dict(self.position),
+                "files": files,
+                "rng": global_rng_state(),
+                "runner": runner_state,
+                "saved": time.time(),
+            }
+            with open(tmp, "wb") as f:
+                torch.save(payload, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+            _fsync_dir(run_dir)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            raise CheckpointError(
+                f"{path}: cannot write the checkpoint ({exc.strerror or exc}); the run stopped, the previous checkpoint is kept"
+            ) from None
+        shared.arrays_synced = files[layout.ARRAYS]
+
+    def _sync_data(self) -> dict[str, int]:
+        """The data files' sizes, forced to disk with every .npz written since the last
+        checkpoint: after a power cut the checkpoint never vouches for lines that are gone."""
+        run_dir = self._shared.run_dir
+        sizes = {}
+        for name in DATA_FILES:
+            sizes[name] = _fsync_file(run_dir / name)
+        for record in _array_records(run_dir / layout.ARRAYS, self._shared.arrays_synced, sizes[layout.ARRAYS]):
+            _fsync_file(run_dir / record["file"])
+        return sizes
+
+
+def _fsync_file(path: Path) -> int:
+    """Force ``path`` to disk; its size (0 when it does not exist)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return 0
+    try:
+        os.fsync(fd)
+        return os.fstat(fd).st_size
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):  # not every filesystem syncs a folder
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _array_records(path: Path, start: int, end: int) -> list[dict[str, Any]]:
+    """The arrays.jsonl records between byte ``start`` and ``end`` whose file is a plain
+    relative path under arrays/ (anything else is never touched)."""
+    if end <= start:
+        return []
+    try:
+        with open(path, "rb") as f:
+            f.seek(start)
+            text = f.read(end - start)
+    except OSError:
+        return []
+    records = []
+    for line in text.splitlines():
+        with contextlib.suppress(ValueError):
+            record = json.loads(line)
+            name = record.get("file") if isinstance(record, dict) else None
+            parts = Path(name).parts if isinstance(name, str) else ()
+            if parts and parts[0] == layout.ARRAYS_DIR and ".." not in parts and not Path(name).is_absolute():
+                records.append(record)
+    return records
+
+
+# -- resuming -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ResumePoint:
+    """A run folder that can be resumed, and the checkpoint it resumes from."""
+
+    run_dir: Path
+    payload: dict[str, Any]
+
+    @property
+    def step(self) -> int:
+        return int(self.payload["step"])
+
+
+def open_resume(run_dir: str | Path) -> ResumePoint:
+    """Check that ``run_dir`` can be resumed and load its checkpoint; touches nothing.
+
+    One-line errors: not a run folder, still running, already finished, no checkpoint, a
+    checkpoint that is not plain data, data files shorter than the checkpoint says."""
+    run_dir = Path(run_dir)
+    why = why_not_resumable(run_dir)
+    if why is not None:
+        raise CheckpointError(why)
+    payload = load_checkpoint(run_dir)
+    for name in DATA_FILES:
+        saved = payload["files"][name]
+        size = _size(run_dir / name)
+        if size < saved:
+            raise CheckpointError(
+                f"{run_dir / name}: shorter than at the checkpoint ({size} bytes, expected at least {saved}); "
+                "the folder was changed after the run, so it cannot be resumed exactly"
+            )
+    return ResumePoint(run_dir, payload)
+
+
+def why_not_resumable(run_dir: str | Path) -> str | None:
+    """Why ``run_dir`` cannot be resumed, in one line; None when it can (as far as its status
+    and the presence of a checkpoint tell: ``open_resume`` also reads the checkpoint).
+    Cheap, and imports no torch: the lab asks it for the run under the cursor."""
+    run_dir = Path(run_dir)
+    if not layout.is_run_dir(run_dir):
+        return f"{run_dir}: not a run folder (no status.json); --resume takes a run folder or a study folder"
+    status = state.read_status(run_dir)
+    word = state.state_from_status(status)
+    if word == state.RUNNING:
+        return f"{run_dir}: still running (pid {status.get('pid')}); stop it before resuming it"
+    if word == "finished":
+        return f"{run_dir}: already finished; nothing to resume"
+    if word not in RESUMABLE_STATES:
+        return f"{run_dir}: status.json is unreadable ({word}); cannot tell whether the run ended"
+    if not (run_dir / CHECKPOINT).is_file():
+        return f"{run_dir}: no checkpoint: set checkpoint_every in the scenario (e.g. checkpoint_every = 1000) to make its runs resumable"
+    return None
+
+
+def load_checkpoint(run_dir: str | Path) -> dict[str, Any]:
+    """The checkpoint of ``run_dir``, loaded as plain data only (``weights_only=True``)."""
+    import torch
+
+    path = Path(run_dir) / CHECKPOINT
+    if not path.is_file():
+        raise CheckpointError(f"{run_dir}: no checkpoint: set checkpoint_every in the scenario (e.g. checkpoint_every = 1000) to make its runs resumable")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - whatever the file holds, it is refused in one line
+        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(
+            f"{path}: refused: not a plain checkpoint of tensors, numbers and text ({why[:120]}); resume loads nothing else"
+        ) from None
+    if not (
+        isinstance(payload, dict)
+        and payload.get("format") == FORMAT
+        and isinstance(payload.get("step"), int)
+        and isinstance(payload.get("position"), dict)
+        and isinstance(payload.get("files"), dict)
+        and all(isinstance(payload["files"].get(name), int) for name in DATA_FILES)
+        and isinstance(payload.get("rng"), dict)
+        and isinstance(payload.get("runner"), dict)
+    ):
+        raise CheckpointError(f"{path}: not a checkpoint this plastilab wrote (format {FORMAT} expected); cannot resume from it")
+    return payload
+
+
+def rewind(point: ResumePoint) -> None:
+    """Cut the run folder back to its checkpoint: the data files to their sizes then (the lines
+    written after it are written again by the resumed run), the .npz files those lines named,
+    and the previous ending's summary.json and error.txt."""
+    run_dir = point.run_dir
+    files = point.payload["files"]
+    for record in _array_records(run_dir / layout.ARRAYS, files[layout.ARRAYS], _size(run_dir / layout.ARRAYS)):
+        with contextlib.suppress(OSError):
+            (run_dir / record["file"]).unlink()
+    for name in DATA_FILES:
+        if (run_dir / name).exists():
+            os.truncate(run_dir / name, files[name])
+    for name in (layout.SUMMARY, layout.ERROR):
+        with contextlib.suppress(OSError):
+            (run_dir / name).unlink()
+    with contextlib.suppress(OSError):
+        (run_dir / (CHECKPOINT + ".tmp")).unlink()
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
