@@ -14,6 +14,8 @@ import pytest
 
 from plastilab.core.control import RunControl
 from plastilab.core.scenario_file import load_scenario
+from plastilab.instruments import hessian_products
+from plastilab.instruments.hessian_products import FORWARD, forget_choices
 from plastilab.rundir import layout
 from plastilab.rundir.state import read_state
 from plastilab.runtime import launcher
@@ -50,8 +52,8 @@ BLOCK_MDP = [
     "instruments.probe.every=60",
     "instruments.stats.every=40",
     "instruments.covariance.every=60",
-    # Off: the Hessian's timing of its product methods is logged once per process, so the two
-    # runs of this test would log differently (and the Hessian keeps no state between steps).
+    # Off: the Hessian logs how long each product method took (times differ between the two
+    # runs); the test of its method choice below makes that timing deterministic.
     "instruments.hessian.every=0",
 ]
 
@@ -80,14 +82,17 @@ INTERVENTIONS = [
 def run_twice(tmp_path, file: str, overrides: list[str], stop_step: int, stop_series: str = "", seeds=None):
     """The scenario run to its end, and run stopped at ``stop_step`` then resumed."""
     scenario = load_scenario(SCENARIOS / file, overrides, seeds=seeds, device="cpu")  # bit for bit: the CPU's promise
+    forget_choices()  # each start as in a fresh process: nothing measured yet
     uninterrupted = launcher.launch(scenario, tmp_path / "whole")
     assert uninterrupted.state == "finished"
     control = RunControl()
+    forget_choices()
     stopped = launcher.launch(scenario, tmp_path / "stopped", consumers=[StopAfter(control, stop_step, stop_series)], control=control)
     assert stopped.state == "interrupted" and read_state(stopped.run_dir) == "interrupted"
     saved = load_checkpoint(stopped.run_dir)
     # The stop came after the checkpoint: the files hold lines it does not vouch for.
     assert (stopped.run_dir / layout.METRICS).stat().st_size > saved["files"][layout.METRICS]
+    forget_choices()
     resumed = launcher.resume(stopped.run_dir)
     assert resumed.state == "finished" and resumed.run_dir == stopped.run_dir
     assert read_state(resumed.run_dir) == "finished"
@@ -127,6 +132,27 @@ def test_block_mdp_resumed_equals_uninterrupted(tmp_path, seeds, stop_series, po
 
 
 @pytest.mark.timeout(600)
+def test_a_resumed_process_keeps_the_hessian_product_method_the_first_start_chose(tmp_path, monkeypatch):
+    # The method is chosen by timing once per process, and the timing is logged. The resumed
+    # start (a new process: forget_choices) must take the choice from the checkpoint: a second
+    # timing would add a log line the uninterrupted run never wrote, and another method could
+    # change the eigenvalues' last bits. Timing made deterministic here: its text holds no times.
+    def measured(self, vectors, count):
+        self.measurements.append(f"Hessian-vector products of {count} vector(s): using {FORWARD}")
+        return FORWARD
+
+    monkeypatch.setattr(hessian_products.HessianProducts, "_measure", measured)
+    with_hessian = [o for o in BLOCK_MDP if not o.startswith("instruments.hessian")] + ["instruments.hessian.every=40", "instruments.hessian.trace_samples=2"]
+    whole, resumed, saved = run_twice(tmp_path, "block-mdp-tiny.toml", with_hessian, stop_step=110)
+    assert saved["step"] == 100 and saved["runner"] is not None
+    assert_same_run(resumed, whole)
+    timings = [r for r in lines(resumed / layout.LOG) if "Hessian-vector products" in r["message"]]
+    assert timings and all(r["step"] == 40 for r in timings)  # measured once, at the first Hessian step
+    hessian_steps = sorted({r["step"] for r in lines(resumed / layout.METRICS) if r["tag"] == "hessian/top_eigenvalue"})
+    assert hessian_steps == [40, 80, 120]  # measured before the checkpoint and after it
+
+
+@pytest.mark.timeout(600)
 def test_a_resumed_run_can_be_stopped_and_resumed_again(tmp_path):
     scenario = load_scenario(SCENARIOS / "adam-tiny.toml", ADAM, device="cpu")
     whole = launcher.launch(scenario, tmp_path / "whole").run_dir
@@ -156,7 +182,7 @@ def test_interventions_resumed_equals_uninterrupted(tmp_path, stop_series, stop_
 ATARI = [
     "checkpoint_every=150",
     "env.max_frames=320",  # 80 agent steps an episode: the checkpoint falls mid-episode, the stop after an episode's end
-    "instruments.hessian.every=0",  # its product timing is logged once per process (see BLOCK_MDP)
+    "instruments.hessian.every=0",  # its logged product timings differ between runs (see BLOCK_MDP)
 ]
 
 

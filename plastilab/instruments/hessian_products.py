@@ -48,7 +48,7 @@ METHODS = (ONE_BY_ONE, BATCHED, FORWARD)
 TIMED_REPEATS = 3  # timed runs per candidate (the fastest counts: robust to a busy machine), after a warm-up
 
 # (model signature, batch shape, device, number of vectors) -> the fastest method measured there.
-CHOICES: dict[tuple, str] = {}
+CHOICES: dict[tuple[str, int], str] = {}  # (model/batch signature, vector count) -> method
 
 
 class HessianProducts:
@@ -74,10 +74,11 @@ class HessianProducts:
         twin = private_copy(model)
         buffers = dict(twin.named_buffers())
         inputs, targets = to_device(batch, self.device)
-        self._signature = (
+        # As text: a run's checkpoint keeps the choices made (see ``choices_state``).
+        self._signature = repr((
             repr(model), tuple((k, tuple(v.shape), v.dtype) for k, v in self.params.items()),
             tuple(inputs.shape), getattr(loss_fn, "__qualname__", repr(loss_fn)), str(self.device),
-        )
+        ))
         # Float targets enter jvp as primals with explicit zero tangents: left as constants they
         # reach some losses' backward (mse_loss) as immutable zero tensors, which then fails.
         leaves, spec = tree_flatten(targets)
@@ -210,4 +211,17 @@ def _synchronise(device: torch.device) -> None:
 def forget_choices() -> None:
     """Measure again on next use (tests; a bench that changes thread counts)."""
     CHOICES.clear()
+
+
+def choices_state() -> list[list[str | int]]:
+    """The choices made so far, as plain values for a run's checkpoint: a resumed run (a new
+    process) then uses the methods the first start measured, so it neither times them again (a
+    log line the uninterrupted run never wrote) nor picks another method (other last bits)."""
+    return [[signature, count, method] for (signature, count), method in CHOICES.items()]
+
+
+def restore_choices(state: list[list[str | int]]) -> None:
+    for signature, count, method in state:
+        if method in METHODS:
+            CHOICES.setdefault((str(signature), int(count)), str(method))
 

@@ -58,6 +58,7 @@ from plastilab.instruments.functional import (
     trainable_params,
 )
 from plastilab.instruments.gradient_covariance import gradient_covariance
+from plastilab.instruments.hessian_products import choices_state, restore_choices
 from plastilab.instruments.hessian_spectrum import HessianSpectrum
 from plastilab.instruments.plasticity_probe import LossKind, PlasticityProbe
 from plastilab.instruments.schema import InstrumentsConfig
@@ -351,6 +352,12 @@ class HessianInstrument(Instrument):
         if trace is not None:
             out["hessian/trace"] = trace
         return Measurement(out, arrays)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"product_choices": choices_state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        restore_choices(state.get("product_choices", []))
 
 
 class GradientCovarianceInstrument(Instrument):
