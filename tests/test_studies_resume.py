@@ -68,3 +68,36 @@ def test_a_killed_study_resumes_to_completion_without_rerunning_finished_trials(
         assert states in (["finished", "interrupted"], ["finished", "finished"]), states
     summary = json.loads((study_dir / "summary.json").read_text())
     assert summary["counts"] == {"finished": 4} and summary["rows"] == 4 * 2  # probe at steps 500 and 1000
+
+
+@pytest.mark.timeout(900)
+def test_a_resumed_study_continues_interrupted_trials_from_their_checkpoints(tmp_path):
+    path, settings = tiny_study(tmp_path, name="checkpointed", seeds=2, steps=20000)
+    out = tmp_path / "runs"
+    process = start(path, out, [*settings, "checkpoint_every=500"], "--workers", "2")
+    try:
+        study_dir = wait_for(lambda: (study_dirs(out, "checkpointed") or [None])[0], 120, "the study folder")
+        wait_for(lambda: list(study_dir.glob("trials/*/*/checkpoint.pt")), 300, "a trial's first checkpoint")
+        os.killpg(process.pid, signal.SIGINT)
+        _, stderr = process.communicate(timeout=240)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 130, stderr[-2000:]
+    before = assert_truthful_states(study_dir, "checkpointed")
+    went_on = {t for t, s in before.items() if s == "interrupted" and list(study_dir.glob(f"trials/checkpointed.{t}/*/checkpoint.pt"))}
+    assert went_on  # the stop came after a checkpoint
+
+    result = plastilab("run", "--resume", str(study_dir), "--workers", "2")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert set(latest_states(study_dir).values()) == {"finished"}
+    for trial in went_on:
+        # the same run folder went on from its checkpoint: no second folder, a resume in its meta
+        (folder,) = study_dir.glob(f"trials/checkpointed.{trial}/*/")
+        assert json.loads((folder / "status.json").read_text())["state"] == "finished"
+        resumes = json.loads((folder / "meta.json").read_text())["resumes"]
+        assert len(resumes) == 1 and resumes[0]["step"] >= 500 and resumes[0]["step"] % 500 == 0
+        records = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+        keys = [(r["step"], r["series"], r["tag"]) for r in records]
+        assert max(r["step"] for r in records) == 20000
+        assert len(keys) == len(set(keys))  # the lines after the checkpoint were dropped, not doubled

@@ -3,7 +3,8 @@
 At most ``capacity`` trials are in flight, so "running" in the ledger means running. Ctrl-C once:
 no new trial starts and every running one is asked to stop (it ends ``interrupted``, its files
 closed); twice: the workers are killed. Trials that never started stay ``pending``.
-``--resume`` reruns everything not ``finished``.
+``--resume`` reruns everything not ``finished``: an interrupted or abandoned trial whose scenario
+checkpoints goes on from its checkpoint in its run folder, any other starts again.
 """
 
 from __future__ import annotations
@@ -58,6 +59,18 @@ def state_from_folder(run_dir: Path | None) -> tuple[str, str | None]:
     if state in ("finished", "failed", "interrupted"):
         return state, status.get("error")
     return "abandoned", None  # still "running" on disk, but nobody runs it any more
+
+
+def resumable_run_dir(study_dir: Path, entry: dict) -> str | None:
+    """The run folder an interrupted or abandoned trial goes on in, from its checkpoint (its
+    scenario had ``checkpoint_every``); None: the trial starts again from step 0. A failed
+    trial starts again: resuming would meet the same NaN or bug at the same step."""
+    if entry.get("state") not in ("interrupted", "abandoned") or not entry.get("run_dir"):
+        return None
+    from plastilab.runtime.checkpoint import why_not_resumable
+
+    run_dir = (study_dir / entry["run_dir"]).resolve()
+    return str(run_dir) if why_not_resumable(run_dir) is None else None
 
 
 def reconcile(study: Study, study_dir: Path, ledger: Ledger, target: str) -> None:
@@ -124,6 +137,7 @@ def run_study(
                     "study_dir": str(study_dir.resolve()),
                     "target": target,
                     "command": command or ["plastilab", "run", str(study.path)],
+                    "resume_dir": resumable_run_dir(study_dir, ledger.latest.get(trial.id, {})),
                 }
                 executor.submit(job)
                 in_flight[trial.id] = started

@@ -23,12 +23,15 @@ def run_trial(job: dict[str, Any], control: Any = None) -> dict[str, Any]:
     try:
         from plastilab.core.events import RunFailed
         from plastilab.core.scenario_file import Scenario, validate_scenario
-        from plastilab.runtime.launcher import launch
+        from plastilab.runtime.launcher import launch, resume
 
         study_dir = Path(job["study_dir"])
-        scenario = Scenario(None, validate_scenario(job["scenario"], job["source"]))
         # threads: None takes the scenario's own key, as `plastilab run` and the lab do.
-        launched = launch(scenario, study_dir / TRIALS_DIR, control=control, threads=job.get("threads"), command=job["command"])
+        if job.get("resume_dir"):  # an interrupted trial with a checkpoint: on from there
+            launched = resume(job["resume_dir"], control=control, threads=job.get("threads"), command=job["command"])
+        else:
+            scenario = Scenario(None, validate_scenario(job["scenario"], job["source"]))
+            launched = launch(scenario, study_dir / TRIALS_DIR, control=control, threads=job.get("threads"), command=job["command"])
         result.update(state=launched.state, run_dir=str(launched.run_dir.relative_to(study_dir)))
         if isinstance(launched.end, RunFailed):
             result["error"] = launched.end.error
