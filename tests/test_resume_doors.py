@@ -21,7 +21,7 @@ from plastilab.core.errors import ScenarioError
 from plastilab.core.scenario_file import load_scenario
 from plastilab.rundir import layout, state
 from plastilab.runtime import launcher
-from plastilab.runtime.checkpoint import CHECKPOINT, CheckpointError, load_checkpoint, open_resume
+from plastilab.runtime.checkpoint import CHECKPOINT, RESUME_LOCK, CheckpointError, load_checkpoint, open_resume, resume_claim
 from resume_helpers import StopAfter, lines, without_times
 
 from conftest import SCENARIOS
@@ -106,6 +106,32 @@ def test_a_running_run_is_not_resumed(tmp_path):
     (run_dir / CHECKPOINT).write_bytes(b"")
     with pytest.raises(CheckpointError, match=f"still running \\(pid {os.getpid()}\\); stop it before resuming it"):
         open_resume(run_dir)
+
+
+@pytest.mark.timeout(600)
+def test_two_processes_cannot_both_resume_one_folder(tmp_path):
+    run_dir = stopped_run(tmp_path)
+    status_before = (run_dir / layout.STATUS).read_text()
+    metrics_before = (run_dir / layout.METRICS).read_text()
+    # A live process (this one) holds the claim: another resume is refused in one line and
+    # changes nothing, neither status.json nor the lines after the checkpoint.
+    lock = run_dir / RESUME_LOCK
+    lock.write_text(json.dumps(state.this_process()))
+    with pytest.raises(CheckpointError, match=f"another process \\(pid {os.getpid()}\\) is resuming it right now"):
+        launcher.resume(run_dir)
+    assert (run_dir / layout.STATUS).read_text() == status_before and (run_dir / layout.METRICS).read_text() == metrics_before
+    # Between its check and its claim, another process took the folder: the check under the
+    # claim sees it running and refuses.
+    state.write_running(run_dir, 40)
+    lock.unlink()
+    with pytest.raises(CheckpointError, match="still running"), resume_claim(run_dir):
+        pass
+    assert not lock.exists()
+    # A claim left by a process that died is taken over.
+    (run_dir / layout.STATUS).write_text(status_before)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    lock.write_text(json.dumps({"pid": int(dead.stdout)}))
+    assert launcher.resume(run_dir).state == "finished" and not lock.exists()
 
 
 class Planted:

@@ -76,14 +76,14 @@ def end_event_of(status: dict[str, Any]) -> Event:
 # -- writing ------------------------------------------------------------------------------------
 def write_running(run_dir: str | Path, last_step: int) -> None:
     """The writer's heartbeat: this process is running the run, at ``last_step``."""
-    _write(Path(run_dir), {"state": RUNNING, "last_step": last_step, **_this_process()})
+    _write(Path(run_dir), {"state": RUNNING, "last_step": last_step, **this_process()})
 
 
 def write_end(run_dir: str | Path, state: str, last_step: int, error: str | None = None) -> None:
     """The writer's last word: the run ended in ``state`` (one of ``END_STATES``)."""
     if state not in END_STATES:
         raise ValueError(f"{state!r} is not an end state; allowed: {', '.join(END_STATES)}")
-    status: dict[str, Any] = {"state": state, "last_step": last_step, **_this_process()}
+    status: dict[str, Any] = {"state": state, "last_step": last_step, **this_process()}
     if error:
         status["error"] = error
     _write(Path(run_dir), status)
@@ -133,7 +133,7 @@ def _write(run_dir: Path, status: dict[str, Any], stamp: bool = True) -> None:
 _PROCESS: dict[str, Any] | None = None
 
 
-def _this_process() -> dict[str, Any]:
+def this_process() -> dict[str, Any]:
     """pid and start time of this process (read once: they never change)."""
     global _PROCESS
     pid = os.getpid()

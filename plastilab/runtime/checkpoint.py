@@ -42,6 +42,7 @@ CHECKPOINT = layout.CHECKPOINT
 FORMAT = 1
 DATA_FILES = (layout.METRICS, layout.ARRAYS, layout.LOG)
 RESUMABLE_STATES = ("interrupted", state.ABANDONED, "failed")
+RESUME_LOCK = ".resuming"  # held from "can it be resumed?" to "it runs, in this process"
 
 
 class CheckpointError(PlastilabError):
@@ -313,3 +314,41 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
+
+
+@contextlib.contextmanager
+def resume_claim(run_dir: Path):
+    """One process at a time may turn ``run_dir`` from resumable into running: inside, the
+    folder is checked again (another process may have claimed it since ``open_resume``) and
+    status.json is to be rewritten before the claim is let go. A claim left by a process that
+    died is taken over; one held by a live process is a one-line error."""
+    lock = run_dir / RESUME_LOCK
+    for attempt in (1, 2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            break
+        except FileExistsError:
+            holder = _read_claim(lock)
+            if attempt == 1 and not state.writer_alive(holder):
+                with contextlib.suppress(OSError):
+                    lock.unlink()
+                continue
+            raise CheckpointError(f"{run_dir}: another process (pid {holder.get('pid')}) is resuming it right now; open the run it continues") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(json.dumps(state.this_process()))
+        why = why_not_resumable(run_dir)
+        if why is not None:
+            raise CheckpointError(why)
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            lock.unlink()
+
+
+def _read_claim(lock: Path) -> dict[str, Any]:
+    try:
+        claim = json.loads(lock.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return claim if isinstance(claim, dict) else {}

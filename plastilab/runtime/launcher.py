@@ -165,10 +165,12 @@ def _checkpoints(scenario: Scenario, run_dir: Path, resuming: ResumePoint | None
 
 def _claim(point: ResumePoint) -> Path:
     """The resumed run's folder: status.json says running (this process) before the files are
-    cut back to the checkpoint, so no other process resumes it meanwhile."""
-    from plastilab.runtime.checkpoint import rewind
+    cut back to the checkpoint, so no other process resumes it meanwhile; the claim makes the
+    check and that write one step for processes resuming it at the same moment."""
+    from plastilab.runtime.checkpoint import resume_claim, rewind
 
-    state.write_running(point.run_dir, point.step)
+    with resume_claim(point.run_dir):
+        state.write_running(point.run_dir, point.step)
     rewind(point)
     return point.run_dir
 
