@@ -103,6 +103,8 @@ class StudyProcess:
     def start(self) -> None:
         import multiprocessing as mp
 
+        from plastilab.runtime.training_process import _real_stderr  # Textual's stderr has no fd
+
         context = mp.get_context("spawn")
         receive, send = context.Pipe(duplex=False)
         handle, self._log = tempfile.mkstemp(prefix="plastilab-study-", suffix=".log")
@@ -113,7 +115,8 @@ class StudyProcess:
             name=f"study {self.study_path.stem}",
             daemon=False,  # it starts its own worker processes
         )
-        self._process.start()
+        with _real_stderr():
+            self._process.start()
         send.close()
         self._conn = receive
 

@@ -58,6 +58,7 @@ class StudyViewScreen(Screen):
         self._cells: dict[str, tuple] = {}
         self._drawn_key: tuple | None = None
         self._error: str | None = None
+        self._reading = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -103,18 +104,24 @@ class StudyViewScreen(Screen):
                 return
             else:
                 return
-        if self._error is None:
-            self.run_worker(self._read, thread=True, exclusive=True, group="study-read")
+        if self._error is None and not self._reading:
+            self._reading = True  # one read at a time: a slow one (a busy machine) is not doubled
+            self.run_worker(self._read, thread=True, group="study-read")
 
     def _read(self) -> None:
         try:
             if self.reader is None:
                 self.reader = StudyReader(self.study_dir)
             snapshot = self.reader.read()
+            show, argument = self.show_snapshot, snapshot
         except Exception as exc:  # noqa: BLE001 - a damaged folder is said in one line, not a traceback
-            self.app.call_from_thread(self._fail, f"{self.study_dir}: cannot read the study ({type(exc).__name__}: {exc})")
-            return
-        self.app.call_from_thread(self.show_snapshot, snapshot)
+            show, argument = self._fail, f"{self.study_dir}: cannot read the study ({type(exc).__name__}: {exc})"
+        finally:
+            self._reading = False
+        try:
+            self.app.call_from_thread(show, argument)
+        except RuntimeError:  # the app closed while this read ran
+            pass
 
     def _fail(self, message: str) -> None:
         if self._error == message:
