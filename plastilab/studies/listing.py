@@ -32,7 +32,10 @@ def study_state(study_dir: Path) -> tuple[str, dict[str, int]]:
     """(running | finished | failed | interrupted, counts per trial state) from the ledger, a
     trial the ledger calls running checked against its run folder (its scheduler may be dead)."""
     counts: dict[str, int] = {}
-    for trial_id, entry in read_ledger(study_dir / folder.LEDGER).items():
+    ledger = study_dir / folder.LEDGER
+    if not ledger.is_file():  # a pipe or a folder by that name: nothing to read (and no hang)
+        return "interrupted", counts
+    for trial_id, entry in read_ledger(ledger).items():
         state = entry.get("state", "pending")
         if state == "running":
             state = _running_on_disk(study_dir, trial_id)

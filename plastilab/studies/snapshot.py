@@ -84,7 +84,8 @@ class StudyReader:
 
     def read(self, now: float | None = None) -> StudySnapshot:
         now = time.time() if now is None else now
-        ledger = read_ledger(self.study_dir / folder.LEDGER)
+        path = self.study_dir / folder.LEDGER
+        ledger = read_ledger(path) if path.is_file() else {}  # never block on a pipe by that name
         rows = [self._trial_row(trial, ledger.get(trial.id, {}), now) for trial in self.study.trials]
         counts: dict[str, int] = {}
         for row in rows:

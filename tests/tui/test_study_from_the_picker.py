@@ -74,6 +74,13 @@ async def test_a_study_started_in_the_lab_runs_and_stops_truthfully(tmp_path):
 
         await wait_until(pilot, first_trial_steps, timeout=LONG_WAIT_S)
         assert screen.study_dir.parent == tmp_path / "runs" / "lab-study"
+        await pilot.press("escape")  # the study goes on; `b` in the picker comes back to it
+        await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen))
+        assert process.is_alive()
+        await pilot.press("b")
+        await wait_until(pilot, lambda: isinstance(app.screen, StudyViewScreen) and app.screen.process is process)
+        screen = app.screen
+        await wait_until(pilot, first_trial_steps)
         table = screen.query_one("#study-trials", DataTable)
         assert [str(table.get_cell(t, "state")) for t in ("t001", "t002")] == ["pending", "pending"]  # one worker
         assert screen.check_action("stop", ())

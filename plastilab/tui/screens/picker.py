@@ -185,9 +185,12 @@ class PickerScreen(Screen):
         self.app.push_screen(RunsScreen())
 
     def action_dashboard(self) -> None:
-        self.app.show_live_dashboard()
+        from plastilab.tui.screens.study_view import show_running_study
+
+        if self.app.live_session is not None or not show_running_study(self.app):
+            self.app.show_live_dashboard()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "dashboard":
-            return self.app.live_session is not None
+        if action == "dashboard":  # the live run's dashboard, or the running study's view
+            return self.app.live_session is not None or any(p.is_alive() for p in self.app.study_processes)
         return True

@@ -138,6 +138,10 @@ class StudyViewScreen(Screen):
         if not self.is_attached:
             return
         self.snapshot = snapshot
+        stoppable = self.check_action("stop", ())
+        if stoppable != getattr(self, "_stoppable", None):  # the footer shows Stop only while it can
+            self._stoppable = stoppable
+            self.refresh_bindings()
         self._show_counts(snapshot)
         self._show_trials(snapshot.trials)
         self._show_aggregate()
@@ -214,11 +218,11 @@ class StudyViewScreen(Screen):
         groups = scatter_groups(rows, self.statistic, aggregate.target, self.colour_by)
         chart.draw_scatter(groups, self.statistic, aggregate.target)
         text = Text()
-        text.append(f"{aggregate.target} vs {self.statistic}", style="bold")
+        text.append(shown(f"{aggregate.target} vs {self.statistic}", 100), style="bold")
         text.append(f"   Pearson r {format_r(row['pearson'])} [{format_r(row['pearson_low'])}, {format_r(row['pearson_high'])}]")
         text.append(f"  n {row['n']}")
         text.append("\n" + ("each trial's last checkpoint" if self.last_only else "checkpoints after step 0"), style="dim")
-        text.append(f" · colour {self.colour_by} · {names.index(self.statistic) + 1}/{len(names)} by |r|", style="dim")
+        text.append(f" · colour {shown(self.colour_by, 60)} · {names.index(self.statistic) + 1}/{len(names)} by |r|", style="dim")
         caption.update(text)
 
     def _show_scaling(self, aggregate, snapshot, chart: StudyChart, caption: Static) -> None:
@@ -362,6 +366,15 @@ def start_study(app, study_path: Path, overrides: list[str] | None = None) -> St
     screen = StudyViewScreen(None, process)
     app.push_screen(screen)
     return screen
+
+
+def show_running_study(app) -> bool:
+    """Back to the view of the study this app is running, if one is; False if none is."""
+    process = next((p for p in study_processes(app) if p.is_alive()), None)
+    if process is None:
+        return False
+    app.push_screen(StudyViewScreen(process.study_dir, process))
+    return True
 
 
 def study_processes(app) -> list[StudyProcess]:
