@@ -17,7 +17,7 @@ from plastilab.tui.app import PlastilabApp
 from plastilab.tui.screens.confirm import ConfirmScreen
 from plastilab.tui.screens.dashboard import DashboardScreen
 from plastilab.tui.screens.runs import RunsScreen
-from plastilab.tui.screens.study_view import StudyViewScreen
+from plastilab.tui.screens.study_view import StudyViewScreen, start_study
 from tui.study_folders import SyntheticStudy
 from tui.tui_helpers import run_async, wait_until
 
@@ -142,7 +142,8 @@ async def test_a_read_only_view_cannot_stop_the_study(study):
         await pilot.pause(0.3)
         assert app.screen is screen and not isinstance(app.screen, ConfirmScreen)
         assert read_ledger(study.dir / "trials.jsonl")["t004"]["state"] == "running"
-        assert app.study_processes == []  # nothing was started either
+        assert start_study(app, study.study.path) is None  # nor can anything be started
+        assert app.study_processes == []
 
 
 @run_async
@@ -183,6 +184,7 @@ async def test_a_scaling_study_draws_plasticity_against_width(tmp_path):
             caption = str(screen.query_one("#study-caption", Static).render())
             assert "vs agents.mlp.hidden" in caption and "95% interval over seeds" in caption
             assert screen.query_one("#study-chart").placeholder is None  # a curve, not the hint
+            assert not screen.check_action("next_statistic", ()) and not screen.check_action("next_colour", ())
     finally:
         synthetic.close()
 

@@ -138,9 +138,9 @@ class StudyViewScreen(Screen):
         if not self.is_attached:
             return
         self.snapshot = snapshot
-        stoppable = self.check_action("stop", ())
-        if stoppable != getattr(self, "_stoppable", None):  # the footer shows Stop only while it can
-            self._stoppable = stoppable
+        keys = (self.check_action("stop", ()), snapshot.analysis)
+        if keys != getattr(self, "_keys_shown", None):  # the footer shows only the keys that apply
+            self._keys_shown = keys
             self.refresh_bindings()
         self._show_counts(snapshot)
         self._show_trials(snapshot.trials)
@@ -232,7 +232,8 @@ class StudyViewScreen(Screen):
         text = Text()
         text.append(f"{aggregate.target or 'plasticity loss'} vs {x_label}", style="bold")
         ns = sorted({p["n"] for p in aggregate.scaling})
-        text.append("\nmean and 95% interval over seeds" + (f"  ·  n per point {ns[0]}–{ns[-1]}" if ns else ""), style="dim")
+        per_point = "" if not ns else f" · n per point {ns[0]}" + (f"–{ns[-1]}" if ns[-1] != ns[0] else "")
+        text.append("\nmean and 95% interval over seeds" + per_point, style="dim")
         caption.update(text)
 
     # -- keys --------------------------------------------------------------------------------
@@ -269,6 +270,8 @@ class StudyViewScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop":
             return not self.read_only and self.process is not None and self.process.is_alive()
+        if action in ("next_statistic", "previous_statistic", "next_colour", "toggle_checkpoints"):
+            return self.snapshot is None or self.snapshot.analysis != "scaling"  # a scatter's keys
         if action == "back":
             return len(self.app.screen_stack) > 2  # the first screen of `watch STUDY_DIR` has nowhere to go
         return True
