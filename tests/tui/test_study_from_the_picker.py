@@ -94,3 +94,19 @@ async def test_a_study_started_in_the_lab_runs_and_stops_truthfully(tmp_path):
         assert not screen.check_action("stop", ())  # nothing left to stop
         pid = process.pid
     assert pid_gone(pid)
+
+
+@run_async
+async def test_a_study_whose_trial_does_not_validate_says_so_in_one_line(tmp_path):
+    from plastilab.tui.screens.study_view import start_study
+
+    path = tmp_path / "bad.toml"
+    path.write_text(f'kind = "study"\nname = "bad"\nbase = "{TINY}"\n[axes]\n"training.total_steps" = [100, -5]\n', encoding="utf-8")
+    app = PlastilabApp(scenarios_dirs=[tmp_path / "none"], runs_root=tmp_path / "runs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = start_study(app, path)
+        await wait_until(pilot, lambda: screen._error is not None, timeout=LONG_WAIT_S)
+        assert screen._error.startswith(f"{path}: trial t001 (training.total_steps=-5, seed=0): training.total_steps")
+        assert "\n" not in screen._error and "Traceback" not in screen._error
+        await wait_until(pilot, lambda: not screen.process.is_alive())
+        assert not (tmp_path / "runs").exists()  # checked before any folder is made, as the CLI does

@@ -94,15 +94,14 @@ class StudyViewScreen(Screen):
 
     def _poll(self) -> None:
         process = self.process
-        if process is not None and self.study_dir is None:
-            process.poll()
-            if process.study_dir is not None:
+        if process is not None:
+            process.poll()  # its folder once made; an error or its end
+            if self.study_dir is None and process.study_dir is not None:
                 self.study_dir = process.study_dir
                 self.sub_title = self._subtitle()
-            elif process.error:
-                self._fail(process.error)
-                return
-            else:
+            if self.study_dir is None:
+                if process.error or process.ended:
+                    self._fail(process.error or "the study process ended before it made its folder")
                 return
         if self._error is None and not self._reading:
             self._reading = True  # one read at a time: a slow one (a busy machine) is not doubled
@@ -158,7 +157,9 @@ class StudyViewScreen(Screen):
         if snapshot.eta_s is not None and snapshot.running:
             line.append(f"  ETA {format_seconds(snapshot.eta_s)}")
         process = self.process
-        if process is not None and process.stops and process.is_alive():
+        if process is not None and process.error:
+            line.append(f"  {shown(process.error, 200)}", style="red")
+        elif process is not None and process.stops and process.is_alive():
             line.append("  stopping…", style="bold yellow")
         elif process is not None and not process.is_alive() and not snapshot.running:
             line.append("  (study process ended)", style="dim")
