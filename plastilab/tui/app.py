@@ -86,7 +86,7 @@ class PlastilabApp(App):
         if self.watch_dir is not None:
             self.open_folders([self.watch_dir], follow=True)
         elif self.study_dir is not None:
-            from plastilab.tui.screens.study_view import open_study_view
+            from plastilab.tui.study_sessions import open_study_view
 
             open_study_view(self, self.study_dir)
         elif self.read_only:
@@ -297,7 +297,7 @@ class PlastilabApp(App):
 
     def end_training(self) -> None:
         """End every training process this app started (stop, wait, terminate, kill)."""
-        from plastilab.tui.screens.study_view import end_studies
+        from plastilab.tui.study_sessions import end_studies
 
         end_studies(self)
         for session in list(self.sessions.values()):

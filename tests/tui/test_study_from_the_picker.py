@@ -98,7 +98,7 @@ async def test_a_study_started_in_the_lab_runs_and_stops_truthfully(tmp_path):
 
 @run_async
 async def test_a_study_whose_trial_does_not_validate_says_so_in_one_line(tmp_path):
-    from plastilab.tui.screens.study_view import start_study
+    from plastilab.tui.study_sessions import start_study
 
     path = tmp_path / "bad.toml"
     path.write_text(f'kind = "study"\nname = "bad"\nbase = "{TINY}"\n[axes]\n"training.total_steps" = [100, -5]\n', encoding="utf-8")

@@ -17,7 +17,8 @@ from plastilab.tui.app import PlastilabApp
 from plastilab.tui.screens.confirm import ConfirmScreen
 from plastilab.tui.screens.dashboard import DashboardScreen
 from plastilab.tui.screens.runs import RunsScreen
-from plastilab.tui.screens.study_view import StudyViewScreen, start_study
+from plastilab.tui.screens.study_view import StudyViewScreen
+from plastilab.tui.study_sessions import start_study
 from tui.study_folders import SyntheticStudy
 from tui.tui_helpers import run_async, wait_until
 

@@ -165,7 +165,7 @@ class PickerScreen(Screen):
             if not entry.ok:
                 self.app.bell()
                 return
-            from plastilab.tui.screens.study_view import start_study
+            from plastilab.tui.study_sessions import start_study
 
             start_study(self.app, entry.path)
             return
@@ -185,7 +185,7 @@ class PickerScreen(Screen):
         self.app.push_screen(RunsScreen())
 
     def action_dashboard(self) -> None:
-        from plastilab.tui.screens.study_view import show_running_study
+        from plastilab.tui.study_sessions import show_running_study
 
         if self.app.live_session is not None or not show_running_study(self.app):
             self.app.show_live_dashboard()

@@ -95,7 +95,7 @@ class RunsScreen(Screen):
     def action_open(self) -> None:
         run = self.query_one(RunsTable).current()
         if run is not None and run.kind == "study":
-            from plastilab.tui.screens.study_view import open_study_view
+            from plastilab.tui.study_sessions import open_study_view
 
             open_study_view(self.app, run.path)
         elif run is not None:
