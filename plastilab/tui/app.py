@@ -297,9 +297,8 @@ class PlastilabApp(App):
 
     def end_training(self) -> None:
         """End every training process this app started (stop, wait, terminate, kill)."""
-        from plastilab.tui.study_sessions import end_studies
-
-        end_studies(self)
+        for study in self.study_processes:  # studies it started: stopped as Ctrl-C stops them
+            study.shutdown()
         for session in list(self.sessions.values()):
             if session.process is not None:
                 session.process.shutdown(timeout=5.0, drain=True)

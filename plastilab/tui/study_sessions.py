@@ -1,5 +1,5 @@
 """The lab's studies: start one (its runner in a spawned process, one study at a time), open a
-study folder's view, come back to the running one, and stop them all when the lab quits."""
+study folder's view, come back to the running one (the app stops them all when it quits)."""
 
 from __future__ import annotations
 
@@ -48,9 +48,3 @@ def study_processes(app) -> list[StudyProcess]:
     if not hasattr(app, "study_processes"):
         app.study_processes = []
     return app.study_processes
-
-
-def end_studies(app, timeout: float = 20.0) -> None:
-    """Stop every study this app started and wait for it (its trials end interrupted)."""
-    for process in study_processes(app):
-        process.shutdown(timeout)
