@@ -199,7 +199,11 @@ def check_out(out: str | None) -> Path | None:
 
 
 @app.command()
-def report(run_dir: Annotated[Path, typer.Argument(help="A run folder or a study folder.")]) -> None:
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder or a study folder.")],
+    scatter: Annotated[Optional[str], typer.Option("--scatter", help="Studies: draw this statistic against plasticity loss, or `all` of them.")] = None,
+    colour_by: Annotated[Optional[str], typer.Option("--colour-by", "--color-by", help="Studies: the axis that colours the scatter (e.g. env.rewards, seed).")] = None,
+) -> None:
     """Print a run folder's summary table and learning curves, or a study's aggregate tables."""
     from plastilab.headless.report import print_report
     from plastilab.rundir.layout import is_run_dir
@@ -208,8 +212,13 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A run folder or a study
     if is_study_dir(run_dir):  # a study folder: its aggregate tables
         from plastilab.headless.study_report import print_study_report
 
-        print_study_report(run_dir, refresh=True)
+        try:
+            print_study_report(run_dir, refresh=True, scatter=scatter, colour_by=colour_by)
+        except PlastilabError as exc:
+            fail(exc)
         return
+    if scatter is not None or colour_by is not None:
+        fail(f"--scatter/--colour-by: only for a study folder; {run_dir} is not one")
     if not is_run_dir(run_dir):
         fail(f"{run_dir}: not a run folder (no status.json or metrics.jsonl)")
     print_report(run_dir)
@@ -217,13 +226,18 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A run folder or a study
 
 @app.command()
 def watch(
-    run_dir: Annotated[Path, typer.Argument(help="A run folder that `plastilab run` is writing, or a folder of runs to watch read-only.")],
+    run_dir: Annotated[Path, typer.Argument(help="A run folder that `plastilab run` is writing, a study folder, or a folder of runs to watch read-only.")],
 ) -> None:
     """Attach the dashboard to a run folder another process is writing (tails its files); given a
     folder of runs, open a read-only lab over all of them (runs list and live dashboards)."""
     from plastilab.rundir.layout import is_run_dir
+    from plastilab.studies.folder import is_study_dir
 
-    if is_run_dir(run_dir):
+    if is_study_dir(run_dir):  # a study folder: its study view, read-only
+        from plastilab.tui.launch import watch_study
+
+        watch_study(run_dir)
+    elif is_run_dir(run_dir):
         from plastilab.tui.launch import watch as watch_run
 
         watch_run(run_dir)

@@ -33,6 +33,8 @@ class ScenarioForm:
     device: str = "auto"
     parameters: list[tuple[str, str]] = field(default_factory=list)  # (key.path, value as TOML text)
     error: str | None = None  # the file itself does not validate
+    kind: str = "scenario"  # or "study": many runs, started as `plastilab run STUDY.toml` is
+    details: str = ""  # a study: its trials, axes, seeds and analysis, in a few lines
 
     @property
     def ok(self) -> bool:
@@ -50,10 +52,10 @@ def discover(dirs: list[Path]) -> list[ScenarioForm]:
         paths = sorted(folder.glob("*.toml")) if folder.is_dir() else ([folder] if folder.is_file() else [])
         for path in paths:
             key = path.resolve()
-            if key in seen or is_study_file(path):  # studies run from the CLI (no study view yet)
+            if key in seen:
                 continue
             seen.add(key)
-            entries.append(read_entry(_relative(path)))
+            entries.append(read_study_entry(_relative(path)) if is_study_file(path) else read_entry(_relative(path)))
     return entries
 
 
@@ -71,6 +73,55 @@ def read_entry(path: Path) -> ScenarioForm:
     except PlastilabError as exc:
         return ScenarioForm(path=path, name=shown(path.stem, 80), error=str(exc))
     return entry_from(scenario, path)
+
+
+def read_study_entry(path: Path) -> ScenarioForm:
+    """A study file as the picker shows it: no form (a study is run as written), its layout."""
+    from plastilab.studies.study_file import load_study, show_value
+
+    try:
+        study = load_study(path)
+    except PlastilabError as exc:
+        return ScenarioForm(path=path, name=shown(path.stem, 80), kind="study", error=str(exc))
+    config = study.config
+    axes = config.axes or {key: [] for t in (config.trials or []) for key in t}
+    lines = [f"{len(study.trials)} trials of its {study.base.get('kind', '?')} base scenario; analysis: {config.analysis.kind}"]
+    for key, values in axes.items():
+        lines.append(f"  {key}: " + (", ".join(show_value(v) for v in values) if values else "(per trial)"))
+    seeds = config.seeds if isinstance(config.seeds, int) else len(config.seeds)
+    lines.append(f"  seeds: {seeds}")
+    return ScenarioForm(
+        path=path,
+        name=config.name,
+        description=shown(config.description, 2000, one_line=False),
+        watch_for=shown(config.watch_for or leading_comment(path), 4000, one_line=False),
+        estimated_cpu_seconds=config.estimated_cpu_seconds,
+        kind="study",
+        details=shown("\n".join(lines), 2000, one_line=False),
+    )
+
+
+def leading_comment(path: Path) -> str:
+    """The comment a file opens with, its lines joined into paragraphs (the shipped studies say
+    there what the paper found and what a run of the file shows)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            head = f.read(20_000)
+    except (OSError, UnicodeDecodeError):
+        return ""
+    paragraphs, current = [], []
+    for line in head.splitlines():
+        if not line.startswith("#"):
+            break
+        text = line.lstrip("#").strip()
+        if text:
+            current.append(text)
+        elif current:
+            paragraphs.append(" ".join(current))
+            current = []
+    if current:
+        paragraphs.append(" ".join(current))
+    return "\n\n".join(paragraphs)
 
 
 def entry_from(scenario: Scenario, path: Path) -> ScenarioForm:

@@ -27,13 +27,16 @@ def _interval(mean: Any, low: Any, high: Any) -> str:
     return f"{_fmt(mean)} ± {_fmt((high - low) / 2, 2)}"
 
 
-def print_study_report(study_dir: str | Path, refresh: bool = False, out=None) -> None:
+def print_study_report(study_dir: str | Path, refresh: bool = False, out=None, scatter: str | None = None, colour_by: str | None = None) -> None:
+    """The study's tables; ``scatter``: a statistic's scatter, or ``all`` of them (default: the
+    best-tracking one on a terminal); ``colour_by``: the axis that colours it."""
     out = out or sys.stdout
     study_dir = Path(study_dir)
     if refresh:  # report on a running or resumed study: rebuild from what is on disk now
         from plastilab.studies.aggregate import aggregate_study
 
         aggregate_study(study_dir)
+    check_scatter_options(study_dir, scatter, colour_by)  # before any output: one line, exit 2
     try:
         summary = json.loads((study_dir / folder.SUMMARY).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -49,7 +52,7 @@ def print_study_report(study_dir: str | Path, refresh: bool = False, out=None) -
         if summary.get("correlations_last_checkpoint"):
             print("\nThe same across trials at their last checkpoint only (no training-time trend in it):", file=out)
             _correlation_table(summary["correlations_last_checkpoint"], out)
-        _scatter(study_dir, summary, out)
+        _scatter(study_dir, summary, out, scatter, colour_by)
     scaling = summary.get("scaling")
     if scaling and scaling.get("points"):
         print(f"\nScaling against {scaling.get('x')} (mean ± 95% half-width, {summary['interval']}):", file=out)
@@ -93,29 +96,79 @@ def _print_rl_aggregate(rl: dict[str, Any], out) -> None:
         print(f"  left out (a seed missing in some game): {dropped}", file=out)
 
 
-def _scatter(study_dir: Path, summary: dict[str, Any], out) -> None:
-    """The best-correlated statistic against plasticity, one colour per reward variant or axis."""
-    if not (hasattr(out, "isatty") and out.isatty()):
+MARKERS = ("•", "x", "+", "o", "*", "#", "@", "%")
+
+
+def scatter_choices(study_dir: Path) -> tuple[list[str], list[str]]:
+    """(the statistics with a correlation, the axes that may colour a scatter), from the
+    aggregate files; both empty before any trial finished."""
+    from plastilab.studies.scatter import colour_axes
+
+    try:
+        summary = json.loads((Path(study_dir) / folder.SUMMARY).read_text(encoding="utf-8"))
+        with open(Path(study_dir) / folder.TABLE_CSV, newline="", encoding="utf-8") as f:
+            header = next(csv.reader(f), [])
+    except (OSError, ValueError):
+        return [], []
+    statistics = [row["statistic"] for row in summary.get("correlations") or []]
+    axes = header[3 : header.index("step")] if "step" in header else []
+    return statistics, colour_axes(axes)
+
+
+def check_scatter_options(study_dir: Path, scatter: str | None, colour_by: str | None) -> None:
+    """One line naming the valid statistics or axes when ``--scatter`` or ``--colour-by`` names
+    something the study does not have."""
+    from plastilab.core.errors import ScenarioError
+    from plastilab.studies.scatter import choose
+
+    if scatter is None and colour_by is None:
         return
-    best = next((r for r in summary["correlations"] if r.get("pearson") is not None), None)
-    if best is None:
+    statistics, axes = scatter_choices(study_dir)
+    if not statistics:
+        raise ScenarioError(f"--scatter: {study_dir} has no correlations to draw (a falsification study with a finished trial has); drop the option")
+    if scatter is not None and scatter != "all":
+        choose(scatter, statistics, "--scatter", "statistic")
+    if colour_by is not None:
+        choose(colour_by, axes, "--colour-by", "axis")
+
+
+def _scatter(study_dir: Path, summary: dict[str, Any], out, which: str | None = None, colour_by: str | None = None) -> None:
+    """Each chosen statistic against plasticity (the points its r is computed on), one colour and
+    marker per value of the colouring axis. Without ``which``: the best-tracking statistic, on a
+    terminal only."""
+    from plastilab.studies.scatter import default_colour, scatter_groups
+
+    correlations = [r for r in summary["correlations"] if r.get("pearson") is not None]
+    if which is None:
+        if not (hasattr(out, "isatty") and out.isatty()):
+            return
+        chosen = correlations[:1]
+    elif which == "all":
+        chosen = list(summary["correlations"])
+    else:
+        chosen = [r for r in summary["correlations"] if r["statistic"] == which]
+    if not chosen:
         return
     import plotext as plt
 
     with open(study_dir / folder.TABLE_CSV, newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    color_by = summary.get("color_by") or next((c for c in (rows[0].keys() if rows else []) if c not in ("trial", "series", "seed", "step") and "/" not in c), "series")
-    groups: dict[str, tuple[list, list]] = {}
-    for row in rows:
-        x, y = row.get(best["statistic"]), row.get(summary["target"])
-        if x and y:
-            xs, ys = groups.setdefault(row.get(color_by, ""), ([], []))
-            xs.append(float(x))
-            ys.append(float(y))
-    plt.clear_figure()
-    plt.theme("clear")  # the terminal's own colours, not a white box
-    plt.plotsize(80, 20)
-    for label, (xs, ys) in groups.items():
-        plt.scatter(xs, ys, label=label[:24])
-    plt.title(f"{summary['target']} vs {best['statistic']} (r = {best['pearson']:.2f})")
-    print(plt.build(), file=out)
+        reader = csv.DictReader(f)
+        rows = list(reader)
+        header = reader.fieldnames or []
+    axes = header[3 : header.index("step")] if "step" in header else []
+    colour_by = colour_by or default_colour(summary.get("color_by"), axes)
+    coloured = hasattr(out, "isatty") and out.isatty()
+    for row in chosen:
+        groups = scatter_groups(rows, row["statistic"], summary["target"], colour_by)
+        plt.clear_figure()
+        plt.theme("clear")  # the terminal's own colours, not a white box
+        plt.plotsize(80, 20)
+        for index, (label, (xs, ys)) in enumerate(groups.items()):
+            plt.scatter(xs, ys, marker=MARKERS[index % len(MARKERS)], label=f"{colour_by}={label}"[:40])
+        r = row.get("pearson")
+        plt.title(f"{summary['target']} vs {row['statistic']} (r = {_fmt(r, 2)}, n = {row['n']})")
+        plt.xlabel(row["statistic"])
+        if not coloured:
+            plt.clear_color()
+        print("", file=out)
+        print(plt.build(), file=out)

@@ -22,8 +22,12 @@ class RunInfo:
     last_step: int
     finals: dict[str, float | None] = field(default_factory=dict)  # series -> last task's final loss
     error: str | None = None
+    kind: str = "run"  # or "study": a study folder (studies/listing.py), opened in the study view
+    note: str = ""  # a study: how many of its trials finished
 
     def finals_text(self, limit: int = 4) -> str:
+        if self.kind == "study":
+            return self.note
         parts = [f"{name} {_short(value)}" for name, value in list(self.finals.items())[:limit]]
         if len(self.finals) > limit:
             parts.append(f"+{len(self.finals) - limit}")
@@ -33,7 +37,11 @@ class RunInfo:
 def list_runs(root: Path) -> list[RunInfo]:
     if not Path(root).exists():
         return []
-    return [read_run(path) for path in find_run_dirs(root)]
+    from plastilab.studies.listing import find_study_dirs, inside_any, read_study
+
+    studies = find_study_dirs(root)  # each one line; its trials open from the study view
+    runs = [read_run(path) for path in find_run_dirs(root) if not inside_any(path, studies)]
+    return sorted(runs + [read_study(path) for path in studies], key=lambda run: run.path.name, reverse=True)
 
 
 def read_run(path: Path) -> RunInfo:
@@ -43,7 +51,7 @@ def read_run(path: Path) -> RunInfo:
     return RunInfo(
         path=path,
         scenario=shown(scenario, 80),
-        started=_started(path, folder.meta),
+        started=started_of(path, folder.meta),
         state=state,
         last_step=int(folder.status.get("last_step", 0)),
         finals=_finals(folder.summary, presentation_for(folder.meta.get("kind") or folder.scenario.get("kind")).main_curve),
@@ -51,7 +59,7 @@ def read_run(path: Path) -> RunInfo:
     )
 
 
-def _started(path: Path, meta: dict) -> str:
+def started_of(path: Path, meta: dict) -> str:
     stamp = path.name.split("-")
     if len(stamp) >= 2:
         try:

@@ -40,6 +40,7 @@ class StudyConfig(Strict):
     kind: Literal["study"]
     name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     description: str = ""
+    watch_for: str = ""  # what the lab's picker shows under the study (else the file's leading comment)
     estimated_cpu_seconds: int = Field(default=600, ge=0)
     base: str | dict[str, Any]
     seeds: int | list[int] = 1

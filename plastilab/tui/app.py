@@ -65,12 +65,15 @@ class PlastilabApp(App):
         history_capacity: int = 2048,
         theme: str = "textual-dark",
         read_only: bool = False,
+        study_dir: Path | None = None,
     ) -> None:
         super().__init__()
         self.read_only = read_only
         self.scenarios_dirs = [Path(d) for d in (scenarios_dirs or [])]
         self.runs_root = Path(runs_root)
         self.watch_dir = Path(watch_dir) if watch_dir is not None else None
+        self.study_dir = Path(study_dir) if study_dir is not None else None  # `watch STUDY_DIR`
+        self.study_processes: list = []  # studies this app started (tui/screens/study_view.py)
         self.threads = threads
         self.history_capacity = history_capacity
         self.initial_theme = theme
@@ -82,6 +85,10 @@ class PlastilabApp(App):
         self.theme = self.initial_theme
         if self.watch_dir is not None:
             self.open_folders([self.watch_dir], follow=True)
+        elif self.study_dir is not None:
+            from plastilab.tui.study_sessions import open_study_view
+
+            open_study_view(self, self.study_dir)
         elif self.read_only:
             from plastilab.tui.screens.runs import RunsScreen
 
@@ -291,6 +298,8 @@ class PlastilabApp(App):
 
     def end_training(self) -> None:
         """End every training process this app started (stop, wait, terminate, kill)."""
+        for study in self.study_processes:  # studies it started: stopped as Ctrl-C stops them
+            study.shutdown()
         for session in list(self.sessions.values()):
             if session.process is not None:
                 session.process.shutdown(timeout=5.0, drain=True)

@@ -40,6 +40,15 @@ def watch_runs(runs_dir: Path) -> None:
     PlastilabApp(runs_root=Path(runs_dir), read_only=True).run()
 
 
+def watch_study(study_dir: Path) -> None:
+    """``plastilab watch STUDY_DIR``: the study view over a study folder, read-only (no stop): its
+    trials' states and steps, the aggregate so far; Enter opens a trial's dashboard."""
+    from plastilab.tui.app import PlastilabApp
+
+    study_dir = Path(study_dir)
+    PlastilabApp(runs_root=study_dir.parent.parent, read_only=True, study_dir=study_dir).run()
+
+
 def serve(
     host: str = "127.0.0.1",
     port: int = 8000,

@@ -66,6 +66,8 @@ class PickerScreen(Screen):
         for index, entry in enumerate(self.entries):
             label = Text(entry.name, style="bold" if entry.ok else "red", no_wrap=True, overflow="ellipsis")
             label.append(f"\n  {format_estimate(entry.estimated_cpu_seconds)} CPU" if entry.ok else "\n  invalid file", style="dim")
+            if entry.kind == "study":
+                label.append("  study", style="dim italic")
             options.add_option(Option(label, id=str(index)))
         if self.entries:
             first = next((i for i, e in enumerate(self.entries) if e.name.endswith("-quick")), 0)
@@ -109,14 +111,18 @@ class PickerScreen(Screen):
         self.query_one("#scenario-about", Static).update(about)
         watch = Text()
         if entry.ok and entry.watch_for:
-            watch.append("What to watch for\n", style="bold")
+            watch.append("About this study\n" if entry.kind == "study" else "What to watch for\n", style="bold")
             watch.append(entry.watch_for.strip())
         self.query_one("#scenario-watch", Static).update(watch)
         holder = self.query_one("#form-holder", Vertical)
         await holder.remove_children()
-        if entry.ok:
+        if entry.ok and entry.kind == "study":  # run as written: its layout instead of a form
+            await holder.mount(Static(Text(entry.details), id="study-details"))
+        elif entry.ok:
             await holder.mount(ParameterForm(entry, self.app.devices))
-        self.query_one("#launch", Button).disabled = not entry.ok
+        launch = self.query_one("#launch", Button)
+        launch.label = "Start study  ^r" if entry.kind == "study" else "Launch  ^r"
+        launch.disabled = not entry.ok
 
     def devices_found(self) -> None:
         """The app learned the machine's devices: the mounted form offers those."""
@@ -155,6 +161,14 @@ class PickerScreen(Screen):
     async def launch_entry(self, entry: ScenarioForm) -> None:
         """Launch ``entry`` with the values its own form shows (mounted first if it is not yet)."""
         await self.show_entry(entry)
+        if entry.kind == "study":  # the same runner as `plastilab run STUDY.toml`, in its own process
+            if not entry.ok:
+                self.app.bell()
+                return
+            from plastilab.tui.study_sessions import start_study
+
+            start_study(self.app, entry.path)
+            return
         form = self._form()
         if not entry.ok or form is None or form.entry is not entry:
             self.app.bell()
@@ -171,9 +185,12 @@ class PickerScreen(Screen):
         self.app.push_screen(RunsScreen())
 
     def action_dashboard(self) -> None:
-        self.app.show_live_dashboard()
+        from plastilab.tui.study_sessions import show_running_study
+
+        if self.app.live_session is not None or not show_running_study(self.app):
+            self.app.show_live_dashboard()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "dashboard":
-            return self.app.live_session is not None
+        if action == "dashboard":  # the live run's dashboard, or the running study's view
+            return self.app.live_session is not None or any(p.is_alive() for p in self.app.study_processes)
         return True

@@ -100,7 +100,11 @@ class RunsScreen(Screen):
     @on(DataTable.RowSelected)
     def action_open(self) -> None:
         run = self.query_one(RunsTable).current()
-        if run is not None:
+        if run is not None and run.kind == "study":
+            from plastilab.tui.study_sessions import open_study_view
+
+            open_study_view(self.app, run.path)
+        elif run is not None:
             self.post_message(OpenRunRequested([run.path]))
 
     def action_mark(self) -> None:
@@ -115,11 +119,16 @@ class RunsScreen(Screen):
         if len(paths) < 2:
             self.notify("Mark two runs with space, then press c", severity="warning")
             return
+        if any(table.runs[str(p)].kind == "study" for p in paths[:2] if str(p) in table.runs):
+            self.notify("A study is many runs: open it with enter, then enter on a trial opens its dashboard", severity="warning")
+            return
         self.post_message(OpenRunRequested(paths[:2]))
 
     def action_rerun(self) -> None:
         run = self.query_one(RunsTable).current()
-        if run is not None:
+        if run is not None and run.kind == "study":
+            self.notify(f"finish a study with: plastilab run --resume {run.path}", severity="warning", markup=False)
+        elif run is not None:
             self.post_message(RelaunchRequested(run.path))
 
     def action_resume(self) -> None:

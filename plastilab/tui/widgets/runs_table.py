@@ -42,7 +42,7 @@ class RunsTable(DataTable):
                 Text(run.scenario),  # Text, not str: a DataTable reads str cells as markup
                 Text(run.started),
                 Text(run.state, style=STATE_STYLES.get(run.state, "dim")),
-                f"{run.last_step:,}",
+                f"{run.last_step:,}" if run.kind == "run" else "",
                 Text(run.finals_text()),
                 key=key,
             )
