@@ -56,10 +56,11 @@ class _Shared:
     """What every view of one run's checkpoints shares: the folder, the period, the payload a
     resumed run has not taken yet, and how much of arrays.jsonl is already synced."""
 
-    def __init__(self, run_dir: Path, every: int, resumed: dict[str, Any] | None) -> None:
+    def __init__(self, run_dir: Path, every: int, resumed: dict[str, Any] | None, scenario: str | None) -> None:
         self.run_dir = run_dir
         self.every = every
         self.resumed = resumed
+        self.scenario = scenario
         self.arrays_synced = int(resumed["files"][layout.ARRAYS]) if resumed else 0
 
 
@@ -68,11 +69,13 @@ class Checkpoints:
 
     ``position`` names a part of a run that runs its steps again from 1 (a kind that runs its
     seeds one after another: ``within(seed_index=i)``); a checkpoint records it, and only the
-    view at the same position takes a resumed state back.
+    view at the same position takes a resumed state back. ``scenario`` is the run's resolved
+    scenario (``scenario_text``): a checkpoint records it, and a resume whose scenario.toml no
+    longer matches it is refused (``scenario_change``).
     """
 
-    def __init__(self, run_dir: str | Path, every: int, resumed: dict[str, Any] | None = None) -> None:
-        self._shared = _Shared(Path(run_dir), every, resumed)
+    def __init__(self, run_dir: str | Path, every: int, resumed: dict[str, Any] | None = None, scenario: str | None = None) -> None:
+        self._shared = _Shared(Path(run_dir), every, resumed, scenario)
         self.position: dict[str, int] = {}
 
     @property
@@ -138,6 +141,8 @@ class Checkpoints:
                 "runner": runner_state,
                 "saved": time.time(),
             }
+            if shared.scenario is not None:
+                payload["scenario"] = shared.scenario
             with open(tmp, "wb") as f:
                 torch.save(payload, f)
                 f.flush()
@@ -259,6 +264,9 @@ def why_not_resumable(run_dir: str | Path) -> str | None:
         return f"{run_dir}: status.json is unreadable ({word}); cannot tell whether the run ended"
     if not (run_dir / CHECKPOINT).is_file():
         return f"{run_dir}: no checkpoint: set checkpoint_every in the scenario (e.g. checkpoint_every = 1000) to make its runs resumable"
+    for path in (run_dir, *(run_dir / name for name in (*DATA_FILES, layout.STATUS))):
+        if path.exists() and not os.access(path, os.W_OK):
+            return f"{path}: read-only; make the run folder writable (chmod -R u+w '{run_dir}') and resume again"
     return None
 
 
@@ -285,9 +293,61 @@ def load_checkpoint(run_dir: str | Path) -> dict[str, Any]:
         and all(isinstance(payload["files"].get(name), int) for name in DATA_FILES)
         and isinstance(payload.get("rng"), dict)
         and isinstance(payload.get("runner"), dict)
+        and isinstance(payload.get("scenario", ""), str)
     ):
         raise CheckpointError(f"{path}: not a checkpoint this plastilab wrote (format {FORMAT} expected); cannot resume from it")
     return payload
+
+
+def scenario_text(resolved: dict[str, Any]) -> str:
+    """The resolved scenario (``resolved_dict``) as a checkpoint records it: JSON, keys sorted,
+    without ``threads`` (a resume may choose another count: ``--threads``)."""
+    return json.dumps({k: v for k, v in resolved.items() if k != "threads"}, sort_keys=True)
+
+
+def scenario_change(point: ResumePoint, resolved: dict[str, Any]) -> str | None:
+    """Why the run folder's scenario (``resolved``, read from its scenario.toml) is not the one
+    its checkpoint was made from, in one line naming the first key that differs; None when it is
+    (or when the checkpoint predates this record). Resuming another scenario's state would mix
+    two runs in one folder, or fail half-way after the files were cut back."""
+    saved = point.payload.get("scenario")
+    if saved is None:
+        return None
+    try:
+        then = json.loads(saved)
+    except ValueError:
+        then = None
+    now = json.loads(scenario_text(resolved))
+    if then == now:
+        return None
+    key = _first_difference(then, now) if isinstance(then, dict) else "?"
+    path = point.run_dir / layout.SCENARIO
+    return (
+        f"{path}: changed since the checkpoint was saved ({key}: {_shown(_at(then, key))} then, {_shown(_at(now, key))} now), "
+        f"or {CHECKPOINT} comes from another run; put {key} back as it was to resume, or start a new run with "
+        f"`plastilab run {path}`"
+    )
+
+
+def _first_difference(then: Any, now: Any, prefix: str = "") -> str:
+    if isinstance(then, dict) and isinstance(now, dict):
+        for key in sorted(set(then) | set(now)):
+            if then.get(key, _MISSING) != now.get(key, _MISSING):
+                return _first_difference(then.get(key, _MISSING), now.get(key, _MISSING), f"{prefix}{key}.")
+    return prefix.rstrip(".") or "?"
+
+
+_MISSING = object()
+
+
+def _at(tree: Any, key: str) -> Any:
+    for part in key.split("."):
+        tree = tree.get(part, _MISSING) if isinstance(tree, dict) else _MISSING
+    return tree
+
+
+def _shown(value: Any) -> str:
+    return "absent" if value is _MISSING else json.dumps(value)[:60]
 
 
 def rewind(point: ResumePoint) -> None:
@@ -334,6 +394,8 @@ def resume_claim(run_dir: Path):
                     lock.unlink()
                 continue
             raise CheckpointError(f"{run_dir}: another process (pid {holder.get('pid')}) is resuming it right now; open the run it continues") from None
+        except OSError as exc:
+            raise CheckpointError(f"{run_dir}: cannot resume it: {cannot_write(run_dir, exc)}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(json.dumps(state.this_process()))
@@ -344,6 +406,11 @@ def resume_claim(run_dir: Path):
     finally:
         with contextlib.suppress(OSError):
             lock.unlink()
+
+
+def cannot_write(run_dir: Path, exc: OSError) -> str:
+    """The end of a one-line error for a write into ``run_dir`` that failed."""
+    return f"cannot write there ({exc.strerror or exc}); make the run folder writable (chmod -R u+w '{run_dir}'), or free some disk space, and resume again"
 
 
 def _read_claim(lock: Path) -> dict[str, Any]:

@@ -1,0 +1,107 @@
+"""`--resume` on folders that users and bad luck have changed: each is refused in one line that
+names the file and the fix, exit 2, and the folder is left exactly as it was."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from hostile_helpers import assert_one_line_error, run_cli
+from plastilab.core.control import RunControl
+from plastilab.core.scenario_file import load_scenario
+from plastilab.rundir import layout
+from plastilab.runtime import launcher
+from plastilab.runtime.checkpoint import CHECKPOINT
+from resume_helpers import StopAfter
+
+from conftest import SCENARIOS
+
+TINY = SCENARIOS / "adam-tiny.toml"
+SMALL = ["checkpoint_every=40", "data.n_images=64", "model.hidden=[16, 16]", "training.n_tasks=2", "training.steps_per_task=60"]
+
+
+def stopped_run(root: Path, overrides=SMALL, step: int = 50) -> Path:
+    control = RunControl()
+    scenario = load_scenario(TINY, list(overrides))
+    return launcher.launch(scenario, root, consumers=[StopAfter(control, step)], control=control).run_dir
+
+
+def snapshot(run_dir: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(run_dir)): p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def stopped(tmp_path_factory) -> Path:
+    """An adam-tiny run stopped 10 steps after its checkpoint at step 40 (never resumed: copy it)."""
+    return stopped_run(tmp_path_factory.mktemp("stopped"))
+
+
+def copy_of(stopped: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(stopped, tmp_path / "run"))
+
+
+def test_an_edited_scenario_is_refused_naming_the_key(capsys, stopped, tmp_path):
+    run_dir = copy_of(stopped, tmp_path)
+    toml = run_dir / layout.SCENARIO
+    text = toml.read_text()
+    assert "lr = 0.001" in text
+    toml.write_text(text.replace("lr = 0.001", "lr = 0.5", 1))  # silently another run from here on
+    before = snapshot(run_dir)
+    code, _, err = run_cli(capsys, "run", "--resume", str(run_dir), "--quiet")
+    assert_one_line_error(code, err, str(toml), "lr", "changed since the checkpoint")
+    assert snapshot(run_dir) == before
+
+
+def test_a_checkpoint_from_another_run_is_refused(capsys, stopped, tmp_path):
+    run_dir = copy_of(stopped, tmp_path)
+    other = stopped_run(tmp_path / "other", [*SMALL[:2], "model.hidden=[8, 8]", *SMALL[3:]])
+    shutil.copy(other / CHECKPOINT, run_dir / CHECKPOINT)
+    before = snapshot(run_dir)
+    code, _, err = run_cli(capsys, "run", "--resume", str(run_dir), "--quiet")
+    assert_one_line_error(code, err, str(run_dir / layout.SCENARIO), "model.hidden")
+    assert snapshot(run_dir) == before
+
+
+@pytest.fixture
+def read_only(tmp_path):
+    """Makes a folder read-only for this process: a read-only bind mount as root (whom file
+    modes do not stop), file modes otherwise; undone afterwards."""
+    mounted: list[Path] = []
+    changed: list[Path] = []
+
+    def make(folder: Path) -> Path:
+        if os.geteuid() == 0:
+            view = folder.with_name(folder.name + "-ro")
+            view.mkdir()
+            for args in (["mount", "--bind", str(folder), str(view)], ["mount", "-o", "remount,ro,bind", str(view)]):
+                done = subprocess.run(args, capture_output=True, text=True)
+                if done.returncode != 0:
+                    if mounted:
+                        subprocess.run(["umount", str(view)], capture_output=True)
+                    pytest.skip(f"cannot make a read-only bind mount here ({done.stderr.strip() or done.returncode})")
+                if not mounted:
+                    mounted.append(view)
+            return view
+        for path in [folder, *folder.rglob("*")]:
+            path.chmod(path.stat().st_mode & ~0o222)
+            changed.append(path)
+        return folder
+
+    yield make
+    for view in mounted:
+        subprocess.run(["umount", str(view)], capture_output=True)
+    for path in changed:
+        path.chmod(path.stat().st_mode | 0o200)
+
+
+def test_a_read_only_run_folder_is_refused_in_one_line(capsys, stopped, tmp_path, read_only):
+    run_dir = copy_of(stopped, tmp_path)
+    before = snapshot(run_dir)
+    view = read_only(run_dir)
+    code, _, err = run_cli(capsys, "run", "--resume", str(view), "--quiet")
+    assert_one_line_error(code, err, str(view), "read-only", "chmod")
+    assert snapshot(run_dir) == before
