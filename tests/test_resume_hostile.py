@@ -3,6 +3,7 @@ names the file and the fix, exit 2, and the folder is left exactly as it was."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -105,3 +106,27 @@ def test_a_read_only_run_folder_is_refused_in_one_line(capsys, stopped, tmp_path
     code, _, err = run_cli(capsys, "run", "--resume", str(view), "--quiet")
     assert_one_line_error(code, err, str(view), "read-only", "chmod")
     assert snapshot(run_dir) == before
+
+
+def test_a_full_disk_during_a_checkpoint_is_one_line_and_leaves_no_temporary_file(capsys, tmp_path):
+    """torch.save on a full disk raises a RuntimeError, not an OSError: it must still end as the
+    checkpoint's one line, with the half-written checkpoint.pt.tmp removed (it filled the disk)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root; the disk-full tests run where that is allowed")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(disk)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip() or mounted.returncode}); the disk-full tests need one")
+    try:
+        # The metrics of 40 steps fit in 200 KiB; the first checkpoint (~170 KiB) does not.
+        overrides = [*SMALL[:3], "training.n_tasks=3", "training.steps_per_task=300"]
+        code, _, err = run_cli(capsys, "run", str(TINY), "--out", str(disk), "--quiet", "--device", "cpu", *(a for o in overrides for a in ("--set", o)))
+        lines = [line for line in err.splitlines() if line.startswith("plastilab: ")]
+        assert code == 1 and len(lines) == 1 and "Traceback" not in err, err
+        assert "checkpoint.pt: cannot write the checkpoint (No space left on device)" in lines[0], lines[0]
+        assert not list(disk.rglob("*.tmp"))
+        run_dir = next(disk.rglob(layout.STATUS)).parent
+        assert "checkpoint.pt" in json.loads((run_dir / layout.STATUS).read_text())["error"]
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,11 +150,12 @@ class Checkpoints:
                 os.fsync(f.fileno())
             os.replace(tmp, path)
             _fsync_dir(run_dir)
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:  # torch.save's writer says a full disk as a RuntimeError
+            why = (exc.strerror or str(exc)) if isinstance(exc, OSError) else _torch_write_failure(run_dir, exc)
             with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)
             raise CheckpointError(
-                f"{path}: cannot write the checkpoint ({exc.strerror or exc}); the run stopped, the previous checkpoint is kept"
+                f"{path}: cannot write the checkpoint ({why}); the run stopped, the previous checkpoint is kept"
             ) from None
         shared.arrays_synced = files[layout.ARRAYS]
 
@@ -167,6 +169,18 @@ class Checkpoints:
         for record in _array_records(run_dir / layout.ARRAYS, self._shared.arrays_synced, sizes[layout.ARRAYS]):
             _fsync_file(run_dir / record["file"])
         return sizes
+
+
+def _torch_write_failure(run_dir: Path, exc: RuntimeError) -> str:
+    """Why torch.save failed, in words: its zip writer reports a full disk as "unexpected pos"."""
+    with contextlib.suppress(OSError):
+        if shutil.disk_usage(run_dir).free < LOW_DISK_BYTES:
+            return "No space left on device"
+    text = str(exc).strip()
+    return text.splitlines()[0][:120] if text else type(exc).__name__
+
+
+LOW_DISK_BYTES = 1 << 20  # less than this free after a failed write: the disk was full
 
 
 def _fsync_file(path: Path) -> int:
