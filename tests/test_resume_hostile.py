@@ -130,3 +130,33 @@ def test_a_full_disk_during_a_checkpoint_is_one_line_and_leaves_no_temporary_fil
         assert "checkpoint.pt" in json.loads((run_dir / layout.STATUS).read_text())["error"]
     finally:
         subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty", "text"])
+def test_a_damaged_checkpoint_is_called_damaged_and_the_fix_is_named(capsys, stopped, tmp_path, damage):
+    run_dir = copy_of(stopped, tmp_path)
+    checkpoint = run_dir / CHECKPOINT
+    whole = checkpoint.read_bytes()
+    checkpoint.write_bytes({"truncated": whole[: len(whole) // 2], "empty": b"", "text": b"not a checkpoint\n"}[damage])
+    before = snapshot(run_dir)
+    code, _, err = run_cli(capsys, "run", "--resume", str(run_dir), "--quiet")
+    assert_one_line_error(code, err, str(checkpoint), "damaged", f"plastilab run {run_dir / layout.SCENARIO}")
+    assert "not a plain checkpoint" not in err  # that is said of a file holding objects, not of a broken one
+    assert snapshot(run_dir) == before
+
+
+def test_a_run_stopped_before_its_first_checkpoint_says_so(capsys, tmp_path):
+    run_dir = stopped_run(tmp_path, ["checkpoint_every=100000", *SMALL[1:]], step=20)
+    code, _, err = run_cli(capsys, "run", "--resume", str(run_dir), "--quiet")
+    # checkpoint_every is set: "set checkpoint_every" would send the user to fix what is not broken.
+    assert_one_line_error(code, err, str(run_dir), "before its first checkpoint", "checkpoint_every = 100000", "plastilab run")
+
+
+def test_a_data_file_cut_shorter_than_the_checkpoint_names_the_fix(capsys, stopped, tmp_path):
+    run_dir = copy_of(stopped, tmp_path)
+    metrics = run_dir / layout.METRICS
+    os.truncate(metrics, 100)
+    before = snapshot(run_dir)
+    code, _, err = run_cli(capsys, "run", "--resume", str(run_dir), "--quiet")
+    assert_one_line_error(code, err, str(metrics), "shorter than at the checkpoint", f"plastilab run {run_dir / layout.SCENARIO}")
+    assert snapshot(run_dir) == before

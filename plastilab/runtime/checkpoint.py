@@ -31,6 +31,8 @@ import json
 import os
 import shutil
 import time
+import tomllib
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -256,7 +258,8 @@ def open_resume(run_dir: str | Path) -> ResumePoint:
         if size < saved:
             raise CheckpointError(
                 f"{run_dir / name}: shorter than at the checkpoint ({size} bytes, expected at least {saved}); "
-                "the folder was changed after the run, so it cannot be resumed exactly"
+                f"the folder was changed after the run, so it cannot be resumed exactly: put the file back from a copy, "
+                f"or start the run again with `plastilab run {run_dir / layout.SCENARIO}`"
             )
     return ResumePoint(run_dir, payload)
 
@@ -277,11 +280,26 @@ def why_not_resumable(run_dir: str | Path) -> str | None:
     if word not in RESUMABLE_STATES:
         return f"{run_dir}: status.json is unreadable ({word}); cannot tell whether the run ended"
     if not (run_dir / CHECKPOINT).is_file():
+        every = _checkpoint_every(run_dir)
+        if every:
+            return (
+                f"{run_dir}: stopped at step {status.get('last_step')}, before its first checkpoint (checkpoint_every = {every}); "
+                f"nothing to resume from: start it again with `plastilab run {run_dir / layout.SCENARIO}`"
+            )
         return f"{run_dir}: no checkpoint: set checkpoint_every in the scenario (e.g. checkpoint_every = 1000) to make its runs resumable"
     for path in (run_dir, *(run_dir / name for name in (*DATA_FILES, layout.STATUS))):
         if path.exists() and not os.access(path, os.W_OK):
             return f"{path}: read-only; make the run folder writable (chmod -R u+w '{run_dir}') and resume again"
     return None
+
+
+def _checkpoint_every(run_dir: Path) -> int:
+    """The run's checkpoint_every, read from its scenario.toml (0 when absent or unreadable)."""
+    try:
+        every = tomllib.loads((run_dir / layout.SCENARIO).read_text(encoding="utf-8")).get("checkpoint_every", 0)
+    except (OSError, ValueError):
+        return 0
+    return every if isinstance(every, int) and not isinstance(every, bool) else 0
 
 
 def load_checkpoint(run_dir: str | Path) -> dict[str, Any]:
@@ -291,10 +309,15 @@ def load_checkpoint(run_dir: str | Path) -> dict[str, Any]:
     path = Path(run_dir) / CHECKPOINT
     if not path.is_file():
         raise CheckpointError(f"{run_dir}: no checkpoint: set checkpoint_every in the scenario (e.g. checkpoint_every = 1000) to make its runs resumable")
+    again = f"start the run again with `plastilab run {Path(run_dir) / layout.SCENARIO}`"
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip; a cut or overwritten file is none
+        raise CheckpointError(f"{path}: damaged (cut short or overwritten: not a file torch.save wrote); it cannot be resumed: {again}")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - whatever the file holds, it is refused in one line
         why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "weights only" not in why.lower():
+            raise CheckpointError(f"{path}: damaged ({why[:120]}); it cannot be resumed: {again}") from None
         raise CheckpointError(
             f"{path}: refused: not a plain checkpoint of tensors, numbers and text ({why[:120]}); resume loads nothing else"
         ) from None
