@@ -160,3 +160,11 @@ def test_a_data_file_cut_shorter_than_the_checkpoint_names_the_fix(capsys, stopp
     code, _, err = run_cli(capsys, "run", "--resume", str(run_dir), "--quiet")
     assert_one_line_error(code, err, str(metrics), "shorter than at the checkpoint", f"plastilab run {run_dir / layout.SCENARIO}")
     assert snapshot(run_dir) == before
+
+
+def test_resume_refuses_out_rather_than_ignoring_it(capsys, stopped, tmp_path):
+    run_dir = copy_of(stopped, tmp_path)
+    before = snapshot(run_dir)
+    code, _, err = run_cli(capsys, "run", "--resume", str(run_dir), "--out", str(tmp_path / "elsewhere"), "--quiet")
+    assert_one_line_error(code, err, "--out", "in its own folder")
+    assert snapshot(run_dir) == before and not (tmp_path / "elsewhere").exists()
