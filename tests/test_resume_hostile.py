@@ -168,3 +168,17 @@ def test_resume_refuses_out_rather_than_ignoring_it(capsys, stopped, tmp_path):
     code, _, err = run_cli(capsys, "run", "--resume", str(run_dir), "--out", str(tmp_path / "elsewhere"), "--quiet")
     assert_one_line_error(code, err, "--out", "in its own folder")
     assert snapshot(run_dir) == before and not (tmp_path / "elsewhere").exists()
+
+
+def test_an_unreadable_status_names_the_fix(capsys, stopped, tmp_path):
+    run_dir = copy_of(stopped, tmp_path)
+    (run_dir / layout.STATUS).write_text("{half a stat")
+    before = snapshot(run_dir)
+    code, _, err = run_cli(capsys, "run", "--resume", str(run_dir), "--quiet")
+    assert_one_line_error(code, err, str(run_dir / layout.STATUS), "unreadable", '{"state": "interrupted"}')
+    assert snapshot(run_dir) == before
+    # The fix it names works: the run resumes and finishes.
+    (run_dir / layout.STATUS).write_text('{"state": "interrupted"}')
+    code, _, err = run_cli(capsys, "run", "--resume", str(run_dir), "--quiet")
+    assert code == 0, err
+    assert json.loads((run_dir / layout.STATUS).read_text())["state"] == "finished"

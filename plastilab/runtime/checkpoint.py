@@ -278,7 +278,10 @@ def why_not_resumable(run_dir: str | Path) -> str | None:
     if word == "finished":
         return f"{run_dir}: already finished; nothing to resume"
     if word not in RESUMABLE_STATES:
-        return f"{run_dir}: status.json is unreadable ({word}); cannot tell whether the run ended"
+        return (
+            f"{run_dir / layout.STATUS}: unreadable ({word}), so whether the run ended cannot be told; if no process is running it, "
+            f"write {{\"state\": \"interrupted\"}} into that file and resume again"
+        )
     if not (run_dir / CHECKPOINT).is_file():
         every = _checkpoint_every(run_dir)
         if every:
