@@ -17,7 +17,7 @@ from plastilab.core.scenario_file import load_scenario
 from plastilab.rundir import layout
 from plastilab.runtime import launcher
 from plastilab.runtime.checkpoint import CHECKPOINT
-from resume_helpers import StopAfter
+from resume_helpers import StopAfter, lines, without_times
 
 from conftest import SCENARIOS
 
@@ -182,3 +182,18 @@ def test_an_unreadable_status_names_the_fix(capsys, stopped, tmp_path):
     code, _, err = run_cli(capsys, "run", "--resume", str(run_dir), "--quiet")
     assert code == 0, err
     assert json.loads((run_dir / layout.STATUS).read_text())["state"] == "finished"
+
+
+def test_changing_only_checkpoint_every_or_the_description_still_resumes_exactly(capsys, stopped, tmp_path):
+    """Keys that change no number may be edited between a stop and its resume: a user who wants
+    checkpoints more often from now on is not refused."""
+    run_dir = copy_of(stopped, tmp_path)
+    toml = run_dir / layout.SCENARIO
+    text = toml.read_text()
+    assert "checkpoint_every = 40" in text and "description = " in text
+    text = text.replace("checkpoint_every = 40", "checkpoint_every = 7").replace("description = ", "description = 'mine: ' + ", 1)
+    toml.write_text(text.replace("description = 'mine: ' + \"", 'description = "mine: ', 1))
+    code, _, err = run_cli(capsys, "run", "--resume", str(run_dir), "--quiet")
+    assert code == 0, err
+    whole = launcher.launch(load_scenario(TINY, SMALL), tmp_path / "whole").run_dir
+    assert without_times(lines(run_dir / layout.METRICS)) == without_times(lines(whole / layout.METRICS))

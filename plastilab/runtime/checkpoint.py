@@ -339,10 +339,15 @@ def load_checkpoint(run_dir: str | Path) -> dict[str, Any]:
     return payload
 
 
+# Top-level keys a resume may change: they change no number (threads: a resume may choose another
+# count with --threads; checkpoint_every: saving draws no random number; the rest are words).
+FREE_KEYS = ("threads", "checkpoint_every", "description", "watch_for", "estimated_cpu_seconds")
+
+
 def scenario_text(resolved: dict[str, Any]) -> str:
     """The resolved scenario (``resolved_dict``) as a checkpoint records it: JSON, keys sorted,
-    without ``threads`` (a resume may choose another count: ``--threads``)."""
-    return json.dumps({k: v for k, v in resolved.items() if k != "threads"}, sort_keys=True)
+    without the ``FREE_KEYS``."""
+    return json.dumps({k: v for k, v in resolved.items() if k not in FREE_KEYS}, sort_keys=True)
 
 
 def scenario_change(point: ResumePoint, resolved: dict[str, Any]) -> str | None:
@@ -357,6 +362,8 @@ def scenario_change(point: ResumePoint, resolved: dict[str, Any]) -> str | None:
         then = json.loads(saved)
     except ValueError:
         then = None
+    if isinstance(then, dict):
+        then = {k: v for k, v in then.items() if k not in FREE_KEYS}
     now = json.loads(scenario_text(resolved))
     if then == now:
         return None
