@@ -16,7 +16,7 @@ from plastilab.core.control import RunControl
 from plastilab.core.scenario_file import load_scenario
 from plastilab.rundir import layout
 from plastilab.runtime import launcher
-from plastilab.runtime.checkpoint import CHECKPOINT
+from plastilab.runtime.checkpoint import CHECKPOINT, load_checkpoint
 from resume_helpers import StopAfter, lines, without_times
 
 from conftest import SCENARIOS
@@ -193,6 +193,36 @@ def test_changing_only_checkpoint_every_or_the_description_still_resumes_exactly
     assert "checkpoint_every = 40" in text and "description = " in text
     text = text.replace("checkpoint_every = 40", "checkpoint_every = 7").replace("description = ", "description = 'mine: ' + ", 1)
     toml.write_text(text.replace("description = 'mine: ' + \"", 'description = "mine: ', 1))
+    code, _, err = run_cli(capsys, "run", "--resume", str(run_dir), "--quiet")
+    assert code == 0, err
+    whole = launcher.launch(load_scenario(TINY, SMALL), tmp_path / "whole").run_dir
+    assert without_times(lines(run_dir / layout.METRICS)) == without_times(lines(whole / layout.METRICS))
+
+
+@pytest.mark.parametrize("edit", ["a line added at the top", "a byte garbled near the checkpoint"])
+def test_a_data_file_changed_before_the_checkpoint_is_refused(capsys, stopped, tmp_path, edit):
+    """Cutting a changed file back to the checkpoint's size would cut a line in two (or keep a
+    wrong one) and the resumed lines would follow it: refused, the file named."""
+    run_dir = copy_of(stopped, tmp_path)
+    metrics = run_dir / layout.METRICS
+    saved = load_checkpoint(run_dir)["files"][layout.METRICS]
+    data = bytearray(metrics.read_bytes())
+    assert len(data) > saved  # lines after the checkpoint, to be cut back by a resume
+    if edit == "a line added at the top":
+        data[:0] = b'{"note": "mine"}\n'
+    else:
+        data[saved - 20] = ord("#")
+    metrics.write_bytes(bytes(data))
+    before = snapshot(run_dir)
+    code, _, err = run_cli(capsys, "run", "--resume", str(run_dir), "--quiet")
+    assert_one_line_error(code, err, str(metrics), "changed before the checkpoint", f"plastilab run {run_dir / layout.SCENARIO}")
+    assert snapshot(run_dir) == before
+
+
+def test_a_data_file_garbled_after_the_checkpoint_still_resumes(capsys, stopped, tmp_path):
+    run_dir = copy_of(stopped, tmp_path)
+    with open(run_dir / layout.METRICS, "ab") as f:
+        f.write(b'{"step": 5\x00\x00 garbage, no newline')
     code, _, err = run_cli(capsys, "run", "--resume", str(run_dir), "--quiet")
     assert code == 0, err
     whole = launcher.launch(load_scenario(TINY, SMALL), tmp_path / "whole").run_dir

@@ -27,6 +27,7 @@ a run folder from elsewhere cannot run code when resumed. Random states that are
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -140,6 +141,7 @@ class Checkpoints:
                 "step": step,
                 "position": dict(self.position),
                 "files": files,
+                "tails": {name: _tail_digest(run_dir / name, size) for name, size in files.items()},
                 "rng": global_rng_state(),
                 "runner": runner_state,
                 "saved": time.time(),
@@ -171,6 +173,22 @@ class Checkpoints:
         for record in _array_records(run_dir / layout.ARRAYS, self._shared.arrays_synced, sizes[layout.ARRAYS]):
             _fsync_file(run_dir / record["file"])
         return sizes
+
+
+TAIL_BYTES = 4096  # the end of a data file a checkpoint fingerprints
+
+
+def _tail_digest(path: Path, size: int) -> str:
+    """A digest of the ``TAIL_BYTES`` of ``path`` before byte ``size``: a file edited before
+    that point (a line added, removed or changed near it) no longer matches. Cheap at any size."""
+    start = max(0, size - TAIL_BYTES)
+    try:
+        with open(path, "rb") as f:
+            f.seek(start)
+            data = f.read(size - start)
+    except OSError:
+        data = b""
+    return hashlib.sha256(data).hexdigest()
 
 
 def _torch_write_failure(run_dir: Path, exc: RuntimeError) -> str:
@@ -242,16 +260,21 @@ class ResumePoint:
         return int(self.payload["step"])
 
 
-def open_resume(run_dir: str | Path) -> ResumePoint:
+def open_resume(run_dir: str | Path, resolved: dict[str, Any] | None = None) -> ResumePoint:
     """Check that ``run_dir`` can be resumed and load its checkpoint; touches nothing.
 
     One-line errors: not a run folder, still running, already finished, no checkpoint, a
-    checkpoint that is not plain data, data files shorter than the checkpoint says."""
+    checkpoint that is not plain data, a scenario (``resolved``, from the folder's
+    scenario.toml) that is not the checkpoint's, data files changed before the checkpoint."""
     run_dir = Path(run_dir)
     why = why_not_resumable(run_dir)
     if why is not None:
         raise CheckpointError(why)
     payload = load_checkpoint(run_dir)
+    if resolved is not None:
+        changed = scenario_change(ResumePoint(run_dir, payload), resolved)
+        if changed is not None:
+            raise CheckpointError(changed)
     for name in DATA_FILES:
         saved = payload["files"][name]
         size = _size(run_dir / name)
@@ -260,6 +283,12 @@ def open_resume(run_dir: str | Path) -> ResumePoint:
                 f"{run_dir / name}: shorter than at the checkpoint ({size} bytes, expected at least {saved}); "
                 f"the folder was changed after the run, so it cannot be resumed exactly: put the file back from a copy, "
                 f"or start the run again with `plastilab run {run_dir / layout.SCENARIO}`"
+            )
+        tail = payload.get("tails", {}).get(name)
+        if tail is not None and _tail_digest(run_dir / name, saved) != tail:
+            raise CheckpointError(
+                f"{run_dir / name}: changed before the checkpoint's end (byte {saved}), so cutting it back would keep lines "
+                f"the checkpoint never saw: put the file back from a copy, or start the run again with `plastilab run {run_dir / layout.SCENARIO}`"
             )
     return ResumePoint(run_dir, payload)
 
@@ -334,6 +363,8 @@ def load_checkpoint(run_dir: str | Path) -> dict[str, Any]:
         and isinstance(payload.get("rng"), dict)
         and isinstance(payload.get("runner"), dict)
         and isinstance(payload.get("scenario", ""), str)
+        and isinstance(payload.get("tails", {}), dict)
+        and all(isinstance(payload.get("tails", {}).get(name, ""), str) for name in DATA_FILES)
     ):
         raise CheckpointError(f"{path}: not a checkpoint this plastilab wrote (format {FORMAT} expected); cannot resume from it")
     return payload

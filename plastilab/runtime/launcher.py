@@ -84,13 +84,13 @@ def resume(
     A folder that cannot be resumed (still running, finished, no checkpoint, a checkpoint that
     is not plain data) raises a one-line ``PlastilabError`` and is left as it was."""
     from plastilab.core.scenario_file import load_scenario, resolved_dict
-    from plastilab.runtime.checkpoint import CheckpointError, open_resume, scenario_change
+    from plastilab.runtime.checkpoint import CheckpointError, open_resume, why_not_resumable
 
-    point = open_resume(run_dir)
+    why = why_not_resumable(run_dir)
+    if why is not None:
+        raise CheckpointError(why)
     scenario = load_scenario(Path(run_dir) / layout.SCENARIO)
-    changed = scenario_change(point, resolved_dict(scenario.config))
-    if changed is not None:
-        raise CheckpointError(changed)
+    point = open_resume(run_dir, resolved_dict(scenario.config))
     if history:
         consumers = [_HistoryFirst(consumer, point.run_dir) for consumer in consumers]
     return _launch(scenario, lambda: _claim(point), point, consumers, control, threads, command)
