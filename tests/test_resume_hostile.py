@@ -227,3 +227,32 @@ def test_a_data_file_garbled_after_the_checkpoint_still_resumes(capsys, stopped,
     assert code == 0, err
     whole = launcher.launch(load_scenario(TINY, SMALL), tmp_path / "whole").run_dir
     assert without_times(lines(run_dir / layout.METRICS)) == without_times(lines(whole / layout.METRICS))
+
+
+def test_a_trial_resumed_by_hand_counts_as_finished_when_its_study_resumes(tmp_path):
+    """`plastilab run --resume` on an interrupted trial's run folder finishes it; the study's
+    ledger still says interrupted. Resuming the study must take the finished folder, not run the
+    trial again from step 0 in a new folder."""
+    from plastilab.studies.folder import CHECKPOINTS_DIR
+    from plastilab.studies.ledger import Ledger
+    from plastilab.studies.runner import reconcile, resumable_run_dir, trial_root
+    from plastilab.studies.study_file import load_study, resolve_trial
+    from studies_helpers import tiny_study
+
+    path, settings = tiny_study(tmp_path, name="byhand", steps=60)
+    study = load_study(path, [*settings, "checkpoint_every=20"])
+    trial = study.trials[0]
+    study_dir = tmp_path / "study"
+    control = RunControl()
+    stopped = launcher.launch(resolve_trial(study, trial), trial_root(study_dir, study, trial.id).parent, consumers=[StopAfter(control, 30)], control=control)
+    assert stopped.state == "interrupted"
+    ledger = Ledger(study_dir)
+    try:
+        ledger.record(trial.id, "interrupted", run_dir=str(stopped.run_dir.relative_to(study_dir)))
+        assert launcher.resume(stopped.run_dir).state == "finished"  # by hand
+        reconcile(study, study_dir, ledger, study.config.analysis.target)
+        assert ledger.state(trial.id) == "finished"
+        assert resumable_run_dir(study_dir, ledger.latest[trial.id]) is None
+        assert (study_dir / CHECKPOINTS_DIR / f"{trial.id}.json").is_file()
+    finally:
+        ledger.close()
