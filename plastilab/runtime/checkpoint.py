@@ -34,6 +34,7 @@ import shutil
 import time
 import tomllib
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -260,19 +261,20 @@ class ResumePoint:
         return int(self.payload["step"])
 
 
-def open_resume(run_dir: str | Path, resolved: dict[str, Any] | None = None) -> ResumePoint:
+def open_resume(run_dir: str | Path, resolved: Callable[[], dict[str, Any]] | None = None) -> ResumePoint:
     """Check that ``run_dir`` can be resumed and load its checkpoint; touches nothing.
 
     One-line errors: not a run folder, still running, already finished, no checkpoint, a
-    checkpoint that is not plain data, a scenario (``resolved``, from the folder's
-    scenario.toml) that is not the checkpoint's, data files changed before the checkpoint."""
+    checkpoint that is not plain data, a scenario (``resolved()``, read from the folder's
+    scenario.toml once the checkpoint is) that is not the checkpoint's, data files changed
+    before the checkpoint."""
     run_dir = Path(run_dir)
     why = why_not_resumable(run_dir)
     if why is not None:
         raise CheckpointError(why)
     payload = load_checkpoint(run_dir)
     if resolved is not None:
-        changed = scenario_change(ResumePoint(run_dir, payload), resolved)
+        changed = scenario_change(ResumePoint(run_dir, payload), resolved())
         if changed is not None:
             raise CheckpointError(changed)
     for name in DATA_FILES:
@@ -359,7 +361,7 @@ def load_checkpoint(run_dir: str | Path) -> dict[str, Any]:
         and isinstance(payload.get("step"), int)
         and isinstance(payload.get("position"), dict)
         and isinstance(payload.get("files"), dict)
-        and all(isinstance(payload["files"].get(name), int) for name in DATA_FILES)
+        and all(isinstance(payload["files"].get(name), int) and payload["files"][name] >= 0 for name in DATA_FILES)
         and isinstance(payload.get("rng"), dict)
         and isinstance(payload.get("runner"), dict)
         and isinstance(payload.get("scenario", ""), str)

@@ -84,13 +84,16 @@ def resume(
     A folder that cannot be resumed (still running, finished, no checkpoint, a checkpoint that
     is not plain data) raises a one-line ``PlastilabError`` and is left as it was."""
     from plastilab.core.scenario_file import load_scenario, resolved_dict
-    from plastilab.runtime.checkpoint import CheckpointError, open_resume, why_not_resumable
+    from plastilab.runtime.checkpoint import open_resume
 
-    why = why_not_resumable(run_dir)
-    if why is not None:
-        raise CheckpointError(why)
-    scenario = load_scenario(Path(run_dir) / layout.SCENARIO)
-    point = open_resume(run_dir, resolved_dict(scenario.config))
+    read: list[Scenario] = []
+
+    def resolved() -> dict:  # read once the checkpoint is known to be one: its refusal comes first
+        read.append(load_scenario(Path(run_dir) / layout.SCENARIO))
+        return resolved_dict(read[0].config)
+
+    point = open_resume(run_dir, resolved)
+    scenario = read[0]
     if history:
         consumers = [_HistoryFirst(consumer, point.run_dir) for consumer in consumers]
     return _launch(scenario, lambda: _claim(point), point, consumers, control, threads, command)
