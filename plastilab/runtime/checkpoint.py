@@ -27,7 +27,6 @@ a run folder from elsewhere cannot run code when resumed. Random states that are
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -41,6 +40,7 @@ from typing import Any
 
 from plastilab.core.errors import PlastilabError
 from plastilab.core.random_state import global_rng_state, set_global_rng_state
+from plastilab.runtime.checkpoint_match import scenario_change, scenario_text, tail_digest
 from plastilab.rundir import layout, state
 
 CHECKPOINT = layout.CHECKPOINT
@@ -142,7 +142,7 @@ class Checkpoints:
                 "step": step,
                 "position": dict(self.position),
                 "files": files,
-                "tails": {name: _tail_digest(run_dir / name, size) for name, size in files.items()},
+                "tails": {name: tail_digest(run_dir / name, size) for name, size in files.items()},
                 "rng": global_rng_state(),
                 "runner": runner_state,
                 "saved": time.time(),
@@ -174,22 +174,6 @@ class Checkpoints:
         for record in _array_records(run_dir / layout.ARRAYS, self._shared.arrays_synced, sizes[layout.ARRAYS]):
             _fsync_file(run_dir / record["file"])
         return sizes
-
-
-TAIL_BYTES = 4096  # the end of a data file a checkpoint fingerprints
-
-
-def _tail_digest(path: Path, size: int) -> str:
-    """A digest of the ``TAIL_BYTES`` of ``path`` before byte ``size``: a file edited before
-    that point (a line added, removed or changed near it) no longer matches. Cheap at any size."""
-    start = max(0, size - TAIL_BYTES)
-    try:
-        with open(path, "rb") as f:
-            f.seek(start)
-            data = f.read(size - start)
-    except OSError:
-        data = b""
-    return hashlib.sha256(data).hexdigest()
 
 
 def _torch_write_failure(run_dir: Path, exc: RuntimeError) -> str:
@@ -274,7 +258,7 @@ def open_resume(run_dir: str | Path, resolved: Callable[[], dict[str, Any]] | No
         raise CheckpointError(why)
     payload = load_checkpoint(run_dir)
     if resolved is not None:
-        changed = scenario_change(ResumePoint(run_dir, payload), resolved())
+        changed = scenario_change(run_dir, payload, resolved())
         if changed is not None:
             raise CheckpointError(changed)
     for name in DATA_FILES:
@@ -287,7 +271,7 @@ def open_resume(run_dir: str | Path, resolved: Callable[[], dict[str, Any]] | No
                 f"or start the run again with `plastilab run {run_dir / layout.SCENARIO}`"
             )
         tail = payload.get("tails", {}).get(name)
-        if tail is not None and _tail_digest(run_dir / name, saved) != tail:
+        if tail is not None and tail_digest(run_dir / name, saved) != tail:
             raise CheckpointError(
                 f"{run_dir / name}: changed before the checkpoint's end (byte {saved}), so cutting it back would keep lines "
                 f"the checkpoint never saw: put the file back from a copy, or start the run again with `plastilab run {run_dir / layout.SCENARIO}`"
@@ -370,64 +354,6 @@ def load_checkpoint(run_dir: str | Path) -> dict[str, Any]:
     ):
         raise CheckpointError(f"{path}: not a checkpoint this plastilab wrote (format {FORMAT} expected); cannot resume from it")
     return payload
-
-
-# Top-level keys a resume may change: they change no number (threads: a resume may choose another
-# count with --threads; checkpoint_every: saving draws no random number; the rest are words).
-FREE_KEYS = ("threads", "checkpoint_every", "description", "watch_for", "estimated_cpu_seconds")
-
-
-def scenario_text(resolved: dict[str, Any]) -> str:
-    """The resolved scenario (``resolved_dict``) as a checkpoint records it: JSON, keys sorted,
-    without the ``FREE_KEYS``."""
-    return json.dumps({k: v for k, v in resolved.items() if k not in FREE_KEYS}, sort_keys=True)
-
-
-def scenario_change(point: ResumePoint, resolved: dict[str, Any]) -> str | None:
-    """Why the run folder's scenario (``resolved``, read from its scenario.toml) is not the one
-    its checkpoint was made from, in one line naming the first key that differs; None when it is
-    (or when the checkpoint predates this record). Resuming another scenario's state would mix
-    two runs in one folder, or fail half-way after the files were cut back."""
-    saved = point.payload.get("scenario")
-    if saved is None:
-        return None
-    try:
-        then = json.loads(saved)
-    except ValueError:
-        then = None
-    if isinstance(then, dict):
-        then = {k: v for k, v in then.items() if k not in FREE_KEYS}
-    now = json.loads(scenario_text(resolved))
-    if then == now:
-        return None
-    key = _first_difference(then, now) if isinstance(then, dict) else "?"
-    path = point.run_dir / layout.SCENARIO
-    return (
-        f"{path}: changed since the checkpoint was saved ({key}: {_shown(_at(then, key))} then, {_shown(_at(now, key))} now), "
-        f"or {CHECKPOINT} comes from another run; put {key} back as it was to resume, or start a new run with "
-        f"`plastilab run {path}`"
-    )
-
-
-def _first_difference(then: Any, now: Any, prefix: str = "") -> str:
-    if isinstance(then, dict) and isinstance(now, dict):
-        for key in sorted(set(then) | set(now)):
-            if then.get(key, _MISSING) != now.get(key, _MISSING):
-                return _first_difference(then.get(key, _MISSING), now.get(key, _MISSING), f"{prefix}{key}.")
-    return prefix.rstrip(".") or "?"
-
-
-_MISSING = object()
-
-
-def _at(tree: Any, key: str) -> Any:
-    for part in key.split("."):
-        tree = tree.get(part, _MISSING) if isinstance(tree, dict) else _MISSING
-    return tree
-
-
-def _shown(value: Any) -> str:
-    return "absent" if value is _MISSING else json.dumps(value)[:60]
 
 
 def rewind(point: ResumePoint) -> None:
