@@ -81,8 +81,9 @@ def resume(
     ``history`` the consumers see the run's events up to the checkpoint right after RunStarted
     (read back from the folder), so a dashboard draws the whole run, not only its new steps.
 
-    A folder that cannot be resumed (still running, finished, no checkpoint, a checkpoint that
-    is not plain data) raises a one-line ``PlastilabError`` and is left as it was."""
+    A folder that cannot be resumed (still running, finished, read-only, no checkpoint, a
+    checkpoint that is damaged or not plain data, a scenario.toml or data file changed since the
+    checkpoint) raises a one-line ``PlastilabError`` and is left as it was."""
     from plastilab.core.scenario_file import load_scenario, resolved_dict
     from plastilab.runtime.checkpoint import open_resume
 
@@ -165,7 +166,8 @@ def _checkpoints(scenario: Scenario, run_dir: Path, resuming: ResumePoint | None
     if not every:
         return None
     from plastilab.core.scenario_file import resolved_dict
-    from plastilab.runtime.checkpoint import Checkpoints, scenario_text
+    from plastilab.runtime.checkpoint import Checkpoints
+    from plastilab.runtime.checkpoint_match import scenario_text
 
     resumed = resuming.payload if resuming is not None else None
     return Checkpoints(run_dir, every, resumed=resumed, scenario=scenario_text(resolved_dict(scenario.config)))
