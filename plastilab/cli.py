@@ -132,6 +132,8 @@ def run(
     if resume is not None and not is_study_dir(resume):
         if file is not None or set_ or seed is not None or seeds or device:
             fail(f"--resume {resume}: a resumed run keeps the scenario it started with; give the run folder alone")
+        if out is not None:
+            fail(f"--out {out}: a resumed run goes on in its own folder ({resume}); drop --out")
         from plastilab.headless.run import resume_headless
 
         _end_headless(lambda: resume_headless(resume, quiet=quiet, threads=threads))

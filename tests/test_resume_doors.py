@@ -95,7 +95,7 @@ def test_the_cli_resumes_a_run_folder_and_refuses_what_it_cannot_resume(tmp_path
     one_line(runner.invoke(app, ["run", "--resume", str(run_dir), "--set", "training.lr=1"]), "keeps the scenario it started with")
     # Stopped before it ever checkpointed.
     no_checkpoint = stopped_run(tmp_path / "early", step=20)
-    one_line(runner.invoke(app, ["run", "--resume", str(no_checkpoint)]), "no checkpoint: set checkpoint_every")
+    one_line(runner.invoke(app, ["run", "--resume", str(no_checkpoint)]), "stopped at step 20, before its first checkpoint (checkpoint_every = 40)")
     assert state.read_state(no_checkpoint) == "interrupted"  # left as it was
 
 

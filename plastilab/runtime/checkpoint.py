@@ -29,13 +29,18 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import time
+import tomllib
+import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from plastilab.core.errors import PlastilabError
 from plastilab.core.random_state import global_rng_state, set_global_rng_state
+from plastilab.runtime.checkpoint_match import scenario_change, scenario_text, tail_digest
 from plastilab.rundir import layout, state
 
 CHECKPOINT = layout.CHECKPOINT
@@ -56,10 +61,11 @@ class _Shared:
     """What every view of one run's checkpoints shares: the folder, the period, the payload a
     resumed run has not taken yet, and how much of arrays.jsonl is already synced."""
 
-    def __init__(self, run_dir: Path, every: int, resumed: dict[str, Any] | None) -> None:
+    def __init__(self, run_dir: Path, every: int, resumed: dict[str, Any] | None, scenario: str | None) -> None:
         self.run_dir = run_dir
         self.every = every
         self.resumed = resumed
+        self.scenario = scenario
         self.arrays_synced = int(resumed["files"][layout.ARRAYS]) if resumed else 0
 
 
@@ -68,11 +74,13 @@ class Checkpoints:
 
     ``position`` names a part of a run that runs its steps again from 1 (a kind that runs its
     seeds one after another: ``within(seed_index=i)``); a checkpoint records it, and only the
-    view at the same position takes a resumed state back.
+    view at the same position takes a resumed state back. ``scenario`` is the run's resolved
+    scenario (``scenario_text``): a checkpoint records it, and a resume whose scenario.toml no
+    longer matches it is refused (``scenario_change``).
     """
 
-    def __init__(self, run_dir: str | Path, every: int, resumed: dict[str, Any] | None = None) -> None:
-        self._shared = _Shared(Path(run_dir), every, resumed)
+    def __init__(self, run_dir: str | Path, every: int, resumed: dict[str, Any] | None = None, scenario: str | None = None) -> None:
+        self._shared = _Shared(Path(run_dir), every, resumed, scenario)
         self.position: dict[str, int] = {}
 
     @property
@@ -134,21 +142,25 @@ class Checkpoints:
                 "step": step,
                 "position": dict(self.position),
                 "files": files,
+                "tails": {name: tail_digest(run_dir / name, size) for name, size in files.items()},
                 "rng": global_rng_state(),
                 "runner": runner_state,
                 "saved": time.time(),
             }
+            if shared.scenario is not None:
+                payload["scenario"] = shared.scenario
             with open(tmp, "wb") as f:
                 torch.save(payload, f)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
             _fsync_dir(run_dir)
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:  # torch.save's writer says a full disk as a RuntimeError
+            why = (exc.strerror or str(exc)) if isinstance(exc, OSError) else _torch_write_failure(run_dir, exc)
             with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)
             raise CheckpointError(
-                f"{path}: cannot write the checkpoint ({exc.strerror or exc}); the run stopped, the previous checkpoint is kept"
+                f"{path}: cannot write the checkpoint ({why}); the run stopped, the previous checkpoint is kept"
             ) from None
         shared.arrays_synced = files[layout.ARRAYS]
 
@@ -162,6 +174,18 @@ class Checkpoints:
         for record in _array_records(run_dir / layout.ARRAYS, self._shared.arrays_synced, sizes[layout.ARRAYS]):
             _fsync_file(run_dir / record["file"])
         return sizes
+
+
+def _torch_write_failure(run_dir: Path, exc: RuntimeError) -> str:
+    """Why torch.save failed, in words: its zip writer reports a full disk as "unexpected pos"."""
+    with contextlib.suppress(OSError):
+        if shutil.disk_usage(run_dir).free < LOW_DISK_BYTES:
+            return "No space left on device"
+    text = str(exc).strip()
+    return text.splitlines()[0][:120] if text else type(exc).__name__
+
+
+LOW_DISK_BYTES = 1 << 20  # less than this free after a failed write: the disk was full
 
 
 def _fsync_file(path: Path) -> int:
@@ -221,23 +245,36 @@ class ResumePoint:
         return int(self.payload["step"])
 
 
-def open_resume(run_dir: str | Path) -> ResumePoint:
+def open_resume(run_dir: str | Path, resolved: Callable[[], dict[str, Any]] | None = None) -> ResumePoint:
     """Check that ``run_dir`` can be resumed and load its checkpoint; touches nothing.
 
     One-line errors: not a run folder, still running, already finished, no checkpoint, a
-    checkpoint that is not plain data, data files shorter than the checkpoint says."""
+    checkpoint that is not plain data, a scenario (``resolved()``, read from the folder's
+    scenario.toml once the checkpoint is) that is not the checkpoint's, data files changed
+    before the checkpoint."""
     run_dir = Path(run_dir)
     why = why_not_resumable(run_dir)
     if why is not None:
         raise CheckpointError(why)
     payload = load_checkpoint(run_dir)
+    if resolved is not None:
+        changed = scenario_change(run_dir, payload, resolved())
+        if changed is not None:
+            raise CheckpointError(changed)
     for name in DATA_FILES:
         saved = payload["files"][name]
         size = _size(run_dir / name)
         if size < saved:
             raise CheckpointError(
                 f"{run_dir / name}: shorter than at the checkpoint ({size} bytes, expected at least {saved}); "
-                "the folder was changed after the run, so it cannot be resumed exactly"
+                f"the folder was changed after the run, so it cannot be resumed exactly: put the file back from a copy, "
+                f"or start the run again with `plastilab run {run_dir / layout.SCENARIO}`"
+            )
+        tail = payload.get("tails", {}).get(name)
+        if tail is not None and tail_digest(run_dir / name, saved) != tail:
+            raise CheckpointError(
+                f"{run_dir / name}: changed before the checkpoint's end (byte {saved}), so cutting it back would keep lines "
+                f"the checkpoint never saw: put the file back from a copy, or start the run again with `plastilab run {run_dir / layout.SCENARIO}`"
             )
     return ResumePoint(run_dir, payload)
 
@@ -256,10 +293,31 @@ def why_not_resumable(run_dir: str | Path) -> str | None:
     if word == "finished":
         return f"{run_dir}: already finished; nothing to resume"
     if word not in RESUMABLE_STATES:
-        return f"{run_dir}: status.json is unreadable ({word}); cannot tell whether the run ended"
+        return (
+            f"{run_dir / layout.STATUS}: unreadable ({word}), so whether the run ended cannot be told; if no process is running it, "
+            f"write {{\"state\": \"interrupted\"}} into that file and resume again"
+        )
     if not (run_dir / CHECKPOINT).is_file():
+        every = _checkpoint_every(run_dir)
+        if every:
+            return (
+                f"{run_dir}: stopped at step {status.get('last_step')}, before its first checkpoint (checkpoint_every = {every}); "
+                f"nothing to resume from: start it again with `plastilab run {run_dir / layout.SCENARIO}`"
+            )
         return f"{run_dir}: no checkpoint: set checkpoint_every in the scenario (e.g. checkpoint_every = 1000) to make its runs resumable"
+    for path in (run_dir, *(run_dir / name for name in (*DATA_FILES, layout.STATUS))):
+        if path.exists() and not os.access(path, os.W_OK):
+            return f"{path}: read-only; make the run folder writable (chmod -R u+w '{run_dir}') and resume again"
     return None
+
+
+def _checkpoint_every(run_dir: Path) -> int:
+    """The run's checkpoint_every, read from its scenario.toml (0 when absent or unreadable)."""
+    try:
+        every = tomllib.loads((run_dir / layout.SCENARIO).read_text(encoding="utf-8")).get("checkpoint_every", 0)
+    except (OSError, ValueError):
+        return 0
+    return every if isinstance(every, int) and not isinstance(every, bool) else 0
 
 
 def load_checkpoint(run_dir: str | Path) -> dict[str, Any]:
@@ -269,10 +327,15 @@ def load_checkpoint(run_dir: str | Path) -> dict[str, Any]:
     path = Path(run_dir) / CHECKPOINT
     if not path.is_file():
         raise CheckpointError(f"{run_dir}: no checkpoint: set checkpoint_every in the scenario (e.g. checkpoint_every = 1000) to make its runs resumable")
+    again = f"start the run again with `plastilab run {Path(run_dir) / layout.SCENARIO}`"
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip; a cut or overwritten file is none
+        raise CheckpointError(f"{path}: damaged (cut short or overwritten: not a file torch.save wrote); it cannot be resumed: {again}")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - whatever the file holds, it is refused in one line
         why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "weights only" not in why.lower():
+            raise CheckpointError(f"{path}: damaged ({why[:120]}); it cannot be resumed: {again}") from None
         raise CheckpointError(
             f"{path}: refused: not a plain checkpoint of tensors, numbers and text ({why[:120]}); resume loads nothing else"
         ) from None
@@ -282,9 +345,12 @@ def load_checkpoint(run_dir: str | Path) -> dict[str, Any]:
         and isinstance(payload.get("step"), int)
         and isinstance(payload.get("position"), dict)
         and isinstance(payload.get("files"), dict)
-        and all(isinstance(payload["files"].get(name), int) for name in DATA_FILES)
+        and all(isinstance(payload["files"].get(name), int) and payload["files"][name] >= 0 for name in DATA_FILES)
         and isinstance(payload.get("rng"), dict)
         and isinstance(payload.get("runner"), dict)
+        and isinstance(payload.get("scenario", ""), str)
+        and isinstance(payload.get("tails", {}), dict)
+        and all(isinstance(payload.get("tails", {}).get(name, ""), str) for name in DATA_FILES)
     ):
         raise CheckpointError(f"{path}: not a checkpoint this plastilab wrote (format {FORMAT} expected); cannot resume from it")
     return payload
@@ -334,6 +400,8 @@ def resume_claim(run_dir: Path):
                     lock.unlink()
                 continue
             raise CheckpointError(f"{run_dir}: another process (pid {holder.get('pid')}) is resuming it right now; open the run it continues") from None
+        except OSError as exc:
+            raise CheckpointError(f"{run_dir}: cannot resume it: {cannot_write(run_dir, exc)}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(json.dumps(state.this_process()))
@@ -344,6 +412,11 @@ def resume_claim(run_dir: Path):
     finally:
         with contextlib.suppress(OSError):
             lock.unlink()
+
+
+def cannot_write(run_dir: Path, exc: OSError) -> str:
+    """The end of a one-line error for a write into ``run_dir`` that failed."""
+    return f"cannot write there ({exc.strerror or exc}); make the run folder writable (chmod -R u+w '{run_dir}'), or free some disk space, and resume again"
 
 
 def _read_claim(lock: Path) -> dict[str, Any]:

@@ -81,13 +81,20 @@ def resume(
     ``history`` the consumers see the run's events up to the checkpoint right after RunStarted
     (read back from the folder), so a dashboard draws the whole run, not only its new steps.
 
-    A folder that cannot be resumed (still running, finished, no checkpoint, a checkpoint that
-    is not plain data) raises a one-line ``PlastilabError`` and is left as it was."""
-    from plastilab.core.scenario_file import load_scenario
+    A folder that cannot be resumed (still running, finished, read-only, no checkpoint, a
+    checkpoint that is damaged or not plain data, a scenario.toml or data file changed since the
+    checkpoint) raises a one-line ``PlastilabError`` and is left as it was."""
+    from plastilab.core.scenario_file import load_scenario, resolved_dict
     from plastilab.runtime.checkpoint import open_resume
 
-    point = open_resume(run_dir)
-    scenario = load_scenario(Path(run_dir) / layout.SCENARIO)
+    read: list[Scenario] = []
+
+    def resolved() -> dict:  # read once the checkpoint is known to be one: its refusal comes first
+        read.append(load_scenario(Path(run_dir) / layout.SCENARIO))
+        return resolved_dict(read[0].config)
+
+    point = open_resume(run_dir, resolved)
+    scenario = read[0]
     if history:
         consumers = [_HistoryFirst(consumer, point.run_dir) for consumer in consumers]
     return _launch(scenario, lambda: _claim(point), point, consumers, control, threads, command)
@@ -158,20 +165,26 @@ def _checkpoints(scenario: Scenario, run_dir: Path, resuming: ResumePoint | None
     every = scenario.config.checkpoint_every
     if not every:
         return None
+    from plastilab.core.scenario_file import resolved_dict
     from plastilab.runtime.checkpoint import Checkpoints
+    from plastilab.runtime.checkpoint_match import scenario_text
 
-    return Checkpoints(run_dir, every, resumed=resuming.payload if resuming is not None else None)
+    resumed = resuming.payload if resuming is not None else None
+    return Checkpoints(run_dir, every, resumed=resumed, scenario=scenario_text(resolved_dict(scenario.config)))
 
 
 def _claim(point: ResumePoint) -> Path:
     """The resumed run's folder: status.json says running (this process) before the files are
     cut back to the checkpoint, so no other process resumes it meanwhile; the claim makes the
     check and that write one step for processes resuming it at the same moment."""
-    from plastilab.runtime.checkpoint import resume_claim, rewind
+    from plastilab.runtime.checkpoint import CheckpointError, cannot_write, resume_claim, rewind
 
-    with resume_claim(point.run_dir):
-        state.write_running(point.run_dir, point.step)
-    rewind(point)
+    try:
+        with resume_claim(point.run_dir):
+            state.write_running(point.run_dir, point.step)
+        rewind(point)
+    except OSError as exc:  # a folder made read-only, or a full disk, since the checks
+        raise CheckpointError(f"{point.run_dir}: cannot resume it: {cannot_write(point.run_dir, exc)}") from None
     return point.run_dir
 
 

@@ -74,11 +74,19 @@ def resumable_run_dir(study_dir: Path, entry: dict) -> str | None:
 
 
 def reconcile(study: Study, study_dir: Path, ledger: Ledger, target: str) -> None:
-    """Before resuming: a trial the ledger still calls running lost its scheduler; read its folder."""
+    """Before resuming: a trial the ledger still calls running lost its scheduler; read its folder.
+    An interrupted or abandoned trial whose folder has since finished (``plastilab run --resume``
+    on the trial's folder, by hand) is finished: it is not run again."""
     from plastilab.studies.checkpoints import write_checkpoints
 
     for trial in study.trials:
         entry = ledger.latest.get(trial.id, {})
+        if entry.get("state") in ("interrupted", "abandoned") and entry.get("run_dir"):
+            run_dir = study_dir / entry["run_dir"]
+            if state_from_folder(run_dir if run_dir.is_dir() else None)[0] == DONE:
+                write_checkpoints(study_dir / CHECKPOINTS_DIR / f"{trial.id}.json", trial.id, run_dir, target)
+                ledger.record(trial.id, DONE, run_dir=entry["run_dir"], error=None, ended=time.time())
+            continue
         if entry.get("state") != "running":
             continue
         run_dir = newest_run_dir(trial_root(study_dir, study, trial.id), entry.get("started", 0.0))
