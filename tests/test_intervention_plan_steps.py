@@ -254,5 +254,9 @@ def test_l2_init_start_point_travels_in_the_checkpoint():
     resumed.prepare(other)
     assert float(resumed.penalty(other).detach()) == 0.0
     resumed.load_state_dict(state)
+    on_meta = InterventionPlan("l2_init", config, seed=0)
+    on_meta.prepare(MLP(3, [4], 2))
+    on_meta.load_state_dict(state, device="meta")
+    assert {t.device.type for t in on_meta.l2_init.initial.values()} == {"meta"}
     by_hand = sum(float((p.detach() ** 2).sum()) for p in first_model.parameters())
     assert float(resumed.penalty(other).detach()) == pytest.approx(0.1 * by_hand, rel=1e-5)

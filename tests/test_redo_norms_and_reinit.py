@@ -6,6 +6,7 @@ the networks are built so that, on the probe, the units ReDo must recycle are kn
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm
 
 from plastilab.interventions.redo import recycle_dormant_units
@@ -125,6 +126,17 @@ def test_raw_weight_is_the_trained_tensor_under_spectral_norm():
     assert raw_weight(plain) is plain.weight
     normed = spectral_norm(nn.Linear(3, 2))
     assert raw_weight(normed) is normed.parametrizations.weight.original
+
+
+class Doubled(nn.Module):
+    def forward(self, x):
+        return 2 * x
+
+
+def test_raw_weight_of_a_layer_whose_bias_alone_is_parametrised_is_its_weight():
+    layer = nn.Linear(3, 2)
+    parametrize.register_parametrization(layer, "bias", Doubled())
+    assert raw_weight(layer) is layer.weight
 
 
 def test_a_fresh_linear_keeps_dtype_and_a_missing_bias():
