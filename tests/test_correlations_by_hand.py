@@ -90,13 +90,17 @@ def test_missing_points_weigh_nothing_in_a_resample():
     assert_intervals_match(row, dense_intervals(target, stat, 200, 3))
 
 
+@pytest.mark.parametrize("moved_side", ["statistic", "target"])
 @pytest.mark.parametrize(("scale", "offset"), [(1e100, 0.0), (1.0, 1e8)])
-def test_intervals_hold_at_any_scale_and_offset(scale, offset):
+def test_intervals_hold_at_any_scale_and_offset(scale, offset, moved_side):
     # r does not depend on units: huge values, or a spread of about 1 around 10^8, give the same
     # intervals as the plain numbers (to the data's own last bits at 10^8).
     target, stat = sample(n=20, seed=4)
     plain = one_row(target, stat, n_boot=200, seed=0)
-    moved = one_row(target, offset + scale * stat, n_boot=200, seed=0)
+    if moved_side == "statistic":
+        moved = one_row(target, offset + scale * stat, n_boot=200, seed=0)
+    else:
+        moved = one_row(offset + scale * target, stat, n_boot=200, seed=0)
     for key in ("pearson_low", "pearson_high", "spearman_low", "spearman_high"):
         assert moved[key] == pytest.approx(plain[key], abs=1e-6), key
 
