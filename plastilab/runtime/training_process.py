@@ -280,8 +280,10 @@ class TrainingProcess:
         process = self.process
         if process is None:
             return
-        self.request_stop()
         if process.is_alive():
+            # Only a live child hears the stop. A dead one may have died inside the event's
+            # shared lock (killed mid-check), and setting the event would then wait forever.
+            self.request_stop()
             self._join(timeout, drain)
         if process.is_alive():
             process.terminate()
