@@ -14,6 +14,19 @@ def dashboard_app(run_dir, theme="textual-dark") -> PlastilabApp:
     return PlastilabApp(watch_dir=run_dir, runs_root=run_dir.parent.parent, theme=theme)
 
 
+def settled_after(app, *keys: str):
+    """The dashboard drawn, ``keys`` pressed, their animations done and the result drawn."""
+
+    async def ready(pilot):
+        await settle(pilot, app)
+        await pilot.press(*keys)
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause(0.5)
+        await settle(pilot, app)
+
+    return ready
+
+
 def test_dashboard_of_a_recorded_run(snap_compare, recorded_run):
     app = dashboard_app(recorded_run)
 
@@ -79,29 +92,15 @@ def test_instrument_panes_fill_when_their_events_arrive(snap_compare, instrument
 def test_hessian_pane(snap_compare, instrument_run):
     app = dashboard_app(instrument_run)
 
-    async def ready(pilot):
-        await settle(pilot, app)
-        await pilot.press("v", "v", "v")
-        # The pane is drawn once when its tab opens and again at its laid-out size: wait for both.
-        await pilot.wait_for_scheduled_animations()
-        await pilot.pause(0.5)
-        await settle(pilot, app)
-
-    assert snap_compare(app, terminal_size=(120, 40), run_before=ready)
+    # The pane is drawn once when its tab opens and again at its laid-out size: wait for both.
+    assert snap_compare(app, terminal_size=(120, 40), run_before=settled_after(app, "v", "v", "v"))
 
 
 def test_hessian_pane_at_80x24(snap_compare, instrument_run):
     """Three plot rows: three y labels, one a row (five once fought over the top row)."""
     app = dashboard_app(instrument_run)
 
-    async def ready(pilot):
-        await settle(pilot, app)
-        await pilot.press("v", "v", "v")
-        await pilot.wait_for_scheduled_animations()
-        await pilot.pause(0.5)
-        await settle(pilot, app)
-
-    assert snap_compare(app, terminal_size=(80, 24), run_before=ready)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=settled_after(app, "v", "v", "v"))
 
 
 def test_atari_dashboard_at_80x24(snap_compare):
@@ -118,42 +117,21 @@ def test_atari_hessian_density_by_step_at_80x24(snap_compare):
     """`t` on the Hessian pane: one row a checkpoint, the outliers' share at the right."""
     app = dashboard_app(ATARI_RUN)
 
-    async def ready(pilot):
-        await settle(pilot, app)
-        await pilot.press("v", "v", "v", "t")
-        await pilot.wait_for_scheduled_animations()
-        await pilot.pause(0.5)
-        await settle(pilot, app)
-
-    assert snap_compare(app, terminal_size=(80, 24), run_before=ready)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=settled_after(app, "v", "v", "v", "t"))
 
 
 def test_atari_probe_curves_over_checkpoints_at_80x24(snap_compare):
     """`t` on the probe pane, too short for a chart: a sparkline and the spread a checkpoint."""
     app = dashboard_app(ATARI_RUN)
 
-    async def ready(pilot):
-        await settle(pilot, app)
-        await pilot.press("v", "v", "t")
-        await pilot.wait_for_scheduled_animations()
-        await pilot.pause(0.5)
-        await settle(pilot, app)
-
-    assert snap_compare(app, terminal_size=(80, 24), run_before=ready)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=settled_after(app, "v", "v", "t"))
 
 
 def test_probe_curves_over_checkpoints_chart(snap_compare, checkpoint_run):
     """`t` on a tall probe pane: the curves overlaid early to late, the targets' spread faint."""
     app = dashboard_app(checkpoint_run)
 
-    async def ready(pilot):
-        await settle(pilot, app)
-        await pilot.press("v", "v", "t")
-        await pilot.wait_for_scheduled_animations()
-        await pilot.pause(0.5)
-        await settle(pilot, app)
-
-    assert snap_compare(app, terminal_size=(100, 40), run_before=ready)
+    assert snap_compare(app, terminal_size=(100, 40), run_before=settled_after(app, "v", "v", "t"))
 
 
 def test_picker(snap_compare, test_scenarios, tmp_path):
