@@ -81,12 +81,7 @@ class DQN:
         self.config = config
         self.n_actions = n_actions
         self.device = torch.device(device)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)  # the initial parameters depend on the seed alone
-            self.q_network = build_q_network(
-                config.torso, observation_shape, n_actions,
-                hidden=config.hidden, channels=config.channels, layer_norm=config.layer_norm,
-            ).to(self.device)
+        self.q_network = initial_q_network(config, observation_shape, n_actions, seed, self.device)
         self.target_network = copy.deepcopy(self.q_network)
         self.optimizer = make_optimizer(config, self.q_network.parameters())
         sampler = torch.Generator().manual_seed(seed + 1)
@@ -130,6 +125,17 @@ class DQN:
             else:
                 next_value = next_q.max(dim=1).values
             return rewards + self.config.gamma * (1.0 - dones) * next_value
+
+
+def initial_q_network(config: DQNConfig, observation_shape: tuple[int, ...], n_actions: int, seed: int, device: torch.device | str) -> torch.nn.Module:
+    """The Q-network agent ``seed`` starts from: its parameters depend on the seed alone (drawn
+    in a forked torch stream), so an agent starts the same alone or inside a population."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build_q_network(
+            config.torso, observation_shape, n_actions,
+            hidden=config.hidden, channels=config.channels, layer_norm=config.layer_norm,
+        ).to(device)
 
 
 def make_optimizer(config: DQNConfig, params) -> torch.optim.Optimizer:

@@ -1,0 +1,114 @@
+"""N block MDPs stepped at once: one population of agents, one environment each.
+
+Each agent keeps its own ``BlockMDP`` (its seed's tables and its reward variant: a population
+may mix variants) and its own observation stream, so agent ``n`` sees exactly what a run of its
+seed alone sees. What the agents share is vectorised: the latent states, clocks and image
+indices live in ``[N]`` arrays, and the rewards and transitions of every agent are looked up
+in one pass over the agents' tables concatenated end to end. The one per-agent call left is the
+observation draw (``rng.integers`` on the agent's own stream), which is what keeps the streams
+identical to the one-agent environment's.
+
+Observations are image *indices* into the shared image tensor: the learner gathers the pixels
+when it needs them, so neither the environment nor the replay buffer copies an image.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from plastilab.envs.block_mdp import BlockMDP
+
+
+class BlockMDPBatch:
+    """The environments ``envs`` (one per agent, all over the same images), stepped together.
+
+    ``reset``/``step`` follow ``BlockMDP``'s draws exactly: the same calls on each agent's stream
+    in the same order. The state (latent state, image shown, time in the episode) is kept here in
+    arrays and written back to each ``BlockMDP`` only for a checkpoint (``state_dict``), which
+    therefore holds per agent what a one-agent run's checkpoint holds.
+    """
+
+    def __init__(self, envs: list[BlockMDP]) -> None:
+        if not envs:
+            raise ValueError("a batch needs at least one environment")
+        first = envs[0]
+        for env in envs[1:]:
+            if env.images is not first.images or env.n_actions != first.n_actions:
+                raise ValueError("every environment of a batch shows the same images and has the same actions")
+        self.envs = envs
+        self.n = len(envs)
+        self.n_actions = first.n_actions
+        self.images = first.images
+        self.observation_shape = first.observation_shape
+        self.class_images = first.class_images  # the same images, so the same classes
+        self.episode_length = np.array([env.episode_length for env in envs], dtype=np.int64)
+        # Every agent's tables end to end: one fancy index looks up all agents' rewards.
+        A = self.n_actions
+        sizes = [env.reward_table.size for env in envs]
+        self._reward_offset = np.cumsum([0, *sizes[:-1]]).astype(np.int64)  # where each agent's table starts
+        self._reward_flat = np.concatenate([env.reward_table.reshape(-1) for env in envs])
+        self._by_image = np.array([env.reward_variant == "image_random" for env in envs])
+        K = first.n_states
+        self._transition_offset = np.arange(self.n, dtype=np.int64) * K * A
+        self._transition_flat = np.concatenate([env.transitions.reshape(-1) for env in envs]).astype(np.int64)
+        self._sparse = np.array([env.reward_variant == "sparse" for env in envs])
+        self._start = np.array([int(env.chain[0]) if env.chain is not None else -1 for env in envs], dtype=np.int64)
+        self.latent_state = np.zeros(self.n, dtype=np.int64)
+        self.image_index = np.zeros(self.n, dtype=np.int64)
+        self.t = np.zeros(self.n, dtype=np.int64)
+
+    def reset(self, seeds: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Every environment's ``reset(seed=seeds[n])``: (image indices, latent states), ``[N]`` each."""
+        for n, env in enumerate(self.envs):
+            if seeds is not None:
+                env._rng = np.random.default_rng([seeds[n], 0x0B5])
+        self.reset_where(np.ones(self.n, dtype=bool))
+        return self.image_index.copy(), self.latent_state.copy()
+
+    def reset_where(self, done: np.ndarray) -> None:
+        """``reset()`` (no new seed) of the environments where ``done``, in agent order."""
+        for n in np.flatnonzero(done):
+            env = self.envs[n]
+            self.latent_state[n] = self._start[n] if self._sparse[n] else int(env._rng.integers(env.n_states))
+            self.t[n] = 0
+            self._observe(n)
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every agent's action at once: (rewards float32, truncated bool, next image indices).
+
+        The latent state after the step is in ``self.latent_state``; at a truncation the
+        observation returned is the real next one (reset with ``reset_where`` afterwards).
+        """
+        actions = np.asarray(actions, dtype=np.int64)
+        if actions.shape != (self.n,) or actions.min() < 0 or actions.max() >= self.n_actions:
+            raise ValueError(f"actions: expected {self.n} integers in 0..{self.n_actions - 1}, found {actions.tolist()}")
+        A = self.n_actions
+        row = np.where(self._by_image, self.image_index, self.latent_state)
+        rewards = self._reward_flat[self._reward_offset + row * A + actions]
+        self.latent_state = self._transition_flat[self._transition_offset + self.latent_state * A + actions]
+        self.t += 1
+        for n in range(self.n):
+            self._observe(n)
+        return rewards.astype(np.float32), self.t >= self.episode_length, self.image_index.copy()
+
+    def _observe(self, n: int) -> None:
+        candidates = self.class_images[self.latent_state[n]]
+        self.image_index[n] = candidates[self.envs[n]._rng.integers(len(candidates))]
+
+    def state_dict(self) -> list[dict[str, Any]]:
+        """Per agent, what ``BlockMDP.state_dict`` holds."""
+        self._write_back()
+        return [env.state_dict() for env in self.envs]
+
+    def load_state_dict(self, states: list[dict[str, Any]]) -> None:
+        for env, state in zip(self.envs, states, strict=True):
+            env.load_state_dict(state)
+        self.latent_state = np.array([env.latent_state for env in self.envs], dtype=np.int64)
+        self.image_index = np.array([env.image_index for env in self.envs], dtype=np.int64)
+        self.t = np.array([env.t for env in self.envs], dtype=np.int64)
+
+    def _write_back(self) -> None:
+        for n, env in enumerate(self.envs):
+            env.latent_state, env.image_index, env.t = int(self.latent_state[n]), int(self.image_index[n]), int(self.t[n])

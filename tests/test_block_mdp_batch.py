@@ -1,0 +1,102 @@
+"""The vectorised block MDP and the replay of image indices against their one-agent forms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from plastilab.agents.index_replay import IndexReplay
+from plastilab.agents.replay_buffer import ReplayBuffer
+from plastilab.agents.stacked_q_forward import exact_mlp_forward
+from plastilab.data.datasets import load_images
+from plastilab.envs.block_mdp import BlockMDP
+from plastilab.envs.block_mdp_batch import BlockMDPBatch
+from plastilab.models.mlp import MLP
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_images("mnist-5k", 600, seed=0)
+
+
+SPECS = [(0, "class_aligned"), (1, "image_random"), (2, "sparse"), (3, "image_random")]
+
+
+def make(data, seed, reward):
+    images, labels = data
+    return BlockMDP(images, labels, reward=reward, n_actions=4, episode_length=30, seed=seed)
+
+
+def test_each_environment_of_a_batch_steps_as_it_steps_alone(data):
+    alone = [make(data, s, r) for s, r in SPECS]
+    batch = BlockMDPBatch([make(data, s, r) for s, r in SPECS])
+    shown = [env.reset(seed=s)[1]["image_index"] for env, (s, _) in zip(alone, SPECS)]
+    assert batch.reset([s for s, _ in SPECS])[0].tolist() == shown
+    rng = np.random.default_rng(0)
+    rewarded = np.zeros(len(SPECS))
+    for _ in range(200):  # several episodes: the resets draw from each stream as a lone reset does
+        actions = rng.integers(4, size=len(SPECS))
+        rewards, truncated, shown = batch.step(actions)
+        for n, env in enumerate(alone):
+            _, reward, _, cut, info = env.step(int(actions[n]))
+            assert (reward, cut, info["image_index"], info["latent_state"]) == (rewards[n], truncated[n], shown[n], batch.latent_state[n])
+            if cut:
+                env.reset()
+        batch.reset_where(truncated)
+        rewarded += rewards
+    assert (rewarded > 0).all()  # every variant's table was looked up, not one agent's for all
+    # a checkpoint holds per agent what a lone environment's holds, and puts it back
+    saved = batch.state_dict()
+    assert saved == [env.state_dict() for env in alone]
+    again = BlockMDPBatch([make(data, s, r) for s, r in SPECS])
+    again.load_state_dict(saved)
+    actions = rng.integers(4, size=len(SPECS))
+    assert [x.tolist() for x in again.step(actions)] == [x.tolist() for x in batch.step(actions)]
+
+
+def test_a_batch_refuses_actions_out_of_range(data):
+    batch = BlockMDPBatch([make(data, 0, "sparse")])
+    batch.reset([0])
+    with pytest.raises(ValueError, match="0..3"):
+        batch.step(np.array([4]))
+
+
+def test_replay_of_indices_samples_the_pixels_the_pixel_buffer_samples_in_a_fiftieth_of_the_bytes(data):
+    images, _ = data
+    capacity, n_agents = 20_000, 3
+    pixels = ReplayBuffer(capacity, images.shape[1:], generator=torch.Generator().manual_seed(5))
+    indices = IndexReplay(n_agents, capacity, images, [torch.Generator().manual_seed(s) for s in (4, 5, 6)])
+    rng = np.random.default_rng(1)
+    for _ in range(500):
+        obs, nxt = rng.integers(len(images), size=(2, n_agents))
+        action, reward = rng.integers(4, size=n_agents), rng.random(n_agents).astype(np.float32)
+        pixels.add(images[obs[1]], images[nxt[1]], int(action[1]), float(reward[1]), False, int(obs[1]) % 10)
+        indices.add(obs, nxt, action, reward, np.zeros(n_agents, dtype=bool), obs % 10)
+    want, got = pixels.sample(64), indices.sample(64)
+    for field in want._fields:  # agent 1 of the stack draws from the pixel buffer's stream
+        assert torch.equal(getattr(want, field), getattr(got, field)[1]), field
+    one = indices.sample_agent(1, 64, torch.Generator().manual_seed(5))
+    assert all(torch.equal(a, b) for a, b in zip(one, pixels.sample(64, generator=torch.Generator().manual_seed(5))))
+    pixel_bytes = sum(t.element_size() * t.numel() for t in
+                      (pixels.observations, pixels.next_observations, pixels.actions, pixels.rewards, pixels.dones, pixels.latent_states))
+    assert indices.nbytes_per_agent() * 50 <= pixel_bytes  # 21 bytes a transition against 1,592
+    assert indices.nbytes_per_agent() == 21 * capacity
+
+
+def test_the_stacked_mlp_gives_each_agent_its_lone_networks_floats_forward_and_backward():
+    torch.manual_seed(0)
+    networks = [MLP(784, [64, 32], 4, activation="relu") for _ in range(3)]
+    stacked = {name: torch.stack([dict(m.named_parameters())[name].detach() for m in networks]).requires_grad_()
+               for name, _ in networks[0].named_parameters()}
+    forward = exact_mlp_forward(networks[0], stacked)
+    x, target = torch.rand(3, 32, 1, 28, 28), torch.randn(3, 32, 4)
+    q = forward(x)
+    ((q - target) ** 2).mean((1, 2)).sum().backward()
+    for n, network in enumerate(networks):
+        alone = network(x[n])
+        assert torch.equal(alone, q[n].detach())
+        ((alone - target[n]) ** 2).mean().backward()
+        for name, p in network.named_parameters():
+            assert torch.equal(p.grad, stacked[name].grad[n]), name
+    assert exact_mlp_forward(MLP(8, [4], 2, activation="relu", layer_norm=True), {}) is None  # only the plain form
