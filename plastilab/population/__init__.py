@@ -6,7 +6,10 @@
     pop.buffers              {name: [N, *shape]} stacked buffers (where the model has any)
     pop.models[i]            agent i's own nn.Module; its parameters are views into row i
                              (edit in place, never reassign ``.data``: that would cut the view)
-    pop(x) / pop.forward(x)  x [N, B, ...] -> [N, B, ...], vmap over functional_call
+    pop(x) / pop.forward(x)  x [N, B, ...] -> [N, B, ...]: for a plain MLP the direct form
+                             (``direct.py``: one baddbmm a layer, nn.Linear's backward products,
+                             each agent's numbers its lone network's), else vmap over functional_call
+    pop.direct               the direct form's callable, or None (vmap); pop.call_vmapped(params, x)
     pop.call(params, x)      the same forward with other stacked parameters: a dict like
                              ``pop.params`` or a flat [N, P] tensor (a target network's)
     pop.clone_flat(), pop.copy_params(), pop.unflatten(flat), pop.agent_params(i)

@@ -50,7 +50,14 @@ class StackedOptimizer:
             {name: torch.zeros_like(p, memory_format=torch.contiguous_format) for name in self.state_names} for p in self.params
         ]
         largest = max(p.numel() for p in self.params)
-        self._scratch = [torch.empty(largest, dtype=first.dtype, device=first.device) for _ in range(2)]
+        scratch = [torch.empty(largest, dtype=first.dtype, device=first.device) for _ in range(2)]
+        # Each parameter's rows, state rows and scratch rows, viewed once: a step makes no views
+        # but its gradients' (the parameters are updated in place, never replaced).
+        self._rows = [
+            (_rows(p), {k: _rows(t) for k, t in state.items()}, [s[: p.numel()].view(self.n_agents, -1) for s in scratch])
+            for p, state in zip(self.params, self.state)
+        ]
+        self._shared_step: float | None = 0.0  # the step count all agents share (None: they differ)
 
     def _check(self, values: dict[str, torch.Tensor]) -> None:
         """Range checks of a subclass (one line naming the hyperparameter)."""
@@ -59,14 +66,13 @@ class StackedOptimizer:
         """One step of every agent, each on its own slice of ``.grad`` (parameters without a
         gradient are skipped, their state held)."""
         self.steps += 1
+        if self._shared_step is not None:
+            self._shared_step += 1
         columns = self._per_step_values()
         with torch.no_grad():
-            for p, state in zip(self.params, self.state):
-                if p.grad is None:
-                    continue
-                n = p.numel() // max(self.n_agents, 1)
-                scratch = [s[: p.numel()].view(self.n_agents, n) for s in self._scratch]
-                self._update(_rows(p), _rows(p.grad), {k: _rows(t) for k, t in state.items()}, scratch, columns)
+            for p, (rows, state, scratch) in zip(self.params, self._rows):
+                if p.grad is not None:
+                    self._update(rows, _rows(p.grad), state, scratch, columns)
 
     def _per_step_values(self) -> dict[str, float | torch.Tensor]:
         """Values a step derives from the hyperparameters and step counts (bias corrections)."""
@@ -98,8 +104,10 @@ class StackedOptimizer:
 
     def uniform_steps(self) -> float | None:
         """The step count every agent shares, or None when agents differ (one was reset)."""
-        first = self.steps[0]
-        return float(first) if bool((self.steps == first).all()) else None
+        return self._shared_step
+
+    def _steps_changed(self) -> None:
+        self._shared_step = float(self.steps[0]) if bool((self.steps == self.steps[0]).all()) else None
 
     # Checkpoints: plain tensors, floats and strings only (loadable with weights_only=True).
 
@@ -125,6 +133,7 @@ class StackedOptimizer:
         for name in self.defaults:
             self.hyper.set(name, saved["hyper"][name])
         self.steps.copy_(saved["steps"])
+        self._steps_changed()
 
     def agent_state(self, i: int) -> dict:
         """Agent ``i`` alone: its hyperparameters, step count and state rows (copies)."""
@@ -148,6 +157,7 @@ class StackedOptimizer:
             values[i] = saved["hyper"][name]
             self.hyper.set(name, values)
         self.steps[i] = saved["step"]
+        self._steps_changed()
 
     @torch.no_grad()
     def reset_agent(self, i: int) -> None:
@@ -156,6 +166,7 @@ class StackedOptimizer:
             for t in state.values():
                 t[i].zero_()
         self.steps[i] = 0
+        self._steps_changed()
 
 
 def _rows(t: torch.Tensor) -> torch.Tensor:

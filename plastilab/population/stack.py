@@ -7,8 +7,10 @@ in-place edit through any of the three is seen by the other two, and the instrum
 agent's network by measuring its module. One tensor makes whole-stack copies (a target network,
 a checkpoint) one operation, and one agent's parameters one contiguous row.
 
-The forward pass of all agents is ``vmap`` over ``functional_call`` of a template network: each
-layer runs as one batched operation for the N agents, however many there are.
+The forward pass of all agents runs each layer as one batched operation for the N agents,
+however many there are: for a plain MLP the direct form of ``direct.py`` (one ``baddbmm`` a
+layer, each agent's numbers its lone network's), for any other network ``vmap`` over
+``functional_call`` of a template network.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 from torch.func import functional_call, vmap
+
+from plastilab.population.direct import direct_mlp_call
 
 Params = dict[str, torch.Tensor]
 
@@ -63,6 +67,7 @@ class Population:
             for name, b in model.named_buffers():
                 b.data = self.buffers[name][i]
         self._vmapped = vmap(self._forward_one, in_dims=(0, 0, 0), randomness="different")
+        self.direct = direct_mlp_call(self.template) if not self.buffers else None
 
     # The forward pass
 
@@ -74,13 +79,19 @@ class Population:
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x``: ``[N, B, ...]`` (agent i's batch in row i) -> ``[N, B, ...]``."""
-        return self._vmapped(self.params, self.buffers, x)
+        return self.call(self.params, x)
 
     def call(self, params: Params | torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """The forward pass with other stacked parameters (a dict like ``params``, or a flat
         ``[N, P]`` tensor like ``flat``), e.g. a target network's, through the same template."""
         if isinstance(params, torch.Tensor):
             params = self.unflatten(params)
+        if self.direct is not None:
+            return self.direct(params, x)
+        return self.call_vmapped(params, x)
+
+    def call_vmapped(self, params: Params, x: torch.Tensor) -> torch.Tensor:
+        """The general form of ``call`` (vmap over ``functional_call``), for any network."""
         return self._vmapped(params, self.buffers, x)
 
     def train(self, mode: bool = True) -> Population:
