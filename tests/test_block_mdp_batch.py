@@ -8,11 +8,9 @@ import torch
 
 from plastilab.agents.index_replay import IndexReplay
 from plastilab.agents.replay_buffer import ReplayBuffer
-from plastilab.agents.stacked_q_forward import exact_mlp_forward
 from plastilab.data.datasets import load_images
 from plastilab.envs.block_mdp import BlockMDP
 from plastilab.envs.block_mdp_batch import BlockMDPBatch
-from plastilab.models.mlp import MLP
 
 
 @pytest.fixture(scope="module")
@@ -82,21 +80,3 @@ def test_replay_of_indices_samples_the_pixels_the_pixel_buffer_samples_in_a_fift
                       (pixels.observations, pixels.next_observations, pixels.actions, pixels.rewards, pixels.dones, pixels.latent_states))
     assert indices.nbytes_per_agent() * 50 <= pixel_bytes  # 21 bytes a transition against 1,592
     assert indices.nbytes_per_agent() == 21 * capacity
-
-
-def test_the_stacked_mlp_gives_each_agent_its_lone_networks_floats_forward_and_backward():
-    torch.manual_seed(0)
-    networks = [MLP(784, [64, 32], 4, activation="relu") for _ in range(3)]
-    stacked = {name: torch.stack([dict(m.named_parameters())[name].detach() for m in networks]).requires_grad_()
-               for name, _ in networks[0].named_parameters()}
-    forward = exact_mlp_forward(networks[0], stacked)
-    x, target = torch.rand(3, 32, 1, 28, 28), torch.randn(3, 32, 4)
-    q = forward(x)
-    ((q - target) ** 2).mean((1, 2)).sum().backward()
-    for n, network in enumerate(networks):
-        alone = network(x[n])
-        assert torch.equal(alone, q[n].detach())
-        ((alone - target[n]) ** 2).mean().backward()
-        for name, p in network.named_parameters():
-            assert torch.equal(p.grad, stacked[name].grad[n]), name
-    assert exact_mlp_forward(MLP(8, [4], 2, activation="relu", layer_norm=True), {}) is None  # only the plain form

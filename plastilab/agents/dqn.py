@@ -115,16 +115,20 @@ class DQN:
             self.brownian.load_state_dict(state["brownian"])
 
     def td_targets(self, rewards: torch.Tensor, next_observations: torch.Tensor, dones: torch.Tensor) -> torch.Tensor:
-        """r + gamma * (1 - done) * Q_target(s', a'), a' = argmax of the target (or, for double
-        DQN, of the online) network. Never differentiated."""
-        with torch.no_grad():
-            next_q = self.target_network(next_observations)
-            if self.config.double_dqn:
-                best = self.q_network(next_observations).argmax(dim=1, keepdim=True)
-                next_value = next_q.gather(1, best).squeeze(1)
-            else:
-                next_value = next_q.max(dim=1).values
-            return rewards + self.config.gamma * (1.0 - dones) * next_value
+        return td_targets(self.config, self.q_network, self.target_network, rewards, next_observations, dones)
+
+
+def td_targets(config: DQNConfig, q_network: torch.nn.Module, target_network: torch.nn.Module, rewards: torch.Tensor, next_observations: torch.Tensor, dones: torch.Tensor) -> torch.Tensor:
+    """r + gamma * (1 - done) * Q_target(s', a'), a' = argmax of the target (or, for double
+    DQN, of the online) network. Never differentiated."""
+    with torch.no_grad():
+        next_q = target_network(next_observations)
+        if config.double_dqn:
+            best = q_network(next_observations).argmax(dim=1, keepdim=True)
+            next_value = next_q.gather(1, best).squeeze(1)
+        else:
+            next_value = next_q.max(dim=1).values
+        return rewards + config.gamma * (1.0 - dones) * next_value
 
 
 def initial_q_network(config: DQNConfig, observation_shape: tuple[int, ...], n_actions: int, seed: int, device: torch.device | str) -> torch.nn.Module:

@@ -22,7 +22,6 @@ import torch.nn.functional as F
 from plastilab.agents.dqn import initial_q_network
 from plastilab.agents.dqn_config import DQNConfig
 from plastilab.agents.index_replay import IndexReplay
-from plastilab.agents.stacked_q_forward import exact_mlp_forward
 from plastilab.population import Population, make_stacked_optimizer
 
 # What agents of one population may set apart; every other DQNConfig key is shared.
@@ -73,9 +72,11 @@ class DQNPopulation:
         copies = [copy.deepcopy(m) for m in networks] if brownian else None
         self.online = Population(networks)
         self.target = Population(targets)
-        # Q-values [N, B, A] of observations [N, B, ...]: the exact form where there is one
-        self.q_values = q_forward(networks[0], self.online)
-        self.target_q_values = q_forward(networks[0], self.target)
+        # Q-values [N, B, A] of observations [N, B, ...]. For a plain MLP the population runs
+        # the direct stacked form, whose floats are each lone network's bit for bit on the CPU:
+        # a greedy action flips on a last-bit difference, and the agent's data differ from then on.
+        self.q_values = self.online
+        self.target_q_values = self.target
         self.optimizer = make_stacked_optimizer(self.config.optimizer, self.online.parameters(), optimizer_hyper(configs))
         samplers = [torch.Generator().manual_seed(s + 1) for s in seeds]
         self.replay = IndexReplay(self.n, self.config.buffer_size, images, samplers, device=self.device)
@@ -124,12 +125,6 @@ class DQNPopulation:
         if self.brownian is not None:
             self.brownian.load_agent_state_dict(n, state["brownian"])
 
-
-
-def q_forward(template: torch.nn.Module, population: Population):
-    """``x [N, B, ...] -> [N, B, A]`` of ``population``: bit for bit a lone agent's numbers for a
-    plain MLP (``exact_mlp_forward``), the population's vmapped forward otherwise."""
-    return exact_mlp_forward(template, population.params) or population
 
 
 def optimizer_hyper(configs: list[DQNConfig]) -> dict:

@@ -41,6 +41,7 @@ def run_dqn_population(
         obs, latent = envs.reset(seeds)
         first, episode_return = 1, np.zeros(pop.n)
     else:
+        envs.read_states()  # each environment's state, as the checkpoint put it back
         obs, latent = envs.image_index.copy(), envs.latent_state.copy()
         first, episode_return = resume_after[0] + 1, np.array(resume_after[1], dtype=np.float64)
     for step in range(first, total_steps + 1):
@@ -77,6 +78,7 @@ def run_dqn_population(
             before = pop.brownian.snapshot(pop.online) if pop.brownian is not None else None
             pop.optimizer.zero_grad()
             losses.sum().backward()  # agent n's parameters get the gradient of agent n's loss only
+            pop.online.share_gradients()  # each agent's module shows its gradient, as a lone DQN's does
             pop.optimizer.step()
             losses, q_means = losses.detach(), q_taken.detach().mean(-1)
 

@@ -26,8 +26,9 @@ class BlockMDPBatch:
 
     ``reset``/``step`` follow ``BlockMDP``'s draws exactly: the same calls on each agent's stream
     in the same order. The state (latent state, image shown, time in the episode) is kept here in
-    arrays and written back to each ``BlockMDP`` only for a checkpoint (``state_dict``), which
-    therefore holds per agent what a one-agent run's checkpoint holds.
+    arrays and written back to each ``BlockMDP`` after every call, so each environment's own
+    ``state_dict`` is always that agent's, as a one-agent run's checkpoint holds it; after
+    loading the environments' states, ``read_states`` takes them back into the arrays.
     """
 
     def __init__(self, envs: list[BlockMDP]) -> None:
@@ -74,6 +75,7 @@ class BlockMDPBatch:
             self.latent_state[n] = self._start[n] if self._sparse[n] else int(env._rng.integers(env.n_states))
             self.t[n] = 0
             self._observe(n)
+        self._write_back()
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every agent's action at once: (rewards float32, truncated bool, next image indices).
@@ -91,6 +93,7 @@ class BlockMDPBatch:
         self.t += 1
         for n in range(self.n):
             self._observe(n)
+        self._write_back()
         return rewards.astype(np.float32), self.t >= self.episode_length, self.image_index.copy()
 
     def _observe(self, n: int) -> None:
@@ -99,12 +102,15 @@ class BlockMDPBatch:
 
     def state_dict(self) -> list[dict[str, Any]]:
         """Per agent, what ``BlockMDP.state_dict`` holds."""
-        self._write_back()
         return [env.state_dict() for env in self.envs]
 
     def load_state_dict(self, states: list[dict[str, Any]]) -> None:
         for env, state in zip(self.envs, states, strict=True):
             env.load_state_dict(state)
+        self.read_states()
+
+    def read_states(self) -> None:
+        """Take each environment's state (e.g. just loaded from a checkpoint) into the arrays."""
         self.latent_state = np.array([env.latent_state for env in self.envs], dtype=np.int64)
         self.image_index = np.array([env.image_index for env in self.envs], dtype=np.int64)
         self.t = np.array([env.t for env in self.envs], dtype=np.int64)

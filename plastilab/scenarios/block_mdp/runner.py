@@ -3,12 +3,15 @@
 for each seed (the ``seeds`` axis), one after another, as a run of that seed alone would:
 
 load the images; for each reward variant, a BlockMDP over them (tables drawn from the seed)
-for each (reward variant, agent): a DQN learner, its run_dqn loop, and its Brownian copy if asked
+for each (reward variant, agent): a DQN learner and its Brownian copy if asked; compatible
+    combinations train as one population (``training.population``, see learners.py), each still
+    its own agent with its own environment, streams and series
 one InstrumentSuite per agent: the same probe targets for its td and brownian series, every reward
 at step 0: the probe's baseline of every series (θ_0)
 at step 0: each td series logs the optimal and the random return (reference lines for the curve)
 for each environment step:
-    every combination takes one step of its DQN loop                     (act, store, train, refresh)
+    every learner (a lone DQN loop, or a population's) takes one step   (act, store, train, refresh)
+    then, combination by combination in their order:
     every log_every steps: td/loss, q/mean (window means), explore/epsilon, episode/return
     every checkpoint_every steps: the run's state is saved (a resumed run starts here)
     when an instrument is due: measure the online network, and the Brownian copy, on one replay
@@ -24,12 +27,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from plastilab.agents.dqn import DQN, DQNStep, run_dqn, td_loss_fn
+from plastilab.agents.dqn import DQNStep, td_loss_fn
 from plastilab.core.context import RunContext
 from plastilab.core.seeds import run_seeds_one_after_another
 from plastilab.core.events import Event, Scalars
 from plastilab.envs.block_mdp import BlockMDP
 from plastilab.instruments.suite import InstrumentSuite
+from plastilab.scenarios.block_mdp.learners import PopulationMember, build_learners
 from plastilab.scenarios.block_mdp.schema import BlockMDPConfig
 from plastilab.scenarios.common import WindowedMean, check_finite_loss, load_scenario_images
 
@@ -42,9 +46,8 @@ class Combination:
     agent_name: str
     prefix: str
     env: BlockMDP
-    agent: DQN
+    agent: DQN | PopulationMember
     suite: InstrumentSuite
-    loop: Iterator[DQNStep] | None = None
     td_loss: WindowedMean = field(default_factory=WindowedMean)  # means over the gradient steps since the last log
     q_mean: WindowedMean = field(default_factory=WindowedMean)
     returns: list[float] = field(default_factory=list)  # every finished episode
@@ -74,17 +77,19 @@ def run_one_seed(config: BlockMDPConfig, ctx: RunContext) -> Iterator[Event]:
         name: InstrumentSuite(config.instruments, probe_inputs=images, seed=config.seed)
         for name in config.agents
     }
-    combos = []
-    for reward, name, prefix in config.combinations():
-        env = BlockMDP(
-            images, labels, reward=reward, n_actions=config.env.n_actions,
-            episode_length=config.env.episode_length, seed=config.seed,
-        )
-        agent = DQN(
-            config.agents[name], env.observation_shape, env.n_actions,
-            device=ctx.device, seed=config.seed, brownian=training.brownian,
-        )
-        combos.append(Combination(reward, name, prefix, env, agent, suites[name], td_loss=WindowedMean(ctx.device), q_mean=WindowedMean(ctx.device)))
+    specs = config.combinations()
+    envs = [
+        BlockMDP(images, labels, reward=reward, n_actions=config.env.n_actions, episode_length=config.env.episode_length, seed=config.seed)
+        for reward, _, _ in specs
+    ]
+    agents, learners = build_learners(
+        training.population, envs, [config.agents[name] for _, name, _ in specs], images=images, seed=config.seed,
+        total_steps=training.total_steps, device=ctx.device, brownian=training.brownian,
+    )
+    combos = [
+        Combination(reward, name, prefix, env, agent, suites[name], td_loss=WindowedMean(ctx.device), q_mean=WindowedMean(ctx.device))
+        for (reward, name, prefix), env, agent in zip(specs, envs, agents)
+    ]
     checkpoints = ctx.checkpoints
     resumed = checkpoints.take() if checkpoints is not None else None
     # Measurement batches come from their own stream, so switching an instrument on or off
@@ -98,20 +103,21 @@ def run_one_seed(config: BlockMDPConfig, ctx: RunContext) -> Iterator[Event]:
             yield from combo.suite.start(combo.td, combo.agent.q_network)  # θ_0 and the probe's step-0 baseline
             if combo.agent.brownian is not None:
                 yield from combo.suite.start(combo.brownian, combo.agent.brownian.network)
-    for combo in combos:
-        combo.loop = run_dqn(
-            combo.env, combo.agent, training.total_steps, seed=config.seed,
-            before_update=_before_update(combo),
-            resume_after=(first - 1, combo.return_so_far) if resumed is not None else None,
-        )
+    for learner in learners:
+        members = [combos[i] for i in learner.members]
+        returns = [combo.return_so_far for combo in members]
+        learner.loop = learner.start(_before_update(members), (first - 1, returns) if resumed is not None else None)
     if resumed is None:
         for combo in combos:  # reference lines for the return curve
             references = {"episode/optimal_return": combo.env.optimal_return(), "episode/random_return": combo.env.random_return()}
             yield Scalars(step=0, series=combo.td, values=references, wall_time=time.time())
 
     for step in range(first, training.total_steps + 1):
-        for combo in combos:
-            result = next(combo.loop)
+        results: list[DQNStep] = [None] * len(combos)  # type: ignore[list-item]
+        for learner in learners:
+            for i, record in zip(learner.members, next(learner.loop), strict=True):
+                results[i] = record
+        for combo, result in zip(combos, results):
             combo.return_so_far = result.return_so_far
             if result.td_loss is not None:
                 combo.td_loss.add(result.td_loss)
@@ -126,8 +132,8 @@ def run_one_seed(config: BlockMDPConfig, ctx: RunContext) -> Iterator[Event]:
         if checkpoints is not None and checkpoints.due(step):
             checkpoints.save(step, state_dict(step, combos, suites, measure_stream))
 
-    for combo in combos:
-        combo.loop.close()
+    for learner in learners:
+        learner.loop.close()
 
 
 def state_dict(step: int, combos: list[Combination], suites: dict[str, InstrumentSuite], measure_stream: torch.Generator) -> dict:
@@ -169,14 +175,16 @@ def load_state(state: dict, combos: list[Combination], suites: dict[str, Instrum
     return int(state["step"])
 
 
-def _before_update(combo: Combination):
+def _before_update(combos: list[Combination]):
     """Let the suite copy the parameters just before a step on which stats are due, so that
-    ``updates/ratio`` is exactly that step's update (for the Brownian copy too)."""
+    ``updates/ratio`` is exactly that step's update (for the Brownian copy too); a population
+    calls it once before the step all its agents take."""
 
     def hook(step: int) -> None:
-        combo.suite.before_step(step, combo.td, combo.agent.q_network)
-        if combo.agent.brownian is not None:
-            combo.suite.before_step(step, combo.brownian, combo.agent.brownian.network)
+        for combo in combos:
+            combo.suite.before_step(step, combo.td, combo.agent.q_network)
+            if combo.agent.brownian is not None:
+                combo.suite.before_step(step, combo.brownian, combo.agent.brownian.network)
 
     return hook
 

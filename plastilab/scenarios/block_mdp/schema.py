@@ -50,6 +50,10 @@ class TrainingConfig(Strict):
     total_steps: int = Field(default=50_000, ge=1)  # environment steps, for every series
     log_every: int = Field(default=10, ge=1)  # td/loss and q/mean are means over this window
     brownian: bool = False  # run the coupled Brownian copy beside each agent (paper §3.2)
+    # Train compatible combinations (agents that differ at most in learning rate, eps and the
+    # epsilon schedule) as one population: one batched step for all, each agent's numbers as
+    # alone. "auto": where bench/bench_dqn_population.py found it pays (learners.py).
+    population: Literal["auto", "on", "off"] = "auto"
 
 
 def default_agents() -> dict[str, DQNConfig]:

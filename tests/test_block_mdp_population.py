@@ -1,0 +1,68 @@
+"""The block-MDP scenario with its combinations trained as a population.
+
+Three reward variants and two agents that differ in learning rate make six combinations, one
+population of six. Each series must hold the numbers it holds when every combination trains
+alone (``training.population = "off"``), bit for bit on the CPU, instruments included; a run
+stopped after a checkpoint and resumed must write what an uninterrupted one writes.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from plastilab.core.scenario_file import load_scenario
+from plastilab.rundir import layout
+from plastilab.rundir.reader import read_jsonl
+from plastilab.scenarios.block_mdp.learners import POPULATION_PAYS, groups_of_compatible, trains_as_population
+from resume_helpers import assert_same_run
+from test_block_mdp_scenario import TINY, run_to_folder
+from test_resume_runs import BLOCK_MDP, run_twice
+
+SIX = [
+    "env.rewards=['class_aligned', 'image_random', 'sparse']",
+    "agents.fast={hidden=[32, 32], learning_starts=50, batch_size=16, buffer_size=1000, target_network_frequency=100, learning_rate=3e-3}",
+    "training.total_steps=200",
+    "instruments.covariance.every=100",
+    "instruments.hessian.every=0",  # it logs how long its products took: times differ between runs
+]
+
+
+def numbers(run_dir):
+    return [(r["series"], r["step"], r["tag"], r["value"]) for r in read_jsonl(run_dir / layout.METRICS)]
+
+
+@pytest.mark.timeout(900)
+def test_every_series_writes_the_same_numbers_alone_and_inside_a_population(tmp_path):
+    torch.set_num_threads(1)
+    together, _ = run_to_folder([*SIX, "training.population='on'"], tmp_path / "on")
+    alone, _ = run_to_folder([*SIX, "training.population='off'"], tmp_path / "off")
+    written = numbers(together)
+    assert written == numbers(alone)
+    series = {s for s, _, _, _ in written}
+    assert series == {f"{r}/{a}/{p}" for r in ("class_aligned", "image_random", "sparse") for a in ("mlp", "fast") for p in ("td", "brownian")}
+    tags = {(s, t) for s, _, t, _ in written}
+    for s in series:  # the instruments measured each agent through its own module
+        assert {(s, "probe/plasticity_loss"), (s, "units/dead_fraction"), (s, "gradients/mean_similarity")} <= tags
+    assert [v for s, _, t, v in written if s == "sparse/fast/td" and t == "td/loss"]  # it trained
+
+
+@pytest.mark.timeout(900)
+def test_a_population_run_resumed_equals_uninterrupted(tmp_path):
+    overrides = [*BLOCK_MDP, "env.rewards=['class_aligned', 'sparse']", "training.population='on'"]
+    whole, resumed, saved = run_twice(tmp_path, TINY.name, overrides, stop_step=110)
+    assert saved["step"] == 100
+    agent = saved["runner"]["combinations"][1]["agent"]
+    assert agent["replay_buffer"]["size"] == 100 and agent["replay_buffer"]["observations"].dtype == torch.int32  # indices travel
+    assert agent["optimizer"]["step"] == 100 - 30  # the agent's own optimiser state: learning started after 30
+    assert_same_run(resumed, whole)
+
+
+def test_auto_trains_compatible_agents_together_where_the_bench_found_it_pays():
+    config = load_scenario(TINY, [*SIX, "agents.cnn={torso='cnn'}"]).config
+    agents = [config.agents[name] for _, name, _ in config.combinations()]
+    # mlp and fast differ only in their learning rate; the cnn has another network
+    assert groups_of_compatible(agents) == [[0, 1, 3, 4, 6, 7], [2, 5, 8]]
+    assert trains_as_population("on", 1, "cpu") and not trains_as_population("off", 32, "cpu")
+    assert trains_as_population("auto", POPULATION_PAYS["cpu"], "cpu")
+    assert not trains_as_population("auto", POPULATION_PAYS["cpu"] - 1, "cpu")
