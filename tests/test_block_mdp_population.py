@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from plastilab.core.events import RunFailed, RunFinished
 from plastilab.core.scenario_file import load_scenario
 from plastilab.rundir import layout
 from plastilab.rundir.reader import read_jsonl
@@ -66,3 +67,25 @@ def test_auto_trains_compatible_agents_together_where_the_bench_found_it_pays():
     assert trains_as_population("on", 1, "cpu") and not trains_as_population("off", 32, "cpu")
     assert trains_as_population("auto", POPULATION_PAYS["cpu"], "cpu")
     assert not trains_as_population("auto", POPULATION_PAYS["cpu"] - 1, "cpu")
+
+
+@pytest.mark.timeout(600)
+def test_an_agent_whose_loss_blows_up_ends_its_own_series_not_its_neighbours(tmp_path):
+    blowing = [
+        "env.rewards=['class_aligned', 'sparse']",
+        "agents.fast={hidden=[32, 32], learning_starts=50, batch_size=16, buffer_size=1000, target_network_frequency=100, learning_rate=1e30}",
+        "training.total_steps=150",
+        "instruments.hessian.every=0",
+    ]
+    together, end = run_to_folder([*blowing, "training.population='on'"], tmp_path / "on")
+    assert isinstance(end, RunFinished), end
+    written = numbers(together)
+    for reward in ("class_aligned", "sparse"):
+        assert max(s for series, s, _, _ in written if series == f"{reward}/mlp/td") == 150  # the neighbours ran on
+        assert 0 < max(s for series, s, _, _ in written if series == f"{reward}/fast/td") < 150  # it wrote, then stopped
+    errors = [r for r in read_jsonl(together / layout.LOG) if r["level"] == "error"]
+    assert {r["message"].split("series ")[1].split(" became")[0] for r in errors} == {"'class_aligned/fast/td'", "'sparse/fast/td'"}
+    assert all("agents.fast.learning_rate" in r["message"] for r in errors)  # the key to lower, as a failed run says
+    # trained alone, the first failing series ends the run, as it always did
+    _, end = run_to_folder([*blowing, "training.population='off'"], tmp_path / "off")
+    assert isinstance(end, RunFailed) and "agents.fast.learning_rate" in end.error

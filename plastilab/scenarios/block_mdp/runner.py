@@ -13,6 +13,10 @@ for each environment step:
     every learner (a lone DQN loop, or a population's) takes one step   (act, store, train, refresh)
     then, combination by combination in their order:
     every log_every steps: td/loss, q/mean (window means), explore/epsilon, episode/return
+    (a TD loss gone NaN/inf ends the run with one line naming the key to lower; inside a
+    population, where each agent has its own gradient and optimiser rows, it ends that series
+    only: a Log event at level "error" carries the same line (it names the series), the series
+    writes nothing more and its neighbours train on; the run ends when every series has failed)
     every checkpoint_every steps: the run's state is saved (a resumed run starts here)
     when an instrument is due: measure the online network, and the Brownian copy, on one replay
     batch with the TD loss of the online network's current targets
@@ -30,7 +34,8 @@ import torch
 from plastilab.agents.dqn import DQNStep, td_loss_fn
 from plastilab.core.context import RunContext
 from plastilab.core.seeds import run_seeds_one_after_another
-from plastilab.core.events import Event, Scalars
+from plastilab.core.errors import NonFiniteLoss
+from plastilab.core.events import Event, Log, Scalars
 from plastilab.envs.block_mdp import BlockMDP
 from plastilab.instruments.suite import InstrumentSuite
 from plastilab.scenarios.block_mdp.learners import PopulationMember, build_learners
@@ -53,6 +58,7 @@ class Combination:
     returns: list[float] = field(default_factory=list)  # every finished episode
     window_returns: list[float] = field(default_factory=list)  # episodes finished since the last log
     return_so_far: float = 0.0  # of the episode under way (its loop's last DQNStep)
+    failed: bool = False  # its TD loss went non-finite inside a population: it writes nothing more
 
     @property
     def td(self) -> str:
@@ -118,6 +124,8 @@ def run_one_seed(config: BlockMDPConfig, ctx: RunContext) -> Iterator[Event]:
             for i, record in zip(learner.members, next(learner.loop), strict=True):
                 results[i] = record
         for combo, result in zip(combos, results):
+            if combo.failed:
+                continue
             combo.return_so_far = result.return_so_far
             if result.td_loss is not None:
                 combo.td_loss.add(result.td_loss)
@@ -126,7 +134,14 @@ def run_one_seed(config: BlockMDPConfig, ctx: RunContext) -> Iterator[Event]:
                 combo.returns.append(result.episode_return)
                 combo.window_returns.append(result.episode_return)
             if step % training.log_every == 0 or step == training.total_steps:
-                yield _logged_scalars(combo, step, result, ctx)
+                try:
+                    yield _logged_scalars(combo, step, result, ctx)
+                except NonFiniteLoss as error:
+                    if not isinstance(combo.agent, PopulationMember) or all(c.failed or c is combo for c in combos):
+                        raise
+                    combo.failed = True  # its neighbours' gradients and optimiser rows are their own
+                    yield Log("error", str(error), step)
+                    continue
             if combo.suite.due(step):
                 yield from _measure(combo, step, config, measure_stream)
         if checkpoints is not None and checkpoints.due(step):
@@ -151,6 +166,7 @@ def state_dict(step: int, combos: list[Combination], suites: dict[str, Instrumen
                 "returns": list(combo.returns),
                 "window_returns": list(combo.window_returns),
                 "return_so_far": combo.return_so_far,
+                "failed": combo.failed,
             }
             for combo in combos
         ],
@@ -169,6 +185,7 @@ def load_state(state: dict, combos: list[Combination], suites: dict[str, Instrum
         combo.returns = [float(r) for r in saved["returns"]]
         combo.window_returns = [float(r) for r in saved["window_returns"]]
         combo.return_so_far = float(saved["return_so_far"])
+        combo.failed = bool(saved.get("failed", False))
     for name, suite in suites.items():
         suite.load_state_dict(state["suites"][name], device)
     measure_stream.set_state(state["measure_stream"])
