@@ -1,14 +1,14 @@
 """One prepared script for a lent GPU (under 8 minutes): every scenario kind's quick file for a
-fixed number of steps on the device and on the CPU (steps/s, and the ratio), the probe, seeds and
-Hessian benches on the device, and a check that the device and the CPU agree on the first logged
-losses of the same seed. Prints one table.
+fixed number of steps on the device and on the CPU (steps/s, and the ratio), the probe, seeds,
+population and Hessian benches on the device, and a check that the device and the CPU agree on
+the first logged losses of the same seed. Prints one table.
 
     .venv/bin/python bench/gpu_suite.py                      # on the GPU machine: --device cuda
     .venv/bin/python bench/gpu_suite.py --device cpu --quick # the script itself, in seconds
 
 Steps/s are series-steps per wall second with the device synchronised at each logged step
 (StepClock); the CPU side uses one torch thread, as ``plastilab run`` does. About 80 s of CPU
-runs, 100 s at most for each of the three benches. Each sub-bench runs in its own process
+runs, 100 s at most for each of the four benches. Each sub-bench runs in its own process
 with a time limit; one that fails or runs out of time says so in the table.
 """
 
@@ -158,6 +158,9 @@ def main() -> None:
             benches = [
                 ("probe K=8 batched", "bench_probe_batched.py", d + (["--k", "2", "--steps", "5", "--examples", "64", "--repeats", "1"] if small else []), "goal >= 3x"),
                 ("seeds N=8 stacked", "bench_seeds_batched.py", d + (["--seeds", "2", "--steps", "30", "--repeats", "1"] if small else []), "goal >= 3x"),
+                # The population's train step on the device (the pool comparison is the CPU's: --no-pool)
+                ("population N=32, 128", "bench_population.py", d + ["--no-pool"] + (["--quick"] if small else ["--agents", "32", "128", "--repeats", "3"]),
+                 "goals at N=32: flop_fraction >= 0.4, dispatch_ratio <= 1.2/N"),
             ]
             # The PyHessian comparison trains its model and takes minutes on a CPU: --quick checks
             # the suite itself with the small density bench instead.
