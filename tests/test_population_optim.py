@@ -26,7 +26,8 @@ EPS = [1e-8, 1e-3, 1e-6, 1e-4]
 
 def stepped_stack(kind, hyper, params, grads):
     stack = [t.clone().requires_grad_() for t in params]
-    optimizer = make_stacked_optimizer(kind, stack, hyper)
+    kind, fused = kind.removesuffix("+fused"), kind.endswith("+fused")
+    optimizer = make_stacked_optimizer(kind, stack, hyper, fused=fused)
     for step_grads in grads:
         for p, g in zip(stack, step_grads):
             p.grad = g.clone()
@@ -67,6 +68,20 @@ CASES = {
         "adam",
         {"lr": LR, "beta1": [0.9, 0.8, 0.95, 0.5], "eps": EPS, "weight_decay": [0.0, 1e-2, 1e-3, 0.1]},
         lambda i, h: lambda p: torch.optim.Adam(p, lr=h["lr"][i], betas=(h["beta1"][i], 0.999), eps=h["eps"][i], weight_decay=h["weight_decay"][i]),
+        0,
+    ),
+    # torch's fused kernel: one call on the whole stacks where all agents agree, a call per group of
+    # agents that agree otherwise; each agent's step is torch.optim.Adam(fused=True)'s.
+    "adam-fused": (
+        "adam+fused",
+        {"lr": 1e-3, "eps": 1e-6},
+        lambda i, h: lambda p: torch.optim.Adam(p, lr=1e-3, eps=1e-6, fused=True),
+        0,
+    ),
+    "adam-fused-per-agent": (
+        "adam+fused",
+        {"lr": [1e-3, 3e-3, 1e-3, 3e-3], "beta2": [0.999, 0.999, 0.9, 0.999], "eps": EPS, "weight_decay": [0.0, 0.0, 0.1, 0.0]},
+        lambda i, h: lambda p: torch.optim.Adam(p, lr=h["lr"][i], betas=(0.9, h["beta2"][i]), eps=h["eps"][i], weight_decay=h["weight_decay"][i], fused=True),
         0,
     ),
     "rmsprop-centred": (
@@ -112,21 +127,22 @@ def test_the_stack_steps_each_agent_as_torch_optim_steps_it_alone(case):
                 assert ulps_apart(a, s[i]) <= max_ulps, (case, i)
 
 
-def test_one_agents_state_moves_to_another_stack_and_a_reset_agent_starts_afresh():
+@pytest.mark.parametrize("fused", [False, True])
+def test_one_agents_state_moves_to_another_stack_and_a_reset_agent_starts_afresh(fused):
     params, grads = problem(1)
     hyper = {"lr": LR, "beta2": [0.999, 0.9, 0.99, 0.95], "eps": EPS}
-    stack, optimizer = stepped_stack("adam", hyper, params, grads[:10])
+    stack, optimizer = stepped_stack("adam+fused" if fused else "adam", hyper, params, grads[:10])
     # Agent 2's parameters and optimiser state, moved into agent 0 of a fresh stack, continue
     # exactly as agent 2 continues in its own stack.
     other = [t.detach().clone().requires_grad_() for t in stack]
     with torch.no_grad():
         for o, s in zip(other, stack):
             o[0].copy_(s[2])
-    moved = StackedAdam(other)
+    moved = StackedAdam(other, fused=fused)
     moved.load_agent_state(0, optimizer.agent_state(2))
     # Agent 1 is reset after 10 steps: from there on, a fresh torch.optim.Adam.
     fresh = [t[1].detach().clone().requires_grad_() for t in stack]
-    alone = torch.optim.Adam(fresh, lr=LR[1], betas=(0.9, 0.9), eps=EPS[1])
+    alone = torch.optim.Adam(fresh, lr=LR[1], betas=(0.9, 0.9), eps=EPS[1], fused=fused)
     optimizer.reset_agent(1)
     for step_grads in grads[10:]:
         for o, s, f, g in zip(other, stack, fresh, step_grads):
@@ -182,6 +198,7 @@ def test_a_step_dispatches_as_many_operators_for_32_agents_as_for_2():
         (lambda p: StackedRMSprop(p, momentum=[0.0, 0.9, 0.9, 0.9]), "momentum: found different values per agent"),
         (lambda p: StackedSGD(p, nesterov=True), "sgd: unknown hyperparameter 'nesterov'; allowed: lr, momentum, weight_decay"),
         (lambda p: make_stacked_optimizer("adagrad", p, {}), "optimizer: found 'adagrad'; allowed: adam, rmsprop, sgd"),
+        (lambda p: make_stacked_optimizer("sgd", p, {}, fused=True), "fused: only adam has a fused step"),
     ],
 )
 def test_bad_hyperparameters_are_one_line_naming_the_key(build, message):

@@ -21,10 +21,12 @@
 Stacked optimisers (``optim.py``), over any list of tensors with a leading agent axis (usually
 ``pop.parameters()``); each hyperparameter a float or one value per agent (a list or ``[N]``
 tensor); a step equals each agent's own ``torch.optim`` step (single-tensor op order):
-    StackedAdam(params, lr=, beta1=, beta2=, eps=, weight_decay=)
+    StackedAdam(params, lr=, beta1=, beta2=, eps=, weight_decay=, fused=False)
+                             fused=True: torch's fused kernel (one pass, ~3x faster on a CPU
+                             stack), equal to torch.optim.Adam(fused=True) per agent
     StackedRMSprop(params, lr=, alpha=, eps=, momentum= (one value), weight_decay=)   centred
     StackedSGD(params, lr=, momentum=, weight_decay=)
-    make_stacked_optimizer(kind, params, hyper)      kind: adam | rmsprop | sgd
+    make_stacked_optimizer(kind, params, hyper, fused=False)   kind: adam | rmsprop | sgd
     opt.step(), opt.zero_grad(), opt.set_hyper(name, value), opt.moments("exp_avg_sq")
     opt.state_dict() / load_state_dict()             all agents (weights_only-loadable)
     opt.agent_state(i) / load_agent_state(i, s) / reset_agent(i)   one agent

@@ -22,11 +22,57 @@ from plastilab.population.optim_base import StackedOptimizer
 
 
 class StackedAdam(StackedOptimizer):
-    """Adam (``torch.optim.Adam``, no amsgrad), per agent: ``lr``, ``beta1``, ``beta2``, ``eps``, ``weight_decay``."""
+    """Adam (``torch.optim.Adam``, no amsgrad), per agent: ``lr``, ``beta1``, ``beta2``, ``eps``, ``weight_decay``.
+
+    ``fused=True`` runs torch's fused Adam kernel (one pass over each tensor's parameters,
+    gradient and moments, where the op-by-op step makes seven): each agent's step then equals
+    ``torch.optim.Adam(fused=True)``'s. The kernel takes one set of hyperparameters and one step
+    count a call: agents that share them (usually all) go in one call on the whole stacks; where
+    they differ, each group of agents that agree goes in a call on their rows.
+    """
 
     kind = "adam"
     defaults = {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0}
     state_names = ("exp_avg", "exp_avg_sq")
+
+    def __init__(self, params: Sequence[torch.Tensor], *, fused: bool = False, **hyper: Value) -> None:
+        super().__init__(params, **hyper)
+        self.fused = fused
+        first = self.params[0]
+        # The kernel reads the step count from a float32 tensor (torch.optim's fused form keeps one so)
+        self._fused_step = torch.zeros((), dtype=torch.float32, device=first.device)
+
+    def step(self) -> None:
+        if not self.fused:
+            return super().step()
+        self.steps += 1
+        if self._shared_step is not None:
+            self._shared_step += 1
+        live = [k for k, p in enumerate(self.params) if p.grad is not None]
+        with torch.no_grad():
+            for agents, hyper in self._groups():
+                p, g, m, v = [], [], [], []
+                for k in live:
+                    whole = (self.params[k], self.params[k].grad, self.state[k]["exp_avg"], self.state[k]["exp_avg_sq"])
+                    for tensors, t in zip((p, g, m, v), whole):
+                        tensors.extend([t] if agents is None else [t[i] for i in agents])
+                self._fused_step.fill_(self._shared_step if agents is None else float(self.steps[agents[0]]))
+                torch._fused_adam_(
+                    p, g, m, v, [], [self._fused_step] * len(p),
+                    lr=hyper["lr"], beta1=hyper["beta1"], beta2=hyper["beta2"], weight_decay=hyper["weight_decay"],
+                    eps=hyper["eps"], amsgrad=False, maximize=False, grad_scale=None, found_inf=None,
+                )
+
+    def _groups(self) -> list[tuple[list[int] | None, dict[str, float]]]:
+        """The calls of a fused step: ``(None, hyper)`` when every agent shares hyperparameters
+        and step count, else ``(agent indices, hyper)`` for each group of agents that agree."""
+        if self._shared_step is not None and all(self.hyper.uniform(n) for n in self.defaults):
+            return [(None, {n: float(v[0]) for n, v in self.hyper.values.items()})]
+        keys = torch.stack([*self.hyper.values.values(), self.steps]).T.tolist()  # one row per agent
+        groups: dict[tuple, list[int]] = {}
+        for i, key in enumerate(keys):
+            groups.setdefault(tuple(key), []).append(i)
+        return [(agents, dict(zip(self.defaults, key))) for key, agents in groups.items()]
 
     def _check(self, values):
         for name in ("beta1", "beta2"):
@@ -155,12 +201,16 @@ def _add_scaled_(target, t, value, scratch):
 OPTIMIZERS: dict[str, type[StackedOptimizer]] = {"adam": StackedAdam, "rmsprop": StackedRMSprop, "sgd": StackedSGD}
 
 
-def make_stacked_optimizer(kind: str, params: Sequence[torch.Tensor], hyper: Mapping[str, Value]) -> StackedOptimizer:
+def make_stacked_optimizer(kind: str, params: Sequence[torch.Tensor], hyper: Mapping[str, Value], *, fused: bool = False) -> StackedOptimizer:
     """The stacked optimiser ``kind`` over ``params``; ``hyper`` maps names to a float or one value
-    per agent (Adam also takes ``betas`` as a pair)."""
+    per agent (Adam also takes ``betas`` as a pair); ``fused``: Adam's fused kernel (see ``StackedAdam``)."""
     if kind not in OPTIMIZERS:
         raise ValueError(f"optimizer: found {kind!r}; allowed: {', '.join(OPTIMIZERS)}")
     hyper = dict(hyper)
     if kind == "adam" and "betas" in hyper:
         hyper["beta1"], hyper["beta2"] = hyper.pop("betas")
+    if kind == "adam":
+        return StackedAdam(params, fused=fused, **hyper)
+    if fused:
+        raise ValueError(f"fused: only adam has a fused step; found optimizer {kind!r}")
     return OPTIMIZERS[kind](params, **hyper)
