@@ -5,7 +5,8 @@ DQN, 784-256-256-4 MLP, batch 32, Adam, Huber loss). For each N (default 8, 32, 
 
   flop_fraction    the FLOP rate the population's TD train step achieves (online and target
                    forward, backward, stacked Adam) over the rate of bare batched matmuls of the
-                   same shapes, timed in the same run, interleaved (goal >= 0.4 at N = 32)
+                   same shapes, timed in the same run, interleaved (goal >= 0.4 at N = 32);
+                   flop_fraction_fused_adam: the same with StackedAdam(fused=True)
   dispatch_ratio   operators dispatched per agent-step by the population (every aten operator the
                    torch profiler records in one step, divided by N) over those of one agent's
                    step with torch.optim.Adam and nn.Linear (goal <= 1.2/N at N = 32)
@@ -87,12 +88,12 @@ def one_agent_step(config: DQNConfig, device: str):
     return step
 
 
-def population_step(config: DQNConfig, n: int, device: str):
+def population_step(config: DQNConfig, n: int, device: str, fused: bool = False):
     """The same TD step for N agents: one population, a target stack, the stacked Adam."""
     torch.manual_seed(0)
     online = Population([build_q_network("mlp", OBSERVATION, ACTIONS, hidden=config.hidden).to(device) for _ in range(n)])
     target = online.copy_params()
-    optimizer = StackedAdam(online.parameters(), lr=config.learning_rate, eps=config.eps)
+    optimizer = StackedAdam(online.parameters(), lr=config.learning_rate, eps=config.eps, fused=fused)
     obs, actions, rewards, next_obs, dones = batch_of(n, config.batch_size, device)
 
     def step() -> None:
@@ -156,13 +157,15 @@ def operators(fn) -> int:
 
 def train_step_figures(config: DQNConfig, n: int, device: str, repeats: int) -> dict:
     one, stack = one_agent_step(config, device), population_step(config, n, device)
+    fused = population_step(config, n, device, fused=True)
     bare, flops = bare_matmuls(config, n, device)
-    step_s, bare_s, one_s = [], [], []
-    for _ in range(3):  # interleaved: a change in the machine's load falls on all three
+    step_s, fused_s, bare_s, one_s = [], [], [], []
+    for _ in range(3):  # interleaved: a change in the machine's load falls on all four
         step_s.append(seconds(stack, device, repeats))
+        fused_s.append(seconds(fused, device, repeats))
         bare_s.append(seconds(bare, device, repeats))
         one_s.append(seconds(one, device, repeats * 4))
-    step, bare_time, one_time = min(step_s), min(bare_s), min(one_s)
+    step, fused_time, bare_time, one_time = min(step_s), min(fused_s), min(bare_s), min(one_s)
     ops_population, ops_one = operators(stack), operators(one)
     return {
         "flop_fraction": bare_time / step,  # (flops / step) / (flops / bare)
@@ -170,7 +173,9 @@ def train_step_figures(config: DQNConfig, n: int, device: str, repeats: int) -> 
         "dispatch_goal": 1.2 / n,
         "operators_population_step": ops_population,
         "operators_one_agent_step": ops_one,
+        "flop_fraction_fused_adam": bare_time / fused_time,  # StackedAdam(fused=True)
         "population_step_ms": step * 1e3,
+        "population_step_fused_adam_ms": fused_time * 1e3,
         "bare_matmul_ms": bare_time * 1e3,
         "bare_matmul_gflops": flops / bare_time / 1e9,
         "one_agent_step_ms": one_time * 1e3,
@@ -237,7 +242,8 @@ def main() -> None:
 def describe(n: int, row: dict) -> str:
     text = (f"N={n:4d}: flop_fraction {row['flop_fraction']:.2f} (goal >= 0.4)  dispatch_ratio {row['dispatch_ratio']:.4f} "
             f"(goal <= {row['dispatch_goal']:.4f}; {row['operators_population_step']} vs {row['operators_one_agent_step']} operators a step)  "
-            f"train step {row['population_step_ms']:.1f} ms, {row['train_step_speedup_vs_one_agent']:.2f}x one agent's per agent-step")
+            f"train step {row['population_step_ms']:.1f} ms, {row['train_step_speedup_vs_one_agent']:.2f}x one agent's per agent-step; "
+            f"fused Adam: flop_fraction {row['flop_fraction_fused_adam']:.2f}, {row['population_step_fused_adam_ms']:.1f} ms")
     if "speedup_vs_pool" in row:
         text += (f"\n        speedup_vs_pool {row['speedup_vs_pool']:.2f} (agent-steps per CPU-second; goal >= 2)  "
                  f"wall {row['speedup_vs_pool_wall']:.2f}  load {row['pool_load_average']:.1f}")
