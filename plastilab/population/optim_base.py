@@ -49,15 +49,20 @@ class StackedOptimizer:
         self.state: list[dict[str, torch.Tensor]] = [
             {name: torch.zeros_like(p, memory_format=torch.contiguous_format) for name in self.state_names} for p in self.params
         ]
-        largest = max(p.numel() for p in self.params)
-        scratch = [torch.empty(largest, dtype=first.dtype, device=first.device) for _ in range(2)]
-        # Each parameter's rows, state rows and scratch rows, viewed once: a step makes no views
-        # but its gradients' (the parameters are updated in place, never replaced).
-        self._rows = [
-            (_rows(p), {k: _rows(t) for k, t in state.items()}, [s[: p.numel()].view(self.n_agents, -1) for s in scratch])
-            for p, state in zip(self.params, self.state)
-        ]
+        self._views: list | None = None  # made at the first step (a fused step needs none)
         self._shared_step: float | None = 0.0  # the step count all agents share (None: they differ)
+
+    def _rows_of_everything(self) -> list:
+        """Each parameter's rows, state rows and scratch rows, viewed once: a step makes no views
+        but its gradients' (the parameters are updated in place, never replaced)."""
+        if self._views is None:
+            largest = max(p.numel() for p in self.params)
+            scratch = [torch.empty(largest, dtype=self.params[0].dtype, device=self.params[0].device) for _ in range(2)]
+            self._views = [
+                (_rows(p), {k: _rows(t) for k, t in state.items()}, [s[: p.numel()].view(self.n_agents, -1) for s in scratch])
+                for p, state in zip(self.params, self.state)
+            ]
+        return self._views
 
     def _check(self, values: dict[str, torch.Tensor]) -> None:
         """Range checks of a subclass (one line naming the hyperparameter)."""
@@ -70,7 +75,7 @@ class StackedOptimizer:
             self._shared_step += 1
         columns = self._per_step_values()
         with torch.no_grad():
-            for p, (rows, state, scratch) in zip(self.params, self._rows):
+            for p, (rows, state, scratch) in zip(self.params, self._rows_of_everything()):
                 if p.grad is not None:
                     self._update(rows, _rows(p.grad), state, scratch, columns)
 
