@@ -89,3 +89,23 @@ def test_an_agent_whose_loss_blows_up_ends_its_own_series_not_its_neighbours(tmp
     # trained alone, the first failing series ends the run, as it always did
     _, end = run_to_folder([*blowing, "training.population='off'"], tmp_path / "off")
     assert isinstance(end, RunFailed) and "agents.fast.learning_rate" in end.error
+
+
+@pytest.mark.timeout(900)
+def test_seeds_trained_together_write_what_seeds_one_after_another_write(tmp_path):
+    # Two seeds: each draws its own images, so the population shows two image sets end to end.
+    overrides = [*SIX[:1], "seeds=2", "training.total_steps=150", "instruments.covariance.every=50", "instruments.hessian.every=0"]
+    together, _ = run_to_folder([*overrides, "training.population='on'"], tmp_path / "on")
+    apart, _ = run_to_folder([*overrides, "training.population='off'"], tmp_path / "off")
+    written = sorted(numbers(together), key=lambda n: (n[0], n[1], n[2]))
+    assert written == sorted(numbers(apart), key=lambda n: (n[0], n[1], n[2]))
+    assert {s for s, _, _, _ in written} == {f"{r}/mlp/{p}/s{seed}" for r in ("class_aligned", "image_random", "sparse") for p in ("td", "brownian") for seed in (0, 1)}
+
+
+@pytest.mark.timeout(900)
+def test_seeds_trained_together_resumed_equal_uninterrupted(tmp_path):
+    overrides = [*BLOCK_MDP, "training.population='on'"]
+    whole, resumed, saved = run_twice(tmp_path, TINY.name, overrides, stop_step=110, seeds=2)
+    assert saved["step"] == 100 and saved["position"] == {}  # one loop for both seeds
+    assert set(saved["runner"]["measure_streams"]) == {"0", "1"}
+    assert_same_run(resumed, whole)

@@ -42,7 +42,7 @@ def run_dqn_population(
         first, episode_return = 1, np.zeros(pop.n)
     else:
         envs.read_states()  # each environment's state, as the checkpoint put it back
-        obs, latent = envs.image_index.copy(), envs.latent_state.copy()
+        obs, latent = envs.shown(), envs.latent_state.copy()
         first, episode_return = resume_after[0] + 1, np.array(resume_after[1], dtype=np.float64)
     for step in range(first, total_steps + 1):
         # ACT: epsilon-greedy, each agent with its own schedule and exploration stream
@@ -97,7 +97,7 @@ def run_dqn_population(
         latent = envs.latent_state.copy()
         if ended.any():
             envs.reset_where(ended)
-            next_obs, latent = envs.image_index.copy(), envs.latent_state.copy()
+            next_obs, latent = envs.shown(), envs.latent_state.copy()
         obs = next_obs
         yield [
             DQNStep(

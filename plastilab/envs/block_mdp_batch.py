@@ -9,7 +9,9 @@ observation draw (``rng.integers`` on the agent's own stream), which is what kee
 identical to the one-agent environment's.
 
 Observations are image *indices* into the shared image tensor: the learner gathers the pixels
-when it needs them, so neither the environment nor the replay buffer copies an image.
+when it needs them, so neither the environment nor the replay buffer copies an image. Agents of
+different seeds see different image sets (a seed draws its own images); the batch then shows
+them as one tensor, the sets end to end, and an agent's index is offset to its own set.
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import torch
 
 from plastilab.envs.block_mdp import BlockMDP
 
 
 class BlockMDPBatch:
-    """The environments ``envs`` (one per agent, all over the same images), stepped together.
+    """The environments ``envs`` (one per agent, each over its image set), stepped together.
 
     ``reset``/``step`` follow ``BlockMDP``'s draws exactly: the same calls on each agent's stream
     in the same order. The state (latent state, image shown, time in the episode) is kept here in
@@ -35,15 +38,24 @@ class BlockMDPBatch:
         if not envs:
             raise ValueError("a batch needs at least one environment")
         first = envs[0]
-        for env in envs[1:]:
-            if env.images is not first.images or env.n_actions != first.n_actions:
-                raise ValueError("every environment of a batch shows the same images and has the same actions")
+        if any(env.n_actions != first.n_actions or env.observation_shape != first.observation_shape for env in envs):
+            raise ValueError("every environment of a batch has the same actions and observation shape")
         self.envs = envs
         self.n = len(envs)
         self.n_actions = first.n_actions
-        self.images = first.images
         self.observation_shape = first.observation_shape
-        self.class_images = first.class_images  # the same images, so the same classes
+        sets: list[torch.Tensor] = []  # each distinct image tensor once, in first-seen order
+        starts: list[int] = []
+        offsets = []
+        for env in envs:
+            k = next((k for k, t in enumerate(sets) if t is env.images), None)
+            if k is None:
+                starts.append(starts[-1] + len(sets[-1]) if sets else 0)
+                sets.append(env.images)
+                k = len(sets) - 1
+            offsets.append(starts[k])
+        self.images = sets[0] if len(sets) == 1 else torch.cat(sets)
+        self.image_offset = np.array(offsets, dtype=np.int64)  # agent n's image i is images[offset + i]
         self.episode_length = np.array([env.episode_length for env in envs], dtype=np.int64)
         # Every agent's tables end to end: one fancy index looks up all agents' rewards.
         A = self.n_actions
@@ -51,8 +63,7 @@ class BlockMDPBatch:
         self._reward_offset = np.cumsum([0, *sizes[:-1]]).astype(np.int64)  # where each agent's table starts
         self._reward_flat = np.concatenate([env.reward_table.reshape(-1) for env in envs])
         self._by_image = np.array([env.reward_variant == "image_random" for env in envs])
-        K = first.n_states
-        self._transition_offset = np.arange(self.n, dtype=np.int64) * K * A
+        self._transition_offset = np.cumsum([0, *[env.transitions.size for env in envs[:-1]]]).astype(np.int64)
         self._transition_flat = np.concatenate([env.transitions.reshape(-1) for env in envs]).astype(np.int64)
         self._sparse = np.array([env.reward_variant == "sparse" for env in envs])
         self._start = np.array([int(env.chain[0]) if env.chain is not None else -1 for env in envs], dtype=np.int64)
@@ -66,7 +77,11 @@ class BlockMDPBatch:
             if seeds is not None:
                 env._rng = np.random.default_rng([seeds[n], 0x0B5])
         self.reset_where(np.ones(self.n, dtype=bool))
-        return self.image_index.copy(), self.latent_state.copy()
+        return self.shown(), self.latent_state.copy()
+
+    def shown(self) -> np.ndarray:
+        """The images shown now, as indices into ``images``."""
+        return self.image_index + self.image_offset
 
     def reset_where(self, done: np.ndarray) -> None:
         """``reset()`` (no new seed) of the environments where ``done``, in agent order."""
@@ -94,10 +109,10 @@ class BlockMDPBatch:
         for n in range(self.n):
             self._observe(n)
         self._write_back()
-        return rewards.astype(np.float32), self.t >= self.episode_length, self.image_index.copy()
+        return rewards.astype(np.float32), self.t >= self.episode_length, self.shown()
 
     def _observe(self, n: int) -> None:
-        candidates = self.class_images[self.latent_state[n]]
+        candidates = self.envs[n].class_images[self.latent_state[n]]
         self.image_index[n] = candidates[self.envs[n]._rng.integers(len(candidates))]
 
     def state_dict(self) -> list[dict[str, Any]]:

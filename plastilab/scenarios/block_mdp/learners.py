@@ -107,32 +107,33 @@ def build_learners(
     envs: list[BlockMDP],
     agents: list[DQNConfig],
     *,
-    images: torch.Tensor,
-    seed: int,
+    seeds: list[int],
     total_steps: int,
     device: str,
     brownian: bool,
 ) -> tuple[list[DQN | PopulationMember], list[Learners]]:
-    """One agent per environment (the combinations, in order), and the learners that step them."""
+    """One agent per environment (the combinations, in order; ``seeds[i]`` is combination i's
+    seed), and the learners that step them."""
     members: list[DQN | PopulationMember | None] = [None] * len(envs)
     learners = []
     for group in groups_of_compatible(agents):
         if trains_as_population(choice, len(group), device):
-            pop = DQNPopulation([agents[i] for i in group], images, envs[group[0]].n_actions, seeds=[seed] * len(group), device=device, brownian=brownian)
             batch = BlockMDPBatch([envs[i] for i in group])
+            group_seeds = [seeds[i] for i in group]
+            pop = DQNPopulation([agents[i] for i in group], batch.images, batch.n_actions, seeds=group_seeds, device=device, brownian=brownian)
             for k, i in enumerate(group):
                 members[i] = PopulationMember(pop, k)
 
-            def start(hook, resume_after, pop=pop, batch=batch, n=len(group)):
-                return run_dqn_population(batch, pop, total_steps, [seed] * n, before_update=hook, resume_after=resume_after)
+            def start(hook, resume_after, pop=pop, batch=batch, group_seeds=group_seeds):
+                return run_dqn_population(batch, pop, total_steps, group_seeds, before_update=hook, resume_after=resume_after)
 
             learners.append(Learners(group, start))
         else:
             for i in group:
                 env = envs[i]
-                members[i] = DQN(agents[i], env.observation_shape, env.n_actions, device=device, seed=seed, brownian=brownian)
+                members[i] = DQN(agents[i], env.observation_shape, env.n_actions, device=device, seed=seeds[i], brownian=brownian)
 
-                def start(hook, resume_after, env=env, agent=members[i]):
+                def start(hook, resume_after, env=env, agent=members[i], seed=seeds[i]):
                     after = None if resume_after is None else (resume_after[0], resume_after[1][0])
                     return (_one(record) for record in run_dqn(env, agent, total_steps, seed=seed, before_update=hook, resume_after=after))
 

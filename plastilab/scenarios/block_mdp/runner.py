@@ -1,6 +1,9 @@
 """The block-MDP scenario, top to bottom (paper §3.1-3.3).
 
-for each seed (the ``seeds`` axis), one after another, as a run of that seed alone would:
+for each seed (the ``seeds`` axis), one after another, as a run of that seed alone would (or, when
+the run's combinations train as populations, every seed at once: one population holds the
+compatible agents of every seed, each seed with its own images, suites and measurement stream,
+its series named ``…/s<seed>`` as one after another names them):
 
 load the images; for each reward variant, a BlockMDP over them (tables drawn from the seed)
 for each (reward variant, agent): a DQN learner and its Brownian copy if asked; compatible
@@ -34,11 +37,12 @@ import torch
 from plastilab.agents.dqn import DQNStep, td_loss_fn
 from plastilab.core.context import RunContext
 from plastilab.core.seeds import run_seeds_one_after_another
+from plastilab.core.series_names import seeded_name
 from plastilab.core.errors import NonFiniteLoss
 from plastilab.core.events import Event, Log, Scalars
 from plastilab.envs.block_mdp import BlockMDP
 from plastilab.instruments.suite import InstrumentSuite
-from plastilab.scenarios.block_mdp.learners import PopulationMember, build_learners
+from plastilab.scenarios.block_mdp.learners import PopulationMember, build_learners, trains_as_population
 from plastilab.scenarios.block_mdp.schema import BlockMDPConfig
 from plastilab.scenarios.common import WindowedMean, check_finite_loss, load_scenario_images
 
@@ -60,50 +64,71 @@ class Combination:
     return_so_far: float = 0.0  # of the episode under way (its loop's last DQNStep)
     failed: bool = False  # its TD loss went non-finite inside a population: it writes nothing more
 
+    seed: int = 0
+    measure_stream: torch.Generator | None = None  # its seed's: measurement batches, never training's
+    several_seeds: bool = False  # series named <…>/s<seed>
+
     @property
     def td(self) -> str:
-        return f"{self.prefix}/td"
+        return self._named(f"{self.prefix}/td")
 
     @property
     def brownian(self) -> str:
-        return f"{self.prefix}/brownian"
+        return self._named(f"{self.prefix}/brownian")
+
+    def _named(self, series: str) -> str:
+        return seeded_name(series, self.seed) if self.several_seeds else series
 
 
 def run_block_mdp(config: BlockMDPConfig, ctx: RunContext) -> Iterator[Event]:
-    # Seeds run one after another: each agent's loop steps its own environment, so there is
-    # no shared batch to stack (unlike the Adam scenario's seeds).
+    seeds = config.seed_values()
+    if len(seeds) > 1 and populations_hold_seeds(config, ctx.device):
+        return (yield from run_seeds(config, ctx, seeds))
     return (yield from run_seeds_one_after_another(config, ctx, run_one_seed))
 
 
+def populations_hold_seeds(config: BlockMDPConfig, device: str) -> bool:
+    """Whether the seeds train together: the run's populations then hold every seed's agents."""
+    n_agents = len(config.seed_values()) * len(config.combinations())
+    return trains_as_population(config.training.population, n_agents, device)
+
+
 def run_one_seed(config: BlockMDPConfig, ctx: RunContext) -> Iterator[Event]:
+    return (yield from run_seeds(config, ctx, [config.seed]))
+
+
+def run_seeds(config: BlockMDPConfig, ctx: RunContext, seeds: list[int]) -> Iterator[Event]:
     training = config.training
-    images, labels = load_scenario_images(config, ctx)
-    images = images.to(ctx.device)
-    suites = {
-        name: InstrumentSuite(config.instruments, probe_inputs=images, seed=config.seed)
-        for name in config.agents
-    }
-    specs = config.combinations()
-    envs = [
-        BlockMDP(images, labels, reward=reward, n_actions=config.env.n_actions, episode_length=config.env.episode_length, seed=config.seed)
-        for reward, _, _ in specs
-    ]
+    several = len(seeds) > 1
+    envs, combo_seeds, suites, streams = [], [], {}, {}
+    for seed in seeds:
+        images, labels = load_scenario_images(config, ctx, seed=seed)
+        images = images.to(ctx.device)
+        for name in config.agents:
+            suites[seeded_name(name, seed) if several else name] = InstrumentSuite(config.instruments, probe_inputs=images, seed=seed)
+        # Measurement batches come from their own stream, so switching an instrument on or off
+        # never changes what the agents train on.
+        streams[seed] = torch.Generator().manual_seed(seed + 7)
+        for reward, _, _ in config.combinations():
+            envs.append(BlockMDP(images, labels, reward=reward, n_actions=config.env.n_actions, episode_length=config.env.episode_length, seed=seed))
+            combo_seeds.append(seed)
+    specs = [spec for _ in seeds for spec in config.combinations()]
     agents, learners = build_learners(
-        training.population, envs, [config.agents[name] for _, name, _ in specs], images=images, seed=config.seed,
+        training.population, envs, [config.agents[name] for _, name, _ in specs], seeds=combo_seeds,
         total_steps=training.total_steps, device=ctx.device, brownian=training.brownian,
     )
     combos = [
-        Combination(reward, name, prefix, env, agent, suites[name], td_loss=WindowedMean(ctx.device), q_mean=WindowedMean(ctx.device))
-        for (reward, name, prefix), env, agent in zip(specs, envs, agents)
+        Combination(
+            reward, name, prefix, env, agent, suites[seeded_name(name, seed) if several else name],
+            td_loss=WindowedMean(ctx.device), q_mean=WindowedMean(ctx.device), seed=seed, measure_stream=streams[seed], several_seeds=several,
+        )
+        for (reward, name, prefix), env, agent, seed in zip(specs, envs, agents, combo_seeds)
     ]
     checkpoints = ctx.checkpoints
     resumed = checkpoints.take() if checkpoints is not None else None
-    # Measurement batches come from their own stream, so switching an instrument on or off
-    # never changes what the agents train on.
-    measure_stream = torch.Generator().manual_seed(config.seed + 7)
     first = 1
     if resumed is not None:
-        first = load_state(resumed, combos, suites, measure_stream, ctx.device) + 1
+        first = load_state(resumed, combos, suites, streams, ctx.device) + 1
     else:
         for combo in combos:
             yield from combo.suite.start(combo.td, combo.agent.q_network)  # θ_0 and the probe's step-0 baseline
@@ -143,18 +168,21 @@ def run_one_seed(config: BlockMDPConfig, ctx: RunContext) -> Iterator[Event]:
                     yield Log("error", str(error), step)
                     continue
             if combo.suite.due(step):
-                yield from _measure(combo, step, config, measure_stream)
+                yield from _measure(combo, step, config)
         if checkpoints is not None and checkpoints.due(step):
-            checkpoints.save(step, state_dict(step, combos, suites, measure_stream))
+            checkpoints.save(step, state_dict(step, combos, suites, streams))
 
     for learner in learners:
         learner.loop.close()
 
 
-def state_dict(step: int, combos: list[Combination], suites: dict[str, InstrumentSuite], measure_stream: torch.Generator) -> dict:
+def state_dict(step: int, combos: list[Combination], suites: dict[str, InstrumentSuite], streams: dict[int, torch.Generator]) -> dict:
     """The run after ``step``, for a checkpoint: every combination's agent (networks, optimiser,
     replay buffer, streams), environment and windows, the instruments' baselines, and the
-    measurement stream."""
+    measurement stream (of each seed, when the seeds train together)."""
+    measured = {"measure_stream": next(iter(streams.values())).get_state()} if len(streams) == 1 else {
+        "measure_streams": {str(seed): stream.get_state() for seed, stream in streams.items()}
+    }
     return {
         "step": step,
         "combinations": [
@@ -171,11 +199,11 @@ def state_dict(step: int, combos: list[Combination], suites: dict[str, Instrumen
             for combo in combos
         ],
         "suites": {name: suite.state_dict() for name, suite in suites.items()},
-        "measure_stream": measure_stream.get_state(),
+        **measured,
     }
 
 
-def load_state(state: dict, combos: list[Combination], suites: dict[str, InstrumentSuite], measure_stream: torch.Generator, device: str) -> int:
+def load_state(state: dict, combos: list[Combination], suites: dict[str, InstrumentSuite], streams: dict[int, torch.Generator], device: str) -> int:
     """Put a checkpoint's ``state_dict`` back; the step it was taken after."""
     for combo, saved in zip(combos, state["combinations"], strict=True):
         combo.agent.load_state_dict(saved["agent"])
@@ -188,7 +216,11 @@ def load_state(state: dict, combos: list[Combination], suites: dict[str, Instrum
         combo.failed = bool(saved.get("failed", False))
     for name, suite in suites.items():
         suite.load_state_dict(state["suites"][name], device)
-    measure_stream.set_state(state["measure_stream"])
+    if len(streams) == 1:
+        next(iter(streams.values())).set_state(state["measure_stream"])
+    else:
+        for seed, stream in streams.items():
+            stream.set_state(state["measure_streams"][str(seed)])
     return int(state["step"])
 
 
@@ -219,7 +251,7 @@ def _logged_scalars(combo: Combination, step: int, result: DQNStep, ctx: RunCont
     return Scalars(step=step, series=combo.td, values=values, wall_time=time.time())
 
 
-def _measure(combo: Combination, step: int, config: BlockMDPConfig, stream: torch.Generator) -> list[Event]:
+def _measure(combo: Combination, step: int, config: BlockMDPConfig) -> list[Event]:
     """The due instruments on the online network and its Brownian copy, on one replay batch.
 
     The loss is the TD loss with the targets the online network is currently regressing onto
@@ -230,7 +262,7 @@ def _measure(combo: Combination, step: int, config: BlockMDPConfig, stream: torc
     loss_kind = config.agents[combo.agent_name].loss
     loss_fn = td_loss_fn(loss_kind)
     n = combo.suite.batch_examples()  # enough transitions for every instrument that takes a batch
-    data = agent.replay_buffer.sample(n, generator=stream)
+    data = agent.replay_buffer.sample(n, generator=combo.measure_stream)
     td_target = agent.td_targets(data.rewards, data.next_observations, data.dones)
     batch = (data.observations, (data.actions, td_target))
     events = combo.suite.measure(
