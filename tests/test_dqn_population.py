@@ -123,3 +123,15 @@ def test_agents_differing_beyond_hyperparameters_do_not_share_a_population():
     assert not compatible([DQNConfig(optimizer="adam"), DQNConfig(optimizer="rmsprop")])
     with pytest.raises(ValueError, match="may differ only in"):
         DQNPopulation([DQNConfig(batch_size=8), DQNConfig(batch_size=16)], torch.zeros(4, 1, 2, 2), 2, seeds=[0, 1])
+
+
+@pytest.mark.parametrize("torso", [{"torso": "cnn", "channels": [8, 8]}, {"layer_norm": True}], ids=["cnn", "layer_norm"])
+def test_networks_without_the_direct_form_train_as_alone_up_to_rounding(data, torso):
+    # vmap over functional_call: the same computation, float rounding of batched kernels aside
+    torch.set_num_threads(1)
+    alone, pop, together = train_alone_and_together(
+        data, 120, brownian=True, hidden=[32], learning_starts=20, batch_size=8, buffer_size=200, target_network_frequency=50, **torso,
+    )
+    for n, (agent, losses) in enumerate(alone):
+        assert torch.equal(agent.replay_buffer.actions[:120], pop.replay.actions[n, :120].long())
+        assert max(abs(a - b) for a, b in zip(losses, together[n]) if a is not None) <= 1e-5
