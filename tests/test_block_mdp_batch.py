@@ -80,3 +80,26 @@ def test_replay_of_indices_samples_the_pixels_the_pixel_buffer_samples_in_a_fift
                       (pixels.observations, pixels.next_observations, pixels.actions, pixels.rewards, pixels.dones, pixels.latent_states))
     assert indices.nbytes_per_agent() * 50 <= pixel_bytes  # 21 bytes a transition against 1,592
     assert indices.nbytes_per_agent() == 21 * capacity
+
+
+def test_agents_over_different_image_sets_see_their_own_images(data):
+    images, labels = data
+    other_images, other_labels = load_images("mnist-5k", 400, seed=1)  # another seed's set
+    alone = [make(data, 0, "image_random"), BlockMDP(other_images, other_labels, reward="image_random", n_actions=4, episode_length=30, seed=1)]
+    batch = BlockMDPBatch([make(data, 0, "image_random"), BlockMDP(other_images, other_labels, reward="image_random", n_actions=4, episode_length=30, seed=1)])
+    assert batch.images.shape[0] == len(images) + len(other_images)
+    shown = batch.reset([0, 1])[0]
+    lone = [env.reset(seed=s)[0] for env, s in zip(alone, (0, 1))]
+    rng = np.random.default_rng(2)
+    for _ in range(60):
+        assert all(torch.equal(batch.images[i], obs) for i, obs in zip(shown, lone))
+        actions = rng.integers(4, size=2)
+        rewards, truncated, shown = batch.step(actions)
+        steps = [env.step(int(a)) for env, a in zip(alone, actions)]
+        assert rewards.tolist() == [s[1] for s in steps]
+        lone = [s[0] for s in steps]
+        for n, env in enumerate(alone):
+            if truncated[n]:
+                lone[n] = env.reset()[0]
+        batch.reset_where(truncated)
+        shown = batch.shown()

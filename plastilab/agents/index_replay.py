@@ -92,8 +92,7 @@ class IndexReplay:
     def sample_agent(self, agent: int, batch_size: int, generator: torch.Generator) -> Transitions:
         """One agent's batch from ``generator`` (a measurement's own stream, not the training one)."""
         idx = torch.randint(self.size, (batch_size,), generator=generator).to(self.device)
-        one = self.gather_agent(agent, idx)
-        return one
+        return self.gather_agent(agent, idx)
 
     def gather_agent(self, agent: int, idx: torch.Tensor) -> Transitions:
         row = lambda store: store[agent, idx]  # noqa: E731

@@ -41,10 +41,6 @@ class MemberReplay:
     def __init__(self, pop: DQNPopulation, n: int) -> None:
         self.pop, self.n = pop, n
 
-    @property
-    def size(self) -> int:
-        return self.pop.replay.size
-
     def sample(self, batch_size: int, generator: torch.Generator | None = None) -> Transitions:
         if generator is None:
             raise ValueError("a population member's replay is sampled for training by the population; pass a measurement generator")
