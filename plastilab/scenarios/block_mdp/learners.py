@@ -27,8 +27,8 @@ from plastilab.envs.block_mdp_batch import BlockMDPBatch
 
 # Where a population is faster than its agents one after another ("auto" follows this): the
 # smallest population size that pays. bench/bench_dqn_population.py, the falsification agent
-# (784-256-256-4, batch 32, Adam), one CPU thread, CPU time, machine at load 10-11: agent-steps/s
-# against one agent alone N = 1: 0.77x, 3: 1.19x, 8: 1.35x, 32: 1.44x. A population of one only
+# (784-256-256-4, batch 32, Adam), one CPU thread, CPU time, machine at load 10-14: agent-steps/s
+# against one agent alone N = 1: 0.90x, 3: 1.29x, 8: 1.53x, 32: 1.65x. A population of one only
 # saves memory (its replay holds image indices, 76x fewer bytes), so "auto" leaves a lone agent
 # alone. Not yet measured on a GPU, where the stack's fewer, larger kernels should pay more:
 # run the bench with --device cuda before trusting "auto" there.
