@@ -161,6 +161,9 @@ def main() -> None:
                 # The population's train step on the device (the pool comparison is the CPU's: --no-pool)
                 ("population N=32, 128", "bench_population.py", d + ["--no-pool"] + (["--quick"] if small else ["--agents", "32", "128", "--repeats", "3"]),
                  "goals at N=32: flop_fraction >= 0.4, dispatch_ratio <= 1.2/N"),
+                # Block-MDP DQN agents as a population against one agent alone (agent-steps/s)
+                ("DQN population N=8, 32", "bench_dqn_population.py", d + (["--agents", "3", "--steps", "20", "--repeats", "1"] if small else ["--agents", "8", "32", "--repeats", "3"]),
+                 "goal >= 2x at N=32"),
             ]
             # The PyHessian comparison trains its model and takes minutes on a CPU: --quick checks
             # the suite itself with the small density bench instead.
