@@ -55,3 +55,24 @@ async def test_a_one_seed_run_has_no_seeds_key(tmp_path, test_scenarios):
         await wait_until(pilot, lambda: app.screen.session.state.state == "finished")
         assert not app.screen.check_action("over_seeds", ())
         await pilot.press("q")
+
+
+@run_async
+async def test_a_populations_128_series_group_into_their_variants(tmp_path, test_scenarios):
+    # 4 variants x 32 seeds, as a population run writes them: the legend gives way to a key
+    # line, and the seeds key draws each variant's mean and min-max, 4 groups, not 128 lines.
+    many = tuple(f"{variant}/s{seed}" for variant in ("adam-default", "adam-beta2", "adam-eps", "sgd") for seed in range(32))
+    run_dir = tmp_path / "runs" / "adam-tiny" / "20250101-000000-cccccc"
+    write_run(run_dir, test_scenarios / "adam-tiny.toml", many)
+    assert {variant: len(names) for variant, names in seed_groups(list(many)).items()} == {"adam-default": 32, "adam-beta2": 32, "adam-eps": 32, "sgd": 32}
+    app = PlastilabApp(watch_dir=run_dir, runs_root=tmp_path / "runs")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen))
+        screen = app.screen
+        await wait_until(pilot, lambda: screen.session.state.state == "finished")
+        await wait_until(pilot, lambda: "128 series" in str(screen.query_one("#legend").render()))
+        await pilot.press("a")
+        await wait_until(pilot, lambda: "over seeds" in str(screen.query_one("#curves-pane").border_title))
+        await wait_until(pilot, lambda: screen._drawn_version == screen.session.state.version and not screen._view_changed)
+        assert screen.query_one(LearningCurves).placeholder is None  # drawn
+        await pilot.press("q")
