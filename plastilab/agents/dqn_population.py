@@ -7,8 +7,9 @@ epsilon schedule (``start_e``, ``end_e``, ``exploration_fraction``). Everything 
 ``DQNConfig`` must agree (``compatible``), since one batched step serves all of them.
 
 Agent ``n`` draws every random number from the streams a ``DQN`` of its seed draws from, in the
-same order, so it trains as it would alone (up to float rounding of batched matmuls: the
-equivalence test holds the TD losses within 1e-5 over 2,000 steps).
+same order, so it trains as it would alone: bit for bit on the CPU for the plain MLP (the stacked
+forward and optimisers keep a lone agent's operation order), up to float rounding for the torsos
+that go through ``vmap`` (tests/test_dqn_population.py).
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ class DQNPopulation:
         # a greedy action flips on a last-bit difference, and the agent's data differ from then on.
         self.q_values = self.online
         self.target_q_values = self.target
+        # Dopamine's centred RMSProp or Adam, as dqn.make_optimizer builds for one agent
         self.optimizer = make_stacked_optimizer(self.config.optimizer, self.online.parameters(), optimizer_hyper(configs))
         samplers = [torch.Generator().manual_seed(s + 1) for s in seeds]
         self.replay = IndexReplay(self.n, self.config.buffer_size, images, samplers, device=self.device)
