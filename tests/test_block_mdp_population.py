@@ -16,6 +16,7 @@ from plastilab.core.scenario_file import load_scenario
 from plastilab.rundir import layout
 from plastilab.rundir.reader import read_jsonl
 from plastilab.scenarios.block_mdp.learners import POPULATION_PAYS, groups_of_compatible, trains_as_population
+from plastilab.scenarios.block_mdp.runner import populations_hold_seeds
 from resume_helpers import assert_same_run
 from test_block_mdp_scenario import TINY, run_to_folder
 from test_resume_runs import BLOCK_MDP, run_twice
@@ -67,6 +68,10 @@ def test_auto_trains_compatible_agents_together_where_the_bench_found_it_pays():
     assert trains_as_population("on", 1, "cpu") and not trains_as_population("off", 32, "cpu")
     assert trains_as_population("auto", POPULATION_PAYS["cpu"], "cpu")
     assert not trains_as_population("auto", POPULATION_PAYS["cpu"] - 1, "cpu")
+    # seeds go together where the largest compatible group over every seed pays
+    two_torsos = load_scenario(TINY, ["agents.cnn={torso='cnn'}"], seeds=POPULATION_PAYS["cpu"] - 1).config
+    assert not populations_hold_seeds(two_torsos, "cpu")  # 2 seeds x 1 mlp, 2 seeds x 1 cnn
+    assert populations_hold_seeds(load_scenario(TINY, [], seeds=POPULATION_PAYS["cpu"]).config, "cpu")
 
 
 @pytest.mark.timeout(600)

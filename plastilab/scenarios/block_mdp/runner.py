@@ -42,7 +42,7 @@ from plastilab.core.errors import NonFiniteLoss
 from plastilab.core.events import Event, Log, Scalars
 from plastilab.envs.block_mdp import BlockMDP
 from plastilab.instruments.suite import InstrumentSuite
-from plastilab.scenarios.block_mdp.learners import PopulationMember, build_learners, trains_as_population
+from plastilab.scenarios.block_mdp.learners import PopulationMember, build_learners, groups_of_compatible, trains_as_population
 from plastilab.scenarios.block_mdp.schema import BlockMDPConfig
 from plastilab.scenarios.common import WindowedMean, check_finite_loss, load_scenario_images
 
@@ -88,9 +88,11 @@ def run_block_mdp(config: BlockMDPConfig, ctx: RunContext) -> Iterator[Event]:
 
 
 def populations_hold_seeds(config: BlockMDPConfig, device: str) -> bool:
-    """Whether the seeds train together: the run's populations then hold every seed's agents."""
-    n_agents = len(config.seed_values()) * len(config.combinations())
-    return trains_as_population(config.training.population, n_agents, device)
+    """Whether the seeds train together: where the largest group of compatible agents, over
+    every seed, trains as a population (it then holds every seed's agents)."""
+    agents = [config.agents[name] for _, name, _ in config.combinations()]
+    largest = max(len(group) for group in groups_of_compatible(agents)) * len(config.seed_values())
+    return trains_as_population(config.training.population, largest, device)
 
 
 def run_one_seed(config: BlockMDPConfig, ctx: RunContext) -> Iterator[Event]:
