@@ -27,11 +27,11 @@ import torch
 from plastilab.agents.dqn import DQN, DQNStep, run_dqn, td_loss_fn
 from plastilab.core.context import RunContext
 from plastilab.core.seeds import run_seeds_one_after_another
-from plastilab.core.events import Event, Scalars
+from plastilab.core.events import Event, Scalars, SeriesFailed
 from plastilab.envs.block_mdp import BlockMDP
 from plastilab.instruments.suite import InstrumentSuite
 from plastilab.scenarios.block_mdp.schema import BlockMDPConfig
-from plastilab.scenarios.common import WindowedMean, check_finite_loss, load_scenario_images
+from plastilab.scenarios.common import NonFiniteLoss, WindowedMean, check_finite_loss, load_scenario_images
 
 
 @dataclass
@@ -50,6 +50,11 @@ class Combination:
     returns: list[float] = field(default_factory=list)  # every finished episode
     window_returns: list[float] = field(default_factory=list)  # episodes finished since the last log
     return_so_far: float = 0.0  # of the episode under way (its loop's last DQNStep)
+    # Measurement batches come from each combination's own stream, so switching an instrument on
+    # or off never changes what the agents train on, and a combination is measured on the batches
+    # it would be measured on alone (a study's population runs trials as combinations of one run).
+    measure_stream: torch.Generator | None = None
+    failed: bool = False  # its loss became NaN or infinite: it stopped, the others go on
 
     @property
     def td(self) -> str:
@@ -84,15 +89,17 @@ def run_one_seed(config: BlockMDPConfig, ctx: RunContext) -> Iterator[Event]:
             config.agents[name], env.observation_shape, env.n_actions,
             device=ctx.device, seed=config.seed, brownian=training.brownian,
         )
-        combos.append(Combination(reward, name, prefix, env, agent, suites[name], td_loss=WindowedMean(ctx.device), q_mean=WindowedMean(ctx.device)))
+        combos.append(
+            Combination(
+                reward, name, prefix, env, agent, suites[name], td_loss=WindowedMean(ctx.device),
+                q_mean=WindowedMean(ctx.device), measure_stream=torch.Generator().manual_seed(config.seed + 7),
+            )
+        )
     checkpoints = ctx.checkpoints
     resumed = checkpoints.take() if checkpoints is not None else None
-    # Measurement batches come from their own stream, so switching an instrument on or off
-    # never changes what the agents train on.
-    measure_stream = torch.Generator().manual_seed(config.seed + 7)
     first = 1
     if resumed is not None:
-        first = load_state(resumed, combos, suites, measure_stream, ctx.device) + 1
+        first = load_state(resumed, combos, suites, ctx.device) + 1
     else:
         for combo in combos:
             yield from combo.suite.start(combo.td, combo.agent.q_network)  # θ_0 and the probe's step-0 baseline
@@ -111,6 +118,8 @@ def run_one_seed(config: BlockMDPConfig, ctx: RunContext) -> Iterator[Event]:
 
     for step in range(first, training.total_steps + 1):
         for combo in combos:
+            if combo.failed:
+                continue
             result = next(combo.loop)
             combo.return_so_far = result.return_so_far
             if result.td_loss is not None:
@@ -120,20 +129,28 @@ def run_one_seed(config: BlockMDPConfig, ctx: RunContext) -> Iterator[Event]:
                 combo.returns.append(result.episode_return)
                 combo.window_returns.append(result.episode_return)
             if step % training.log_every == 0 or step == training.total_steps:
-                yield _logged_scalars(combo, step, result, ctx)
+                try:
+                    logged = _logged_scalars(combo, step, result, ctx)
+                except NonFiniteLoss as exc:
+                    # This combination alone stops; a run of one ends failed with this line (the
+                    # driver), a population fails only the trial it belongs to.
+                    combo.failed = True
+                    yield SeriesFailed(step, combo.td, str(exc))
+                    continue
+                yield logged
             if combo.suite.due(step):
-                yield from _measure(combo, step, config, measure_stream)
+                yield from _measure(combo, step, config)
         if checkpoints is not None and checkpoints.due(step):
-            checkpoints.save(step, state_dict(step, combos, suites, measure_stream))
+            checkpoints.save(step, state_dict(step, combos, suites))
 
     for combo in combos:
         combo.loop.close()
 
 
-def state_dict(step: int, combos: list[Combination], suites: dict[str, InstrumentSuite], measure_stream: torch.Generator) -> dict:
+def state_dict(step: int, combos: list[Combination], suites: dict[str, InstrumentSuite]) -> dict:
     """The run after ``step``, for a checkpoint: every combination's agent (networks, optimiser,
-    replay buffer, streams), environment and windows, the instruments' baselines, and the
-    measurement stream."""
+    replay buffer, streams), environment, windows and measurement stream, and the instruments'
+    baselines."""
     return {
         "step": step,
         "combinations": [
@@ -145,15 +162,15 @@ def state_dict(step: int, combos: list[Combination], suites: dict[str, Instrumen
                 "returns": list(combo.returns),
                 "window_returns": list(combo.window_returns),
                 "return_so_far": combo.return_so_far,
+                "measure_stream": combo.measure_stream.get_state(),
             }
             for combo in combos
         ],
         "suites": {name: suite.state_dict() for name, suite in suites.items()},
-        "measure_stream": measure_stream.get_state(),
     }
 
 
-def load_state(state: dict, combos: list[Combination], suites: dict[str, InstrumentSuite], measure_stream: torch.Generator, device: str) -> int:
+def load_state(state: dict, combos: list[Combination], suites: dict[str, InstrumentSuite], device: str) -> int:
     """Put a checkpoint's ``state_dict`` back; the step it was taken after."""
     for combo, saved in zip(combos, state["combinations"], strict=True):
         combo.agent.load_state_dict(saved["agent"])
@@ -163,9 +180,10 @@ def load_state(state: dict, combos: list[Combination], suites: dict[str, Instrum
         combo.returns = [float(r) for r in saved["returns"]]
         combo.window_returns = [float(r) for r in saved["window_returns"]]
         combo.return_so_far = float(saved["return_so_far"])
+        # A checkpoint from before the streams were per combination kept one for all.
+        combo.measure_stream.set_state(saved.get("measure_stream", state.get("measure_stream")))
     for name, suite in suites.items():
         suite.load_state_dict(state["suites"][name], device)
-    measure_stream.set_state(state["measure_stream"])
     return int(state["step"])
 
 
@@ -194,7 +212,7 @@ def _logged_scalars(combo: Combination, step: int, result: DQNStep, ctx: RunCont
     return Scalars(step=step, series=combo.td, values=values, wall_time=time.time())
 
 
-def _measure(combo: Combination, step: int, config: BlockMDPConfig, stream: torch.Generator) -> list[Event]:
+def _measure(combo: Combination, step: int, config: BlockMDPConfig) -> list[Event]:
     """The due instruments on the online network and its Brownian copy, on one replay batch.
 
     The loss is the TD loss with the targets the online network is currently regressing onto
@@ -205,7 +223,7 @@ def _measure(combo: Combination, step: int, config: BlockMDPConfig, stream: torc
     loss_kind = config.agents[combo.agent_name].loss
     loss_fn = td_loss_fn(loss_kind)
     n = combo.suite.batch_examples()  # enough transitions for every instrument that takes a batch
-    data = agent.replay_buffer.sample(n, generator=stream)
+    data = agent.replay_buffer.sample(n, generator=combo.measure_stream)
     td_target = agent.td_targets(data.rewards, data.next_observations, data.dones)
     batch = (data.observations, (data.actions, td_target))
     events = combo.suite.measure(
