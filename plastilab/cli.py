@@ -82,14 +82,17 @@ def validate(
         if is_study_file(path):  # a study: its base and every trial's resolved scenario
             try:
                 study = load_study(path)
-                for scenario in check_study(study):
+                scenarios = check_study(study)
+                for scenario in scenarios:
                     if not no_memory_check and scenario.config.device in ("auto", "cpu"):
                         check_memory(scenario, "cpu")
             except PlastilabError as exc:
                 print(f"plastilab: {exc}", file=sys.stderr)
                 bad += 1
             else:
-                print(f"{path}: ok (study, {len(study.trials)} trials of {study.base.get('kind')})")
+                from plastilab.studies.populations import describe_plan
+
+                print(f"{path}: ok (study, {len(study.trials)} trials of {study.base.get('kind')}; {describe_plan(study, scenarios)})")
             continue
         try:
             scenario = load_scenario(path)

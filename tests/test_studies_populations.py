@@ -140,3 +140,11 @@ def test_bad_population_flags_are_one_line_errors(size, gpus, executor, words):
     assert str(raised.value).startswith(words) and "\n" not in str(raised.value)
     check_population_flags(2, 0.25, "ray")  # these are fine
     check_population_flags(1, 2.0, "ray")
+
+
+def test_validate_says_how_this_machine_would_pack_the_study(tmp_path):
+    from plastilab.studies.populations import describe_plan
+
+    study, scenarios = study_of(tmp_path, AXES, seeds=3)
+    assert describe_plan(study, list(scenarios.values()), workers=2) == "here: 2 populations of 9 on 2 workers"
+    assert describe_plan(study, list(scenarios.values()), workers=18) == "here: each trial alone on 18 workers"

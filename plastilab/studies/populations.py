@@ -186,6 +186,24 @@ def points_of(product: Product) -> list[tuple[Any, Any, Any]]:
     return [(r, a, s) for r in rewards for a in agents for s in seeds]
 
 
+def describe_plan(study: Any, scenarios: list[Scenario], workers: int | None = None) -> str:
+    """How this machine's local pool would run the study, e.g. 'here: 2 populations of 64 on 2 workers'."""
+    from plastilab.studies.executors import default_workers
+
+    workers = workers or study.config.workers or default_workers()
+
+    class Pool:  # what memory_budget reads of an executor
+        name, capacity = "local", workers
+
+    populations = plan(study.trials, {t.id: s for t, s in zip(study.trials, scenarios)}, workers=workers, memory_budget=memory_budget(Pool))
+    sizes = sorted({len(p) for p in populations}, reverse=True)
+    if sizes == [1]:
+        return f"here: each trial alone on {workers} worker{'s' if workers != 1 else ''}"
+    shown = " or ".join(str(n) for n in sizes[:3])
+    plural = "s" if len(populations) != 1 else ""
+    return f"here: {len(populations)} population{plural} of {shown} on {workers} worker{'s' if workers != 1 else ''}"
+
+
 def memory_budget(executor: Any) -> int | None:
     """Bytes one population may use: a share of what a worker has, this machine's available
     RAM over the pool's workers, or a Ray cluster's memory over its CPUs."""
