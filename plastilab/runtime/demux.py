@@ -12,7 +12,7 @@ own end ends every trial still going, each at its own last step.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,12 +47,12 @@ class _Member:
         return text
 
 
-@dataclass
 class PopulationDemux:
-    members: list[_Member] = field(default_factory=list)
+    """The consumer of a population's run; ``add`` each trial (its folder and writer) first."""
 
-    def __post_init__(self) -> None:
-        self._by_series = {name: member for member in self.members for name in member.trial.series}
+    def __init__(self) -> None:
+        self.members: list[_Member] = []
+        self._by_series: dict[str, _Member] = {}
         # A series' name without its seed -> the trial of that name that last had an event: a
         # runner whose seeds run one after another names the series in a message without it.
         self._latest: dict[str, _Member] = {}

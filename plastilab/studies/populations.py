@@ -195,7 +195,8 @@ def describe_plan(study: Any, scenarios: list[Scenario], workers: int | None = N
     class Pool:  # what memory_budget reads of an executor
         name, capacity = "local", workers
 
-    populations = plan(study.trials, {t.id: s for t, s in zip(study.trials, scenarios)}, workers=workers, memory_budget=memory_budget(Pool))
+    by_id = {t.id: s for t, s in zip(study.trials, scenarios)}
+    populations = plan(study.trials, by_id, workers=workers, size=study.config.population_size, memory_budget=memory_budget(Pool))
     sizes = sorted({len(p) for p in populations}, reverse=True)
     if sizes == [1]:
         return f"here: each trial alone on {workers} worker{'s' if workers != 1 else ''}"

@@ -122,7 +122,8 @@ def run_study(
     todo = [t for t in study.trials if ledger.state(t.id) != DONE]
     executor = make_executor(executor_name, address, workers or study.config.workers)
     try:
-        queue = _population_jobs(study, study_dir, ledger, todo, scenarios, executor, target, command, population_size, gpus_per_trial)
+        size = population_size or study.config.population_size
+        queue = _population_jobs(study, study_dir, ledger, todo, scenarios, executor, target, command, size, gpus_per_trial)
     except BaseException:
         executor.close()
         ledger.close()
