@@ -148,3 +148,18 @@ def test_validate_says_how_this_machine_would_pack_the_study(tmp_path):
     study, scenarios = study_of(tmp_path, AXES, seeds=3)
     assert describe_plan(study, list(scenarios.values()), workers=2) == "here: 2 populations of 9 on 2 workers"
     assert describe_plan(study, list(scenarios.values()), workers=18) == "here: each trial alone on 18 workers"
+
+
+def test_the_shipped_132_agent_study_packs_into_populations_that_fit_a_laptop():
+    from pathlib import Path
+
+    study = load_study(Path(__file__).resolve().parents[1] / "scenarios" / "falsification-128.toml")
+    scenarios = {t.id: s for t, s in zip(study.trials, check_study(study))}
+    assert len(study.trials) == 132
+    roomy = plan(study.trials, scenarios, workers=2)  # no memory limit: two populations a torso
+    assert sorted(len(p) for p in roomy) == [30, 30, 36, 36]
+    laptop = plan(study.trials, scenarios, workers=2, memory_budget=10**9)  # 1 GB a worker
+    assert len(laptop) > len(roomy)
+    assert all(population_total([scenarios[t.id].config for t in p]) <= 10**9 for p in laptop)
+    assert sorted(t.id for p in laptop for t in p) == [t.id for t in study.trials]
+    assert_products(laptop, scenarios)
