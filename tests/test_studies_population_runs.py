@@ -162,5 +162,19 @@ def test_ray_asks_for_gpus_per_trial_times_the_population_on_cuda(tmp_path):
         with pytest.raises(ScenarioError, match="--gpus-per-trial: a task asks for 2 GPUs"):
             check_gpus(executor, [population_job("t000+1", jobs, 2.0)])
         assert ray_gpus(executor, scenarios, None) == 1.0  # not given: the population shares one card
+        # On the CPU the same population asks for no card, trains, and each trial has its folder
+        # (device auto asks for one when --gpus-per-trial is given: a task that asks for none sees none).
+        on_cpu = trial_jobs(load_study(path, [*settings, "device=cpu"]), tmp_path / "cpu")
+        assert ray_gpus(executor, [Scenario(None, validate_scenario(dict(j["scenario"]), j["source"])) for j in on_cpu], 0.25) is None
+        auto = [Scenario(None, validate_scenario(dict(j["scenario"]), j["source"])) for j in trial_jobs(load_study(path, settings), tmp_path)]
+        assert ray_gpus(executor, auto, 0.25) == 0.5 and ray_gpus(executor, auto, None) is None
+        executor.submit(population_job("t000+1", on_cpu))
+        answers = []
+        while not answers:
+            answers = executor.wait(5.0)
+        ((_, answer),) = answers
+        assert answer["resources"] == {"CPU": 1.0} and {r["state"] for r in answer["trials"].values()} == {"finished"}
+        for result in answer["trials"].values():
+            assert json.loads((tmp_path / "cpu" / result["run_dir"] / "status.json").read_text())["state"] == "finished"
     finally:
         ray.shutdown()
