@@ -82,14 +82,17 @@ def validate(
         if is_study_file(path):  # a study: its base and every trial's resolved scenario
             try:
                 study = load_study(path)
-                for scenario in check_study(study):
+                scenarios = check_study(study)
+                for scenario in scenarios:
                     if not no_memory_check and scenario.config.device in ("auto", "cpu"):
                         check_memory(scenario, "cpu")
             except PlastilabError as exc:
                 print(f"plastilab: {exc}", file=sys.stderr)
                 bad += 1
             else:
-                print(f"{path}: ok (study, {len(study.trials)} trials of {study.base.get('kind')})")
+                from plastilab.studies.populations import describe_plan
+
+                print(f"{path}: ok (study, {len(study.trials)} trials of {study.base.get('kind')}; {describe_plan(study, scenarios)})")
             continue
         try:
             scenario = load_scenario(path)
@@ -118,6 +121,8 @@ def run(
     address: Annotated[Optional[str], typer.Option(help="Studies, --executor ray: an existing cluster's address (default: a local Ray).")] = None,
     resume: Annotated[Optional[Path], typer.Option(help="A run folder: continue it from its checkpoint (checkpoint_every). A study folder: finish it (reruns every trial not finished).")] = None,
     workers: Annotated[Optional[int], typer.Option(help="Studies: trials at once (default: one per core).", min=1)] = None,
+    population_size: Annotated[Optional[int], typer.Option(help="Studies: trials trained together as one run (default: from the memory estimate and the workers; 1: each alone).")] = None,
+    gpus_per_trial: Annotated[Optional[float], typer.Option(help="Studies, --executor ray, device cuda: GPUs a trial asks for (0.25: four trials share a card).")] = None,
     no_memory_check: Annotated[bool, typer.Option("--no-memory-check", help="Run even if the estimated memory exceeds what the machine has free.")] = False,
 ) -> None:
     """Run a scenario or a study headless: progress on stderr, run folders with every number, a report."""
@@ -129,6 +134,9 @@ def run(
     out_dir = check_out(out)
     if no_memory_check:
         os.environ[NO_MEMORY_CHECK_ENV] = "1"  # preflight reads it, here or in a child process
+    packing = "--population-size" if population_size is not None else "--gpus-per-trial" if gpus_per_trial is not None else None
+    if packing and not (is_study_dir(resume) if resume is not None else file is not None and is_study_file(file)):
+        fail(f"{packing}: only for a study file or --resume STUDY_DIR")
     if resume is not None and not is_study_dir(resume):
         if file is not None or set_ or seed is not None or seeds or device:
             fail(f"--resume {resume}: a resumed run keeps the scenario it started with; give the run folder alone")
@@ -145,7 +153,10 @@ def run(
         device_set = [f"device={device}"] if device else []
         device_set += [f"threads={threads}"] if threads else []
         try:
-            code = run_study_command(file, overrides=(set_ or []) + device_set, out=out_dir, executor=executor, address=address, resume=resume, workers=workers, quiet=quiet)
+            code = run_study_command(
+                file, overrides=(set_ or []) + device_set, out=out_dir, executor=executor, address=address, resume=resume,
+                workers=workers, quiet=quiet, population_size=population_size, gpus_per_trial=gpus_per_trial,
+            )
         except PlastilabError as exc:
             fail(exc)
         raise typer.Exit(code)

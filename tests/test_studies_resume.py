@@ -38,7 +38,9 @@ def test_ctrl_c_stops_every_worker_and_leaves_truthful_states(tmp_path):
 def test_a_killed_study_resumes_to_completion_without_rerunning_finished_trials(tmp_path):
     path, settings = tiny_study(tmp_path, name="resumed", seeds=4, steps=1000)
     out = tmp_path / "runs"
-    process = start(path, out, settings, "--workers", "1")
+    # One trial at a time (a population of four would end all four at once; its resume is
+    # test_studies_population_runs').
+    process = start(path, out, settings, "--workers", "1", "--population-size", "1")
     try:
         study_dir = wait_for(lambda: (study_dirs(out, "resumed") or [None])[0], 120, "the study folder")
         wait_for(lambda: "finished" in latest_states(study_dir).values() and running_status(study_dir, stepped=False), 400, "one trial finished, the next running")

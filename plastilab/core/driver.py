@@ -14,7 +14,7 @@ from plastilab.core.context import RunContext
 from plastilab.core.control import RunControl
 from plastilab.core.device import resolve_device
 from plastilab.core.errors import PlastilabError
-from plastilab.core.events import Event, RunFailed, RunFinished, RunInterrupted, RunStarted, Scalars
+from plastilab.core.events import Event, RunFailed, RunFinished, RunInterrupted, RunStarted, Scalars, SeriesFailed
 from plastilab.core.registry import SCENARIO_KINDS
 from plastilab.core.scenario_file import Scenario
 
@@ -32,11 +32,14 @@ def drive(
     run_dir: str | None = None,
     control: RunControl | None = None,
     checkpoints: Checkpoints | None = None,
+    series_may_fail: bool = False,
 ) -> Event:
     """Run ``scenario`` to its end, feeding every event to every consumer; return the end event.
 
     ``checkpoints`` (``checkpoint_every`` > 0) reach the runner through its context; one that
-    holds a resumed state makes this a resumed run (RunStarted says from which step)."""
+    holds a resumed state makes this a resumed run (RunStarted says from which step). A
+    ``SeriesFailed`` ends the run failed with its line, unless ``series_may_fail`` (a study's
+    population, whose consumer ends that series' trial alone): then it is passed on."""
     consumers = list(consumers)
     control = control or RunControl()
     config = scenario.config
@@ -47,6 +50,7 @@ def drive(
             consumer.handle(event)
 
     end: Event
+    failed: SeriesFailed | None = None
     try:
         source = str(scenario.path) if scenario.path else config.name
         device = resolve_device(config.device, source)
@@ -75,13 +79,19 @@ def drive(
                     break
                 if isinstance(event, Scalars):
                     last_step = max(last_step, event.step)
+                if isinstance(event, SeriesFailed) and not series_may_fail:
+                    failed = event
+                    break
                 emit(event)
                 control.wait_while_paused()
                 if control.should_stop():
                     break
         finally:
             events.close()
-        end = RunInterrupted(last_step) if control.should_stop() else RunFinished(last_step, summary)
+        if failed is not None:
+            end = RunFailed(last_step, failed.error)
+        else:
+            end = RunInterrupted(last_step) if control.should_stop() else RunFinished(last_step, summary)
     except KeyboardInterrupt:
         end = RunInterrupted(last_step)
     except PlastilabError as exc:

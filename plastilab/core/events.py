@@ -84,6 +84,18 @@ class Log:
 
 
 @dataclass(frozen=True)
+class SeriesFailed:
+    """One series' training cannot go on (its loss became NaN); the run's other series can.
+
+    A run of one trial ends failed with ``error`` at once (the driver does it, so the run folder
+    reads as before); a study's population ends only the trial that series belongs to."""
+
+    step: int
+    series: str
+    error: str  # one line a person can act on
+
+
+@dataclass(frozen=True)
 class RunFinished:
     step: int
     summary: dict[str, Any] = field(default_factory=dict)
@@ -103,4 +115,4 @@ class RunInterrupted:
 
 ArrayEvent = Histogram | Matrix | Curve
 EndEvent = RunFinished | RunFailed | RunInterrupted
-Event = RunStarted | Scalars | TaskBoundary | Histogram | Matrix | Curve | Log | RunFinished | RunFailed | RunInterrupted
+Event = RunStarted | Scalars | TaskBoundary | Histogram | Matrix | Curve | Log | SeriesFailed | RunFinished | RunFailed | RunInterrupted

@@ -209,6 +209,24 @@ def _atari(config: Any) -> list[Part]:
     return parts
 
 
+# -- populations -------------------------------------------------------------------------
+def population_total(configs: list[Any]) -> int:
+    """Bytes for several trials trained as one run (a study's population): every trial's own
+    networks, optimiser state, replay buffer and batches, but the images once a seed (trials of
+    one seed share them) and the instruments once (they measure one network at a time)."""
+    own = instruments = 0
+    images: dict[int, int] = {}
+    for config in configs:
+        parts = estimate(config)
+        measuring = sum(p.bytes for p in parts if p.key.startswith("instruments."))
+        instruments = max(instruments, measuring)
+        seed = getattr(config, "seed", 0)
+        pictures = sum(p.bytes for p in parts if p.key == "data.n_images")
+        images[seed] = max(images.get(seed, 0), pictures)
+        own += total(parts) - measuring - pictures
+    return own + sum(images.values()) + instruments
+
+
 # -- the limit ---------------------------------------------------------------------------
 def available_bytes(device: str) -> tuple[int | None, str]:
     """(bytes the run may use, what that is) for ``device``; None when it cannot be told."""

@@ -16,6 +16,9 @@ class ScenarioKind:
     schema: str  # "module:Class" of the ScenarioConfig subclass
     runner: str  # "module:function" taking (config, context) and yielding events
     presenter: str | None = None  # "module:NAME" of its core.presentation.Presentation
+    # "module" whose why_not_packed / population_key / point / merge let a study run several
+    # trials of this kind as one run (``studies.populations``); None: each trial runs alone.
+    population: str | None = None
 
     def load_schema(self):
         return _load(self.schema)
@@ -25,6 +28,9 @@ class ScenarioKind:
 
     def load_presenter(self):
         return _load(self.presenter)
+
+    def load_population(self):
+        return importlib.import_module(self.population) if self.population else None
 
 
 def _load(spec: str):
@@ -47,6 +53,7 @@ SCENARIO_KINDS: dict[str, ScenarioKind] = {
         "plastilab.scenarios.block_mdp.schema:BlockMDPConfig",
         "plastilab.scenarios.block_mdp.runner:run_block_mdp",
         "plastilab.scenarios.block_mdp.presenter:PRESENTATION",
+        population="plastilab.scenarios.block_mdp.population",
     ),
     "atari": ScenarioKind(
         "plastilab.scenarios.atari.schema:AtariConfig",

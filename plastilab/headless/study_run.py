@@ -48,13 +48,20 @@ def run_study_command(
     resume: Path | None,
     workers: int | None,
     quiet: bool,
+    population_size: int | None = None,
+    gpus_per_trial: float | None = None,
 ) -> int:
+    from plastilab.studies.populations import check_population_flags
     from plastilab.studies.runner import run_study
 
     with stop_signals() as received, _like_ctrl_c(received):
         check_executor(executor, address)  # before any folder exists
+        check_population_flags(population_size, gpus_per_trial, executor)
         study, study_dir = _study_and_folder(file, resume=resume, overrides=overrides, out=out)
-        outcome = run_study(study, study_dir, executor_name=executor, address=address, workers=workers, quiet=quiet, command=list(sys.argv))
+        outcome = run_study(
+            study, study_dir, executor_name=executor, address=address, workers=workers, quiet=quiet, command=list(sys.argv),
+            population_size=population_size, gpus_per_trial=gpus_per_trial,
+        )
         code = _report_outcome(outcome, study_dir, quiet)
     stopped_by = [number for number in received if number != signal.SIGINT]
     return exit_code_of(stopped_by[0]) if code == EXIT_INTERRUPTED and stopped_by else code

@@ -9,6 +9,9 @@ the run-folder writer, so every run's folder is made the same way.
     launched.state, launched.run_dir, launched.end    # "finished", runs/adam-quick/2026..., RunFinished(...)
 
     relaunched = resume(launched.run_dir)    # an interrupted or abandoned run with a checkpoint
+
+    # A study's population: several trials as one run, each with its own run folder.
+    ends = launch_population(merged, [PackedTrial(trial_scenario, series_map), ...], out)
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import TYPE_CHECKING
 from plastilab.core.control import RunControl
 from plastilab.core.driver import Consumer, drive
 from plastilab.core.errors import ScenarioError
-from plastilab.core.events import Event, RunInterrupted, RunStarted, Scalars
+from plastilab.core.events import Event, RunFailed, RunInterrupted, RunStarted, Scalars
 from plastilab.core.preflight import preflight
 from plastilab.core.scenario_file import Scenario
 from plastilab.rundir import state
@@ -32,6 +35,7 @@ from plastilab.runtime.signals import signals_held
 
 if TYPE_CHECKING:
     from plastilab.runtime.checkpoint import Checkpoints, ResumePoint
+    from plastilab.runtime.demux import PackedTrial
 
 
 @dataclass(frozen=True)
@@ -159,6 +163,53 @@ def _launch(
     finally:
         torch.set_num_threads(threads_before)
     return Launched(end=end, run_dir=run_dir, state=state.state_of(end))
+
+
+def launch_population(
+    merged: Scenario,
+    trials: Sequence[PackedTrial],
+    out: str | Path | None = None,
+    *,
+    control: RunControl | None = None,
+    threads: int | None = None,
+    command: Sequence[str] | None = None,
+) -> list[Launched]:
+    """Run ``merged``, the one scenario that trains every trial of a study's population, with a
+    run folder for each trial under ``out``, made and written as ``launch`` makes a trial's own
+    (``runtime.demux`` renames each series to the trial's name); one ``Launched`` a trial, in order.
+
+    A trial's NaN or a write that fails ends that trial failed; the others go on. Bad input
+    raises before any folder exists, as in ``launch``; ``merged`` has no checkpoints."""
+    import torch
+
+    from plastilab.runtime.demux import PopulationDemux
+
+    if threads is not None and threads < 1:
+        raise ScenarioError(f"threads: found {threads}; allowed: a number >= 1")
+    if threads is not None and threads != merged.config.threads:
+        merged = Scenario(merged.path, merged.config.model_copy(update={"threads": threads}))
+    preflight(merged)
+    demux = PopulationDemux()
+    threads_before = torch.get_num_threads()
+    torch.set_num_threads(merged.config.threads)
+    try:
+        with signals_held():
+            for trial in trials:
+                run_dir = _new_run_folder(trial.scenario, out)
+                demux.add(trial, run_dir, RunFolderWriter(run_dir, trial.scenario, command=list(command) if command is not None else None))
+        drive(merged, [demux], control=control, series_may_fail=True)
+    except KeyboardInterrupt:
+        if not demux.members:
+            raise
+        for member in demux.going:  # as in ``_launch``: every folder ends truthfully
+            demux.end(member, RunInterrupted(member.last_step))
+    except BaseException as exc:  # a folder could not be made: the ones made end failed, not running
+        for member in demux.going:
+            demux.end(member, RunFailed(0, f"the population could not start: {exc}"))
+        raise
+    finally:
+        torch.set_num_threads(threads_before)
+    return [Launched(end=m.end, run_dir=m.run_dir, state=state.state_of(m.end)) for m in demux.members]
 
 
 def _checkpoints(scenario: Scenario, run_dir: Path, resuming: ResumePoint | None) -> Checkpoints | None:

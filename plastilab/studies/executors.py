@@ -56,11 +56,11 @@ def _watch_parent(parent_pid: int) -> None:
 
 def _pool_run(job: dict[str, Any]) -> dict[str, Any]:
     from plastilab.core.control import RunControl
-    from plastilab.studies.trial import run_trial
+    from plastilab.studies.population_job import run_job  # one trial, or a population of them
 
     _BUSY.set()
     try:
-        return run_trial(job, RunControl(stop=_STOP))
+        return run_job(job, RunControl(stop=_STOP))
     finally:
         _BUSY.clear()
 
@@ -118,13 +118,19 @@ class LocalPool:
 
 # -- Ray ---------------------------------------------------------------------------------------
 def _ray_run(job: dict[str, Any]) -> dict[str, Any]:
-    from plastilab.studies.trial import run_trial
+    import ray
 
-    return run_trial(job)  # ray.cancel raises KeyboardInterrupt here; the driver ends the run interrupted
+    from plastilab.studies.population_job import run_job  # one trial, or a population of them
+
+    result = run_job(job)  # ray.cancel raises KeyboardInterrupt here; the driver ends the run interrupted
+    # What Ray gave the task (CPU, and the GPU share a CUDA population asked for), for the record.
+    result["resources"] = ray.get_runtime_context().get_assigned_resources()
+    return result
 
 
 class RayExecutor:
-    """One Ray task per trial (one CPU each); ``address`` joins a cluster, None starts a local Ray."""
+    """One Ray task per trial or population (one CPU each, and ``num_gpus`` when the job asks for
+    GPUs); ``address`` joins a cluster, None starts a local Ray."""
 
     name = "ray"
 
@@ -152,7 +158,9 @@ class RayExecutor:
         return f"Ray {where}, {self.capacity} CPU{'s' if self.capacity != 1 else ''}"
 
     def submit(self, job: dict[str, Any]) -> None:
-        self._refs[self._remote.remote(job)] = job["trial"]
+        # A CUDA population asks for its share of cards, so a GPU cluster places it on one.
+        remote = self._remote.options(num_gpus=job["num_gpus"]) if job.get("num_gpus") else self._remote
+        self._refs[remote.remote(job)] = job["trial"]
 
     def wait(self, timeout: float) -> list[tuple[str, dict[str, Any] | None]]:
         if not self._refs:

@@ -106,8 +106,11 @@ def run_study(
     workers: int | None = None,
     quiet: bool = False,
     command: list[str] | None = None,
+    population_size: int | None = None,
+    gpus_per_trial: float | None = None,
 ) -> StudyOutcome:
     from plastilab.studies.executors import make_executor
+    from plastilab.studies.population_job import results_by_trial
 
     scenarios = {t.id: s for t, s in zip(study.trials, check_study(study))}
     target = study.config.analysis.target
@@ -118,10 +121,19 @@ def run_study(
             ledger.record(trial.id, "pending", overrides=trial.overrides)
     todo = [t for t in study.trials if ledger.state(t.id) != DONE]
     executor = make_executor(executor_name, address, workers or study.config.workers)
+    try:
+        size = population_size or study.config.population_size
+        queue = _population_jobs(study, study_dir, ledger, todo, scenarios, executor, target, command, size, gpus_per_trial)
+    except BaseException:
+        executor.close()
+        ledger.close()
+        raise
     if not quiet:
-        print(f"{study.name}: {len(study.trials)} trials, {len(todo)} to run on the {executor.describe()}; folder {study_dir}", file=sys.stderr)
+        packed = f" as {len(queue)} population{'s' if len(queue) != 1 else ''}" if len(queue) < len(todo) else ""
+        print(f"{study.name}: {len(study.trials)} trials, {len(todo)} to run{packed} on the {executor.describe()}; folder {study_dir}", file=sys.stderr)
     progress = StudyProgress(study.name, len(study.trials), quiet)
-    in_flight: dict[str, float] = {}
+    in_flight: dict[str, float] = {}  # trial -> when it started
+    jobs: dict[str, list[str]] = {}  # a job in flight -> its trials (one, or a population's)
     session = {"started": time.time(), "ended": 0}  # for the ETA: trials that ended in this session
     stops = {"count": 0}
 
@@ -134,33 +146,30 @@ def run_study(
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
-        while (todo and not stops["count"]) or in_flight:
-            while todo and not stops["count"] and len(in_flight) < executor.capacity:
-                trial = todo.pop(0)
+        while (queue and not stops["count"]) or jobs:
+            while queue and not stops["count"] and len(jobs) < executor.capacity:
+                job = queue.pop(0)
                 started = time.time()
-                job = {
-                    "trial": trial.id,
-                    "scenario": trial.scenario,
-                    "source": trial_source(study, trial),
-                    "study_dir": str(study_dir.resolve()),
-                    "target": target,
-                    "command": command or ["plastilab", "run", str(study.path)],
-                    "resume_dir": resumable_run_dir(study_dir, ledger.latest.get(trial.id, {})),
-                }
                 executor.submit(job)
-                in_flight[trial.id] = started
-                ledger.record(trial.id, "running", started=started, run_dir=None, error=None, ended=None)
-            for trial_id, result in executor.wait(1.0):
-                started = in_flight.pop(trial_id)
-                if result is None:  # no answer: the run folder tells what happened
-                    run_dir = newest_run_dir(trial_root(study_dir, study, trial_id), started)
-                    state, error = state_from_folder(run_dir)
-                    result = {"state": state, "error": error, "run_dir": str(run_dir.relative_to(study_dir)) if run_dir else None}
-                ended = time.time()
-                fields = {k: result.get(k) for k in ("run_dir", "error", "cpu_seconds", "host")}
-                ledger.record(trial_id, result["state"], ended=ended, seconds=round(ended - started, 3), **fields)
-                session["ended"] += 1
-            _show(progress, study, study_dir, ledger, in_flight, todo, session, executor.capacity, scenarios)
+                members = [m["trial"] for m in job.get("members", [job])]
+                jobs[job["trial"]] = members
+                for trial_id in members:
+                    in_flight[trial_id] = started
+                    population = job["trial"] if job.get("members") else None
+                    ledger.record(trial_id, "running", started=started, run_dir=None, error=None, ended=None, population=population)
+            for key, answer in executor.wait(1.0):
+                for trial_id, result in results_by_trial(key, answer, jobs.pop(key)):
+                    started = in_flight.pop(trial_id)
+                    if result is None:  # no answer: the run folder tells what happened
+                        run_dir = newest_run_dir(trial_root(study_dir, study, trial_id), started)
+                        state, error = state_from_folder(run_dir)
+                        result = {"state": state, "error": error, "run_dir": str(run_dir.relative_to(study_dir)) if run_dir else None}
+                    ended = time.time()
+                    fields = {k: result.get(k) for k in ("run_dir", "error", "cpu_seconds", "host")}
+                    ledger.record(trial_id, result["state"], ended=ended, seconds=round(ended - started, 3), **fields)
+                    session["ended"] += 1
+            waiting = [m["trial"] for job in queue for m in job.get("members", [job])]
+            _show(progress, study, study_dir, ledger, in_flight, waiting, session, executor.capacity, scenarios)
     finally:
         signal.signal(signal.SIGINT, previous)
         executor.close()
@@ -171,6 +180,37 @@ def run_study(
         state = ledger.state(trial.id)
         counts[state] = counts.get(state, 0) + 1
     return StudyOutcome(study_dir, counts, interrupted=bool(stops["count"]))
+
+
+def _population_jobs(study, study_dir, ledger, todo, scenarios, executor, target, command, population_size, gpus_per_trial) -> list[dict[str, Any]]:
+    """The jobs that run ``todo``: a trial alone as before, or a population of trials
+    (``studies.populations``: packed by kind and shape, sized by memory and workers)."""
+    from plastilab.studies.population_job import population_job
+    from plastilab.studies.populations import check_gpus, memory_budget, plan, ray_gpus
+
+    def trial_job(trial) -> dict[str, Any]:
+        return {
+            "trial": trial.id,
+            "scenario": trial.scenario,
+            "source": trial_source(study, trial),
+            "study_dir": str(study_dir.resolve()),
+            "target": target,
+            "command": command or ["plastilab", "run", str(study.path)],
+            "resume_dir": resumable_run_dir(study_dir, ledger.latest.get(trial.id, {})),
+        }
+
+    budget = memory_budget(executor)
+    populations = plan(todo, scenarios, workers=executor.capacity, size=population_size, memory_budget=budget, gpus_per_trial=gpus_per_trial)
+    jobs = []
+    for population in populations:
+        gpus = ray_gpus(executor, [scenarios[t.id] for t in population], gpus_per_trial)
+        if len(population) == 1:
+            jobs.append({**trial_job(population[0]), **({"num_gpus": gpus} if gpus else {})})
+        else:
+            key = f"{population[0].id}+{len(population) - 1}"  # t004+5: t004 and five more
+            jobs.append(population_job(key, [trial_job(t) for t in population], gpus))
+    check_gpus(executor, jobs)
+    return jobs
 
 
 def _show(progress, study, study_dir, ledger, in_flight, todo, session, capacity, scenarios) -> None:

@@ -47,6 +47,9 @@ class StudyConfig(Strict):
     axes: dict[str, list[Any]] = Field(default_factory=dict)
     trials: list[dict[str, Any]] | None = None
     workers: int | None = Field(default=None, ge=1)  # parallel trials (default: one per core)
+    # Trials trained together as one run (default: from the memory estimate and the workers; 1:
+    # every trial alone); --population-size overrides it.
+    population_size: int | None = Field(default=None, ge=1)
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
 
     @field_validator("seeds")

@@ -36,6 +36,7 @@ def small_study(folder, steps: int = 20_000) -> None:  # long enough to be stopp
         "estimated_cpu_seconds": 30,
         "seeds": 3,
         "workers": 1,
+        "population_size": 1,  # one trial at a time, so the others wait visibly
         "base": base,
         "analysis": {"kind": "falsification"},
     }

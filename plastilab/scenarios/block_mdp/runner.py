@@ -16,10 +16,10 @@ for each environment step:
     every learner (a lone DQN loop, or a population's) takes one step   (act, store, train, refresh)
     then, combination by combination in their order:
     every log_every steps: td/loss, q/mean (window means), explore/epsilon, episode/return
-    (a TD loss gone NaN/inf ends the run with one line naming the key to lower; inside a
-    population, where each agent has its own gradient and optimiser rows, it ends that series
-    only: a Log event at level "error" carries the same line (it names the series), the series
-    writes nothing more and its neighbours train on; the run ends when every series has failed)
+    (a TD loss gone NaN/inf ends that combination only: a SeriesFailed event carries the line
+    naming the series and the key to lower, the combination writes nothing more and its
+    neighbours train on (each agent of a population has its own gradient and optimiser rows);
+    the driver ends a plain run failed with that line, a study's population fails that trial)
     every checkpoint_every steps: the run's state is saved (a resumed run starts here)
     when an instrument is due: measure the online network, and the Brownian copy, on one replay
     batch with the TD loss of the online network's current targets
@@ -39,7 +39,7 @@ from plastilab.core.context import RunContext
 from plastilab.core.seeds import run_seeds_one_after_another
 from plastilab.core.series_names import seeded_name
 from plastilab.core.errors import NonFiniteLoss
-from plastilab.core.events import Event, Log, Scalars
+from plastilab.core.events import Event, Scalars, SeriesFailed
 from plastilab.envs.block_mdp import BlockMDP
 from plastilab.instruments.suite import InstrumentSuite
 from plastilab.scenarios.block_mdp.learners import PopulationMember, build_learners, groups_of_compatible, trains_as_population
@@ -62,10 +62,14 @@ class Combination:
     returns: list[float] = field(default_factory=list)  # every finished episode
     window_returns: list[float] = field(default_factory=list)  # episodes finished since the last log
     return_so_far: float = 0.0  # of the episode under way (its loop's last DQNStep)
-    failed: bool = False  # its TD loss went non-finite inside a population: it writes nothing more
+    failed: bool = False  # its loss became NaN or infinite: it writes nothing more, the others go on
 
     seed: int = 0
-    measure_stream: torch.Generator | None = None  # its seed's: measurement batches, never training's
+    # Measurement batches come from each combination's own stream (seeded from its seed), so
+    # switching an instrument on or off never changes what the agents train on, and a combination
+    # is measured on the batches it would be measured on alone (a study's population runs trials
+    # as the combinations of one run).
+    measure_stream: torch.Generator | None = None
     several_seeds: bool = False  # series named <…>/s<seed>
 
     @property
@@ -102,15 +106,12 @@ def run_one_seed(config: BlockMDPConfig, ctx: RunContext) -> Iterator[Event]:
 def run_seeds(config: BlockMDPConfig, ctx: RunContext, seeds: list[int]) -> Iterator[Event]:
     training = config.training
     several = len(seeds) > 1
-    envs, combo_seeds, suites, streams = [], [], {}, {}
+    envs, combo_seeds, suites = [], [], {}
     for seed in seeds:
         images, labels = load_scenario_images(config, ctx, seed=seed)
         images = images.to(ctx.device)
         for name in config.agents:
             suites[seeded_name(name, seed) if several else name] = InstrumentSuite(config.instruments, probe_inputs=images, seed=seed)
-        # Measurement batches come from their own stream, so switching an instrument on or off
-        # never changes what the agents train on.
-        streams[seed] = torch.Generator().manual_seed(seed + 7)
         for reward, _, _ in config.combinations():
             envs.append(BlockMDP(images, labels, reward=reward, n_actions=config.env.n_actions, episode_length=config.env.episode_length, seed=seed))
             combo_seeds.append(seed)
@@ -122,7 +123,7 @@ def run_seeds(config: BlockMDPConfig, ctx: RunContext, seeds: list[int]) -> Iter
     combos = [
         Combination(
             reward, name, prefix, env, agent, suites[seeded_name(name, seed) if several else name],
-            td_loss=WindowedMean(ctx.device), q_mean=WindowedMean(ctx.device), seed=seed, measure_stream=streams[seed], several_seeds=several,
+            td_loss=WindowedMean(ctx.device), q_mean=WindowedMean(ctx.device), seed=seed, measure_stream=torch.Generator().manual_seed(seed + 7), several_seeds=several,
         )
         for (reward, name, prefix), env, agent, seed in zip(specs, envs, agents, combo_seeds)
     ]
@@ -130,7 +131,7 @@ def run_seeds(config: BlockMDPConfig, ctx: RunContext, seeds: list[int]) -> Iter
     resumed = checkpoints.take() if checkpoints is not None else None
     first = 1
     if resumed is not None:
-        first = load_state(resumed, combos, suites, streams, ctx.device) + 1
+        first = load_state(resumed, combos, suites, ctx.device) + 1
     else:
         for combo in combos:
             yield from combo.suite.start(combo.td, combo.agent.q_network)  # θ_0 and the probe's step-0 baseline
@@ -148,6 +149,8 @@ def run_seeds(config: BlockMDPConfig, ctx: RunContext, seeds: list[int]) -> Iter
     for step in range(first, training.total_steps + 1):
         results: list[DQNStep] = [None] * len(combos)  # type: ignore[list-item]
         for learner in learners:
+            if all(combos[i].failed for i in learner.members):
+                continue  # nothing of it is recorded any more
             for i, record in zip(learner.members, next(learner.loop), strict=True):
                 results[i] = record
         for combo, result in zip(combos, results):
@@ -164,27 +167,25 @@ def run_seeds(config: BlockMDPConfig, ctx: RunContext, seeds: list[int]) -> Iter
                 try:
                     yield _logged_scalars(combo, step, result, ctx)
                 except NonFiniteLoss as error:
-                    if not isinstance(combo.agent, PopulationMember) or all(c.failed or c is combo for c in combos):
-                        raise
-                    combo.failed = True  # its neighbours' gradients and optimiser rows are their own
-                    yield Log("error", str(error), step)
+                    # This combination alone stops (in a population its gradient and optimiser
+                    # rows are its own); the driver ends a plain run failed with this line, a
+                    # study's population fails only the trial it belongs to.
+                    combo.failed = True
+                    yield SeriesFailed(step, combo.td, str(error))
                     continue
             if combo.suite.due(step):
                 yield from _measure(combo, step, config)
         if checkpoints is not None and checkpoints.due(step):
-            checkpoints.save(step, state_dict(step, combos, suites, streams))
+            checkpoints.save(step, state_dict(step, combos, suites))
 
     for learner in learners:
         learner.loop.close()
 
 
-def state_dict(step: int, combos: list[Combination], suites: dict[str, InstrumentSuite], streams: dict[int, torch.Generator]) -> dict:
+def state_dict(step: int, combos: list[Combination], suites: dict[str, InstrumentSuite]) -> dict:
     """The run after ``step``, for a checkpoint: every combination's agent (networks, optimiser,
-    replay buffer, streams), environment and windows, the instruments' baselines, and the
-    measurement stream (of each seed, when the seeds train together)."""
-    measured = {"measure_stream": next(iter(streams.values())).get_state()} if len(streams) == 1 else {
-        "measure_streams": {str(seed): stream.get_state() for seed, stream in streams.items()}
-    }
+    replay buffer, streams), environment, windows and measurement stream, and the instruments'
+    baselines."""
     return {
         "step": step,
         "combinations": [
@@ -197,15 +198,15 @@ def state_dict(step: int, combos: list[Combination], suites: dict[str, Instrumen
                 "window_returns": list(combo.window_returns),
                 "return_so_far": combo.return_so_far,
                 "failed": combo.failed,
+                "measure_stream": combo.measure_stream.get_state(),
             }
             for combo in combos
         ],
         "suites": {name: suite.state_dict() for name, suite in suites.items()},
-        **measured,
     }
 
 
-def load_state(state: dict, combos: list[Combination], suites: dict[str, InstrumentSuite], streams: dict[int, torch.Generator], device: str) -> int:
+def load_state(state: dict, combos: list[Combination], suites: dict[str, InstrumentSuite], device: str) -> int:
     """Put a checkpoint's ``state_dict`` back; the step it was taken after."""
     for combo, saved in zip(combos, state["combinations"], strict=True):
         combo.agent.load_state_dict(saved["agent"])
@@ -216,14 +217,20 @@ def load_state(state: dict, combos: list[Combination], suites: dict[str, Instrum
         combo.window_returns = [float(r) for r in saved["window_returns"]]
         combo.return_so_far = float(saved["return_so_far"])
         combo.failed = bool(saved.get("failed", False))
+        combo.measure_stream.set_state(_saved_measure_stream(state, saved, combo.seed))
     for name, suite in suites.items():
         suite.load_state_dict(state["suites"][name], device)
-    if len(streams) == 1:
-        next(iter(streams.values())).set_state(state["measure_stream"])
-    else:
-        for seed, stream in streams.items():
-            stream.set_state(state["measure_streams"][str(seed)])
     return int(state["step"])
+
+
+def _saved_measure_stream(state: dict, saved: dict, seed: int) -> torch.Tensor:
+    """A combination's measurement stream in a checkpoint; one written before the streams were
+    per combination kept one for the run (or one a seed)."""
+    if "measure_stream" in saved:
+        return saved["measure_stream"]
+    if "measure_streams" in state:
+        return state["measure_streams"][str(seed)]
+    return state["measure_stream"]
 
 
 def _before_update(combos: list[Combination]):
