@@ -11,7 +11,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from plastilab.core.events import RunFailed, RunFinished
+from plastilab.core.driver import drive
+from plastilab.core.events import RunFailed, RunFinished, Scalars, SeriesFailed
 from plastilab.core.scenario_file import load_scenario
 from plastilab.rundir import layout
 from plastilab.rundir.reader import read_jsonl
@@ -82,18 +83,31 @@ def test_an_agent_whose_loss_blows_up_ends_its_own_series_not_its_neighbours(tmp
         "training.total_steps=150",
         "instruments.hessian.every=0",
     ]
-    together, end = run_to_folder([*blowing, "training.population='on'"], tmp_path / "on")
+    # As a study's population runs it (the driver passes SeriesFailed on): the failing agent's
+    # series stop, each with the line naming the key to lower; its neighbours run to the end.
+    scenario = load_scenario(TINY, [*blowing, "training.population='on'"])
+    events = []
+
+    class Collect:
+        def handle(self, event):
+            events.append(event)
+
+    end = drive(scenario, [Collect()], series_may_fail=True)
     assert isinstance(end, RunFinished), end
-    written = numbers(together)
+    last = {}
+    for event in events:
+        if isinstance(event, Scalars):
+            last[event.series] = max(last.get(event.series, 0), event.step)
     for reward in ("class_aligned", "sparse"):
-        assert max(s for series, s, _, _ in written if series == f"{reward}/mlp/td") == 150  # the neighbours ran on
-        assert 0 < max(s for series, s, _, _ in written if series == f"{reward}/fast/td") < 150  # it wrote, then stopped
-    errors = [r for r in read_jsonl(together / layout.LOG) if r["level"] == "error"]
-    assert {r["message"].split("series ")[1].split(" became")[0] for r in errors} == {"'class_aligned/fast/td'", "'sparse/fast/td'"}
-    assert all("agents.fast.learning_rate" in r["message"] for r in errors)  # the key to lower, as a failed run says
-    # trained alone, the first failing series ends the run, as it always did
-    _, end = run_to_folder([*blowing, "training.population='off'"], tmp_path / "off")
-    assert isinstance(end, RunFailed) and "agents.fast.learning_rate" in end.error
+        assert last[f"{reward}/mlp/td"] == 150  # the neighbours ran on
+        assert 0 < last[f"{reward}/fast/td"] < 150  # it wrote, then stopped
+    failures = [e for e in events if isinstance(e, SeriesFailed)]
+    assert {e.series for e in failures} == {"class_aligned/fast/td", "sparse/fast/td"}
+    assert all("agents.fast.learning_rate" in e.error for e in failures)
+    # A plain run (population or not) ends failed at the first such series, with its line.
+    for population in ("on", "off"):
+        _, end = run_to_folder([*blowing, f"training.population='{population}'"], tmp_path / population)
+        assert isinstance(end, RunFailed) and "agents.fast.learning_rate" in end.error
 
 
 @pytest.mark.timeout(900)
