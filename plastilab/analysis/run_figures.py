@@ -58,13 +58,14 @@ def tag_over_steps(run: Run, tag: str, ylabel: str, title: str, marker: str | No
     rows = run.tag(tag)
     if rows.empty:
         return None
-    bands = seed_bands(rows, "step")
+    log = log and bool((rows["value"].dropna() > 0).all())
+    bands = seed_bands(rows, "step", geometric=log)
     fig, (ax,) = new_figure(1, panel_height=2.8)
     boundaries = [step for step in run.task_boundaries() if step > 0]
     for step in boundaries:
         ax.axvline(step, color=NEUTRAL, linewidth=0.7, linestyle="--", zorder=0)
     draw_bands(ax, bands, marker=marker, each_seed=each_seed)
-    if log and (rows["value"].dropna() > 0).all():
+    if log:
         ax.set_yscale("log")
     ax.set_xlabel("step (dashed: a new task)" if boundaries else "step")
     ax.set_ylabel(ylabel)

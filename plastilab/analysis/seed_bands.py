@@ -27,6 +27,7 @@ class SeedBand:
     low: np.ndarray
     high: np.ndarray
     per_seed: np.ndarray  # (n_seeds, len(x))
+    geometric: bool = False  # mean and interval of log values (a loss on a log axis)
 
     @property
     def n_seeds(self) -> int:
@@ -45,22 +46,33 @@ def mean_interval(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return mean, mean - half, mean + half
 
 
-def seed_bands(frame: Any, x: str) -> dict[str, SeedBand]:
+def seed_bands(frame: Any, x: str, geometric: bool = False) -> dict[str, SeedBand]:
     """Per variant (in first-seen order): a SeedBand over the values of ``x`` in ``frame``
-    (columns variant, series, ``x``, value; one series a seed)."""
+    (columns variant, series, ``x``, value; one series a seed).
+
+    ``geometric`` (for a log axis; every value must be positive): the mean and interval of the
+    logarithms, exponentiated, so the band is the log axis's own and never dips below zero.
+    """
     bands = {}
     for variant, rows in frame.groupby("variant", sort=False):
         wide = rows.pivot_table(index="series", columns=x, values="value", aggfunc="last", dropna=False)
         per_seed = wide.to_numpy(dtype=float)
-        mean, low, high = mean_interval(per_seed)
-        bands[variant] = SeedBand(wide.columns.to_numpy(), mean, low, high, per_seed)
+        if geometric:
+            mean, low, high = (np.exp(a) for a in mean_interval(np.log(per_seed)))
+        else:
+            mean, low, high = mean_interval(per_seed)
+        bands[variant] = SeedBand(wide.columns.to_numpy(), mean, low, high, per_seed, geometric)
     return bands
 
 
 def band_caption(bands: dict[str, SeedBand]) -> str:
     counts = sorted({b.n_seeds for b in bands.values()})
     n = counted(counts[-1], "seed") if len(counts) == 1 else f"{counts[0]}–{counts[-1]} seeds"
-    return f"mean of {n}; band: 95% t interval" if counts[-1] > 1 else "1 seed (no interval)"
+    if counts[-1] < 2:
+        return "1 seed (no interval)"
+    if any(b.geometric for b in bands.values()):
+        return f"geometric mean of {n}; band: 95% t interval of the log"
+    return f"mean of {n}; band: 95% t interval"
 
 
 def draw_bands(ax: Any, bands: dict[str, SeedBand], marker: str | None = None, each_seed: bool = False) -> None:

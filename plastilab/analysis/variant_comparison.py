@@ -1,7 +1,8 @@
 """The interventions comparison (the paper's §5.2 bar charts), for any run with several variants
 and tasks: each variant's final loss over its last tasks, mean ± 95% t interval over seeds, with
-each seed as a dot, best first. The window is the scenario's ``[ranking] window`` (the same
-iterations ``plastilab report`` ranks by), else the ranking's default.
+each seed as a tick, best first. The window is the last quarter of the tasks, at most the
+scenario's ``[ranking] window`` (the iterations ``plastilab report`` ranks by; else its default):
+the last task alone of a five-task run, whose first tasks every variant fits.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def chance_classes(scenario: dict[str, Any]) -> int | None:
 
 
 def variant_comparison(run: Run, each_seed: bool = True) -> Any | None:
-    window = int(run.scenario.get("ranking", {}).get("window", DEFAULT_WINDOW))
+    n_tasks = int(run.per_task(FINAL_LOSS).groupby("series")["task"].max().min() or 0) if not run.tag(FINAL_LOSS).empty else 0
+    window = min(int(run.scenario.get("ranking", {}).get("window", DEFAULT_WINDOW)), max(1, n_tasks // 4))
     values, width = last_tasks_mean(run, window)
     if len(values) < 2:
         return None
@@ -56,10 +58,10 @@ def variant_comparison(run: Run, each_seed: bool = True) -> Any | None:
     n_classes = chance_classes(run.scenario)
     if n_classes:
         ax.axvline(float(np.log(n_classes)), color=NEUTRAL, linewidth=0.8, linestyle=":")
-        ax.annotate(f"chance, ln {n_classes}", (float(np.log(n_classes)), 1.0), xycoords=("data", "axes fraction"), ha="right", va="bottom", fontsize=6, color=NEUTRAL)
+        ax.annotate(f"chance, ln {n_classes}", (float(np.log(n_classes)), 0.03), xycoords=("data", "axes fraction"), ha="right", va="bottom", rotation=90, fontsize=6, color=NEUTRAL)
     ax.set_yticks(range(len(order)), order)
     ax.invert_yaxis()
-    ax.set_xlabel(f"final loss, mean of the last {counted(width, 'task')}")
+    ax.set_xlabel("final loss of the last task" if width == 1 else f"final loss, mean of the last {width} tasks")
     n = max(len(v) for v in values.values())
     interval = "mean ± 95% t interval; ticks: each seed" if n > 1 else "1 seed (no interval)"
     ax.set_title(f"{run.scenario.get('name', run.path.name)}: variants compared, best first\n{counted(n, 'seed')}; {interval}")
