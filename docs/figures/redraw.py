@@ -17,6 +17,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RECORDED = HERE / "runs"
+# What a recorded folder changed from its scenario file, written under each of its figures' titles.
+NOTES = {
+    "falsification-reduced": "Shortened for the docs: falsification-quick.toml with 4,000 steps (not 15,000) and 2 seeds (not 3)",
+    "scaling-reduced": "Shortened for the docs: scaling-quick.toml with 4 tasks (not 8)",
+}
 
 
 def recorded() -> list[Path]:
@@ -32,7 +37,8 @@ def unpack(archive: Path, into: Path) -> Path:
 
 
 def redraw(out: Path, formats: list[str]) -> list[Path]:
-    from plastilab.analysis.figures import draw_figures
+    from plastilab.analysis.figure_style import save, styled
+    from plastilab.analysis.figures import build_figures
 
     written: list[Path] = []
     for archive in recorded():
@@ -40,8 +46,11 @@ def redraw(out: Path, formats: list[str]) -> list[Path]:
         target = out / name
         for old in target.glob("*.png") if target.is_dir() else []:
             old.unlink()  # a figure the code no longer draws must not linger
-        with tempfile.TemporaryDirectory() as tmp:
-            written += draw_figures(unpack(archive, Path(tmp)), target, formats)
+        with tempfile.TemporaryDirectory() as tmp, styled():
+            for stem, fig in build_figures(unpack(archive, Path(tmp))):
+                if name in NOTES:
+                    fig.suptitle(f"{fig.get_suptitle()}\n{NOTES[name]}".strip(), fontsize=8)
+                written += save(fig, target, stem, formats)
     return written
 
 
