@@ -199,3 +199,15 @@ def test_the_falsification_grid_shows_the_study_s_r_with_its_interval_coloured_b
         assert numbers == f"r = {row['pearson']:+.2f} [{row['pearson_low']:+.2f}, {row['pearson_high']:+.2f}], n = {int(row['n'])}"
     assert fig.legends[0].get_title().get_text() == "colour: env.rewards"
     assert "12 agents" in fig._suptitle.get_text() and "bootstrap" in fig._suptitle.get_text()
+
+
+def test_vector_files_keep_their_text_as_text_and_embed_their_font(tmp_path):
+    from plastilab.analysis.figures import draw_figures
+
+    run = write_run(tmp_path / "run", seeds=(0,))
+    (run / "arrays.jsonl").write_text("")
+    svg, pdf = draw_figures(run, tmp_path / "out", ["svg", "pdf"])[:2]
+    text = svg.read_text()
+    assert "<text" in text and "final loss of each task" in text  # searchable, editable text
+    data = pdf.read_bytes()
+    assert b"/FontFile2" in data and b"DejaVuSans" in data  # TrueType embedded, not Type 3 glyphs

@@ -82,7 +82,9 @@ def pearson_with_interval(x: np.ndarray, y: np.ndarray) -> tuple[float, float, f
 
 
 def statistics_of(study: Study, rows: Any, target: str) -> tuple[list[tuple[str, float, float, float, int]], str]:
-    """(tag, r, low, high, n) per statistic, strongest |r| first, and how the interval was made."""
+    """(tag, r, low, high, n) per statistic, and how the interval was made. Whole-network
+    statistics (``weights/norm``) come before their per-layer parts (``weights/norm/fc1``), as in
+    the paper's grid; within each, the strongest |r| first."""
     table = study.correlations
     if table is not None and {"statistic", "pearson", "pearson_low", "pearson_high", "n"} <= set(table.columns):
         found = [
@@ -91,7 +93,7 @@ def statistics_of(study: Study, rows: Any, target: str) -> tuple[list[tuple[str,
             if is_statistic(t, target) and t in rows.columns and np.isfinite(float(r))
         ]
         if found:
-            return sorted(found, key=lambda s: -abs(s[1])), BOOTSTRAP
+            return sorted(found, key=_panel_order), BOOTSTRAP
     found = []
     for tag in rows.columns:
         if not is_statistic(tag, target):
@@ -101,7 +103,11 @@ def statistics_of(study: Study, rows: Any, target: str) -> tuple[list[tuple[str,
         r, low, high = pearson_with_interval(pairs[:, 0], pairs[:, 1])
         if math.isfinite(r):
             found.append((tag, r, low, high, len(pairs)))
-    return sorted(found, key=lambda s: -abs(s[1])), FISHER
+    return sorted(found, key=_panel_order), FISHER
+
+
+def _panel_order(stat: tuple[str, float, float, float, int]) -> tuple[bool, float]:
+    return stat[0].count("/") > 1, -abs(stat[1])
 
 
 def colour_axis(study: Study, rows: Any) -> str | None:
