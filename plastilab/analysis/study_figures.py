@@ -27,6 +27,8 @@ from plastilab.analysis.study_tables import (
 )
 
 MAX_PANELS = 12
+# The task's own outcome at the end, the first of these a study's axes.csv has.
+TASK_OUTCOMES = ("task/final_loss", "train/loss", "td/loss", "episode/return", "task/final_accuracy")
 
 
 def falsification_grid(study: Study) -> Any | None:
@@ -124,13 +126,15 @@ def scaling_curve(study: Study) -> Any | None:
 
 def axis_comparison(study: Study) -> Any | None:
     """Each axis's values side by side on the study's headline tags (``axes.csv``): the plasticity
-    tag and the task's own loss at the end, mean ± 95% t interval over the agents of each value."""
+    tag and the task's own outcome at the end, mean ± 95% t interval over the agents of each value."""
     table = study.tables.get("axes")
     if table is None or table.empty or not {"axis", "value", "tag", "n", "mean", "low", "high"} <= set(table.columns):
         return None
     table = table[table["axis"] != "(all)"]
     axes_shown = [a for a, rows in table.groupby("axis", sort=False) if rows["value"].nunique() > 1]
-    headline = list(dict.fromkeys(table["tag"]))[:2]
+    tags = list(dict.fromkeys(table["tag"]))
+    outcome = next((t for t in TASK_OUTCOMES if t in tags), None)
+    headline = [t for t in dict.fromkeys([study_target(study), outcome]) if t in tags] or tags[:1]
     panels = [(a, t) for t in headline for a in axes_shown if not table[(table["axis"] == a) & (table["tag"] == t)].empty]
     if not panels:
         return None

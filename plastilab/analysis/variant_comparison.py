@@ -58,7 +58,7 @@ def variant_comparison(run: Run, each_seed: bool = True) -> Any | None:
     n_classes = chance_classes(run.scenario)
     if n_classes:
         ax.axvline(float(np.log(n_classes)), color=NEUTRAL, linewidth=0.8, linestyle=":")
-        ax.annotate(f"chance, ln {n_classes}", (float(np.log(n_classes)), 0.03), xycoords=("data", "axes fraction"), ha="right", va="bottom", rotation=90, fontsize=6, color=NEUTRAL)
+        ax.annotate(f"chance, ln {n_classes}", (float(np.log(n_classes)), 0.98), xycoords=("data", "axes fraction"), ha="right", va="top", rotation=90, fontsize=6, color=NEUTRAL)
     ax.set_yticks(range(len(order)), order)
     ax.invert_yaxis()
     ax.set_xlabel("final loss of the last task" if width == 1 else f"final loss, mean of the last {width} tasks")
