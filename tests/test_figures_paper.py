@@ -177,6 +177,7 @@ def test_make_figures_redraws_docs_figures_from_the_recorded_folders_without_tra
             height, width, _ = matplotlib.image.imread(tmp_path / name / png).shape
             assert width >= 900  # 300 dpi at one column's 3.4 in, or wider
     assert not list(tmp_path.glob("**/metrics.jsonl"))  # nothing unpacked or trained is left behind
+    assert not (tmp_path / "runs").exists()  # a training run would have made its runs/ folder here
     study_figures = {p.name for p in (tmp_path / "falsification-reduced").glob("*.png")}
     assert {"falsification_scatter.png", "axis_comparison.png"} <= study_figures
     assert "scaling_curve.png" in {p.name for p in (tmp_path / "scaling-reduced").glob("*.png")}
