@@ -4,6 +4,7 @@
 #                       coverage of every process it starts; fails under the floor in pyproject.toml
 #   make mutation     - mutation testing of the numeric core (mutmut; minutes, not part of test)
 #   make test-matrix  - the test suite on every supported Python found, one .venv-X.Y each
+#   make figures      - redraw docs/figures from the runs recorded in docs/figures/runs (no training)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -17,7 +18,7 @@ REQUIRE_ALL ?=
 # coverage and enforces its floor.
 COVERAGE ?= 1
 
-.PHONY: demo test test-matrix setup bench mutation clean
+.PHONY: demo test test-matrix setup bench mutation clean figures
 
 setup: $(STAMP)
 
@@ -79,6 +80,11 @@ mutation: $(STAMP)
 	@echo "== surviving mutants (mutmut show NAME prints the change):"
 	@$(BIN)/mutmut results
 	@$(BIN)/mutmut results --all true | $(BIN)/python .ci/mutation_by_module.py
+
+# The README's and docs' figures, redrawn from the recorded run and study folders (docs/figures/runs,
+# made by docs/figures/record.sh), so they always show what `plastilab figures` draws today.
+figures: $(STAMP)
+	$(BIN)/python docs/figures/redraw.py
 
 bench: $(STAMP)
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done

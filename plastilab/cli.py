@@ -304,12 +304,13 @@ def figures_command(
     source: Annotated[Path, typer.Argument(help="A run folder or a study folder.")],
     out: Annotated[Optional[Path], typer.Option("--out", help="Folder for the figures (default: SOURCE/figures).")] = None,
     formats: Annotated[str, typer.Option("--format", help="Comma-separated: png, svg, pdf.")] = "png",
+    each_seed: Annotated[bool, typer.Option("--each-seed", help="Each seed as a thin line under the mean.")] = False,
 ) -> None:
     """Draw the paper's figures of a run or a study with matplotlib."""
     from plastilab.analysis.figures import draw_figures, parse_formats
 
     try:
-        written = draw_figures(source, out, parse_formats(formats))
+        written = draw_figures(source, out, parse_formats(formats), each_seed=each_seed)
     except PlastilabError as exc:
         fail(exc)
     if not written:

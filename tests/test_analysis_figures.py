@@ -61,7 +61,7 @@ def test_a_run_without_instruments_gets_only_the_figures_it_has_numbers_for(tmp_
     path = write_run(tmp_path / "run", seeds=(0,))
     (path / "arrays.jsonl").write_text("")
     names = {p.stem for p in draw_figures(path, tmp_path / "figures")}
-    assert names == {"figure1_final_loss_by_task", "learning_curves", "plasticity_loss"}
+    assert names == {"figure1_final_loss_by_task", "learning_curves", "plasticity_loss", "variant_comparison"}
 
 
 def test_a_study_gets_the_falsification_grid_and_the_scaling_curve(tmp_path):
@@ -72,16 +72,19 @@ def test_a_study_gets_the_falsification_grid_and_the_scaling_curve(tmp_path):
     for path in written:
         assert_valid(path)
     svg = (study / "figures" / "falsification_scatter.svg").read_text()
-    assert "weights/norm" in svg and "r = +0.88" in svg  # the study's statistic, with Pearson r
+    # the study's statistic, with Pearson r over the checkpoints after step 0 (the probe's own
+    # baseline, left out as the study's correlations leave it out) and its Fisher-z interval:
+    # the folder's correlations.csv has no interval to show
+    assert "weights/norm" in svg and "r = +0.69 [-0.81, +0.99], n = 4" in svg and "Fisher-z" in svg
 
 
 def test_cli_figures_as_pdf_and_its_errors(run_dir, tmp_path):
     runner = CliRunner()
     bare = write_run(tmp_path / "bare", seeds=(0,))
-    (bare / "arrays.jsonl").write_text("")  # three figures, not six: PDF is the slowest to write
-    result = runner.invoke(app, ["figures", str(bare), "--out", str(tmp_path / "pdf"), "--format", "pdf"])
+    (bare / "arrays.jsonl").write_text("")  # four figures, not eight: PDF is the slowest to write
+    result = runner.invoke(app, ["figures", str(bare), "--out", str(tmp_path / "pdf"), "--format", "pdf", "--each-seed"])
     assert result.exit_code == 0, result.output
-    assert len(result.output.splitlines()) == 3
+    assert len(result.output.splitlines()) == 4
     for path in (tmp_path / "pdf").iterdir():
         assert_valid(path)
     for args, message in (

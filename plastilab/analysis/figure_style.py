@@ -1,4 +1,6 @@
-"""One look for every figure: sizes for a paper's column, the Okabe–Ito palette, file writing.
+"""The house style of every figure, set here and nowhere else: fonts and sizes for a one- and a
+two-column paper, the colour-blind-safe Okabe–Ito palette, the band and seed-line look, the floor
+of log-density axes, and file writing (PNG at 300 dpi; PDF and SVG with their text kept as text).
 
 Figures are built on ``matplotlib.figure.Figure`` directly (no pyplot), so nothing depends on a
 display or on pyplot's global state, and the Agg canvas draws every format.
@@ -21,10 +23,21 @@ SEQUENTIAL = "viridis"  # checkpoints over time
 DIVERGING = "RdBu_r"  # signed matrices (covariance cosines)
 
 COLUMN_WIDTH_IN = 3.4  # one column of a two-column paper
-PAGE_WIDTH_IN = 7.0  # both columns
+PAGE_WIDTH_IN = 7.0  # both columns (or a one-column paper's text width)
 FORMATS = ("png", "svg", "pdf")
 
+BAND_ALPHA = 0.2  # the 95% interval's band under a mean line
+SEED_LINE = {"linewidth": 0.5, "alpha": 0.45}  # one seed, drawn on request under the mean
+NEUTRAL = "#666666"  # reference lines: task boundaries, chance level, block edges
+# A log-density axis starts this many decades below the highest peak it shows: the smoothed
+# density's far tails are numerical dust, and a density has no log of zero.
+DENSITY_DECADES = 6
+
 STYLE: dict[str, Any] = {
+    # DejaVu Sans ships with matplotlib: every machine draws the same glyphs and embeds them.
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans"],
+    "mathtext.fontset": "dejavusans",
     "font.size": 8,
     "axes.titlesize": 8,
     "axes.labelsize": 8,
@@ -66,6 +79,16 @@ def new_figure(n_panels: int = 1, ncols: int | None = None, width: float = COLUM
     for ax in axes[n_panels:]:
         ax.set_visible(False)
     return fig, list(axes[:n_panels])
+
+
+def counted(n: int, noun: str) -> str:
+    """"1 seed", "5 seeds", "128 agents": every title says how many runs a figure averages."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def page_width(n_panels: int) -> float:
+    """One column for a single panel, the page for several."""
+    return COLUMN_WIDTH_IN if n_panels == 1 else PAGE_WIDTH_IN
 
 
 def series_styles(names: Sequence[str]) -> dict[str, dict[str, Any]]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from plastilab.analysis.errors import AnalysisError
 from plastilab.analysis.export import check_source
@@ -21,23 +22,34 @@ def parse_formats(text: str) -> list[str]:
     return list(dict.fromkeys(formats))
 
 
-def draw_figures(source: str | Path, out: str | Path | None = None, formats: Sequence[str] = ("png",)) -> list[Path]:
-    """Write the figures of ``source`` into ``out`` (default ``<source>/figures``); returns the files."""
+def build_figures(source: str | Path, each_seed: bool = False) -> Iterator[tuple[str, Any]]:
+    """(file stem, figure) for every figure ``source`` has the numbers for; call inside ``styled()``.
+
+    ``each_seed``: each seed as a thin line under the mean (runs; a study's points are its agents).
+    """
     from plastilab.analysis.run_figures import RUN_FIGURES
     from plastilab.analysis.study_figures import STUDY_FIGURES
 
     source = Path(source)
-    out = Path(out) if out is not None else source / "figures"
+    if check_source(source) == "study":
+        study = load_study(source)
+        for stem, draw in STUDY_FIGURES.items():
+            fig = draw(study)
+            if fig is not None:
+                yield stem, fig
+        return
+    run = load_run(source)
+    for stem, draw in RUN_FIGURES.items():
+        fig = draw(run, each_seed=each_seed)
+        if fig is not None:
+            yield stem, fig
+
+
+def draw_figures(source: str | Path, out: str | Path | None = None, formats: Sequence[str] = ("png",), each_seed: bool = False) -> list[Path]:
+    """Write the figures of ``source`` into ``out`` (default ``<source>/figures``); returns the files."""
+    out = Path(out) if out is not None else Path(source) / "figures"
     written: list[Path] = []
     with styled():
-        if check_source(source) == "study":
-            study = load_study(source)
-            scalars = study.scalars()
-            drawn = ((stem, draw(study, scalars)) for stem, draw in STUDY_FIGURES.items())
-        else:
-            run = load_run(source)
-            drawn = ((stem, draw(run)) for stem, draw in RUN_FIGURES.items())
-        for stem, fig in drawn:
-            if fig is not None:
-                written += save(fig, out, stem, formats)
+        for stem, fig in build_figures(source, each_seed):
+            written += save(fig, out, stem, formats)
     return written
