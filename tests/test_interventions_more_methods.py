@@ -172,3 +172,23 @@ def test_the_schema_refuses_combinations_that_cannot_work_in_one_line(grid, mess
         validate_scenario({"kind": "interventions", "name": "x", "grid": grid}, "bad.toml")
     text = str(error.value)
     assert "bad.toml" in text and "grid.interventions" in text and message in text and "\n" not in text
+
+
+def test_the_memory_estimate_counts_what_trac_injection_and_full_reset_keep():
+    from plastilab.core.memory_estimate import estimate
+
+    def parts(interventions):
+        config = validate_scenario(
+            {"kind": "interventions", "name": "x", "grid": {"interventions": interventions}, "task": {"n_iterations": 5}}, "x.toml"
+        )
+        return {p.what: p.bytes for p in estimate(config)}
+
+    plain = parts(["none"])
+    more = parts(["trac", "plasticity_injection", "full_reset"])
+    network = plain["mlp network with optimiser state"] // 5  # PARAM_COPIES copies of the parameters
+    assert more["TRAC's reference, updates and previous parameters"] == 3 * network
+    assert more["a fresh network for the full reset"] == network
+    # 4 injections of two heads, each as wide as a CReLU layer reads, with the estimate's 51 outputs
+    # (it sizes every output for two-hot's default bins)
+    assert more["injected heads (frozen old and copy)"] == 2 * 4 * (2 * 256) * 51 * 4
+    assert not set(plain) & {"TRAC's reference, updates and previous parameters", "a fresh network for the full reset"}

@@ -11,9 +11,12 @@
 An instrument runs at every step divisible by its ``every`` (0 switches it off). ``measure``
 returns one ``Scalars`` event with every scalar measured, then the array events. Tags:
 
-* stats: ``units/{dead,dormant,saturated}_fraction``, ``units/preact_{mean,std}``,
-  ``features/{effective,stable}_rank``, ``weights/norm``, ``weights/distance_from_init``,
-  ``grads/norm``, ``updates/ratio``; each also per layer as ``<tag>/<layer>``;
+* stats: ``units/{dead,dormant,saturated,rarely_active}_fraction``, ``units/active_fraction``,
+  ``units/dormant_fraction_layer_mean``, ``units/preact_{mean,std}``,
+  ``features/{effective,stable,approximate}_rank``, ``features/norm``,
+  ``features/variance_across_{units,samples}``, ``weights/{norm,rms,mean_abs,rms_change}``,
+  ``weights/distance_from_init``, ``grads/norm``, ``grads/norm_mean``, ``updates/ratio``; each
+  also per layer as ``<tag>/<layer>`` (docs/instruments.md defines every one);
 * probe: ``probe/{initial,final}_loss`` (raw, before and after the probe's training),
   ``probe/{initial,final}_loss_scaled`` (scale-free), ``probe/plasticity_loss`` (scale-free final
   loss minus its value at θ_0), ``probe/plasticity_loss_raw``, a ``Curve`` ``probe/curve`` (mean
@@ -63,7 +66,15 @@ from plastilab.instruments.hessian_spectrum import HessianSpectrum
 from plastilab.instruments.plasticity_probe import LossKind, PlasticityProbe
 from plastilab.instruments.schema import InstrumentsConfig
 from plastilab.instruments.unit_stats import record_activity, unit_statistics
-from plastilab.instruments.weight_stats import distance_from_init, gradient_norms, update_ratios, weight_norms
+from plastilab.instruments.weight_stats import (
+    distance_from_init,
+    gradient_norms,
+    rms_change,
+    total_gradient_norm,
+    update_ratios,
+    weight_magnitudes,
+    weight_norms,
+)
 
 
 
@@ -165,6 +176,10 @@ class InstrumentSuite:
         that step's update."""
         if any(i.needs_previous_params and i.due(step) for i in self.instruments):
             self._before[series] = (step, snapshot_params(model))
+        for instrument in self.instruments:
+            observe = getattr(instrument, "observe_step", None)
+            if observe is not None:
+                observe(step, series, model)
 
     def measure(
         self,
@@ -212,14 +227,61 @@ class InstrumentSuite:
 
 
 class UnitAndWeightStats(Instrument):
-    """``[instruments.stats]``: units, feature ranks, weight, gradient and update norms."""
+    """``[instruments.stats]``: units, feature ranks, weight, gradient and update norms.
+
+    Between measurements it keeps, per series, the parameters at the last measurement (for
+    ``weights/rms_change``) and the sum of the gradient norms of the steps since then (for
+    ``grads/norm_mean``; a step counts when the loop calls ``before_step``, whose ``.grad`` is then
+    the previous step's, and the measured step itself counts at ``measure``).
+    """
 
     name = "stats"
     needs_finite_parameters = False  # cheap, and NaN weights are worth seeing
     needs_previous_params = True
     takes_batch = True  # a fresh gradient when no .grad is left
 
+    def __init__(self, config: Any, inputs: SuiteInputs) -> None:
+        super().__init__(config, inputs)
+        self._last_measured: dict[str, dict[str, torch.Tensor]] = {}
+        self._grad_window: dict[str, list] = {}  # series -> [sum of norms (tensor), count, last step counted]
+
+    def observe_step(self, step: int, series: str, model: nn.Module) -> None:
+        """Before ``step``'s forward: the ``.grad`` left is step − 1's; add its norm to the window."""
+        window = self._grad_window.setdefault(series, [0.0, 0, 0])
+        if window[2] == step - 1 or step <= 1:
+            return  # already counted at its measurement (or no step before)
+        norm = total_gradient_norm(model)
+        if norm is not None:
+            window[0] = window[0] + norm
+            window[1] += 1
+            window[2] = step - 1
+
+    def start(self, series: str, model: nn.Module) -> None:
+        self._last_measured[series] = snapshot_params(model)
+        return None
+
     def measure(self, at: MeasureRequest) -> Measurement:
+        out = self._measure(at)
+        window = self._grad_window.setdefault(at.series, [0.0, 0, 0])
+        norm = total_gradient_norm(at.model)
+        if norm is not None and window[2] != at.step:
+            window[0], window[1] = window[0] + norm, window[1] + 1
+        if window[1]:
+            out.scalars["grads/norm_mean"] = float(window[0]) / window[1]
+        self._grad_window[at.series] = [0.0, 0, at.step]
+        previous = self._last_measured.get(at.series)
+        if previous is not None:
+            out.scalars.update(rms_change(at.model, previous))
+        self._last_measured[at.series] = snapshot_params(at.model)
+        return out
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"last_measured": {series: dict(p) for series, p in self._last_measured.items()}}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._last_measured = {series: dict(p) for series, p in state.get("last_measured", {}).items()}
+
+    def _measure(self, at: MeasureRequest) -> Measurement:
         cfg, model, batch = self.config, at.model, at.batch
         stats_inputs = self.inputs.stats_inputs
         inputs = stats_inputs if stats_inputs is not None else (batch[0] if batch is not None else None)
@@ -228,6 +290,7 @@ class UnitAndWeightStats(Instrument):
             inputs = inputs[: cfg.n_examples].to(model_device(model))
             out.update(unit_statistics(record_activity(model, inputs, seed=self.inputs.seed), cfg.dormant_threshold))
         out.update(weight_norms(model))
+        out.update(weight_magnitudes(model))
         if at.init_params is not None:
             out.update(distance_from_init(model, at.init_params))
         grads = gradient_norms(model)
