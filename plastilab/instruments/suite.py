@@ -176,10 +176,7 @@ class InstrumentSuite:
         that step's update."""
         if any(i.needs_previous_params and i.due(step) for i in self.instruments):
             self._before[series] = (step, snapshot_params(model))
-        for instrument in self.instruments:
-            observe = getattr(instrument, "observe_step", None)
-            if observe is not None:
-                observe(step, series, model)
+
 
     def measure(
         self,
@@ -200,6 +197,10 @@ class InstrumentSuite:
         (class or task per example of ``batch``) order the covariance. ``init_params`` and
         ``previous_params`` override θ_0 from :meth:`start` and the copy from :meth:`before_step`.
         """
+        for instrument in self.instruments:  # every call: the gradient-norm window of stats
+            observe = getattr(instrument, "observe_step", None)
+            if observe is not None:
+                observe(step, series, model)
         due = [i for i in self.instruments if i.due(step)]
         if not due:
             return []
@@ -230,9 +231,10 @@ class UnitAndWeightStats(Instrument):
     """``[instruments.stats]``: units, feature ranks, weight, gradient and update norms.
 
     Between measurements it keeps, per series, the parameters at the last measurement (for
-    ``weights/rms_change``) and the sum of the gradient norms of the steps since then (for
-    ``grads/norm_mean``; a step counts when the loop calls ``before_step``, whose ``.grad`` is then
-    the previous step's, and the measured step itself counts at ``measure``).
+    ``weights/rms_change``) and the sum of the gradient norms seen since then (for
+    ``grads/norm_mean``): every call to the suite's ``measure``, due or not, adds the norm of the
+    ``.grad`` the last backward left, so a loop that calls ``measure`` after every optimiser step
+    (the interventions runner does) gets the mean over every step of the window.
     """
 
     name = "stats"
@@ -243,18 +245,18 @@ class UnitAndWeightStats(Instrument):
     def __init__(self, config: Any, inputs: SuiteInputs) -> None:
         super().__init__(config, inputs)
         self._last_measured: dict[str, dict[str, torch.Tensor]] = {}
-        self._grad_window: dict[str, list] = {}  # series -> [sum of norms (tensor), count, last step counted]
+        self._grad_window: dict[str, list] = {}  # series -> [sum of norms, count, last step counted]
 
     def observe_step(self, step: int, series: str, model: nn.Module) -> None:
-        """Before ``step``'s forward: the ``.grad`` left is step − 1's; add its norm to the window."""
+        """After ``step``'s optimiser step: add the norm of its gradient to the window (once)."""
         window = self._grad_window.setdefault(series, [0.0, 0, 0])
-        if window[2] == step - 1 or step <= 1:
-            return  # already counted at its measurement (or no step before)
+        if window[2] == step:
+            return
         norm = total_gradient_norm(model)
         if norm is not None:
-            window[0] = window[0] + norm
+            window[0] = window[0] + norm  # a tensor: no host sync until the measurement
             window[1] += 1
-            window[2] = step - 1
+            window[2] = step
 
     def start(self, series: str, model: nn.Module) -> None:
         self._last_measured[series] = snapshot_params(model)
@@ -262,10 +264,8 @@ class UnitAndWeightStats(Instrument):
 
     def measure(self, at: MeasureRequest) -> Measurement:
         out = self._measure(at)
-        window = self._grad_window.setdefault(at.series, [0.0, 0, 0])
-        norm = total_gradient_norm(at.model)
-        if norm is not None and window[2] != at.step:
-            window[0], window[1] = window[0] + norm, window[1] + 1
+        self.observe_step(at.step, at.series, at.model)
+        window = self._grad_window[at.series]
         if window[1]:
             out.scalars["grads/norm_mean"] = float(window[0]) / window[1]
         self._grad_window[at.series] = [0.0, 0, at.step]
@@ -276,10 +276,14 @@ class UnitAndWeightStats(Instrument):
         return out
 
     def state_dict(self) -> dict[str, Any]:
-        return {"last_measured": {series: dict(p) for series, p in self._last_measured.items()}}
+        return {
+            "last_measured": {series: dict(p) for series, p in self._last_measured.items()},
+            "grad_window": {series: [float(w[0]), w[1], w[2]] for series, w in self._grad_window.items()},
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self._last_measured = {series: dict(p) for series, p in state.get("last_measured", {}).items()}
+        self._grad_window = {series: list(w) for series, w in state.get("grad_window", {}).items()}
 
     def _measure(self, at: MeasureRequest) -> Measurement:
         cfg, model, batch = self.config, at.model, at.batch
