@@ -56,6 +56,7 @@ class ContinualBackprop:
     ) -> None:
         """``layers``: the unit layers it looks after (default: every one of ``model``)."""
         self.rate, self.decay, self.maturity, self.utility, self.gain = replacement_rate, decay, maturity, utility, gain
+        self.model, self.fixed_layers = model, layers is not None
         self.layers = unit_layers(model) if layers is None else layers
         self.state: dict[str, dict[str, torch.Tensor | float]] = {}
         for layer in self.layers:
@@ -84,6 +85,8 @@ class ContinualBackprop:
         """Update ages, means and utilities from the last training batch, then replace; returns
         the units replaced per layer."""
         replaced: dict[str, int] = {}
+        if not self.fixed_layers:  # the head may have been replaced (injection): read the map again
+            self.layers = unit_layers(self.model)
         for layer in self.layers:
             h = self._batch.pop(layer.name, None)
             if h is None:

@@ -27,6 +27,7 @@ class InjectedHead(nn.Module):
         self.old, self.fresh, self.copy = old, fresh, copy.deepcopy(fresh)
         for p in [*self.old.parameters(), *self.copy.parameters()]:
             p.requires_grad_(False)
+            p.grad = None  # a stale gradient of the old head would count in gradient norms forever
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.old(x) + self.fresh(x) - self.copy(x)

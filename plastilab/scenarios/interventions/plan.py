@@ -47,6 +47,7 @@ class InterventionPlan:
         self.nap: NormalizeAndProject | None = None
         self.fresh_network: Callable[[], nn.Module] | None = None
         self.task_changes = 0
+        self.injections = 0
         self.counts = {"regrama/recycled_units": 0.0}
 
     def uses(self, name: str) -> bool:
@@ -127,6 +128,7 @@ class InterventionPlan:
             self._full_reset(model, optimizer)
         if self.uses("plasticity_injection") and self.task_changes % s.plasticity_injection.every_task_changes == 0:
             inject_plasticity(model, optimizer)
+            self.injections += 1
         if self.uses("shrink_and_perturb") and not s.shrink_and_perturb.every_steps:
             self._shrink_and_perturb(model)
         if self.uses("redo"):
@@ -144,11 +146,23 @@ class InterventionPlan:
             self.counts = dict.fromkeys(self.counts, 0.0)
         return out
 
+    def rebuild(self, model: nn.Module, optimizer, state: dict) -> None:
+        """Before a checkpoint's model and optimiser state are loaded: give the fresh model the
+        structure the saved one had (its injected heads), so that the two match."""
+        # The heads' values come from the checkpoint: drawing them must not move the global
+        # stream the checkpoint restored (continual backprop and ReDo draw from it later).
+        device = next(model.parameters()).device
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            for _ in range(state.get("injections", 0)):
+                inject_plasticity(model, optimizer)
+        self.injections = state.get("injections", 0)
+
     def state_dict(self) -> dict:
         """What a checkpoint keeps: the noise stream, L2-init's and shrink-and-perturb's θ_0,
-        continual backprop's per-unit statistics and the task changes seen. (An injected head
-        changes the model's structure; a run with injection resumes only from before it.)"""
+        continual backprop's per-unit statistics, the task changes seen and the injections made
+        (``rebuild`` makes them again on a fresh model before its state is loaded)."""
         return {
+            "injections": self.injections,
             "noise": self.noise.get_state(),
             "l2_init": dict(self.l2_init.initial) if self.l2_init is not None else None,
             "initial": self.initial,

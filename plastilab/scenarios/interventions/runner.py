@@ -107,6 +107,7 @@ def train_series(
     first_iteration, steps_done = 0, 0  # a resumed series: the iteration it was in, its steps taken in it
     if resumed is not None:
         first_iteration, steps_done = int(resumed["iteration"]), int(resumed["iteration_step"])
+        plan.rebuild(model, optimizer, resumed["plan"])  # injected heads, before their weights load
         model.load_state_dict(resumed["model"])
         optimizer.load_state_dict(resumed["optimizer"])
         plan.load_state_dict(resumed["plan"], ctx.device)
