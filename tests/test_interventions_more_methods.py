@@ -192,3 +192,20 @@ def test_the_memory_estimate_counts_what_trac_injection_and_full_reset_keep():
     # (it sizes every output for two-hot's default bins)
     assert more["injected heads (frozen old and copy)"] == 2 * 4 * (2 * 256) * 51 * 4
     assert not set(plain) & {"TRAC's reference, updates and previous parameters", "a fresh network for the full reset"}
+
+
+@pytest.mark.parametrize("bias", ["fresh", "zero"])
+def test_redo_bias_rule_fresh_or_zero_as_dopamine(bias):
+    from plastilab.interventions.redo import recycle_dormant_units
+
+    model = mlp(hidden=(6,))
+    with torch.no_grad():
+        model.body.fc1.weight[[1, 4]] = 0
+        model.body.fc1.bias[[1, 4]] = -1.0  # silent units
+    recycled = recycle_dormant_units(model, None, torch.randn(20, 1, 2, 3), threshold=0.0, bias=bias)
+    assert recycled == {"body.act1": 2}
+    b = model.body.fc1.bias.detach()
+    if bias == "zero":
+        assert (b[[1, 4]] == 0).all()
+    else:
+        assert (b[[1, 4]] != 0).all() and (b[[1, 4]].abs() <= 1 / 6**0.5).all()  # PyTorch's U(±1/√fan_in)
