@@ -145,3 +145,39 @@ def test_a_diverging_series_fails_the_run_with_one_line(tmp_path):
     run_dir, end = run_to_folder(scenario, tmp_path)
     assert "training.lr: the loss of series 'mlp+none/s0' became" in end.error and "\n" not in end.error
     assert json.loads((run_dir / layout.STATUS).read_text())["state"] == "failed"
+
+
+def test_every_new_method_runs_in_a_tiny_grid_and_logs_its_own_tags(tmp_path):
+    combos = (
+        '["continual_backprop", "plasticity_injection+trac", "crelu+regrama", "dff+nap", "parseval", '
+        '"layer_reset", "full_reset", "shrink_and_perturb+weight_decay"]'
+    )
+    extra = """
+[interventions.continual_backprop]
+maturity = 1
+replacement_rate = 0.5
+[interventions.regrama]
+every_steps = 2
+threshold = 0.5
+[interventions.shrink_and_perturb]
+target = "init"
+every_steps = 3
+[interventions.weight_decay]
+coupled = true
+[instruments.stats]
+every = 2
+n_examples = 16
+"""
+    run_dir, end = run_to_folder(tiny(tmp_path, architectures='["mlp", "cnn"]', interventions=combos, extra=extra), tmp_path)
+    assert isinstance(end, RunFinished), end
+    lines = read_jsonl(run_dir / layout.METRICS)
+    tags = {(line["series"].split("/")[0], line["tag"]) for line in lines}
+    assert ("mlp+continual_backprop", "cbp/replaced_units") in tags
+    assert ("cnn+continual_backprop", "cbp/utility_min/body.act1") in tags
+    assert ("mlp+crelu+regrama", "regrama/recycled_units") in tags
+    assert ("mlp+crelu+regrama", "units/active_fraction") in tags  # CReLU layers are found
+    assert ("mlp+plasticity_injection+trac", "weights/rms_change") in tags
+    replaced = [line["value"] for line in lines if line["tag"] == "cbp/replaced_units"]
+    assert sum(replaced) > 0
+    ranking = ranking_from_summary(json.loads((run_dir / layout.SUMMARY).read_text()))
+    assert len(ranking) == 16

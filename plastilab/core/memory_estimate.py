@@ -89,6 +89,8 @@ def _instruments(config: Any, parameters: int, n_in: int, width: int) -> list[Pa
         parts.append(Part("instruments.covariance.n_examples", "per-example gradients", inst.covariance.n_examples * parameters * FLOAT))
     if inst.stats is not None and inst.stats.every:
         parts.append(Part("instruments.stats.n_examples", "unit statistics batch", inst.stats.n_examples * (n_in + width) * FLOAT))
+        # The parameters at the last measurement (weights/rms_change), one copy a series.
+        parts.append(Part("instruments.stats.every", "parameters at the last measurement", parameters * FLOAT))
     return parts
 
 
@@ -148,6 +150,26 @@ def _interventions(config: Any) -> list[Part]:
     parameters, _, width = biggest_network
     parts.append(Part("task.n_outputs", "targets", config.data.n_images * n_out * FLOAT * 2))
     parts.extend(_instruments(config, parameters, n_in, width))
+    parts.extend(_intervention_copies(config, parameters, n_out))
+    return parts
+
+
+def _intervention_copies(config: Any, parameters: int, n_out: int) -> list[Part]:
+    """What some interventions keep beyond PARAM_COPIES: TRAC its reference, its accumulated
+    updates and the parameters before a step (3 copies); plasticity injection two frozen heads per
+    injection (at most one a task change); a full reset one fresh network while it copies."""
+    names = {name for combination in config.grid.interventions for name in combination.split("+")}
+    parts = []
+    if "trac" in names:
+        parts.append(Part("grid.interventions", "TRAC's reference, updates and previous parameters", 3 * parameters * FLOAT))
+    if "plasticity_injection" in names:
+        heads = 2 * (config.task.n_iterations - 1) // config.interventions.plasticity_injection.every_task_changes
+        # A head reads the last hidden layer (twice its width under CReLU or DFF).
+        reads = {"mlp": 2 * config.models.mlp.hidden[-1], "cnn": 2 * config.models.cnn.hidden, "vit": config.models.vit.dim, "resnet18": 512}
+        head = max(reads[arch] for arch in config.grid.architectures) * n_out
+        parts.append(Part("task.n_iterations", "injected heads (frozen old and copy)", heads * head * FLOAT))
+    if "full_reset" in names:
+        parts.append(Part("grid.interventions", "a fresh network for the full reset", parameters * FLOAT))
     return parts
 
 

@@ -35,10 +35,14 @@ from torch.func import functional_call
 
 from plastilab.instruments.functional import cloned_buffers, isolated_rng, model_device, short_names
 from plastilab.instruments.tensor_stats import as_units
+from plastilab.models.concat_activations import CReLU, FourierFeatures
 
 RELU_LIKE = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.CELU, nn.SELU, nn.GELU, nn.SiLU, nn.Mish)
 SATURATING = (nn.Tanh, nn.Sigmoid)
+# Two outputs per unit (the acts have twice the pre-activations' columns).
+CONCATENATING = (CReLU, FourierFeatures)
 MODULE_NAMES: dict[type[nn.Module], str] = {
+    CReLU: "crelu", FourierFeatures: "dff",
     nn.ReLU: "relu", nn.ReLU6: "relu6", nn.LeakyReLU: "leaky_relu", nn.ELU: "elu", nn.CELU: "celu",
     nn.SELU: "selu", nn.GELU: "gelu", nn.SiLU: "silu", nn.Mish: "mish", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid",
 }  # fmt: skip
@@ -108,7 +112,7 @@ def record_activity(
     """
     if watch is not None:
         return _watched(model, inputs, seed, _watch_table(model, watch, activation))
-    modules = [(name, m) for name, m in model.named_modules() if isinstance(m, RELU_LIKE + SATURATING)]
+    modules = [(name, m) for name, m in model.named_modules() if isinstance(m, RELU_LIKE + SATURATING + CONCATENATING)]
     if modules and trace is not True:
         return _hooked(model, inputs, seed, modules)
     why = [] if modules else ["it has no activation modules (nn.ReLU, nn.Tanh, ...)"]

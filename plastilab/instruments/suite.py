@@ -11,9 +11,12 @@
 An instrument runs at every step divisible by its ``every`` (0 switches it off). ``measure``
 returns one ``Scalars`` event with every scalar measured, then the array events. Tags:
 
-* stats: ``units/{dead,dormant,saturated}_fraction``, ``units/preact_{mean,std}``,
-  ``features/{effective,stable}_rank``, ``weights/norm``, ``weights/distance_from_init``,
-  ``grads/norm``, ``updates/ratio``; each also per layer as ``<tag>/<layer>``;
+* stats: ``units/{dead,dormant,saturated,rarely_active}_fraction``, ``units/active_fraction``,
+  ``units/dormant_fraction_layer_mean``, ``units/preact_{mean,std}``,
+  ``features/{effective,stable,approximate}_rank``, ``features/norm``,
+  ``features/variance_across_{units,samples}``, ``weights/{norm,rms,mean_abs,rms_change}``,
+  ``weights/distance_from_init``, ``grads/norm``, ``grads/norm_mean``, ``updates/ratio``; each
+  also per layer as ``<tag>/<layer>`` (docs/instruments.md defines every one);
 * probe: ``probe/{initial,final}_loss`` (raw, before and after the probe's training),
   ``probe/{initial,final}_loss_scaled`` (scale-free), ``probe/plasticity_loss`` (scale-free final
   loss minus its value at θ_0), ``probe/plasticity_loss_raw``, a ``Curve`` ``probe/curve`` (mean
@@ -63,7 +66,15 @@ from plastilab.instruments.hessian_spectrum import HessianSpectrum
 from plastilab.instruments.plasticity_probe import LossKind, PlasticityProbe
 from plastilab.instruments.schema import InstrumentsConfig
 from plastilab.instruments.unit_stats import record_activity, unit_statistics
-from plastilab.instruments.weight_stats import distance_from_init, gradient_norms, update_ratios, weight_norms
+from plastilab.instruments.weight_stats import (
+    distance_from_init,
+    gradient_norms,
+    rms_change,
+    total_gradient_norm,
+    update_ratios,
+    weight_magnitudes,
+    weight_norms,
+)
 
 
 
@@ -166,6 +177,7 @@ class InstrumentSuite:
         if any(i.needs_previous_params and i.due(step) for i in self.instruments):
             self._before[series] = (step, snapshot_params(model))
 
+
     def measure(
         self,
         step: int,
@@ -185,6 +197,10 @@ class InstrumentSuite:
         (class or task per example of ``batch``) order the covariance. ``init_params`` and
         ``previous_params`` override θ_0 from :meth:`start` and the copy from :meth:`before_step`.
         """
+        for instrument in self.instruments:  # every call: the gradient-norm window of stats
+            observe = getattr(instrument, "observe_step", None)
+            if observe is not None:
+                observe(step, series, model)
         due = [i for i in self.instruments if i.due(step)]
         if not due:
             return []
@@ -212,14 +228,64 @@ class InstrumentSuite:
 
 
 class UnitAndWeightStats(Instrument):
-    """``[instruments.stats]``: units, feature ranks, weight, gradient and update norms."""
+    """``[instruments.stats]``: units, feature ranks, weight, gradient and update norms.
+
+    Between measurements it keeps, per series, the parameters at the last measurement (for
+    ``weights/rms_change``) and the sum of the gradient norms seen since then (for
+    ``grads/norm_mean``): every call to the suite's ``measure``, due or not, adds the norm of the
+    ``.grad`` the last backward left, so a loop that calls ``measure`` after every optimiser step
+    (the interventions runner does) gets the mean over every step of the window.
+    """
 
     name = "stats"
     needs_finite_parameters = False  # cheap, and NaN weights are worth seeing
     needs_previous_params = True
     takes_batch = True  # a fresh gradient when no .grad is left
 
+    def __init__(self, config: Any, inputs: SuiteInputs) -> None:
+        super().__init__(config, inputs)
+        self._last_measured: dict[str, dict[str, torch.Tensor]] = {}
+        self._grad_window: dict[str, list] = {}  # series -> [sum of norms, count, last step counted]
+
+    def observe_step(self, step: int, series: str, model: nn.Module) -> None:
+        """After ``step``'s optimiser step: add the norm of its gradient to the window (once)."""
+        window = self._grad_window.setdefault(series, [0.0, 0, 0])
+        if window[2] == step:
+            return
+        norm = total_gradient_norm(model)
+        if norm is not None:
+            window[0] = window[0] + norm  # a tensor: no host sync until the measurement
+            window[1] += 1
+            window[2] = step
+
+    def start(self, series: str, model: nn.Module) -> None:
+        self._last_measured[series] = snapshot_params(model)
+        return None
+
     def measure(self, at: MeasureRequest) -> Measurement:
+        out = self._measure(at)
+        self.observe_step(at.step, at.series, at.model)
+        window = self._grad_window[at.series]
+        if window[1]:
+            out.scalars["grads/norm_mean"] = float(window[0]) / window[1]
+        self._grad_window[at.series] = [0.0, 0, at.step]
+        previous = self._last_measured.get(at.series)
+        if previous is not None:
+            out.scalars.update(rms_change(at.model, previous))
+        self._last_measured[at.series] = snapshot_params(at.model)
+        return out
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "last_measured": {series: dict(p) for series, p in self._last_measured.items()},
+            "grad_window": {series: [float(w[0]), w[1], w[2]] for series, w in self._grad_window.items()},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._last_measured = {series: dict(p) for series, p in state.get("last_measured", {}).items()}
+        self._grad_window = {series: list(w) for series, w in state.get("grad_window", {}).items()}
+
+    def _measure(self, at: MeasureRequest) -> Measurement:
         cfg, model, batch = self.config, at.model, at.batch
         stats_inputs = self.inputs.stats_inputs
         inputs = stats_inputs if stats_inputs is not None else (batch[0] if batch is not None else None)
@@ -228,6 +294,7 @@ class UnitAndWeightStats(Instrument):
             inputs = inputs[: cfg.n_examples].to(model_device(model))
             out.update(unit_statistics(record_activity(model, inputs, seed=self.inputs.seed), cfg.dormant_threshold))
         out.update(weight_norms(model))
+        out.update(weight_magnitudes(model))
         if at.init_params is not None:
             out.update(distance_from_init(model, at.init_params))
         grads = gradient_norms(model)

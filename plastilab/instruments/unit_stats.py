@@ -12,6 +12,10 @@ Definitions (each per unit, over every sample of the batch):
 * saturated - a tanh or sigmoid unit whose output always sits within 1% of the output range of an
   asymptote (``|tanh| >= 0.98``; ``sigmoid <= 0.01`` or ``>= 0.99``);
 * dormant (ReDo, Sokar et al. 2023) - score ``s_i = mean|h_i| / mean_j mean|h_j|`` at most ``τ``.
+
+Beside them, the other codebases' definitions (``anchor_metrics``): the active fraction (FAU),
+rarely active units, the layer-mean dormant fraction, the approximate rank, feature norm and
+variances. docs/instruments.md gives every tag's definition.
 """
 
 from __future__ import annotations
@@ -24,6 +28,14 @@ from plastilab.instruments.activations import (  # noqa: F401  (record_activity 
     LayerActivity,
     record_activity,
 )
+from plastilab.instruments.anchor_metrics import (
+    active_entries,
+    approximate_rank,
+    feature_norm,
+    feature_variance_across_samples,
+    feature_variance_across_units,
+    rarely_active_mask,
+)
 from plastilab.instruments.rank import feature_ranks
 from plastilab.instruments.tensor_stats import (
     DORMANT_THRESHOLD,
@@ -33,6 +45,19 @@ from plastilab.instruments.tensor_stats import (
     dormant_mask,
     saturated_mask,
 )
+
+
+# Whole-network values that are the representation's (the last activation layer's), not pooled.
+REPRESENTATION_TAGS = (
+    "features/effective_rank",
+    "features/stable_rank",
+    "features/approximate_rank",
+    "features/norm",
+    "features/variance_across_units",
+    "features/variance_across_samples",
+    "units/active_fraction",
+)
+RARELY_ACTIVE_NAMES = RELU_LIKE_NAMES | {"crelu"}
 
 
 def dead_units(layer: LayerActivity) -> torch.Tensor | None:
@@ -53,19 +78,27 @@ def dormant_units(layer: LayerActivity, threshold: float) -> torch.Tensor:
 def unit_statistics(layers: list[LayerActivity], dormant_threshold: float = DORMANT_THRESHOLD) -> dict[str, float]:
     """Tagged scalars: whole network as ``units/dead_fraction``, each layer as ``.../<layer>``.
 
-    Fractions are over every unit of the layers they apply to (dead: ReLU-like; saturated:
-    tanh/sigmoid; dormant: all); a tag is left out when no layer applies. The whole-network
-    ``features/*`` ranks are those of the last activation layer, the representation a head reads.
+    Fractions are over every unit of the layers they apply to (dead, rarely active: ReLU-like;
+    saturated: tanh/sigmoid; dormant: all), pooled over layers; ``units/dormant_fraction_layer_mean``
+    is the mean of the layers' dormant fractions instead. A tag is left out when no layer applies.
+    The whole-network ``features/*`` and ``units/active_fraction`` are those of the last
+    activation layer, the representation a head reads.
     """
     out: dict[str, float] = {}
-    totals = {"dead": [0, 0], "dormant": [0, 0], "saturated": [0, 0]}
+    totals = {"dead": [0, 0], "dormant": [0, 0], "saturated": [0, 0], "rarely_active": [0, 0]}
+    dormant_per_layer: list[float] = []
     moments = [0.0, 0.0, 0]  # sum, sum of squares, count of pre-activations
     for layer in layers:
         masks = {
             "dead": dead_units(layer),
             "dormant": dormant_units(layer, dormant_threshold),
             "saturated": saturated_units(layer),
+            "rarely_active": rarely_active_mask(layer.acts) if layer.activation in RARELY_ACTIVE_NAMES else None,
         }
+        dormant_per_layer.append(float(masks["dormant"].float().mean()))
+        active = active_entries(layer.acts, layer.activation)
+        if active is not None:
+            out[f"units/active_fraction/{layer.name}"] = float(active.double().mean())
         for key, mask in masks.items():
             if mask is not None:
                 out[f"units/{key}_fraction/{layer.name}"] = float(mask.float().mean())
@@ -80,6 +113,10 @@ def unit_statistics(layers: list[LayerActivity], dormant_threshold: float = DORM
         erank, srank = feature_ranks(layer.acts)
         out[f"features/effective_rank/{layer.name}"] = erank
         out[f"features/stable_rank/{layer.name}"] = float(srank)
+        out[f"features/approximate_rank/{layer.name}"] = float(approximate_rank(layer.acts))
+        out[f"features/norm/{layer.name}"] = feature_norm(layer.acts)
+        out[f"features/variance_across_units/{layer.name}"] = feature_variance_across_units(layer.acts)
+        out[f"features/variance_across_samples/{layer.name}"] = feature_variance_across_samples(layer.acts)
     for key, (count, units) in totals.items():
         if units:
             out[f"units/{key}_fraction"] = count / units
@@ -87,7 +124,11 @@ def unit_statistics(layers: list[LayerActivity], dormant_threshold: float = DORM
         mean = moments[0] / moments[2]
         out["units/preact_mean"] = mean
         out["units/preact_std"] = max(moments[1] / moments[2] - mean * mean, 0.0) ** 0.5
+    if dormant_per_layer:  # Plasticine's aggregation: the mean of the layers' fractions
+        out["units/dormant_fraction_layer_mean"] = sum(dormant_per_layer) / len(dormant_per_layer)
     if layers:
-        out["features/effective_rank"] = out[f"features/effective_rank/{layers[-1].name}"]
-        out["features/stable_rank"] = out[f"features/stable_rank/{layers[-1].name}"]
+        last = layers[-1].name
+        for tag in REPRESENTATION_TAGS:
+            if f"{tag}/{last}" in out:
+                out[tag] = out[f"{tag}/{last}"]
     return out

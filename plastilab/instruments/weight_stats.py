@@ -78,3 +78,45 @@ def update_ratios(model: nn.Module, previous_params: Mapping[str, torch.Tensor])
     steps = _norms({n: current[n] - prev[n] for n in current}, groups, "updates/ratio")
     sizes = _norms(prev, groups, "updates/ratio")
     return {tag: steps[tag] / sizes[tag] if sizes[tag] > 0 else float("inf") for tag in steps}
+
+
+def _per_entry(tensors: Mapping[str, torch.Tensor], groups: dict[str, list[str]], tag: str, kind: str) -> dict[str, float]:
+    """``sqrt(Σθ²/N)`` (kind ``rms``) or ``Σ|θ|/N`` (``mean_abs``) per layer and overall."""
+    sums, counts = {}, {}
+    for layer, names in groups.items():
+        t = [tensors[n].double() for n in names]
+        sums[layer] = sum(float(x.square().sum() if kind == "rms" else x.abs().sum()) for x in t)
+        counts[layer] = sum(x.numel() for x in t)
+
+    def value(total: float, count: int) -> float:
+        mean = total / count if count else 0.0
+        return mean**0.5 if kind == "rms" else mean
+
+    out = {f"{tag}/{layer}": value(sums[layer], counts[layer]) for layer in groups}
+    out[tag] = value(sum(sums.values()), sum(counts.values()))
+    return out
+
+
+def weight_magnitudes(model: ParamsLike) -> dict[str, float]:
+    """Per-entry sizes: ``weights/rms`` = ‖θ‖₂/√N (Plasticine) and ``weights/mean_abs`` = Σ|θ|/N
+    (LoP), per layer and overall, over every trainable parameter (biases included)."""
+    params, groups = _trainable(model), layer_groups(model)
+    return {**_per_entry(params, groups, "weights/rms", "rms"), **_per_entry(params, groups, "weights/mean_abs", "mean_abs")}
+
+
+def rms_change(model: ParamsLike, previous: Mapping[str, torch.Tensor]) -> dict[str, float]:
+    """``weights/rms_change`` = ‖θ − θ_prev‖₂/√N (Plasticine's weight difference) with θ_prev the
+    parameters at the previous measurement; parameters absent from ``previous`` are left out."""
+    groups = layer_groups(model)
+    current = _trainable(model)
+    diffs = {n: p - previous[n].to(p.device) for n, p in current.items() if n in previous and previous[n].shape == p.shape}
+    groups = {layer: [n for n in names if n in diffs] for layer, names in groups.items()}
+    return _per_entry(diffs, {k: v for k, v in groups.items() if v}, "weights/rms_change", "rms")
+
+
+def total_gradient_norm(model: nn.Module) -> torch.Tensor | None:
+    """‖∇θ‖₂ over every ``.grad`` the last backward left, as a tensor (no host sync); None if none."""
+    grads = [p.grad.detach() for p in model.parameters() if p.grad is not None]
+    if not grads:
+        return None
+    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.double()) for g in grads]))

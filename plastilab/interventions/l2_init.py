@@ -15,5 +15,10 @@ class L2Init:
         self.initial = {name: p.detach().clone() for name, p in model.named_parameters()}
 
     def penalty(self, model: nn.Module) -> torch.Tensor:
-        total = sum(((p - self.initial[name]) ** 2).sum() for name, p in model.named_parameters())
+        # A parameter born later (an injected head) or frozen has no θ₀ to return to.
+        total = sum(
+            ((p - self.initial[name]) ** 2).sum()
+            for name, p in model.named_parameters()
+            if name in self.initial and p.requires_grad
+        )
         return self.coefficient * total

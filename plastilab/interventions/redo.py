@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from plastilab.interventions.reinit import raw_weight, reinitialise, zero_optimizer_state
+from plastilab.interventions.unit_surgery import refresh_incoming, zero_outgoing
 from plastilab.models.units import UnitLayer, unit_layers
 
 
@@ -40,6 +40,13 @@ def dormancy_scores(model: nn.Module, x: torch.Tensor, layers: list[UnitLayer] |
     return {name: a / (a.mean() + 1e-9) for name, a in activity.items()}
 
 
+def unit_dormancy(layer: UnitLayer, scores: torch.Tensor, threshold: float) -> torch.Tensor:
+    """Per incoming unit: dormant when its score is ≤ τ; a unit shown several times (CReLU's
+    [relu(z), relu(−z)]) only when every copy is."""
+    dormant = scores <= threshold
+    return dormant.view(layer.copies, -1).all(dim=0) if layer.copies > 1 else dormant
+
+
 @torch.no_grad()
 def recycle_dormant_units(
     model: nn.Module,
@@ -47,50 +54,22 @@ def recycle_dormant_units(
     x: torch.Tensor,
     threshold: float,
     layers: list[UnitLayer] | None = None,
+    bias: str = "fresh",
 ) -> dict[str, int]:
-    """Recycle the units whose score on ``x`` is ≤ ``threshold``; return how many, per layer."""
+    """Recycle the units whose score on ``x`` is ≤ ``threshold``; return how many, per layer.
+
+    ``bias``: ``"fresh"`` (the recycled unit's bias from a fresh layer, like its weights) or
+    ``"zero"`` (dopamine's ReDo)."""
     layers = unit_layers(model) if layers is None else layers
     scores = dormancy_scores(model, x, layers)
-    dormant = {layer.name: scores[layer.name] <= threshold for layer in layers}
+    dormant = {layer.name: unit_dormancy(layer, scores[layer.name], threshold) for layer in layers}
     # Fresh incoming weights everywhere first, then zero outgoing weights: a layer's outgoing
     # weights are the next layer's incoming ones, and a recycled unit's outgoing weights must
     # stay zero even when the unit it feeds is recycled as well.
     for layer in layers:
         if dormant[layer.name].any():
-            _refresh_incoming(layer, dormant[layer.name], optimizer)
+            refresh_incoming(layer, dormant[layer.name], optimizer, bias=bias)
     for layer in layers:
         if dormant[layer.name].any():
-            _zero_outgoing(layer, dormant[layer.name], optimizer)
+            zero_outgoing(layer, dormant[layer.name], optimizer)
     return {name: int(mask.sum()) for name, mask in dormant.items()}
-
-
-def _refresh_incoming(layer: UnitLayer, dormant: torch.Tensor, optimizer: torch.optim.Optimizer | None) -> None:
-    reinitialise(layer.incoming, rows=dormant)
-    zero_optimizer_state(optimizer, raw_weight(layer.incoming), dormant)
-    if layer.incoming.bias is not None:
-        zero_optimizer_state(optimizer, layer.incoming.bias, dormant)
-    if layer.norm is not None:
-        _reset_norm_units(layer.norm, dormant, optimizer)
-
-
-def _zero_outgoing(layer: UnitLayer, dormant: torch.Tensor, optimizer: torch.optim.Optimizer | None) -> None:
-    out = raw_weight(layer.outgoing)
-    # The outgoing weight viewed as (out, units, rest): a flattened conv map gives each channel
-    # several input columns of a following Linear, a conv gives it a kernel.
-    out.view(out.shape[0], len(dormant), -1)[:, dormant] = 0
-    state = optimizer.state.get(out, {}) if optimizer is not None else {}
-    for value in state.values():
-        if torch.is_tensor(value) and value.shape == out.shape:
-            value.view(out.shape[0], len(dormant), -1)[:, dormant] = 0
-
-
-def _reset_norm_units(norm: nn.Module, dormant: torch.Tensor, optimizer: torch.optim.Optimizer | None) -> None:
-    """A recycled unit's own scale and shift (and batch-norm statistics) start afresh too."""
-    if getattr(norm, "weight", None) is not None and norm.weight.shape == dormant.shape:
-        norm.weight[dormant] = 1
-        norm.bias[dormant] = 0
-        zero_optimizer_state(optimizer, norm.weight, dormant)
-        zero_optimizer_state(optimizer, norm.bias, dormant)
-    if getattr(norm, "running_mean", None) is not None:
-        norm.running_mean[dormant] = 0
-        norm.running_var[dormant] = 1

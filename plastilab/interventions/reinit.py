@@ -13,6 +13,8 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
+from plastilab.interventions.optimizer_state import forget_state, zero_state
+
 
 def raw_weight(layer: nn.Module) -> torch.Tensor:
     if parametrize.is_parametrized(layer, "weight"):
@@ -47,23 +49,14 @@ def reinitialise(layer: nn.Module, rows: torch.Tensor | None = None) -> None:
             current[rows] = new[rows]
 
 
-@torch.no_grad()
 def forget_optimizer_state(optimizer: torch.optim.Optimizer | None, params: Iterable[torch.Tensor]) -> None:
     """Drop the optimiser's memory (moments, step count) of ``params`` entirely."""
-    if optimizer is None:
-        return
-    for p in params:
-        optimizer.state.pop(p, None)
+    forget_state(optimizer, params)
 
 
-@torch.no_grad()
 def zero_optimizer_state(optimizer: torch.optim.Optimizer | None, param: torch.Tensor, index) -> None:
     """Zero the optimiser's per-entry memory (Adam's moments, SGD's momentum) at ``param[index]``.
 
     Shared counters such as Adam's step stay: they belong to the whole tensor.
     """
-    if optimizer is None:
-        return
-    for value in optimizer.state.get(param, {}).values():
-        if torch.is_tensor(value) and value.shape == param.shape:
-            value[index] = 0
+    zero_state(optimizer, param, index)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from plastilab.models.concat_activations import width_factor
 from plastilab.models.mlp import ACTIVATIONS
 from plastilab.models.norms import layer_norm_2d
 
@@ -36,14 +37,14 @@ class CNN(nn.Module):
                 self.body.add_module(f"norm{i}", layer_norm_2d(c))
             self.body.add_module(f"act{i}", ACTIVATIONS[activation]())
             self.body.add_module(f"pool{i}", nn.MaxPool2d(2))
-            in_channels, height, width = c, height // 2, width // 2
+            in_channels, height, width = c * width_factor(activation), height // 2, width // 2
         self.body.add_module("flatten", nn.Flatten())
         n = len(channels) + 1
         self.body.add_module(f"fc{n}", nn.Linear(in_channels * height * width, hidden))
         if layer_norm:
             self.body.add_module(f"norm{n}", nn.LayerNorm(hidden))
         self.body.add_module(f"act{n}", ACTIVATIONS[activation]())
-        self.head = nn.Linear(hidden, out_features)
+        self.head = nn.Linear(hidden * width_factor(activation), out_features)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)

@@ -7,7 +7,10 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "gelu": nn.GELU}
+from plastilab.models.concat_activations import CReLU, FourierFeatures, width_factor
+
+# crelu and dff output two values per unit: the layer after reads twice the width.
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "gelu": nn.GELU, "crelu": CReLU, "dff": FourierFeatures}
 
 
 class MLP(nn.Module):
@@ -33,7 +36,7 @@ class MLP(nn.Module):
             if layer_norm:
                 self.body.add_module(f"ln{i}", nn.LayerNorm(h))
             self.body.add_module(f"act{i}", ACTIVATIONS[activation]())
-            width = h
+            width = h * width_factor(activation)
         self.head = nn.Linear(width, out_features)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:

@@ -32,6 +32,7 @@ class UnitLayer:
     probe: nn.Module  # its output, after ``activation``, is the units' activation
     activation: Callable[[torch.Tensor], torch.Tensor] | None = None
     norm: nn.Module | None = None  # a per-unit norm between incoming and the activation
+    copies: int = 1  # CReLU / DFF show each unit twice: probe unit c·n + i is unit i's copy c
 
     @property
     def unit_dim(self) -> int:
@@ -66,7 +67,8 @@ def _sequential_units(model: nn.Module) -> list[UnitLayer]:
         elif isinstance(module, NORMS):
             norm = module
         elif name.startswith("act") and incoming is not None:
-            found.append({"name": f"body.{name}", "incoming": incoming, "probe": module, "norm": norm})
+            copies = getattr(module, "copies", 1)
+            found.append({"name": f"body.{name}", "incoming": incoming, "probe": module, "norm": norm, "copies": copies})
     if found and "outgoing" not in found[-1]:
         found[-1]["outgoing"] = model.head
     return [UnitLayer(**f) for f in found]

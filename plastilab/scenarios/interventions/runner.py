@@ -84,17 +84,19 @@ def train_series(
     seed = derive_seed(config.seed, 0)
     torch.manual_seed(seed)  # the same initial network for every combination of this seed
 
-    plan = InterventionPlan(combination, config.interventions, seed)
-    objective = make_objective(task, config.interventions.two_hot if plan.uses("two_hot") else None)
     options = getattr(config.models, arch).model_dump()
+    plan = InterventionPlan(combination, config.interventions, seed, activation=options.get("activation", "relu"))
+    if plan.activation is not None:  # crelu, dff: the combination's activation replaces the model's
+        options["activation"] = plan.activation
+    objective = make_objective(task, config.interventions.two_hot if plan.uses("two_hot") else None)
 
     def fresh_network() -> torch.nn.Module:
         return build_model(arch, x.shape[1:], objective.n_out, layer_norm=plan.layer_norm, **options)
 
     model = fresh_network().to(ctx.device)
-    plan.prepare(model)
+    plan.prepare(model, fresh_network)
     suite = make_suite(config, x, fresh_network)
-    optimizer = make_optimizer(training.optimizer, model.parameters(), training.lr)
+    optimizer = plan.wrap_optimizer(make_optimizer(training.optimizer, model.parameters(), training.lr))
 
     tasks = TaskStream(task, x, seed)
     batches = torch.Generator().manual_seed(derive_seed(seed, 1))  # on the CPU: same stream on every device
@@ -105,6 +107,7 @@ def train_series(
     first_iteration, steps_done = 0, 0  # a resumed series: the iteration it was in, its steps taken in it
     if resumed is not None:
         first_iteration, steps_done = int(resumed["iteration"]), int(resumed["iteration_step"])
+        plan.rebuild(model, optimizer, resumed["plan"])  # injected heads, before their weights load
         model.load_state_dict(resumed["model"])
         optimizer.load_state_dict(resumed["optimizer"])
         plan.load_state_dict(resumed["plan"], ctx.device)
@@ -165,7 +168,7 @@ def train_series(
 
 def logged_step(config, ctx, name, step, model, objective, plan, penalty, train_loss, extra, unit_inputs, x, y, last, final_losses, instrument_events) -> Iterator[Event]:
     """The scalars of a logged step (with the task's final loss at an iteration's last step)."""
-    values = {"train/loss": train_loss.take(), **extra}
+    values = {"train/loss": train_loss.take(), **extra, **plan.report()}
     values.update(measure(model, unit_inputs, config))
     if penalty is not None:
         values["train/penalty"] = penalty.item()

@@ -20,7 +20,8 @@ from plastilab.core.schema import DataConfig, ScenarioConfig, Strict
 from plastilab.instruments.schema import InstrumentsConfig
 
 Architecture = Literal["mlp", "cnn", "resnet18", "vit"]
-Activation = Literal["relu", "tanh", "sigmoid", "gelu"]
+# crelu = [relu(z), relu(−z)], dff = [sin z, cos z]: two outputs per unit, the next layer's fan-in doubled.
+Activation = Literal["relu", "tanh", "sigmoid", "gelu", "crelu", "dff"]
 INTERVENTIONS = (
     "none",
     "reset_last_layer",
@@ -32,12 +33,35 @@ INTERVENTIONS = (
     "two_hot",
     "redo",
     "l2_init",
+    "continual_backprop",
+    "plasticity_injection",
+    "crelu",
+    "dff",
+    "parseval",
+    "nap",
+    "regrama",
+    "trac",
+    "layer_reset",
+    "full_reset",
+)
+# Pairs that cannot go together: a head that is replaced (injection) cannot also be reset as a
+# layer, and a unit has one activation.
+EXCLUSIVE = (
+    ("plasticity_injection", "reset_last_layer"),
+    ("plasticity_injection", "layer_reset"),
+    ("plasticity_injection", "full_reset"),
+    ("crelu", "dff"),
 )
 
 
 def _check_combination(text: str) -> str:
     names = text.split("+")
     unknown = [n for n in names if n not in INTERVENTIONS]
+    clash = next((pair for pair in EXCLUSIVE if set(pair) <= set(names)), None)
+    if clash is not None:
+        raise PydanticCustomError(
+            "literal_error", "{expected}", {"expected": f"{clash[0]} or {clash[1]} in one combination, not both"}
+        )
     if unknown or len(set(names)) != len(names) or ("none" in names and len(names) > 1):
         raise PydanticCustomError(
             "literal_error",
@@ -108,16 +132,23 @@ class ModelsConfig(Strict):
 
 
 class ShrinkAndPerturbConfig(Strict):
-    """θ ← λθ + σε at each task change."""
+    """θ ← λθ + (1−λ)θ_target + σε at each task change, or every ``every_steps`` steps if not 0.
+    ``target = "zero"`` is Ash & Adams' form; ``"init"`` pulls toward the initial weights
+    (Plasticine: every step, λ = 0.999999, σ = 0). LoP's continual form is ``every_steps = 1``,
+    λ = 1 − lr·wd, σ ≈ 1e-5."""
 
     shrink: float = Field(default=0.8, ge=0, le=1)  # λ
     noise_std: float = Field(default=0.01, ge=0)  # σ
+    every_steps: int = Field(default=0, ge=0)
+    target: Literal["zero", "init"] = "zero"
 
 
 class WeightDecayConfig(Strict):
-    """Decoupled: θ ← θ − lr·λ·θ after each step."""
+    """Decoupled (default): θ ← θ − lr·λ·θ after each step. Coupled: the loss gains (λ/2)‖θ‖²,
+    as ``Adam(weight_decay=λ)`` (Plasticine, λ = 1e-3) or SGD's weight decay (LoP, 1e-3…1e-5)."""
 
     weight_decay: float = Field(default=0.1, ge=0)
+    coupled: bool = False
 
 
 class L2InitConfig(Strict):
@@ -130,9 +161,55 @@ class RedoConfig(Strict):
     """Recycle units whose dormancy score is ≤ threshold, at each task change (and every
     ``every_steps`` steps if that is not 0), scored on ``n_examples`` of the task's inputs."""
 
-    threshold: float = Field(default=0.1, ge=0)  # τ
+    threshold: float = Field(default=0.1, ge=0)  # τ (Plasticine 0.025; dopamine 0.0 or 0.1)
     every_steps: int = Field(default=0, ge=0)
     n_examples: int = Field(default=256, ge=1)
+    # A recycled unit's bias: "fresh" from a new layer like its weights, or "zero" (dopamine's).
+    bias: Literal["fresh", "zero"] = "fresh"
+
+
+class ContinualBackpropConfig(Strict):
+    """Continual backprop (Dohare et al. 2024); defaults: LoP's permuted-MNIST configuration."""
+
+    replacement_rate: float = Field(default=1e-4, ge=0)  # ρ, units per eligible unit per step
+    decay: float = Field(default=0.99, gt=0, lt=1)  # η of the running mean and utility
+    maturity: int = Field(default=100, ge=0)  # m: steps before a unit may be replaced
+    utility: Literal["contribution", "adaptable_contribution"] = "adaptable_contribution"
+
+
+class PlasticityInjectionConfig(Strict):
+    """Inject a fresh head at every ``every_task_changes``-th task change (1: each one, as
+    Plasticine's continual Procgen does; the paper injects once)."""
+
+    every_task_changes: int = Field(default=1, ge=1)
+
+
+class ParsevalConfig(Strict):
+    """The loss gains coefficient · Σ_l ‖W_l W_lᵀ − scale·I‖²_F over every hidden layer."""
+
+    coefficient: float = Field(default=1e-3, ge=0)
+    scale: float = Field(default=1.0, gt=0)
+
+
+class ReGraMaConfig(Strict):
+    """Recycle units whose normalised incoming-gradient magnitude is ≤ threshold, every ``every_steps``."""
+
+    threshold: float = Field(default=0.01, ge=0)
+    every_steps: int = Field(default=1000, ge=1)
+
+
+class LayerResetConfig(Strict):
+    """Reset the last ``last_layers`` Linear/Conv layers (the head is one) at each task change,
+    or every ``every_steps`` steps if not 0 (Nikishin et al. 2022: every 2×10⁵ updates)."""
+
+    last_layers: int = Field(default=1, ge=1)
+    every_steps: int = Field(default=0, ge=0)
+
+
+class FullResetConfig(Strict):
+    """Reset the whole network and its optimiser at each task change, or every ``every_steps``."""
+
+    every_steps: int = Field(default=0, ge=0)
 
 
 class TwoHotConfig(Strict):
@@ -160,6 +237,12 @@ class InterventionSettings(Strict):
     redo: RedoConfig = Field(default_factory=RedoConfig)
     two_hot: TwoHotConfig = Field(default_factory=TwoHotConfig)
     spectral_norm: SpectralNormConfig = Field(default_factory=SpectralNormConfig)
+    continual_backprop: ContinualBackpropConfig = Field(default_factory=ContinualBackpropConfig)
+    plasticity_injection: PlasticityInjectionConfig = Field(default_factory=PlasticityInjectionConfig)
+    parseval: ParsevalConfig = Field(default_factory=ParsevalConfig)
+    regrama: ReGraMaConfig = Field(default_factory=ReGraMaConfig)
+    layer_reset: LayerResetConfig = Field(default_factory=LayerResetConfig)
+    full_reset: FullResetConfig = Field(default_factory=FullResetConfig)
 
 
 class RankingConfig(Strict):
@@ -195,6 +278,11 @@ class InterventionsConfig(ScenarioConfig):
     @model_validator(mode="after")
     def _two_hot_needs_regression(self) -> InterventionsConfig:
         for i, combination in enumerate(self.grid.interventions):
+            names = combination.split("+")
+            odd = [a for a in self.grid.architectures if a not in ("mlp", "cnn")]
+            if ("crelu" in names or "dff" in names) and odd:
+                allowed = f"combinations without crelu or dff, since the {odd[0]} architecture has no activation option"
+                raise _invalid(("grid", "interventions", i), combination, allowed)
             if "two_hot" in combination.split("+") and self.task.targets != "regression":
                 allowed = 'combinations without two_hot, since two_hot needs task.targets = "regression"'
                 raise _invalid(("grid", "interventions", i), combination, allowed)
