@@ -56,7 +56,8 @@ def wait_until(condition, what: str, timeout: float = WAIT_S, show=lambda: ""):
 # -- the server --------------------------------------------------------------------------------------
 @dataclass
 class SSHClassroom:
-    """``plastilab serve --ssh --watch RUNS`` in its own process, its config folder in ``home``."""
+    """``plastilab serve --ssh --watch RUNS`` in its own process, in ``home`` (its config folder
+    too), as a teacher would start it there: ``--watch runs``."""
 
     home: Path
     runs: Path
@@ -86,8 +87,8 @@ class SSHClassroom:
             self.port = free_port()
             with open(self.log_path, "w") as log:
                 self.process = subprocess.Popen(
-                    [sys.executable, "-m", "plastilab", "serve", "--ssh", "--watch", str(self.runs), "--port", str(self.port), *self.args],
-                    env=self.env(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                    [sys.executable, "-m", "plastilab", "serve", "--ssh", "--watch", os.path.relpath(self.runs, self.home), "--port", str(self.port), *self.args],
+                    cwd=self.home, env=self.env(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 )  # fmt: skip
             started = wait_until(lambda: "students type:" in self.log() or self.process.poll() is not None, "the server to start", show=self.log)
             if started and self.process.poll() is None:

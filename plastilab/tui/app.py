@@ -73,10 +73,6 @@ class PlastilabApp(App):
         follow: bool = False,
     ) -> None:
         super().__init__()
-        from plastilab.tui.presenter import Follower, Leader
-
-        self.leader = Leader(self) if lead else None  # presenter mode: this app's view is published
-        self.follower = Follower(self) if follow and read_only else None  # ... or followed
         self.read_only = read_only
         self.scenarios_dirs = [Path(d) for d in (scenarios_dirs or [])]
         self.runs_root = Path(runs_root)
@@ -89,6 +85,10 @@ class PlastilabApp(App):
         self.sessions: dict[int, Session] = {}
         self.live_session: Session | None = None
         self.devices: tuple[str, ...] = ("auto", "cpu")  # until the device worker says more
+        from plastilab.tui.presenter import Follower, Leader
+
+        self.leader = Leader(self) if lead else None  # presenter mode: this app's view is published
+        self.follower = Follower(self) if follow and read_only else None  # ... or followed
 
     def on_mount(self) -> None:
         self.theme = self.initial_theme

@@ -35,10 +35,12 @@ def watch_runs(runs_dir: Path, lead: bool = False, follow: bool = False) -> None
     """``plastilab watch RUNS_DIR``: a read-only lab over a folder of runs (the classroom's viewer).
 
     The runs list refreshes as runs appear; a running one opens as a followed dashboard. No picker,
-    and nothing that starts, pauses, stops or reruns a run: any number of viewers may watch."""
+    and nothing that starts, pauses, stops or reruns a run: any number of viewers may watch.
+    ``lead`` publishes this viewer's view (the teacher's); ``follow`` shows the leader's view until
+    the viewer presses b (tui/presenter.py)."""
     from plastilab.tui.app import PlastilabApp
 
-    PlastilabApp(runs_root=Path(runs_dir), read_only=True).run()
+    PlastilabApp(runs_root=Path(runs_dir), read_only=True, lead=lead, follow=follow).run()
 
 
 def watch_study(study_dir: Path) -> None:

@@ -21,8 +21,9 @@ from plastilab.rundir.layout import is_run_dir
 
 PERIOD_S = 0.2  # leader publishes / followers poll this often: a change shows within ~0.5 s
 OPEN_PATIENCE_S = 5.0  # a follower opening the teacher's run waits this long before trying again
-FOLLOWING = "following the teacher (b: browse)"
-BROWSING = "browsing freely (b: follow)"
+# Short: at 80 columns the header also holds the run's name; the footer shows the b key.
+FOLLOWING = "following"
+BROWSING = "browsing freely"
 
 
 def dashboards(app) -> list:
