@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from weakref import WeakKeyDictionary
 
+from textual.css.query import NoMatches
 from textual.widgets import TabbedContent
 
 from plastilab.classroom.leader_state import LeaderFileWatcher, LeaderView, remove_view, write_view
@@ -47,15 +48,20 @@ def inside(folder: Path, root: Path) -> str | None:
         return None
 
 
-def current_view(app) -> LeaderView:
-    """What the app shows now: its top dashboard's run, pane and metric (None: no dashboard)."""
+def current_view(app) -> LeaderView | None:
+    """What the app shows now: its top dashboard's run, pane and metric (all None: no dashboard;
+    None: a dashboard still being built)."""
     shown = dashboards(app)
     if not shown:
         return LeaderView(None, None, None)
     dashboard = shown[-1]
+    try:
+        pane = dashboard.query_one(TabbedContent).active or None
+    except NoMatches:
+        return None
     folder = session_folder(dashboard.session)
     run = inside(folder, app.runs_root) if folder is not None else None
-    return LeaderView(run, dashboard.query_one(TabbedContent).active or None, dashboard.tag)
+    return LeaderView(run, pane, dashboard.tag)
 
 
 class Leader:
@@ -72,7 +78,7 @@ class Leader:
 
     def publish(self) -> None:
         view = current_view(self.app)
-        if view == self.written:
+        if view is None or view == self.written:
             return
         try:
             write_view(self.app.runs_root, view)
@@ -132,10 +138,12 @@ class Follower:
         screen = app.screen
         if screen.is_modal:  # a chooser or the help is open: the student closes it first
             return
-        target = self._target(view.run)
-        if target is None:
+        if view.run is None:
             if isinstance(screen, DashboardScreen) and len(app.screen_stack) > 2:
                 app.pop_screen()  # the teacher went back to the runs list
+            return
+        target = self._target(view.run)
+        if target is None:  # not a run folder inside the watched folder: not followed
             return
         folder = session_folder(screen.session) if isinstance(screen, DashboardScreen) else None
         if folder is None or folder.resolve() != target.resolve():
@@ -146,10 +154,15 @@ class Follower:
             self._opening = (target, time.monotonic())
             app.open_folders([target])
             return
+        if screen.redraw_count == 0:  # pushed, not drawn yet: its tabs may not exist yet
+            return
         self._opening = None
-        tabs = screen.query_one(TabbedContent)
-        if view.pane in PANE_IDS and tabs.active != view.pane:
-            tabs.active = view.pane
+        try:
+            tabs = screen.query_one(TabbedContent)
+            if view.pane in PANE_IDS and tabs.active != view.pane:
+                tabs.active = view.pane
+        except (NoMatches, ValueError):  # a pane still being built: the next poll sets it
+            return
         if view.metric and view.metric != screen.tag and view.metric in screen.session.state.tags():
             screen.show_metric(view.metric)
 
