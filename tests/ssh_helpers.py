@@ -159,6 +159,10 @@ class Terminals:
         result = self.tmux("capture-pane", "-p", "-J", "-t", name, check=False)  # -J: wrapped lines joined
         return result.stdout if result.returncode == 0 else ""
 
+    def colours(self, name: str) -> str:
+        """The screen with its colours as escape sequences (``capture-pane -e``)."""
+        return self.tmux("capture-pane", "-p", "-e", "-t", name, check=False).stdout
+
     def alive(self, name: str) -> bool:
         return self.tmux("has-session", "-t", name, check=False).returncode == 0
 

@@ -57,8 +57,13 @@ def test_a_student_watches_a_live_run_resizes_and_quits(lesson):
         terminals.wait_for("alice", lambda s: shows_step(20)(s) and "train/loss" in s, "the live run at step 20")
         tell(writer, "more")
         terminals.wait_for("alice", shows_step(50), "the curves and status at step 50")
-        terminals.press("alice", "m")  # the next metric: the lab's own keys work over SSH
+        assert "\x1b[38;5;" in terminals.colours("alice")  # TERM=xterm-256color: 256 colours
+        # Pause, stop, rerun: refused in the read-only lab; then the next metric, so the keys
+        # before it were read too.
+        terminals.press("alice", "p", "s", "r", "m")
         terminals.wait_for("alice", lambda s: "─ train/accuracy ─" in s, "the next metric's curves")
+        assert "running" in terminals.screen("alice") and writer.poll() is None
+        assert [p.name for p in (runs / "adam-tiny").iterdir()] == [RUN]  # nothing launched
 
         terminals.resize("alice", 120, 40)
         redrawn = terminals.wait_for("alice", lambda s: len(s.rstrip("\n").splitlines()) >= 39 and max(len(line) for line in s.splitlines()) >= 115, "a redraw at 120x40")
@@ -141,11 +146,13 @@ def test_the_classroom_password_and_the_attempt_limit(lesson):
         screen = terminals.wait_for("guesser", lambda s: "SSH-EXITED-255" in s, "the server to close the connection after six tries")
         assert "too many authentication attempts" in screen and "too many authentication attempts" in room.log()
 
-        terminals.open("carol", room.ssh(None), 80, 24)
+        terminals.open("carol", room.ssh(None), 80, 24, env={"TERM": "xterm"})  # a 16-colour terminal
         terminals.wait_for("carol", lambda s: "password:" in s.lower(), "the password prompt")
         terminals.type("carol", room.password)
         terminals.press("carol", "Enter")
         terminals.wait_for("carol", runs_list, "the runs list")
+        drawn = terminals.colours("carol")
+        assert "\x1b[" in drawn and "38;5;" not in drawn and "48;5;" not in drawn  # colours its TERM allows
         terminals.press("carol", "q")
         wait_until(lambda: room.labs() == [], "no lab left")
 

@@ -27,7 +27,7 @@ MAX_PENDING_INPUT = 65536  # keys a busy lab has not read yet; more is dropped
 MAX_SIDE = 1000  # columns or rows a client may ask for
 TERM_GRACE_S = 1.0  # after SIGTERM, SIGKILL: a dropped connection's lab is gone within ~1 s
 # The teacher's environment says nothing about a student's terminal, or their keys.
-DROPPED_ENV = ("COLORTERM", "NO_COLOR", "FORCE_COLOR", "COLUMNS", "LINES", "SSH_AUTH_SOCK", "SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY", "TMUX", "TMUX_PANE", "DISPLAY")
+DROPPED_ENV = ("COLORTERM", "NO_COLOR", "FORCE_COLOR", "COLUMNS", "LINES", "SSH_AUTH_SOCK", "SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY", "TMUX", "TMUX_PANE", "DISPLAY", "TEXTUAL_COLOR_SYSTEM")
 
 
 def clamp(value: int, default: int) -> int:
