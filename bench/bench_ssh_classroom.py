@@ -67,8 +67,8 @@ def key_to_redraw(terminals: Terminals, name: str, repeats: int) -> list[float]:
 
 def resize_to_redraw(terminals: Terminals, name: str, repeats: int) -> list[float]:
     times = []
-    for i in range(repeats):
-        columns, rows = (120, 40) if i % 2 == 0 else (80, 24)
+    for _ in range(repeats):  # to the other size: 80x24 <-> 120x40
+        columns, rows = (80, 24) if _drawn_at(terminals.screen(name), 120, 40) else (120, 40)
         start = time.perf_counter()
         terminals.resize(name, columns, rows)
         until(lambda: _drawn_at(terminals.screen(name), columns, rows), f"{columns}x{rows} on {name}")
@@ -145,7 +145,10 @@ def timings(terminals: Terminals, room: SSHClassroom, key: Path, home: Path, rep
     for name in ("local", "remote"):
         on_dashboard(terminals, name)
     for what, measure in (("key", key_to_redraw), ("resize", resize_to_redraw)):
-        local, remote = measure(terminals, "local", repeats), measure(terminals, "remote", repeats)
+        local, remote = [], []
+        for _ in range(repeats):  # interleaved, one sample each: the machine's load drifts
+            local += measure(terminals, "local", 1)
+            remote += measure(terminals, "remote", 1)
         print(f"{what} to redraw, local terminal: {summary(local)}")
         print(f"{what} to redraw, over SSH:       {summary(remote)}")
         ratio = statistics.median(remote) / statistics.median(local)

@@ -42,7 +42,7 @@ def main() -> None:
                 write_view(args.runs, LeaderView(args.run, "values", None))  # the teacher's view
                 terminals.open("student", room.ssh(key), 80, 24)
                 terminals.wait_for("student", lambda s: "following" in s and "step" in s and "status" in s, "the teacher's run")
-                terminals.wait_for("student", lambda s: "━" in s.splitlines()[3], "the curves")
+                terminals.wait_for("student", lambda s: "task change" in s and "Values" in s and "b Browse" in s, "the curves, the values and the keys")
                 ansi = terminals.tmux("capture-pane", "-p", "-e", "-t", "student").stdout
         finally:
             terminals.end()

@@ -216,3 +216,13 @@ def test_sigterm_ends_every_session_and_leaves_no_process(lesson):
         assert "stopping: ending 3 session(s)" in room.log()
     finally:
         room.stop()
+
+
+def test_an_idle_session_ends(lesson):
+    tmp_path, runs, writer, key, authorized, terminals = lesson
+    with SSHClassroom(tmp_path, runs, ("--authorized-keys", str(authorized), "--idle-timeout", "3")) as room:
+        terminals.open("sleepy", room.ssh(key), 80, 24)
+        terminals.wait_for("sleepy", runs_list, "the runs list")  # then nothing is typed, nothing changes
+        wait_until(lambda: not terminals.alive("sleepy"), "the idle session to end", show=room.log)
+        assert "idle for 3 s; ending the session" in room.log()
+        wait_until(lambda: room.labs() == [], "no lab left")
