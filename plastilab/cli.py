@@ -270,7 +270,7 @@ def serve(
     password: Annotated[bool, typer.Option("--password", help="--ssh: also let students in with a classroom password, drawn and printed at start (the default without --authorized-keys).")] = False,
     no_auth: Annotated[bool, typer.Option("--no-auth", help="--ssh: anyone who reaches the port may enter; refused unless --host is a loopback address.")] = False,
     host_key: Annotated[Optional[Path], typer.Option("--host-key", help="--ssh: the server's private host key (made if missing; default: kept in ~/.config/plastilab/).")] = None,
-    idle_timeout: Annotated[float, typer.Option("--idle-timeout", help="--ssh: end a session after this many seconds with nothing typed or drawn.", min=1)] = 1800.0,
+    idle_timeout: Annotated[float, typer.Option("--idle-timeout", help="--ssh: end a session after this many seconds with no key pressed (default: two hours, a long lesson).", min=1)] = 7200.0,
     follow: Annotated[bool, typer.Option("--follow", help="Presenter mode: every viewer follows the view of `plastilab --lead` or `plastilab watch --lead` on the same folder (b: browse freely / follow again).")] = False,
 ) -> None:
     """Serve the lab to a browser through textual-serve, behind a secret token; or, with --ssh,

@@ -69,7 +69,7 @@ class LabProcess:
         self.pending = b""
         self.reading = False
         self._loop = asyncio.get_running_loop()
-        self.last_activity = time.monotonic()
+        self.last_activity = time.monotonic()  # the student's last key or resize (idle timeout)
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -108,7 +108,6 @@ class LabProcess:
             self.pause()
             self.closed.set()
             return
-        self.last_activity = time.monotonic()
         self.on_output(data)
 
     def pause(self) -> None:
@@ -150,6 +149,7 @@ class LabProcess:
     def resize(self, columns: int, rows: int) -> None:
         """The kernel tells the lab (SIGWINCH) and it redraws at the new size."""
         self.size = (columns, rows)
+        self.last_activity = time.monotonic()
         if self.master >= 0:
             set_size(self.master, columns, rows)
 

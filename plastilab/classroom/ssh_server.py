@@ -42,7 +42,7 @@ class ClassroomSettings:
     port: int
     access: Access
     max_sessions: int = 50
-    idle_timeout_s: float = 1800.0
+    idle_timeout_s: float = 7200.0
     follow: bool = False
     memory_mb: int | None = 2048
 
@@ -93,7 +93,8 @@ class Classroom:
         return f"plastilab: the classroom is full ({n} students are watching); ask the teacher, or try again later"
 
     async def check_idle(self) -> None:
-        """Ends sessions where nothing was typed or drawn for the idle timeout."""
+        """Ends sessions where nothing was typed for the idle timeout (a lesson's length by default:
+        a student may watch the teacher's view without a key for an hour)."""
         while True:
             await asyncio.sleep(IDLE_CHECK_S)
             for session in list(self.sessions):

@@ -135,7 +135,8 @@ class LabSession(asyncssh.SSHServerSession):
         self._leave()
 
     def idle_for(self) -> float:
-        """Seconds since the student typed or the lab drew anything."""
+        """Seconds since the student typed or resized (a live run redraws all the time, so what
+        the lab draws says nothing about whether anyone is there)."""
         return time.monotonic() - self.lab.last_activity if self.lab is not None else 0.0
 
 
