@@ -280,6 +280,8 @@ def serve(
     if follow and watch is None:
         fail("--follow: students follow the teacher in a read-only lab; add --watch RUNS_DIR")
     if ssh:
+        if token is not None:
+            fail("--token: the browser lab's secret; with --ssh students enter with --authorized-keys or the drawn password")
         _serve_ssh(host, 2222 if port is None else port, 50 if max_sessions is None else max_sessions, watch, authorized_keys, password, no_auth, host_key, idle_timeout, follow)
         return
     for name, given in (("--authorized-keys", authorized_keys), ("--password", password), ("--no-auth", no_auth), ("--host-key", host_key)):

@@ -44,6 +44,7 @@ def test_a_huge_leader_file_is_not_read(tmp_path):
         (["serve", "--follow"], "--follow: students follow the teacher in a read-only lab; add --watch RUNS_DIR"),
         (["serve", "--password"], "--password: only with --ssh"),
         (["serve", "--ssh"], "--ssh: serves the read-only lab over a folder of runs; add --watch RUNS_DIR"),
+        (["serve", "--ssh", "--watch", ".", "--token", "x" * 20], "--token: the browser lab's secret"),
         (["watch", ".", "--lead", "--follow"], "--lead and --follow: a viewer leads or follows; choose one"),
     ],
 )
