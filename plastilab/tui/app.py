@@ -54,6 +54,9 @@ class PlastilabApp(App):
     BINDINGS = [
         Binding("d", "toggle_theme", "Theme", show=False),
         Binding("q", "quit", "Quit"),
+        # Presenter mode, a follower only (tui/presenter.py): one key leaves and rejoins the teacher.
+        Binding("b", "browse", "Browse"),
+        Binding("b", "follow", "Follow"),
     ]
 
     def __init__(
@@ -66,6 +69,8 @@ class PlastilabApp(App):
         theme: str = "textual-dark",
         read_only: bool = False,
         study_dir: Path | None = None,
+        lead: bool = False,
+        follow: bool = False,
     ) -> None:
         super().__init__()
         self.read_only = read_only
@@ -80,9 +85,16 @@ class PlastilabApp(App):
         self.sessions: dict[int, Session] = {}
         self.live_session: Session | None = None
         self.devices: tuple[str, ...] = ("auto", "cpu")  # until the device worker says more
+        from plastilab.tui.presenter import Follower, Leader
+
+        self.leader = Leader(self) if lead else None  # presenter mode: this app's view is published
+        self.follower = Follower(self) if follow and read_only else None  # ... or followed
 
     def on_mount(self) -> None:
         self.theme = self.initial_theme
+        for presenter in (self.leader, self.follower):
+            if presenter is not None:
+                presenter.start()
         if self.watch_dir is not None:
             self.open_folders([self.watch_dir], follow=True)
         elif self.study_dir is not None:
@@ -289,6 +301,19 @@ class PlastilabApp(App):
         self.request_launch(LaunchRequest(message.run_dir / "scenario.toml", [], None))
 
     # -- app-wide keys ---------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("browse", "follow"):  # the key that applies now: leave, or rejoin
+            return self.follower is not None and self.follower.following == (action == "browse")
+        return super().check_action(action, parameters)
+
+    def action_browse(self) -> None:
+        if self.follower is not None and self.follower.following:
+            self.follower.toggle()
+
+    def action_follow(self) -> None:
+        if self.follower is not None and not self.follower.following:
+            self.follower.toggle()
+
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
@@ -305,6 +330,8 @@ class PlastilabApp(App):
                 session.process.shutdown(timeout=5.0, drain=True)
 
     def on_unmount(self) -> None:
+        if self.leader is not None:
+            self.leader.stop()
         self.end_training()
 
 

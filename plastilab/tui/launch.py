@@ -7,13 +7,14 @@ import sys
 from pathlib import Path
 
 
-def run_app(scenarios_dirs: list[Path] | None = None, runs_root: Path = Path("runs")) -> None:
-    """``plastilab``: the picker over the built-in scenarios plus any ``--scenarios DIR``."""
+def run_app(scenarios_dirs: list[Path] | None = None, runs_root: Path = Path("runs"), lead: bool = False) -> None:
+    """``plastilab``: the picker over the built-in scenarios plus any ``--scenarios DIR``;
+    ``lead``: students' labs following ``runs_root`` show what this one shows (presenter mode)."""
     from plastilab.tui.app import PlastilabApp
     from plastilab.core.catalog import builtin_scenario_dir
 
     dirs = [builtin_scenario_dir(), *(scenarios_dirs or [])]
-    PlastilabApp(scenarios_dirs=dirs, runs_root=runs_root).run()
+    PlastilabApp(scenarios_dirs=dirs, runs_root=runs_root, lead=lead).run()
 
 
 def watch(run_dir: Path) -> None:
@@ -30,14 +31,16 @@ def watch(run_dir: Path) -> None:
     PlastilabApp(watch_dir=run_dir, runs_root=run_dir.parent.parent).run()
 
 
-def watch_runs(runs_dir: Path) -> None:
+def watch_runs(runs_dir: Path, lead: bool = False, follow: bool = False) -> None:
     """``plastilab watch RUNS_DIR``: a read-only lab over a folder of runs (the classroom's viewer).
 
     The runs list refreshes as runs appear; a running one opens as a followed dashboard. No picker,
-    and nothing that starts, pauses, stops or reruns a run: any number of viewers may watch."""
+    and nothing that starts, pauses, stops or reruns a run: any number of viewers may watch.
+    ``lead`` publishes this viewer's view (the teacher's); ``follow`` shows the leader's view until
+    the viewer presses b (tui/presenter.py)."""
     from plastilab.tui.app import PlastilabApp
 
-    PlastilabApp(runs_root=Path(runs_dir), read_only=True).run()
+    PlastilabApp(runs_root=Path(runs_dir), read_only=True, lead=lead, follow=follow).run()
 
 
 def watch_study(study_dir: Path) -> None:
