@@ -126,5 +126,7 @@ def test_seeds_trained_together_resumed_equal_uninterrupted(tmp_path):
     overrides = [*BLOCK_MDP, "training.population='on'"]
     whole, resumed, saved = run_twice(tmp_path, TINY.name, overrides, stop_step=110, seeds=2)
     assert saved["step"] == 100 and saved["position"] == {}  # one loop for both seeds
-    assert set(saved["runner"]["measure_streams"]) == {"0", "1"}
+    # each combination keeps its own measurement stream (seeded from its seed)
+    streams = [combo["measure_stream"] for combo in saved["runner"]["combinations"]]
+    assert len(streams) == 2 and not torch.equal(streams[0], streams[1])
     assert_same_run(resumed, whole)
