@@ -10,7 +10,10 @@ population/alone (the issue's target for N = 32 on the CPU: >= 2, i.e. one core 
 population does twice the work of one core running agents one per process), the replay bytes
 per agent of each, and the load average.
 
-    .venv/bin/python bench/bench_dqn_population.py [--agents 8 32] [--steps 300] [--repeats 3] [--device cpu]
+With ``--fused-adam`` both sides use torch's fused Adam kernel (``fused_adam = true``: the lone
+agent and the population still agree bit for bit, on another trajectory than the default Adam's).
+
+    .venv/bin/python bench/bench_dqn_population.py [--agents 8 32] [--steps 300] [--repeats 3] [--device cpu] [--fused-adam]
 """
 
 from __future__ import annotations
@@ -75,7 +78,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--fused-adam", action="store_true", help="torch's fused Adam kernel, alone and stacked")
     args = parser.parse_args()
+    global CONFIG
+    CONFIG = CONFIG.model_copy(update={"fused_adam": args.fused_adam})
     torch.set_num_threads(args.threads)
     images, labels = load_images("mnist-5k", 5000, seed=0)
     images = images.to(args.device)
@@ -87,7 +93,7 @@ def main() -> None:
             rate, pop_bytes = together(images, labels, n, max(args.steps // n * 4, 20), args.device)
             rates[f"N={n}"].append(rate)
     base = statistics.median(rates["alone"])
-    print(f"device {args.device}, {args.threads} thread(s), load average {os.getloadavg()[0]:.1f} {os.getloadavg()[1]:.1f}")
+    print(f"device {args.device}, {args.threads} thread(s), {'fused' if args.fused_adam else 'op-by-op'} Adam, load average {os.getloadavg()[0]:.1f} {os.getloadavg()[1]:.1f}")
     print(f"replay bytes per agent (20,000 transitions): alone {alone_bytes:,}, population {pop_bytes:,} ({alone_bytes / pop_bytes:.0f}x less)")
     for name, values in rates.items():
         median = statistics.median(values)

@@ -16,13 +16,13 @@ Histories are timed twice: with the app's default bounded history (capacity 2048
 Then the probe and Hessian panes over checkpoints (``t``: 64 checkpoints of a 100-bin density and
 of 8 targets' 200-step probe curves per series) against the latest-only panes, in the same run.
 With ``--population``, then a population's run: 128 series (4 variants x 32 seeds,
-``<variant>/s<seed>``), each curve drawn and grouped per variant (mean, min-max over seeds; key
-a), 2,000 points a history. Measured (CPU time of the UI thread, load ~10): 148 ms at 80x24 and
-263 ms at 160x50 each drawn, 78 and 93 ms grouped: over the 50 ms budget, most of it in the
-probe, Hessian-density and learning-curve panes, which draw every series (grouped, only the
-learning curves group).
+``<variant>/s<seed>``), each curve drawn (key a) and grouped per variant (mean, min-max over
+seeds: the dashboard's default past 8 series), 2,000 points a history. Measured (CPU time of the
+UI thread, load ~11): grouped 32 ms at 80x24 and 45 ms at 160x50 (within budget; 78 and 93 ms
+before the probe and Hessian panes grouped too and unchanged series stopped being recomputed),
+each drawn 122 and 390 ms (over budget: plotext draws 128 lines in every pane).
 
-    .venv/bin/python bench/bench_tui_redraw.py [--repeats 20] [--population]
+    .venv/bin/python bench/bench_tui_redraw.py [--repeats 20] [--population | --population-only] [--cpu]
 """
 
 from __future__ import annotations
@@ -113,6 +113,7 @@ async def measure(
         assert isinstance(screen, DashboardScreen)
         screen.over_time = over_time  # the probe and Hessian panes over checkpoints (key t)
         screen.over_seeds = over_seeds  # each variant's mean and min-max over its seeds (key a)
+        screen._seeds_chosen = True  # as if key a was pressed: not the many-series default
         charts = [screen.query_one(t) for t in (LearningCurves, PlasticityCurve, EigenvalueHistogram)]
         heatmap = screen.query_one(CovarianceHeatmap)
         width, height = screen.query_one(LearningCurves).size  # hidden panes drawn as large
@@ -142,11 +143,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--cpu", action="store_true", help="time CPU seconds of this thread, not wall seconds (for a shared machine)")
     parser.add_argument("--population", action="store_true", help="also time a population's 128 series, each drawn and grouped")
+    parser.add_argument("--population-only", action="store_true", help="time only the population's 128 series")
     args = parser.parse_args()
+    args.population |= args.population_only
     clock = time.thread_time if args.cpu else time.perf_counter
     print(f"timing {'CPU time of the UI thread' if args.cpu else 'wall time'}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     worst = {}
-    for capacity in (2048, 16384):
+    for capacity in () if args.population_only else (2048, 16384):
         for size in ((80, 24), (160, 50)):
             panes, full, points = asyncio.run(measure(capacity, size, args.repeats, clock))
             p, f = statistics.median(panes) * 1e3, statistics.median(full) * 1e3
@@ -155,7 +158,7 @@ def main() -> None:
                 f"capacity {capacity:5d} ({points:5d} points a history kept), {size[0]}x{size[1]}: "
                 f"screen {f:5.1f} ms (max {max(full) * 1e3:5.1f})   all panes, hidden too {p:5.1f} ms (max {max(panes) * 1e3:5.1f})"
             )
-    for size in ((80, 24), (160, 50)):  # the probe and Hessian panes over checkpoints (key t)
+    for size in () if args.population_only else ((80, 24), (160, 50)):  # the probe and Hessian panes over checkpoints (key t)
         base = asyncio.run(measure(2048, size, args.repeats, clock))[0]
         over = asyncio.run(measure(2048, size, args.repeats, clock, over_time=True))
         p, f, b = statistics.median(over[0]) * 1e3, statistics.median(over[1]) * 1e3, statistics.median(base) * 1e3
@@ -168,7 +171,7 @@ def main() -> None:
         for over_seeds in (False, True):
             panes, full, _ = asyncio.run(measure(2048, size, args.repeats, clock, series=POPULATION, over_seeds=over_seeds, points=POPULATION_POINTS))
             f = statistics.median(full) * 1e3
-            worst[size] = max(worst[size], f)
+            worst[size] = max(worst.get(size, 0.0), f)
             print(
                 f"{len(POPULATION)} series ({'grouped: mean, min-max over 32 seeds' if over_seeds else 'each drawn'}), {size[0]}x{size[1]}: "
                 f"screen {f:5.1f} ms (max {max(full) * 1e3:5.1f})   all panes, hidden too {statistics.median(panes) * 1e3:5.1f} ms"

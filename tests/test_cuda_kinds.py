@@ -76,6 +76,7 @@ def test_kind_runs_on_cuda_and_agrees_with_cpu(kind, tmp_path):
         assert math.isclose(gpu[key], cpu[key], rel_tol=1e-2, abs_tol=1e-4), (key, gpu[key], cpu[key])
 
 
+@pytest.mark.timeout(600)  # the subprocess's own limit: every kind's quick file and five benches on a busy machine
 def test_gpu_suite_runs_in_its_cpu_quick_mode():
     """The prepared GPU script, run as a check of itself: every kind's row and agreement, and
     each bench's summary (tiny sizes on the CPU; it measures nothing here)."""

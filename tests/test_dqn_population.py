@@ -135,3 +135,17 @@ def test_networks_without_the_direct_form_train_as_alone_up_to_rounding(data, to
     for n, (agent, losses) in enumerate(alone):
         assert torch.equal(agent.replay_buffer.actions[:120], pop.replay.actions[n, :120].long())
         assert max(abs(a - b) for a, b in zip(losses, together[n]) if a is not None) <= 1e-5
+
+
+@pytest.mark.timeout(600)
+def test_agents_with_fused_adam_train_as_they_train_alone_with_it(data):
+    # torch's fused Adam kernel, alone and on the stack: the same floats again (another rounding
+    # than the default Adam's, so another trajectory than without it)
+    torch.set_num_threads(1)
+    alone, pop, together = train_alone_and_together(
+        data, 400, brownian=False, hidden=[64, 64], fused_adam=True, learning_starts=50, batch_size=16, buffer_size=1000, target_network_frequency=100,
+    )
+    assert_same_agents(data, alone, pop, together, n_trained=350)
+    assert DQNConfig(fused_adam=True).fused_adam
+    with pytest.raises(ValueError, match="fused_adam"):
+        DQNConfig(optimizer="rmsprop", fused_adam=True)

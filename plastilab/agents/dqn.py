@@ -144,7 +144,9 @@ def initial_q_network(config: DQNConfig, observation_shape: tuple[int, ...], n_a
 
 def make_optimizer(config: DQNConfig, params) -> torch.optim.Optimizer:
     if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=config.learning_rate, eps=config.eps)
+        # fused_adam: torch's fused kernel (a population's stacked Adam then runs it too, so an
+        # agent alone and inside a population still agree bit for bit)
+        return torch.optim.Adam(params, lr=config.learning_rate, eps=config.eps, fused=config.fused_adam or None)
     # Dopamine's DQN: RMSProp with centred second moments and momentum 0
     return torch.optim.RMSprop(params, lr=config.learning_rate, eps=config.eps, alpha=0.95, centered=True)
 

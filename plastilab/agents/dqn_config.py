@@ -17,6 +17,7 @@ class DQNConfig(Strict):
     optimizer: Literal["adam", "rmsprop"] = Field("adam", description="the TD learner's optimiser")
     learning_rate: float = Field(1e-3, gt=0, description="the optimiser's step size")
     eps: float = Field(1e-8, gt=0, description="the optimiser's epsilon (Adam's or RMSProp's)")
+    fused_adam: bool = Field(False, description="Adam through torch's fused kernel: numbers differ from the default by rounding; a population of 32 steps ~1.45x faster on the CPU")
     gamma: float = Field(0.99, ge=0, lt=1, description="the discount factor")
     loss: Literal["huber", "mse"] = Field("huber", description="the TD loss on Q(s, a) - target")
     double_dqn: bool = Field(False, description="pick the bootstrap action with the online network (van Hasselt et al.)")
@@ -33,4 +34,6 @@ class DQNConfig(Strict):
     def _batch_fits(self) -> DQNConfig:
         if self.batch_size > self.buffer_size:
             raise ValueError(f"batch_size ({self.batch_size}) exceeds buffer_size ({self.buffer_size})")
+        if self.fused_adam and self.optimizer != "adam":
+            raise ValueError("fused_adam is Adam's kernel; set optimizer = \"adam\" or fused_adam = false")
         return self

@@ -79,7 +79,7 @@ class DQNPopulation:
         self.q_values = self.online
         self.target_q_values = self.target
         # Dopamine's centred RMSProp or Adam, as dqn.make_optimizer builds for one agent
-        self.optimizer = make_stacked_optimizer(self.config.optimizer, self.online.parameters(), optimizer_hyper(configs))
+        self.optimizer = make_stacked_optimizer(self.config.optimizer, self.online.parameters(), optimizer_hyper(configs), fused=self.config.fused_adam)
         samplers = [torch.Generator().manual_seed(s + 1) for s in seeds]
         self.replay = IndexReplay(self.n, self.config.buffer_size, images, samplers, device=self.device)
         self.explore_rngs = [np.random.default_rng([s, 0xE]) for s in seeds]

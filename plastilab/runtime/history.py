@@ -28,6 +28,10 @@ class DecimatedHistory:
         self._pending = 0
         self._plo = (0.0, 0.0)
         self._phi = (0.0, 0.0)
+        # points() as last computed and the count it was computed at: a dashboard redraws every
+        # series each time any one moves (a population's 128), most of them unchanged since.
+        self._points: tuple[np.ndarray, np.ndarray] | None = None
+        self._points_count = -1
 
     def __len__(self) -> int:
         """Points ``points()`` returns at most (two per bucket)."""
@@ -71,7 +75,15 @@ class DecimatedHistory:
         self.stride *= 2
 
     def points(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every kept point, in x order (a bucket's low and high in the order they came)."""
+        """Every kept point, in x order (a bucket's low and high in the order they came); read-only
+        arrays, shared until the next append."""
+        if self._points is None or self._points_count != self.count:
+            x, y = self._compute_points()
+            x.flags.writeable = y.flags.writeable = False
+            self._points, self._points_count = (x, y), self.count
+        return self._points
+
+    def _compute_points(self) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = self._lo[: self._n], self._hi[: self._n]
         if self._pending:
             lo = np.vstack([lo, [self._plo]])

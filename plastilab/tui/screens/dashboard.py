@@ -22,7 +22,7 @@ from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 from plastilab.core.presentation import presentation_for
 from plastilab.runtime.final_losses import has_final_losses
 from plastilab.runtime.session import Session
-from plastilab.tui.palette import series_style
+from plastilab.tui.palette import SERIES_COLOURS, series_style
 from plastilab.tui.series_names import short_names
 from plastilab.tui.widgets.covariance_heatmap import CovarianceHeatmap, shown_matrices
 from plastilab.tui.widgets.hessian_density_pane import HessianDensityPane
@@ -37,6 +37,11 @@ REDRAW_PERIOD_S = 0.1  # at most ten redraws a second
 CLOCK_PERIOD_S = 1.0
 # After the kind's own metric (its main loss, until it arrives): what most runs log.
 FALLBACK_TAGS = ("train/accuracy", "task/final_loss", "units/dead_fraction")
+# A run of more series than the palette has colours opens grouped over seeds (each variant's mean
+# and min-max; key a shows every seed): past that, lines share colours and cannot be told apart,
+# and every pane's cost grows with its lines (128 series drawn each: 148-263 ms a redraw against
+# the 50 ms budget; grouped: bench/bench_tui_redraw.py --population).
+GROUP_ABOVE = len(SERIES_COLOURS)
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,7 @@ class DashboardScreen(Screen):
         self._tag_chosen = False
         self.log_y = False
         self.over_seeds = False  # curves: each seed, or each variant's mean and min-max over seeds
+        self._seeds_chosen = False  # the person pressed a: GROUP_ABOVE no longer decides
         self.hidden: set[str] = set()
         self.matrix_index = 0
         self.over_time = False  # probe and Hessian panes: over checkpoints instead of the latest
@@ -156,6 +162,8 @@ class DashboardScreen(Screen):
             # Its loss while that metric has no point yet (a return before the first episode ends).
             preferred = (shown.dashboard_metric, *shown.progress_tags, shown.main_curve, *FALLBACK_TAGS)
             self.tag = next((t for t in preferred if t in tags), tags[0] if tags else None)
+        if not self._seeds_chosen:
+            self.over_seeds = len(state.series) > GROUP_ABOVE and bool(seed_groups(state.series))
         self._draw_status()
         self._choose_names()
         self._draw_legend()
@@ -290,6 +298,7 @@ class DashboardScreen(Screen):
 
     def action_over_seeds(self) -> None:
         self.over_seeds = not self.over_seeds
+        self._seeds_chosen = True
         self._view_changed = True
 
     def action_next_metric(self) -> None:

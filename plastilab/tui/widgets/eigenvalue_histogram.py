@@ -18,6 +18,7 @@ from plastilab.core.events import Histogram
 from plastilab.tui.palette import series_rgb
 from plastilab.runtime.run_state import RunState
 from plastilab.tui.widgets.chart import Chart
+from plastilab.tui.widgets.seed_bands import EventMemo, drawn_units
 
 HINT = "no hessian/density yet: scenarios with the Hessian instrument fill this pane"
 FLOOR = 1e-6  # log density is drawn down to this fraction of the peak
@@ -41,24 +42,31 @@ def bulk_of(counts: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarr
 class EigenvalueHistogram(Chart):
     def __init__(self, **kwargs) -> None:
         super().__init__(placeholder=HINT, **kwargs)
+        self._memo = EventMemo()  # each series' bulk and each variant's mean, while its events stay the latest
 
-    def draw(self, state: RunState, log_y: bool, hidden: set[str]) -> str:
+    def draw(self, state: RunState, log_y: bool, hidden: set[str], over_seeds: bool = False) -> str:
+        """Each shown series' latest density (``over_seeds``: each variant's mean density over its
+        seeds, on one grid across their bulks); returns the caption."""
         histograms: dict[str, Histogram] = state.arrays.get("histogram", {})  # type: ignore[assignment]
-        drawn = []
-        for name, event in histograms.items():
-            if name in hidden:
+        drawn = []  # (colour index, x, log density, latest event, mass outside the bulk, its range, top λ)
+        seeds_in = []  # how many series each drawn line stands for
+        for unit in drawn_units(state.series, histograms, hidden, over_seeds):
+            bulks = [b for b in (self._memo.get(name, (histograms[name],), lambda e=histograms[name]: event_bulk(e)) for name in unit) if b]
+            if not bulks:
                 continue
-            counts = np.asarray(event.counts, dtype=float)
-            edges = np.asarray(event.edges, dtype=float)
-            if len(counts) == 0 or len(edges) != len(counts) + 1 or not np.all(np.isfinite(edges)):
-                continue
-            x, density, outside, span = bulk_of(counts, edges)
+            if len(bulks) == 1:
+                event, x, density, outside, span = bulks[0]
+            else:
+                event, x, density, outside, span = self._memo.get(tuple(unit), tuple(b[0] for b in bulks), lambda: mean_bulk(bulks))
             peak = float(density.max()) if len(density) else 0.0
             if peak <= 0:
                 continue
             y = np.log10(np.maximum(density, FLOOR * peak))
-            index = state.series.index(name) if name in state.series else len(drawn)
-            drawn.append((index, x, y, event, outside, span))
+            index = state.series.index(unit[0]) if unit[0] in state.series else len(drawn)
+            tops = [(state.latest.get(b[0].series) or {}).get("hessian/top_eigenvalue") for b in bulks]
+            top = max((t for t in tops if t is not None), default=None)
+            drawn.append((index, x, y, event, outside, span, top))
+            seeds_in.append(len(bulks))
         if not drawn:
             self.show_placeholder(HINT)
             return ""
@@ -80,8 +88,10 @@ class EigenvalueHistogram(Chart):
         plt.xticks(list(ticks), [f"{t:.3g}" for t in ticks])
         event = drawn[0][3]
         caption = f"{event.tag} at step {max(d[3].step for d in drawn):,} · log density, bulk"
-        if len(drawn) == 1:
+        if len(drawn) == 1 and seeds_in[0] == 1:
             caption += f" · {event.series}"
+        if max(seeds_in) > 1:
+            caption += " · mean over seeds"
         outliers = [self._outliers(state, d) for d in drawn]
         caption += "".join(o for o in outliers if o)
         plt.title(caption)
@@ -104,11 +114,35 @@ class EigenvalueHistogram(Chart):
 
     @staticmethod
     def _outliers(state: RunState, drawn: tuple) -> str:
-        """' · outliers: 0.05% up to 7.2 (top λ 7.2)' for a series with mass beyond the bulk."""
-        _, x, _, event, outside, span = drawn
+        """' · outliers: 0.05% up to 7.2 (top λ 7.2)' for a series (or variant) with mass beyond the bulk."""
+        _, x, _, event, outside, span, top = drawn
         if outside <= 0:
             return ""
-        top = (state.latest.get(event.series) or {}).get("hessian/top_eigenvalue")
         beyond = f"{span[0]:.3g}..{span[1]:.3g}"
         text = f" · outliers: {outside:.2%} of the mass, range {beyond}"
         return text + (f", top λ {top:.3g}" if top is not None else "")
+
+
+def event_bulk(event: Histogram) -> tuple | None:
+    """(event, *bulk_of) for a well-formed histogram; None for one the pane cannot draw."""
+    counts = np.asarray(event.counts, dtype=float)
+    edges = np.asarray(event.edges, dtype=float)
+    if len(counts) == 0 or len(edges) != len(counts) + 1 or not np.all(np.isfinite(edges)):
+        return None
+    return (event, *bulk_of(counts, edges))
+
+
+GRID_POINTS = 100  # a variant's mean density: its seeds' bulks on this many points
+
+
+def mean_bulk(bulks: list[tuple]) -> tuple:
+    """(latest event, x, mean density, mean mass outside the bulk, widest range) over seeds'
+    ``(event, centres, density, outside, span)``: each seed's density on one grid across every
+    seed's bulk, 0 outside its own (the density of all seeds' eigenvalues pooled, each weighted alike)."""
+    left = min(float(b[1][0]) for b in bulks)
+    right = max(float(b[1][-1]) for b in bulks)
+    x = np.linspace(left, right, GRID_POINTS) if right > left else bulks[0][1][:1]
+    density = np.mean([np.interp(x, centres, d, left=0.0, right=0.0) for _, centres, d, _, _ in bulks], axis=0)
+    outside = float(np.mean([b[3] for b in bulks]))
+    span = (min(b[4][0] for b in bulks), max(b[4][1] for b in bulks))
+    return max((b[0] for b in bulks), key=lambda e: e.step), x, density, outside, span

@@ -30,7 +30,7 @@ class HessianDensityPane(EigenvalueHistogram):
         if view.over_time:
             return self.draw_over_time(state, view)
         by_kind = SimpleNamespace(arrays={"histogram": state.arrays.get(TAG, {})}, series=state.series, latest=state.latest)
-        return super().draw(by_kind, view.log_y, set(view.hidden))
+        return super().draw(by_kind, view.log_y, set(view.hidden), view.over_seeds)
 
     def draw_over_time(self, state: RunState, view: PaneView) -> str:
         history = state.array_history

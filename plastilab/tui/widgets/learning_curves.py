@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from plastilab.core.series_names import split_seeded_name
 from plastilab.runtime.history import fit_to_columns
 from plastilab.tui.palette import BOUNDARY_COLOUR, series_rgb
 from plastilab.runtime.run_state import RunState
 from plastilab.tui.widgets.chart import Chart, log10_axis, positive_log10, step_axis, value_axis
 from plastilab.tui.widgets.pane import PaneView
-
-
-def seed_groups(series: list[str]) -> dict[str, list[str]]:
-    """Variants run over two or more seeds: variant -> its series ``<variant>/s<seed>``."""
-    groups: dict[str, list[str]] = {}
-    for name in series:
-        variant, seed = split_seeded_name(name)
-        if seed is not None:
-            groups.setdefault(variant, []).append(name)
-    return {variant: names for variant, names in groups.items() if len(names) > 1}
+from plastilab.tui.widgets.seed_bands import seed_groups  # noqa: F401 (the dashboard and tests import it from here)
 
 
 class LearningCurves(Chart):
@@ -77,11 +67,16 @@ class LearningCurves(Chart):
             if not shown:
                 continue
             curves = [state.scalars[n][tag].points() for n in shown]
-            common = set(curves[0][0].tolist()).intersection(*(x.tolist() for x, _ in curves[1:]))
-            steps = np.array(sorted(common), dtype=float)
-            if steps.size == 0:
-                continue
-            values = np.stack([np.interp(steps, x, y) for x, y in curves])  # exact: steps are common
+            x0 = curves[0][0]
+            if all(len(x) == len(x0) and np.array_equal(x, x0) for x, _ in curves[1:]):
+                steps = x0  # a population logs every seed at the same steps: no set to build
+                values = np.stack([y for _, y in curves])
+            else:
+                common = set(x0.tolist()).intersection(*(x.tolist() for x, _ in curves[1:]))
+                steps = np.array(sorted(common), dtype=float)
+                if steps.size == 0:
+                    continue
+                values = np.stack([np.interp(steps, x, y) for x, y in curves])  # exact: steps are common
             index = state.series.index(names[0])
             for row in (values.min(0), values.max(0), values.mean(0)):
                 x, y = (positive_log10(steps, row) if log_y else (steps, row))

@@ -15,6 +15,7 @@ from plastilab.tui.palette import series_rgb
 from plastilab.runtime.run_state import RunState
 from plastilab.tui.widgets.chart import Chart, log10_axis, positive_log10, short_number, step_axis, value_axis
 from plastilab.tui.widgets.pane import PaneView
+from plastilab.tui.widgets.seed_bands import EventMemo, band, drawn_units, seed_groups
 from plastilab.tui.widgets.probe_overlay import CheckpointCurve, faded, probe_overlay, ramp_rgb, sparkline_lines
 
 TAG = "probe/curve"
@@ -26,37 +27,42 @@ HINT = f"no {TAG} yet: scenarios with the plasticity probe fill this pane"
 class PlasticityCurve(Chart):
     def __init__(self, **kwargs) -> None:
         super().__init__(placeholder=HINT, **kwargs)
+        self._memo = EventMemo()  # each drawn unit's rows, while its curves stay the latest
 
     def draw(self, state: RunState, view: PaneView) -> str:
-        """Draw the latest curve of every series; returns a caption for the pane."""
+        """Draw the latest curve of every series (over seeds: each variant's mean between its
+        seeds' min and max); returns a caption for the pane."""
         if view.over_time:
             return self.draw_over_time(state, view)
-        log_y, hidden = view.log_y, view.hidden
+        log_y = view.log_y
         curves: dict[str, Curve] = state.arrays.get(TAG, {})  # type: ignore[assignment]
-        drawn = []
-        for name, event in curves.items():
-            if name in hidden:
+        drawn = []  # (colour index, x, y, event, marker): over seeds a variant's min, max (dots) and mean
+        for unit in drawn_units(state.series, curves, view.hidden, view.over_seeds):
+            events = tuple(curves[name] for name in unit)
+            rows = self._memo.get(tuple(unit), events, lambda: unit_rows(events))
+            if rows is None:
                 continue
-            x, y = np.asarray(event.x, dtype=float), np.asarray(event.y, dtype=float)
-            keep = np.isfinite(y)
-            x, y = x[keep], y[keep]
-            if log_y:
-                x, y = positive_log10(x, y)
-            if len(x):
-                index = state.series.index(name) if name in state.series else len(drawn)
-                drawn.append((index, x, y, event))
+            x, rows = rows
+            index = state.series.index(unit[0]) if unit[0] in state.series else len(drawn)
+            event = max(events, key=lambda e: e.step)
+            for y, marker in rows:
+                px, py = positive_log10(x, y) if log_y else (x, y)
+                if len(px):
+                    drawn.append((index, px, py, event, marker))
         if not drawn:
             self.show_placeholder(HINT)
             return ""
         self.begin()
-        for index, x, y, _ in drawn:
-            self.plt.plot(x.tolist(), y.tolist(), marker="braille", color=series_rgb(index))
+        for index, x, y, _, marker in drawn:
+            self.plt.plot(x.tolist(), y.tolist(), marker=marker, color=series_rgb(index))
         if log_y:
-            log10_axis(self.plt, min(float(y.min()) for _, _, y, _ in drawn), max(float(y.max()) for _, _, y, _ in drawn))
-        x_low = min(float(x.min()) for _, x, _, _ in drawn)
-        x_high = max(float(x.max()) for _, x, _, _ in drawn)
+            log10_axis(self.plt, min(float(y.min()) for _, _, y, *_ in drawn), max(float(y.max()) for _, _, y, *_ in drawn))
+        x_low = min(float(x.min()) for _, x, *_ in drawn)
+        x_high = max(float(x.max()) for _, x, *_ in drawn)
         step_axis(self.plt, x_low, x_high, self.size.width - 8)
-        caption = f"{drawn[0][3].tag} at step {max(e.step for *_, e in drawn):,}: loss while fitting a fresh task"
+        caption = f"{drawn[0][3].tag} at step {max(d[3].step for d in drawn):,}: loss while fitting a fresh task"
+        if view.over_seeds and seed_groups(state.series):
+            caption += " · mean, min–max over seeds"
         self.plt.title(caption)
         self._changed()
         return caption
@@ -110,6 +116,23 @@ class PlasticityCurve(Chart):
         self.lines = short_pane
         self._changed()
         return caption
+
+
+def unit_rows(events: tuple[Curve, ...]) -> tuple[np.ndarray, list[tuple[np.ndarray, str]]] | None:
+    """(x, [(y, marker)]) for one series' curve, or a variant's seeds' min, max (dots) and mean
+    (braille); None when no curve has a finite point."""
+    lines = []
+    for event in events:
+        x, y = np.asarray(event.x, dtype=float), np.asarray(event.y, dtype=float)
+        keep = np.isfinite(y)
+        if keep.any():
+            lines.append((x[keep], y[keep]))
+    if not lines:
+        return None
+    if len(lines) == 1:
+        return lines[0][0], [(lines[0][1], "braille")]
+    x, low, high, mean = band(lines)
+    return x, [(low, "dot"), (high, "dot"), (mean, "braille")]
 
 
 def overlay_key(overlay: list[CheckpointCurve]) -> Text:
