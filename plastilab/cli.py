@@ -283,9 +283,11 @@ def export_command(
         written = export(source, to, out)
     except PlastilabError as exc:
         fail(exc)
-    print(f"{out}: {len(written)} {'TensorBoard runs' if to == 'tensorboard' else 'tables'} written")
+    from plastilab.core.safe_text import shown
+
+    print(f"{shown(out)}: {len(written)} {'TensorBoard runs' if to == 'tensorboard' else 'tables'} written")
     if to == "tensorboard":
-        print(f"view them with: tensorboard --logdir {out}")
+        print(f"view them with: tensorboard --logdir {shown(out)}")
 
 
 @app.command("figures")

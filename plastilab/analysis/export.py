@@ -7,6 +7,7 @@ from pathlib import Path
 from plastilab.analysis.errors import AnalysisError, require
 from plastilab.analysis.runs import load_run
 from plastilab.analysis.studies import is_study_dir, load_study
+from plastilab.core.safe_text import shown
 from plastilab.rundir import layout
 
 FORMATS = ("tensorboard", "csv", "parquet")
@@ -33,6 +34,18 @@ def export(source: str | Path, to: str, out: str | Path) -> list[Path]:
         raise AnalysisError(f"{out}: is a file; give a folder to export into")
     if to == "parquet":
         require("pyarrow", "parquet", "export --to parquet")  # before any reading
+    try:  # every format writes into it: a folder that cannot be made is one line, before any reading
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AnalysisError(f"{shown(out)}: cannot create the folder to export into ({exc.strerror or exc}); choose another folder") from None
+    try:
+        return _export(source, what, to, out)
+    except OSError as exc:  # the disk filled, a file in the way
+        where = shown(exc.filename) if exc.filename else shown(out)
+        raise AnalysisError(f"{where}: cannot write the export ({exc.strerror or exc}); free some space or choose another folder") from None
+
+
+def _export(source: Path, what: str, to: str, out: Path) -> list[Path]:
     if to == "tensorboard":
         from plastilab.analysis.export_tensorboard import export_run_tensorboard, export_study_tensorboard
 
