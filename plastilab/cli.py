@@ -280,7 +280,7 @@ def export_command(
     from plastilab.analysis.export import export
 
     try:
-        written = export(source, to, out)
+        written = export(source, to, out, warn=lambda line: print(f"plastilab: {line}", file=sys.stderr))
     except PlastilabError as exc:
         fail(exc)
     from plastilab.core.safe_text import shown

@@ -76,3 +76,10 @@ def test_an_output_path_with_escape_sequences_is_printed_escaped(run_dir, tmp_pa
     code, output = _export(run_dir, "--to", "csv", out)
     assert code == 0, output
     assert "\x1b" not in output and "\\x1b" in output
+
+
+def test_an_export_of_a_run_without_readable_metrics_says_its_tables_are_empty(run_dir, tmp_path):
+    (run_dir / layout.METRICS).write_bytes(b"\xff\xfe not json\n")
+    result = CliRunner().invoke(app, ["export", str(run_dir), "--to", "csv", str(tmp_path / "t")])
+    assert result.exit_code == 0, result.output
+    assert "no readable line in its metrics.jsonl; what is written is empty" in result.output
