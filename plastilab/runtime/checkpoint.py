@@ -33,7 +33,6 @@ import os
 import shutil
 import time
 import tomllib
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,14 +40,13 @@ from typing import Any
 
 from plastilab.core.errors import PlastilabError
 from plastilab.core.random_state import global_rng_state, set_global_rng_state
+from plastilab.runtime.checkpoint_checks import DATA_FILES, KIND_WORDS, RESUME_LOCK, unsafe_entry, zip_damage
 from plastilab.runtime.checkpoint_match import WHOLE, scenario_change, scenario_text, tail_digest
 from plastilab.rundir import layout, safe_files, state
 
 CHECKPOINT = layout.CHECKPOINT
 FORMAT = 1
-DATA_FILES = (layout.METRICS, layout.ARRAYS, layout.LOG)
 RESUMABLE_STATES = ("interrupted", state.ABANDONED, "failed")
-RESUME_LOCK = ".resuming"  # held from "can it be resumed?" to "it runs, in this process"
 
 
 class CheckpointError(PlastilabError):
@@ -275,7 +273,7 @@ def open_resume(run_dir: str | Path, resolved: Callable[[], dict[str, Any]] | No
     why = why_not_resumable(run_dir)
     if why is not None:
         raise CheckpointError(why)
-    why = _unsafe_entry(run_dir)
+    why = unsafe_entry(run_dir)
     if why is not None:
         raise CheckpointError(why)
     payload = load_checkpoint(run_dir)
@@ -322,7 +320,7 @@ def why_not_resumable(run_dir: str | Path) -> str | None:
     kind = safe_files.kind_in(run_dir, CHECKPOINT)
     if kind not in ("file", "missing"):
         return (
-            f"{run_dir / CHECKPOINT}: {_KIND_WORDS.get(kind, kind)}, not a checkpoint file; it cannot be resumed: "
+            f"{run_dir / CHECKPOINT}: {KIND_WORDS.get(kind, kind)}, not a checkpoint file; it cannot be resumed: "
             f"start the run again with `plastilab run {run_dir / layout.SCENARIO}`"
         )
     if kind == "missing":
@@ -336,27 +334,6 @@ def why_not_resumable(run_dir: str | Path) -> str | None:
     for path in (run_dir, *(run_dir / name for name in (*DATA_FILES, layout.STATUS))):
         if path.exists() and not os.access(path, os.W_OK):
             return f"{path}: read-only; make the run folder writable (chmod -R u+w '{run_dir}') and resume again"
-    return None
-
-
-_KIND_WORDS = {"link": "a symbolic link", "folder": "a folder", "special": "a pipe, socket or device", "refused": "unreachable"}
-# Every entry a resume reads, writes, cuts or removes: none may be a link (a cut metrics.jsonl
-# would cut the file it points at) or a special file (opening a FIFO waits forever).
-_ENTRIES = (*DATA_FILES, layout.STATUS, layout.SCENARIO, layout.META, layout.SUMMARY, layout.ERROR, CHECKPOINT, CHECKPOINT + ".tmp")
-
-
-def _unsafe_entry(run_dir: Path) -> str | None:
-    """Why one of the folder's entries makes it unsafe to resume (a link, a special file), in
-    one line; None when none does."""
-    for name in (*_ENTRIES, layout.ARRAYS_DIR, RESUME_LOCK):
-        kind = safe_files.kind_in(run_dir, name)
-        allowed = ("missing", "folder") if name == layout.ARRAYS_DIR else ("missing", "file")
-        if kind not in allowed:
-            return (
-                f"{run_dir / name}: {_KIND_WORDS.get(kind, kind)} where a run folder has a "
-                f"{'folder' if name == layout.ARRAYS_DIR else 'regular file'}; resume never writes through one: "
-                f"replace it with the run's own {name}, or start the run again with `plastilab run {run_dir / layout.SCENARIO}`"
-            )
     return None
 
 
@@ -381,7 +358,7 @@ def load_checkpoint(run_dir: str | Path) -> dict[str, Any]:
     again = f"start the run again with `plastilab run {Path(run_dir) / layout.SCENARIO}`"
     with f:
         data = io.BytesIO(f.read())
-    damage = _zip_damage(data)  # torch.load checks no CRC: a flipped bit would be resumed from
+    damage = zip_damage(data)  # torch.load checks no CRC: a flipped bit would be resumed from
     if damage is not None:
         raise CheckpointError(f"{path}: damaged ({damage}); it cannot be resumed: {again}")
     try:
@@ -408,20 +385,6 @@ def load_checkpoint(run_dir: str | Path) -> dict[str, Any]:
     ):
         raise CheckpointError(f"{path}: not a checkpoint this plastilab wrote (format {FORMAT} expected); cannot resume from it")
     return payload
-
-
-def _zip_damage(data: io.BytesIO) -> str | None:
-    """What is wrong with the zip torch.save wrote, in words: not a zip at all (cut short,
-    overwritten), or a member whose bytes no longer match the CRC-32 written beside them (a
-    flipped bit, bytes overwritten in place); None when every member checks."""
-    try:
-        with zipfile.ZipFile(data) as archive:
-            bad = archive.testzip()
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError) as exc:
-        return f"cut short or overwritten: not a file torch.save wrote ({type(exc).__name__})"
-    finally:
-        data.seek(0)
-    return None if bad is None else f"{bad} fails its CRC check: its bytes changed since it was written"
 
 
 def rewind(point: ResumePoint) -> None:
@@ -461,7 +424,7 @@ def resume_claim(run_dir: Path):
             kind = safe_files.kind_in(run_dir, RESUME_LOCK)
             if kind != "file":  # a folder, a FIFO or a link: no process wrote that
                 raise CheckpointError(
-                    f"{lock}: {_KIND_WORDS.get(kind, kind)}, not a claim plastilab writes; remove it and resume again"
+                    f"{lock}: {KIND_WORDS.get(kind, kind)}, not a claim plastilab writes; remove it and resume again"
                 ) from None
             holder = _read_claim(run_dir)
             if attempt == 1 and not state.writer_alive(holder):
