@@ -3,6 +3,7 @@
 #   make test         - set up .venv and run the test suite (default interpreter: python3), with
 #                       coverage of every process it starts; fails under the floor in pyproject.toml
 #   make mutation     - mutation testing of the numeric core (mutmut; minutes, not part of test)
+#   make fuzz         - the hostile-folder generator with many examples (minutes, not part of test)
 #   make test-matrix  - the test suite on every supported Python found, one .venv-X.Y each
 #   make figures      - redraw docs/figures from the runs recorded in docs/figures/runs (no training)
 PYTHON ?= python3
@@ -18,7 +19,7 @@ REQUIRE_ALL ?=
 # coverage and enforces its floor.
 COVERAGE ?= 1
 
-.PHONY: demo test test-matrix setup bench mutation clean figures
+.PHONY: demo test test-matrix setup bench mutation fuzz clean figures
 
 setup: $(STAMP)
 
@@ -85,6 +86,13 @@ mutation: $(STAMP)
 # made by docs/figures/record.sh), so they always show what `plastilab figures` draws today.
 figures: $(STAMP)
 	$(BIN)/python docs/figures/redraw.py
+
+# The hostile-folder generator (tests/hostile_folders.py) runs a few examples in `make test`;
+# here many more, from a fresh random start each time (FUZZ_EXAMPLES per property).
+FUZZ_EXAMPLES ?= 300
+fuzz: $(STAMP)
+	PLASTILAB_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) PLASTILAB_HYPOTHESIS_EXAMPLES=$(FUZZ_EXAMPLES) \
+	  $(BIN)/python -m pytest -q tests/test_hostile_folders.py tests/test_hostile_properties.py
 
 bench: $(STAMP)
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done

@@ -336,12 +336,14 @@ def export_command(
     from plastilab.analysis.export import export
 
     try:
-        written = export(source, to, out)
+        written = export(source, to, out, warn=lambda line: print(f"plastilab: {line}", file=sys.stderr))
     except PlastilabError as exc:
         fail(exc)
-    print(f"{out}: {len(written)} {'TensorBoard runs' if to == 'tensorboard' else 'tables'} written")
+    from plastilab.core.safe_text import shown
+
+    print(f"{shown(out)}: {len(written)} {'TensorBoard runs' if to == 'tensorboard' else 'tables'} written")
     if to == "tensorboard":
-        print(f"view them with: tensorboard --logdir {out}")
+        print(f"view them with: tensorboard --logdir {shown(out)}")
 
 
 @app.command("figures")

@@ -361,9 +361,8 @@ def test_an_array_that_fails_half_written_is_removed_and_named(scenario, tmp_pat
     run_dir = tmp_path / "run"
     writer = RunFolderWriter(run_dir, scenario, command=COMMAND)
 
-    def half_then_full(path, **arrays):
-        with open(path, "wb") as f:
-            f.write(b"PK\x03\x04 half")
+    def half_then_full(file, **arrays):  # the writer hands savez a file it opened inside the folder
+        file.write(b"PK\x03\x04 half")
         raise OSError(28, "No space left on device")  # as a full disk does, without a file name
 
     monkeypatch.setattr(np, "savez_compressed", half_then_full)

@@ -36,6 +36,11 @@ def plastilab_run(out: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "plastilab", "run", str(TINY), "--out", str(out), "--quiet", *LONG, *extra]
 
 
+def _default_stop_signals() -> None:
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, signal.SIG_DFL)
+
+
 def wait_for_metrics(out: Path, proc: subprocess.Popen) -> Path:
     """The run folder, once its metrics.jsonl holds a few lines (the run is training)."""
     deadline = time.monotonic() + START_TIMEOUT_S
@@ -58,7 +63,12 @@ def assert_ended_interrupted(run_dir: Path) -> None:
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize(("number", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 def test_sigterm_and_sighup_end_a_run_like_ctrl_c(tmp_path, number, code):
-    proc = subprocess.Popen(plastilab_run(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    # The child starts with every stop signal at its default, whatever this process inherited:
+    # a suite started under `nohup` (or from a background script) passes SIGHUP on ignored, and
+    # a run rightly respects nohup, so the signal under test would never arrive.
+    proc = subprocess.Popen(
+        plastilab_run(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=_default_stop_signals
+    )
     try:
         run_dir = wait_for_metrics(tmp_path, proc)
         proc.send_signal(number)
@@ -200,3 +210,47 @@ def test_a_folder_that_cannot_be_made_whole_is_not_left_behind(tmp_path):
     partial.mkdir()
     (partial / layout.STATUS).write_text(json.dumps({"state": "running", "pid": 1}))
     assert layout.find_run_dirs(tmp_path) == []
+
+
+class _SignalsInFinalizer:
+    """Sends ``number`` to this process from its ``__del__``: the handler runs inside the
+    finalizer, where Python prints and drops the exception it raises."""
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+
+    def __del__(self) -> None:
+        os.kill(os.getpid(), self.number)
+        for _ in range(1000):  # bytecodes for the handler to run between, still inside __del__
+            pass
+
+
+class _DropsASignalAt:
+    def __init__(self, step: int, number: int) -> None:
+        self.step, self.number, self.sent = step, number, False
+
+    def handle(self, event) -> None:
+        from plastilab.core.events import Scalars
+
+        if isinstance(event, Scalars) and event.step >= self.step and not self.sent:
+            self.sent = True
+            _SignalsInFinalizer(self.number)  # made and collected at once
+
+
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP])
+def test_a_stop_signal_whose_exception_a_finalizer_swallowed_still_ends_the_run(tmp_path, monkeypatch, number):
+    from plastilab.headless import run as headless_run
+
+    scenario = load_scenario(TINY, ["training.steps_per_task=300"], device="cpu")
+    saved = signal.getsignal(number)
+    signal.signal(number, signal.SIG_DFL)  # as a terminal starts a run, whatever pytest inherited
+    try:
+        dropper = _DropsASignalAt(20, number)
+        monkeypatch.setattr(headless_run, "launch", lambda *a, consumers=(), **kw: launcher.launch(*a, consumers=[*consumers, dropper], **kw))
+        outcome = headless_run.run_headless(scenario, tmp_path, quiet=True)
+    finally:
+        signal.signal(number, saved)
+    assert dropper.sent and outcome.signal == number
+    assert outcome.state == "interrupted", "the signal was lost with the exception its handler raised"
+    status = json.loads((outcome.run_dir / layout.STATUS).read_text())
+    assert status["last_step"] < 3 * 300

@@ -34,3 +34,30 @@ def test_address_without_ray_executor_is_a_one_line_error(tmp_path):
     assert result.returncode == 2
     assert "--address" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "runs").exists()  # checked before any study folder is made
+
+
+@pytest.mark.timeout(300)
+def test_an_unreachable_ray_address_is_one_line_in_bounded_time_and_leaves_no_folder(tmp_path):
+    import socket
+    import time
+
+    # A port on this machine that nothing listens on: refused at once. (An address that drops
+    # packets instead waits out the bounded connect timeout, the same one line.)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    path, settings = tiny_study(tmp_path, name="unreachable")
+    started = time.monotonic()
+    result = plastilab("run", str(path), "--out", str(tmp_path / "runs"), "--executor", "ray", "--address", f"127.0.0.1:{port}", timeout=240)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert len(result.stderr.strip().splitlines()) == 1 and "no Ray cluster answers" in result.stderr
+    assert not (tmp_path / "runs").exists()
+    assert time.monotonic() - started < 200
+
+
+def test_a_ray_address_is_parsed_as_host_and_port():
+    from plastilab.studies.ray_address import host_and_port
+
+    assert host_and_port("10.0.0.5:6379") == ("10.0.0.5", 6379)
+    assert host_and_port("ray://head:10001") == ("head", 10001)
+    assert host_and_port("auto") is None

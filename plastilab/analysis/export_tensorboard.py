@@ -23,7 +23,7 @@ from plastilab.analysis.runs import Run, load_run, parse_series
 TARGET_CURVES = "probe/target_curves"
 from plastilab.analysis.studies import Study
 from plastilab.core.events import Curve, Histogram, Matrix
-from plastilab.rundir import layout
+from plastilab.rundir import layout, safe_files
 
 HEADLINE_TAGS = ("task/final_loss", "task/final_accuracy", "probe/plasticity_loss", "train/loss")
 IMAGE_MIN_SIDE = 128  # small matrices are enlarged, pixel for pixel, so a cell is visible
@@ -176,10 +176,9 @@ def _series_dir(series: str) -> Path:
 
 
 def _scenario_text(run: Run) -> str:
-    try:
-        return (run.path / layout.SCENARIO).read_text(encoding="utf-8")
-    except OSError:
-        return ""
+    # Not through a link (a symlinked scenario.toml would embed a file from elsewhere, e.g. a
+    # system file, in every events file), never blocking on a FIFO, undecodable bytes replaced.
+    return safe_files.read_text(run.path / layout.SCENARIO, 1 << 20) or ""
 
 
 def _as_markdown_code(text: str) -> str:

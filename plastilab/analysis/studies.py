@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from plastilab.analysis.errors import AnalysisError, require
 from plastilab.analysis.runs import Run, load_run
-from plastilab.rundir import layout
+from plastilab.rundir import layout, safe_files
 from plastilab.rundir.reader import RunFolder, read_jsonl
 
 if TYPE_CHECKING:
@@ -111,9 +111,10 @@ def load_study(path: str | Path) -> Study:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    text = safe_files.read_text(path, 1 << 20)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return tomllib.loads(text) if text is not None else {}
+    except tomllib.TOMLDecodeError:
         return {}
 
 
@@ -134,7 +135,10 @@ def _normalise(trial: str, line: dict[str, Any], study_dir: Path) -> dict[str, A
     overrides = _first(line, _OVERRIDE_KEYS)
     overrides = overrides if isinstance(overrides, dict) else {}
     run = _first(line, _RUN_KEYS)
-    run_dir = str(study_dir / run) if isinstance(run, str) and run else None  # an absolute path stays itself
+    # Only a folder inside the study, reached without a link: a ledger naming /etc or ../other
+    # is not followed out of the study folder.
+    inside = safe_files.inside(study_dir, run)
+    run_dir = str(inside) if inside is not None else None
     state = _first(line, _STATE_KEYS)
     if not isinstance(state, str):
         state = RunFolder.open(run_dir).state if run_dir and layout.is_run_dir(Path(run_dir)) else "unknown"

@@ -16,7 +16,8 @@ from plastilab.core.events import RunFailed
 from plastilab.core.scenario_file import Scenario
 from plastilab.headless.progress import make_progress
 from plastilab.runtime.launcher import Launched, launch, resume
-from plastilab.runtime.signals import StopSignal, exit_code_of, signal_name, stop_signals
+from plastilab.core.control import RunControl
+from plastilab.runtime.signals import StopFlag, StopSignal, exit_code_of, signal_name, stop_signals
 
 
 @dataclass(frozen=True)
@@ -44,20 +45,21 @@ def run_headless(scenario: Scenario, out: Path | None = None, quiet: bool = Fals
 
     A stop signal before the run folder exists raises ``StopSignal`` (nothing to report); after
     that, the run ends ``interrupted`` and the outcome says which signal ended it."""
-    return _headless(lambda consumers: launch(scenario, out, consumers=consumers, threads=threads), quiet)
+    return _headless(lambda consumers, control: launch(scenario, out, consumers=consumers, control=control, threads=threads), quiet)
 
 
 def resume_headless(run_dir: Path, quiet: bool = False, threads: int | None = None) -> HeadlessRun:
     """``plastilab run --resume RUN_DIR``: continue the run from its checkpoint, as ``run_headless``.
     A folder that cannot be resumed raises a one-line ``PlastilabError`` before anything runs."""
-    return _headless(lambda consumers: resume(run_dir, consumers=consumers, threads=threads), quiet)
+    return _headless(lambda consumers, control: resume(run_dir, consumers=consumers, control=control, threads=threads), quiet)
 
 
-def _headless(start: Callable[[list], Launched], quiet: bool) -> HeadlessRun:
-    with stop_signals() as received:
+def _headless(start: Callable[[list, RunControl], Launched], quiet: bool) -> HeadlessRun:
+    stop = StopFlag()  # set by the handler too: a StopSignal raised inside a finalizer is dropped
+    with stop_signals(stop) as received:
         progress = make_progress(quiet)
         try:
-            launched = start([progress] if progress else [])
+            launched = start([progress] if progress else [], RunControl(stop=stop))
         finally:
             if progress:
                 progress.close()

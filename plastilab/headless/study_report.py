@@ -4,13 +4,15 @@ terminal scatter of plasticity against the statistic that tracks it best."""
 from __future__ import annotations
 
 import csv
-import json
+import io
 import math
 import sys
 from pathlib import Path
 from typing import Any
 
 from plastilab.studies import folder
+from plastilab.core.safe_text import shown as shown_path
+from plastilab.rundir import safe_files
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -37,9 +39,14 @@ def print_study_report(study_dir: str | Path, refresh: bool = False, out=None, s
 
         aggregate_study(study_dir)
     check_scatter_options(study_dir, scatter, colour_by)  # before any output: one line, exit 2
-    try:
-        summary = json.loads((study_dir / folder.SUMMARY).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    from plastilab.studies.ledger import read_ledger_counted
+
+    skipped = read_ledger_counted(study_dir / folder.LEDGER)[1]
+    if skipped:  # a damaged ledger: the counts below leave those lines out, and say so
+        print(f"{shown_path(study_dir / folder.LEDGER)}: {skipped} unreadable line{'s' if skipped != 1 else ''} skipped; "
+              f"the trials they recorded are not counted below", file=out)
+    summary = safe_files.read_json(study_dir / folder.SUMMARY)
+    if not isinstance(summary, dict):
         print(f"{study_dir}: no aggregate yet (no trial finished)", file=out)
         return
     counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.get("counts", {}).items()))
@@ -104,12 +111,11 @@ def scatter_choices(study_dir: Path) -> tuple[list[str], list[str]]:
     aggregate files; both empty before any trial finished."""
     from plastilab.studies.scatter import colour_axes
 
-    try:
-        summary = json.loads((Path(study_dir) / folder.SUMMARY).read_text(encoding="utf-8"))
-        with open(Path(study_dir) / folder.TABLE_CSV, newline="", encoding="utf-8") as f:
-            header = next(csv.reader(f), [])
-    except (OSError, ValueError):
+    summary = safe_files.read_json(Path(study_dir) / folder.SUMMARY)
+    table = safe_files.read_text(Path(study_dir) / folder.TABLE_CSV)
+    if not isinstance(summary, dict) or table is None:
         return [], []
+    header = next(csv.reader(io.StringIO(table, newline="")), [])
     statistics = [row["statistic"] for row in summary.get("correlations") or []]
     axes = header[3 : header.index("step")] if "step" in header else []
     return statistics, colour_axes(axes)
@@ -151,10 +157,9 @@ def _scatter(study_dir: Path, summary: dict[str, Any], out, which: str | None = 
         return
     import plotext as plt
 
-    with open(study_dir / folder.TABLE_CSV, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        rows = list(reader)
-        header = reader.fieldnames or []
+    reader = csv.DictReader(io.StringIO(safe_files.read_text(study_dir / folder.TABLE_CSV) or "", newline=""))
+    rows = list(reader)
+    header = reader.fieldnames or []
     axes = header[3 : header.index("step")] if "step" in header else []
     colour_by = colour_by or default_colour(summary.get("color_by"), axes)
     coloured = hasattr(out, "isatty") and out.isatty()

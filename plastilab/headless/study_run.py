@@ -17,7 +17,10 @@ from typing import TYPE_CHECKING
 
 from plastilab.core.errors import ScenarioError
 from plastilab.runtime.signals import StopSignal, exit_code_of, stop_signals
-from plastilab.studies.folder import STUDY_FILE, is_study_dir, new_study_dir
+from plastilab.studies.claim import study_claim
+from plastilab.studies.folder import LEDGER, STUDY_FILE, is_study_dir, new_study_dir
+from plastilab.studies.ledger import read_ledger
+from plastilab.studies.resume_check import check_resumable
 from plastilab.studies.study_file import load_study
 
 if TYPE_CHECKING:
@@ -36,6 +39,10 @@ def check_executor(executor: str, address: str | None) -> None:
 
         if importlib.util.find_spec("ray") is None:
             raise ScenarioError("--executor ray: Ray is not installed; pip install 'plastilab[ray]'")
+        if address:
+            from plastilab.studies.ray_address import check_reachable
+
+            check_reachable(address)  # bounded, before any study folder exists
 
 
 def run_study_command(
@@ -58,10 +65,13 @@ def run_study_command(
         check_executor(executor, address)  # before any folder exists
         check_population_flags(population_size, gpus_per_trial, executor)
         study, study_dir = _study_and_folder(file, resume=resume, overrides=overrides, out=out)
-        outcome = run_study(
-            study, study_dir, executor_name=executor, address=address, workers=workers, quiet=quiet, command=list(sys.argv),
-            population_size=population_size, gpus_per_trial=gpus_per_trial,
-        )
+        with study_claim(study_dir):  # one scheduler per study folder: a second is refused, not run beside it
+            if resume is not None:
+                check_resumable(study_dir, study, read_ledger(study_dir / LEDGER))  # under the claim: the ledger is still
+            outcome = run_study(
+                study, study_dir, executor_name=executor, address=address, workers=workers, quiet=quiet, command=list(sys.argv),
+                population_size=population_size, gpus_per_trial=gpus_per_trial,
+            )
         code = _report_outcome(outcome, study_dir, quiet)
     stopped_by = [number for number in received if number != signal.SIGINT]
     return exit_code_of(stopped_by[0]) if code == EXIT_INTERRUPTED and stopped_by else code

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from plastilab.core.presentation import presentation_for
 from plastilab.core.safe_text import shown
-from plastilab.rundir.layout import find_run_dirs
+from plastilab.rundir.listing_cache import folders, line_of
 from plastilab.rundir.reader import RunFolder
-from plastilab.rundir.state import read_state
+from plastilab.rundir.state import RUNNING, state_from_status
 
 
 @dataclass
@@ -24,6 +24,7 @@ class RunInfo:
     error: str | None = None
     kind: str = "run"  # or "study": a study folder (studies/listing.py), opened in the study view
     note: str = ""  # a study: how many of its trials finished
+    status: dict | None = field(default=None, repr=False, compare=False)  # status.json as read (a cached line's liveness)
 
     def finals_text(self, limit: int = 4) -> str:
         if self.kind == "study":
@@ -37,16 +38,26 @@ class RunInfo:
 def list_runs(root: Path) -> list[RunInfo]:
     if not Path(root).exists():
         return []
-    from plastilab.studies.listing import find_study_dirs, inside_any, read_study
+    from plastilab.studies.listing import read_study
 
-    studies = find_study_dirs(root)  # each one line; its trials open from the study view
-    runs = [read_run(path) for path in find_run_dirs(root) if not inside_any(path, studies)]
+    # Each folder is listed, and each run's line read, only when the folder changed (listing_cache:
+    # the cost of an idle watch); a study is one line, its trials open from the study view.
+    run_dirs, studies = folders(root)
+    runs = [line_of(path, read_run, _still_true) for path in run_dirs]
     return sorted(runs + [read_study(path) for path in studies], key=lambda run: run.path.name, reverse=True)
+
+
+def _still_true(info: RunInfo) -> RunInfo:
+    """A cached line of a run that was running: is its writer still alive? (No file is read.)"""
+    if info.state != RUNNING or info.status is None:
+        return info
+    state = state_from_status(info.status)
+    return info if state == info.state else replace(info, state=state)
 
 
 def read_run(path: Path) -> RunInfo:
     folder = RunFolder.open(path)
-    state = read_state(path)
+    state = state_from_status(folder.status)
     scenario = folder.meta.get("scenario") or folder.scenario.get("name") or path.parent.name
     return RunInfo(
         path=path,
@@ -56,6 +67,7 @@ def read_run(path: Path) -> RunInfo:
         last_step=int(folder.status.get("last_step", 0)),
         finals=_finals(folder.summary, presentation_for(folder.meta.get("kind") or folder.scenario.get("kind")).main_curve),
         error=folder.status.get("error"),
+        status=folder.status,
     )
 
 

@@ -18,7 +18,6 @@ since boot) and a live pid whose start time differs is another process.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import time
@@ -27,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from plastilab.core.events import Event, RunFailed, RunFinished, RunInterrupted
-from plastilab.rundir import layout
+from plastilab.rundir import layout, safe_files
 
 RUNNING = "running"
 ABANDONED = "abandoned"
@@ -117,15 +116,14 @@ def _write(run_dir: Path, status: dict[str, Any], stamp: bool = True) -> None:
     text = json.dumps(status, indent=2)
     tmp = run_dir / (layout.STATUS + ".tmp")
     try:
-        tmp.write_text(text, encoding="utf-8")
+        safe_files.write_new_in(run_dir, tmp.name, text.encode("utf-8"))
         os.replace(tmp, run_dir / layout.STATUS)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
+        safe_files.unlink_in(run_dir, tmp.name)
         if status.get("state") not in END_STATES:
             exc.filename = str(run_dir / layout.STATUS)
             raise
-        with open(run_dir / layout.STATUS, "r+", encoding="utf-8") as f:
+        with os.fdopen(safe_files.open_fd_in(run_dir, layout.STATUS, os.O_RDWR), "r+", encoding="utf-8") as f:
             f.truncate(0)
             f.write(json.dumps(status))
 

@@ -13,7 +13,6 @@ everything flushed before the failure kept.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import platform
@@ -41,7 +40,7 @@ from plastilab.core.events import (
     TaskBoundary,
 )
 from plastilab.core.scenario_file import Scenario, resolved_dict
-from plastilab.rundir import layout, state
+from plastilab.rundir import layout, safe_files, state
 from plastilab.rundir.jsonsafe import scalar_record
 from plastilab.rundir.summary import SummaryBuilder
 
@@ -100,8 +99,8 @@ class RunFolderWriter:
             raise self.failure from None
 
     def _open(self, name: str):
-        try:
-            return open(self.dir / name, "a", encoding="utf-8")
+        try:  # never through a link, never blocking on a FIFO put in the file's place
+            return safe_files.append_in(self.dir, name)
         except OSError as exc:
             self.failure = WriteFailed.at(self.dir / name, exc)
             raise self.failure from None
@@ -141,18 +140,17 @@ class RunFolderWriter:
         kind = type(event).__name__.lower()
         rel = Path(layout.ARRAYS_DIR) / layout.safe_name(event.series) / layout.safe_name(event.tag) / f"{event.step:09d}.npz"
         path = self.dir / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            if isinstance(event, Histogram):
-                np.savez_compressed(path, counts=np.asarray(event.counts), edges=np.asarray(event.edges))
-            elif isinstance(event, Matrix):
-                labels = np.asarray(event.labels if event.labels is not None else [], dtype=str)
-                np.savez_compressed(path, values=np.asarray(event.values), labels=labels)
-            else:
-                np.savez_compressed(path, x=np.asarray(event.x), y=np.asarray(event.y))
+            with safe_files.create_in(self.dir, rel, make_dirs=True) as f:  # no link on the way is followed
+                if isinstance(event, Histogram):
+                    np.savez_compressed(f, counts=np.asarray(event.counts), edges=np.asarray(event.edges))
+                elif isinstance(event, Matrix):
+                    labels = np.asarray(event.labels if event.labels is not None else [], dtype=str)
+                    np.savez_compressed(f, values=np.asarray(event.values), labels=labels)
+                else:
+                    np.savez_compressed(f, x=np.asarray(event.x), y=np.asarray(event.y))
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                path.unlink(missing_ok=True)  # a half-written .npz is junk
+            safe_files.unlink_in(self.dir, rel)  # a half-written .npz is junk
             exc.filename = exc.filename or str(path)
             raise
         record = {"step": event.step, "series": event.series, "tag": event.tag, "kind": kind, "file": rel.as_posix()}
@@ -254,10 +252,9 @@ class RunFolderWriter:
     def _write_text(self, name: str, text: str) -> None:
         tmp = self.dir / (name + ".tmp")
         try:
-            tmp.write_text(text, encoding="utf-8")
+            safe_files.write_new_in(self.dir, tmp.name, text.encode("utf-8"))  # a link planted as the .tmp is replaced, not followed
             os.replace(tmp, self.dir / name)
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)  # never leave a half-written temporary copy
+            safe_files.unlink_in(self.dir, tmp.name)  # never leave a half-written temporary copy
             exc.filename = str(self.dir / name)
             raise

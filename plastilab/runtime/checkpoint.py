@@ -27,12 +27,12 @@ a run folder from elsewhere cannot run code when resumed. Random states that are
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import shutil
 import time
 import tomllib
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,14 +40,13 @@ from typing import Any
 
 from plastilab.core.errors import PlastilabError
 from plastilab.core.random_state import global_rng_state, set_global_rng_state
-from plastilab.runtime.checkpoint_match import scenario_change, scenario_text, tail_digest
-from plastilab.rundir import layout, state
+from plastilab.runtime.checkpoint_checks import DATA_FILES, KIND_WORDS, RESUME_LOCK, unsafe_entry, zip_damage
+from plastilab.runtime.checkpoint_match import WHOLE, scenario_change, scenario_text, tail_digest
+from plastilab.rundir import layout, safe_files, state
 
 CHECKPOINT = layout.CHECKPOINT
 FORMAT = 1
-DATA_FILES = (layout.METRICS, layout.ARRAYS, layout.LOG)
 RESUMABLE_STATES = ("interrupted", state.ABANDONED, "failed")
-RESUME_LOCK = ".resuming"  # held from "can it be resumed?" to "it runs, in this process"
 
 
 class CheckpointError(PlastilabError):
@@ -120,7 +119,7 @@ class Checkpoints:
             return None
         self._shared.resumed = None
         set_global_rng_state(payload["rng"])
-        return payload["runner"]
+        return _SavedState(payload["runner"], self._shared.run_dir / CHECKPOINT)
 
     def save(self, step: int, runner_state: dict[str, Any]) -> None:
         """Save ``runner_state`` (tensors, numbers, text, lists and dicts of them) as the run's
@@ -142,14 +141,15 @@ class Checkpoints:
                 "step": step,
                 "position": dict(self.position),
                 "files": files,
-                "tails": {name: tail_digest(run_dir / name, size) for name, size in files.items()},
+                "tails": {name: tail_digest(run_dir, name, size) for name, size in files.items()},
                 "rng": global_rng_state(),
                 "runner": runner_state,
                 "saved": time.time(),
             }
             if shared.scenario is not None:
                 payload["scenario"] = shared.scenario
-            with open(tmp, "wb") as f:
+                payload[WHOLE] = True
+            with safe_files.create_in(run_dir, tmp.name) as f:  # a link planted as the .tmp is never followed
                 torch.save(payload, f)
                 f.flush()
                 os.fsync(f.fileno())
@@ -157,8 +157,7 @@ class Checkpoints:
             _fsync_dir(run_dir)
         except (OSError, RuntimeError) as exc:  # torch.save's writer says a full disk as a RuntimeError
             why = (exc.strerror or str(exc)) if isinstance(exc, OSError) else _torch_write_failure(run_dir, exc)
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
+            safe_files.unlink_in(run_dir, tmp.name)
             raise CheckpointError(
                 f"{path}: cannot write the checkpoint ({why}); the run stopped, the previous checkpoint is kept"
             ) from None
@@ -170,10 +169,25 @@ class Checkpoints:
         run_dir = self._shared.run_dir
         sizes = {}
         for name in DATA_FILES:
-            sizes[name] = _fsync_file(run_dir / name)
-        for record in _array_records(run_dir / layout.ARRAYS, self._shared.arrays_synced, sizes[layout.ARRAYS]):
-            _fsync_file(run_dir / record["file"])
+            sizes[name] = _fsync_file(run_dir, name)
+        for record in _array_records(run_dir, self._shared.arrays_synced, sizes[layout.ARRAYS]):
+            _fsync_file(run_dir, record["file"])
         return sizes
+
+
+class _SavedState(dict):
+    """A runner's saved state: a key the runner needs but the checkpoint lacks (a wrapper made
+    by hand, another version's) is a one-line ``CheckpointError``, not a ``KeyError``."""
+
+    def __init__(self, saved: dict[str, Any], path: Path) -> None:
+        super().__init__(saved)
+        self.path = path
+
+    def __missing__(self, key: str) -> Any:
+        raise CheckpointError(
+            f"{self.path}: holds no {key!r} for this kind of run (made by hand, or by another version); "
+            f"it cannot be resumed: start the run again with `plastilab run {self.path.parent / layout.SCENARIO}`"
+        )
 
 
 def _torch_write_failure(run_dir: Path, exc: RuntimeError) -> str:
@@ -188,10 +202,10 @@ def _torch_write_failure(run_dir: Path, exc: RuntimeError) -> str:
 LOW_DISK_BYTES = 1 << 20  # less than this free after a failed write: the disk was full
 
 
-def _fsync_file(path: Path) -> int:
-    """Force ``path`` to disk; its size (0 when it does not exist)."""
+def _fsync_file(run_dir: Path, name: str) -> int:
+    """Force ``run_dir/name`` to disk; its size (0 when it does not exist)."""
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = safe_files.open_fd_in(run_dir, name)
     except FileNotFoundError:
         return 0
     try:
@@ -210,13 +224,16 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def _array_records(path: Path, start: int, end: int) -> list[dict[str, Any]]:
+def _array_records(run_dir: Path, start: int, end: int) -> list[dict[str, Any]]:
     """The arrays.jsonl records between byte ``start`` and ``end`` whose file is a plain
     relative path under arrays/ (anything else is never touched)."""
     if end <= start:
         return []
+    f = safe_files.open_in(run_dir, layout.ARRAYS)
+    if f is None:
+        return []
     try:
-        with open(path, "rb") as f:
+        with f:
             f.seek(start)
             text = f.read(end - start)
     except OSError:
@@ -256,6 +273,9 @@ def open_resume(run_dir: str | Path, resolved: Callable[[], dict[str, Any]] | No
     why = why_not_resumable(run_dir)
     if why is not None:
         raise CheckpointError(why)
+    why = unsafe_entry(run_dir)
+    if why is not None:
+        raise CheckpointError(why)
     payload = load_checkpoint(run_dir)
     if resolved is not None:
         changed = scenario_change(run_dir, payload, resolved())
@@ -263,7 +283,7 @@ def open_resume(run_dir: str | Path, resolved: Callable[[], dict[str, Any]] | No
             raise CheckpointError(changed)
     for name in DATA_FILES:
         saved = payload["files"][name]
-        size = _size(run_dir / name)
+        size = _size(run_dir, name)
         if size < saved:
             raise CheckpointError(
                 f"{run_dir / name}: shorter than at the checkpoint ({size} bytes, expected at least {saved}); "
@@ -271,7 +291,7 @@ def open_resume(run_dir: str | Path, resolved: Callable[[], dict[str, Any]] | No
                 f"or start the run again with `plastilab run {run_dir / layout.SCENARIO}`"
             )
         tail = payload.get("tails", {}).get(name)
-        if tail is not None and tail_digest(run_dir / name, saved) != tail:
+        if tail is not None and tail_digest(run_dir, name, saved) != tail:
             raise CheckpointError(
                 f"{run_dir / name}: changed before the checkpoint's end (byte {saved}), so cutting it back would keep lines "
                 f"the checkpoint never saw: put the file back from a copy, or start the run again with `plastilab run {run_dir / layout.SCENARIO}`"
@@ -297,7 +317,13 @@ def why_not_resumable(run_dir: str | Path) -> str | None:
             f"{run_dir / layout.STATUS}: unreadable ({word}), so whether the run ended cannot be told; if no process is running it, "
             f"write {{\"state\": \"interrupted\"}} into that file and resume again"
         )
-    if not (run_dir / CHECKPOINT).is_file():
+    kind = safe_files.kind_in(run_dir, CHECKPOINT)
+    if kind not in ("file", "missing"):
+        return (
+            f"{run_dir / CHECKPOINT}: {KIND_WORDS.get(kind, kind)}, not a checkpoint file; it cannot be resumed: "
+            f"start the run again with `plastilab run {run_dir / layout.SCENARIO}`"
+        )
+    if kind == "missing":
         every = _checkpoint_every(run_dir)
         if every:
             return (
@@ -313,9 +339,10 @@ def why_not_resumable(run_dir: str | Path) -> str | None:
 
 def _checkpoint_every(run_dir: Path) -> int:
     """The run's checkpoint_every, read from its scenario.toml (0 when absent or unreadable)."""
+    data = safe_files.read_in(run_dir, layout.SCENARIO, 1 << 20)
     try:
-        every = tomllib.loads((run_dir / layout.SCENARIO).read_text(encoding="utf-8")).get("checkpoint_every", 0)
-    except (OSError, ValueError):
+        every = tomllib.loads(safe_files.decode(data)[0]).get("checkpoint_every", 0) if data is not None else 0
+    except ValueError:
         return 0
     return every if isinstance(every, int) and not isinstance(every, bool) else 0
 
@@ -325,13 +352,17 @@ def load_checkpoint(run_dir: str | Path) -> dict[str, Any]:
     import torch
 
     path = Path(run_dir) / CHECKPOINT
-    if not path.is_file():
+    f = safe_files.open_in(run_dir, CHECKPOINT)
+    if f is None:
         raise CheckpointError(f"{run_dir}: no checkpoint: set checkpoint_every in the scenario (e.g. checkpoint_every = 1000) to make its runs resumable")
     again = f"start the run again with `plastilab run {Path(run_dir) / layout.SCENARIO}`"
-    if not zipfile.is_zipfile(path):  # torch.save writes a zip; a cut or overwritten file is none
-        raise CheckpointError(f"{path}: damaged (cut short or overwritten: not a file torch.save wrote); it cannot be resumed: {again}")
+    with f:
+        data = io.BytesIO(f.read())
+    damage = zip_damage(data)  # torch.load checks no CRC: a flipped bit would be resumed from
+    if damage is not None:
+        raise CheckpointError(f"{path}: damaged ({damage}); it cannot be resumed: {again}")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        payload = torch.load(data, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - whatever the file holds, it is refused in one line
         why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if "weights only" not in why.lower():
@@ -362,24 +393,20 @@ def rewind(point: ResumePoint) -> None:
     and the previous ending's summary.json and error.txt."""
     run_dir = point.run_dir
     files = point.payload["files"]
-    for record in _array_records(run_dir / layout.ARRAYS, files[layout.ARRAYS], _size(run_dir / layout.ARRAYS)):
-        with contextlib.suppress(OSError):
-            (run_dir / record["file"]).unlink()
+    # Each removal and cut walks from the folder without following a link (``safe_files``): a
+    # link planted since the checks is removed itself or refused, never followed outside.
+    for record in _array_records(run_dir, files[layout.ARRAYS], _size(run_dir, layout.ARRAYS)):
+        safe_files.unlink_in(run_dir, record["file"])
     for name in DATA_FILES:
-        if (run_dir / name).exists():
-            os.truncate(run_dir / name, files[name])
-    for name in (layout.SUMMARY, layout.ERROR):
-        with contextlib.suppress(OSError):
-            (run_dir / name).unlink()
-    with contextlib.suppress(OSError):
-        (run_dir / (CHECKPOINT + ".tmp")).unlink()
+        if safe_files.kind_in(run_dir, name) == "file":
+            if not safe_files.truncate_in(run_dir, name, files[name]):
+                raise OSError(13, "cannot cut it back", str(run_dir / name))
+    for name in (layout.SUMMARY, layout.ERROR, CHECKPOINT + ".tmp"):
+        safe_files.unlink_in(run_dir, name)
 
 
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
+def _size(run_dir: Path, name: str) -> int:
+    return safe_files.size_in(run_dir, name)
 
 
 @contextlib.contextmanager
@@ -391,10 +418,15 @@ def resume_claim(run_dir: Path):
     lock = run_dir / RESUME_LOCK
     for attempt in (1, 2):
         try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0), 0o644)
             break
         except FileExistsError:
-            holder = _read_claim(lock)
+            kind = safe_files.kind_in(run_dir, RESUME_LOCK)
+            if kind != "file":  # a folder, a FIFO or a link: no process wrote that
+                raise CheckpointError(
+                    f"{lock}: {KIND_WORDS.get(kind, kind)}, not a claim plastilab writes; remove it and resume again"
+                ) from None
+            holder = _read_claim(run_dir)
             if attempt == 1 and not state.writer_alive(holder):
                 with contextlib.suppress(OSError):
                     lock.unlink()
@@ -419,9 +451,10 @@ def cannot_write(run_dir: Path, exc: OSError) -> str:
     return f"cannot write there ({exc.strerror or exc}); make the run folder writable (chmod -R u+w '{run_dir}'), or free some disk space, and resume again"
 
 
-def _read_claim(lock: Path) -> dict[str, Any]:
+def _read_claim(run_dir: Path) -> dict[str, Any]:
+    data = safe_files.read_in(run_dir, RESUME_LOCK, 4096)
     try:
-        claim = json.loads(lock.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        claim = json.loads(data) if data is not None else {}
+    except ValueError:
         return {}
     return claim if isinstance(claim, dict) else {}

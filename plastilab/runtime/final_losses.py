@@ -13,7 +13,7 @@ import math
 import tomllib
 from pathlib import Path
 
-from plastilab.rundir import layout
+from plastilab.rundir import layout, safe_files
 from plastilab.analysis.ranking import DEFAULT_WINDOW, FINAL_LOSS, combination_of
 from plastilab.core.presentation import presentation_for
 from plastilab.runtime.run_state import RunState
@@ -86,8 +86,8 @@ def ranking_window(run_dir: str | Path | None) -> int:
     if run_dir is None:
         return DEFAULT_WINDOW
     try:
-        scenario = tomllib.loads((Path(run_dir) / layout.SCENARIO).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        scenario = tomllib.loads(safe_files.read_text(Path(run_dir) / layout.SCENARIO, 1 << 20) or "")
+    except tomllib.TOMLDecodeError:
         return DEFAULT_WINDOW
     kind = scenario.get("kind")
     return presentation_for(kind if isinstance(kind, str) else None).ranking_window(scenario)

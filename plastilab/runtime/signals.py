@@ -12,6 +12,14 @@ Two pieces, both for the main thread (Python runs signal handlers there and only
                     process leaves nothing ignored behind it.
 ``signals_held()``  while a run folder is made, these signals wait: whatever handler is in force
                     is called when the block ends, so no signal can leave a half-made folder.
+
+Why a raised ``StopSignal`` is not enough on its own: Python runs a handler between any two
+bytecodes of the main thread, including inside a finalizer (``__del__``, a weakref callback, a
+garbage collection the training loop's allocations triggered), and an exception raised there
+is printed as "Exception ignored" and dropped. The run then went on as if no signal had come
+(a SIGHUP under load once left a run training 120 s after it). So the handler also sets a
+``StopFlag`` the driver reads after every event: a swallowed exception still ends the run at
+the next step.
 """
 
 from __future__ import annotations
@@ -50,14 +58,41 @@ def signal_name(signum: int) -> str:
         return f"signal {signum}"
 
 
+class StopFlag:
+    """An event-like flag (``is_set``/``set``/``clear``/``wait``, as ``RunControl.stop`` wants)
+    that a signal handler may set. ``threading.Event.set`` takes a lock; a handler that runs
+    while the interrupted code holds that lock (inside ``Event.wait``) would wait forever."""
+
+    def __init__(self) -> None:
+        self._set = False
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        self._set = True
+
+    def clear(self) -> None:
+        self._set = False
+
+    def wait(self, timeout: float | None = None) -> bool:
+        import time
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._set and (deadline is None or time.monotonic() < deadline):
+            time.sleep(0.05)
+        return self._set
+
+
 def in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
 @contextlib.contextmanager
-def stop_signals() -> Iterator[list[int]]:
-    """SIGINT, SIGTERM and SIGHUP raise ``StopSignal`` inside the block; yields the list of the
-    signals received (in order), for the exit code. Outside the main thread: nothing changes."""
+def stop_signals(flag: StopFlag | None = None) -> Iterator[list[int]]:
+    """SIGINT, SIGTERM and SIGHUP raise ``StopSignal`` inside the block and set ``flag`` (pass
+    it to the run as ``RunControl(stop=flag)``: see the module's docstring); yields the list of
+    the signals received (in order), for the exit code. Outside the main thread: nothing changes."""
     received: list[int] = []
     if not in_main_thread():
         yield received
@@ -65,6 +100,8 @@ def stop_signals() -> Iterator[list[int]]:
 
     def on_signal(signum, frame) -> None:
         received.append(signum)
+        if flag is not None:
+            flag.set()
         raise StopSignal(signum)
 
     previous = {}

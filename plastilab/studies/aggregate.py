@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from pathlib import Path
@@ -19,11 +20,13 @@ from typing import Any
 import numpy as np
 
 from plastilab.analysis.rl_aggregate import study_summary
+from plastilab.core.errors import ScenarioError
 from plastilab.studies import folder
 from plastilab.studies.checkpoints import write_checkpoints
 from plastilab.studies.ledger import read_ledger
 from plastilab.studies.stats import CI_METHOD, CORRELATION_CI_METHOD, correlations, mean_ci
 from plastilab.studies.study_file import Study, load_study, show_value
+from plastilab.rundir import safe_files
 
 # The final values compared per axis value, when a trial logs them.
 HEADLINE_TAGS = (
@@ -60,11 +63,13 @@ def load_checkpoints(study_dir: Path, study: Study, ledger: dict[str, dict]) -> 
         if entry.get("state") != "finished":
             continue
         path = study_dir / folder.CHECKPOINTS_DIR / f"{trial.id}.json"
-        try:
-            found[trial.id] = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            if entry.get("run_dir"):
-                found[trial.id] = write_checkpoints(path, trial.id, study_dir / entry["run_dir"], study.config.analysis.target)
+        saved = safe_files.read_json(path)
+        if saved is not None:
+            found[trial.id] = saved
+        else:
+            run_dir = safe_files.inside(study_dir, entry.get("run_dir"))  # never a ledger path outside the study
+            if run_dir is not None:
+                found[trial.id] = write_checkpoints(path, trial.id, run_dir, study.config.analysis.target)
     return found
 
 
@@ -184,11 +189,12 @@ def axes_rows(study: Study, finals: list[dict[str, Any]], target: str | None) ->
 
 def write_csv(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:
     tmp = path.with_suffix(".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: ("" if v is None or (isinstance(v, float) and math.isnan(v)) else v) for k, v in row.items()})
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("" if v is None or (isinstance(v, float) and math.isnan(v)) else v) for k, v in row.items()})
+    safe_files.write_new_in(tmp.parent, tmp.name, text.getvalue().encode("utf-8"))  # a link planted as the .tmp is replaced
     tmp.replace(path)
 
 
@@ -204,8 +210,17 @@ def write_parquet(path: Path, columns: list[str], rows: list[dict[str, Any]]) ->
 
 
 def aggregate_study(study_dir: str | Path) -> dict[str, Any]:
-    """Write every aggregate file into ``study_dir``; return the summary."""
+    """Write every aggregate file into ``study_dir``; return the summary. A file that cannot be
+    written (a folder or a FIFO in its place, a full disk) is a one-line ``ScenarioError``."""
     study_dir = Path(study_dir)
+    try:
+        return _aggregate(study_dir)
+    except OSError as exc:
+        where = exc.filename or study_dir
+        raise ScenarioError(f"{where}: cannot write the study's aggregate ({exc.strerror or exc}); remove what is in its place or free some space") from None
+
+
+def _aggregate(study_dir: Path) -> dict[str, Any]:
     study = load_study(study_dir / folder.STUDY_FILE)
     ledger = read_ledger(study_dir / folder.LEDGER)
     checkpoints = load_checkpoints(study_dir, study, ledger)
@@ -254,7 +269,8 @@ def aggregate_study(study_dir: str | Path) -> dict[str, Any]:
     summary["axes"] = axes
     summary["files"].append(folder.AXES)
     text = json.dumps(_json_safe(summary), indent=2, allow_nan=False)
-    (study_dir / folder.SUMMARY).write_text(text, encoding="utf-8")
+    safe_files.write_new_in(study_dir, folder.SUMMARY + ".tmp", text.encode("utf-8"))
+    (study_dir / (folder.SUMMARY + ".tmp")).replace(study_dir / folder.SUMMARY)
     return summary
 
 

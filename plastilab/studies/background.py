@@ -52,7 +52,10 @@ def child_main(study_path: str, overrides: list[str], runs_root: str, conn, pare
             conn.send(("error", str(exc)))
             return
         conn.send(("folder", str(study_dir)))
-        outcome = run_study(study, study_dir, quiet=True, command=["plastilab", "(lab)", str(study_path)])
+        from plastilab.studies.claim import study_claim
+
+        with study_claim(study_dir):  # one scheduler per study folder
+            outcome = run_study(study, study_dir, quiet=True, command=["plastilab", "(lab)", str(study_path)])
         if outcome.counts.get("finished"):
             aggregate_study(study_dir)
         conn.send(("ended", outcome.counts))

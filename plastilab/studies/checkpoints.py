@@ -17,6 +17,7 @@ from typing import Any
 from plastilab.rundir import layout
 from plastilab.rundir.reader import read_jsonl
 from plastilab.rundir.jsonsafe import record_value
+from plastilab.rundir import safe_files
 
 # Tried in order when the study's plasticity tag is absent (older runs, other probe families).
 FALLBACK_TARGETS = ("probe/plasticity_loss", "probe/plasticity_loss_raw", "probe/final_loss_scaled", "probe/final_loss")
@@ -94,6 +95,6 @@ def write_checkpoints(path: str | Path, trial_id: str, run_dir: str | Path, want
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data), encoding="utf-8")
+    safe_files.write_new_in(tmp.parent, tmp.name, json.dumps(data).encode("utf-8"))  # never through a planted link
     tmp.replace(path)
     return data

@@ -72,21 +72,41 @@ class LocalPool:
 
     def __init__(self, workers: int | None = None) -> None:
         import multiprocessing as mp
+
+        self._context = mp.get_context("spawn")
+        self.capacity = workers or default_workers()
+        self._stop = self._context.Event()
+        self._pool = self._new_pool()
+        self._futures: dict[Any, str] = {}
+
+    def _new_pool(self):
         from concurrent.futures import ProcessPoolExecutor
 
-        context = mp.get_context("spawn")
-        self.capacity = workers or default_workers()
-        self._stop = context.Event()
-        self._pool = ProcessPoolExecutor(
-            max_workers=self.capacity, mp_context=context, initializer=_init_pool_worker, initargs=(self._stop, os.getpid())
+        return ProcessPoolExecutor(
+            max_workers=self.capacity, mp_context=self._context, initializer=_init_pool_worker, initargs=(self._stop, os.getpid())
         )
-        self._futures: dict[Any, str] = {}
 
     def describe(self) -> str:
         return f"local pool, {self.capacity} worker{'s' if self.capacity != 1 else ''}"
 
     def submit(self, job: dict[str, Any]) -> None:
-        self._futures[self._pool.submit(_pool_run, job)] = job["trial"]
+        from concurrent.futures.process import BrokenProcessPool
+
+        # A worker that died (the OOM killer's SIGKILL) breaks the whole pool: every later submit
+        # would raise and end the study. Its trial is reported as failed (``wait``); the pool is
+        # made again here and the study goes on.
+        if getattr(self._pool, "_broken", False):
+            self._rebuild()
+        try:
+            future = self._pool.submit(_pool_run, job)
+        except BrokenProcessPool:
+            self._rebuild()
+            future = self._pool.submit(_pool_run, job)
+        self._futures[future] = job["trial"]
+
+    def _rebuild(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._new_pool()
 
     def wait(self, timeout: float) -> list[tuple[str, dict[str, Any] | None]]:
         from concurrent.futures import FIRST_COMPLETED, wait
@@ -100,8 +120,8 @@ class LocalPool:
             trial = self._futures.pop(future)
             try:
                 finished.append((trial, future.result()))
-            except Exception:  # the worker process died (killed, out of memory): no result
-                finished.append((trial, None))
+            except Exception as exc:  # the worker process died (killed, out of memory): no result
+                finished.append((trial, worker_died(exc)))
         return finished
 
     def stop(self) -> None:
@@ -114,6 +134,14 @@ class LocalPool:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def worker_died(exc: BaseException) -> dict[str, Any] | None:
+    """A trial's result when its future raised: None (the run folder tells what happened), with
+    ``worker_died`` when the pool broke under it (its process was killed: the trial failed)."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    return {"worker_died": True} if isinstance(exc, BrokenProcessPool) else None
 
 
 # -- Ray ---------------------------------------------------------------------------------------

@@ -40,10 +40,16 @@ def new_study_dir(study, out: str | Path | None) -> Path:
         path = new_run_dir(study.name, out)
     except OSError as exc:
         raise ScenarioError(f"--out {out}: cannot create a study folder there ({exc.strerror or exc}); choose another folder") from None
-    (path / STUDY_FILE).write_text(tomli_w.dumps(study.resolved()), encoding="utf-8")
+    from plastilab.rundir import safe_files
+
+    safe_files.write_new_in(path, STUDY_FILE, tomli_w.dumps(study.resolved()).encode("utf-8"))
+    from plastilab.studies.resume_check import record_study
+
+    record_study(path, study.resolved())  # what a resume compares study.toml with
     return path
 
 
 def is_study_dir(path: str | Path) -> bool:
-    path = Path(path)
-    return (path / STUDY_FILE).is_file() and (path / LEDGER).exists()
+    from plastilab.rundir import safe_files
+
+    return safe_files.kind_in(path, STUDY_FILE) == "file" and safe_files.kind_in(path, LEDGER) != "missing"

@@ -38,8 +38,8 @@ def population_job(key: str, members: list[dict[str, Any]], num_gpus: float | No
 def results_by_trial(key: str, result: dict[str, Any] | None, trial_ids: list[str]) -> list[tuple[str, dict[str, Any] | None]]:
     """An executor's answer for job ``key``, one (trial, result) a trial; None: no answer (the
     worker died or was cancelled: the scheduler reads each trial's run folder)."""
-    if result is None:
-        return [(trial_id, None) for trial_id in trial_ids]
+    if result is None or result.get("worker_died"):  # every trial of the job: its folder tells
+        return [(trial_id, result) for trial_id in trial_ids]
     if "trials" not in result:
         return [(key, result)]
     return [(trial_id, result["trials"].get(trial_id)) for trial_id in trial_ids]

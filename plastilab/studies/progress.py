@@ -5,12 +5,11 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
 
-from plastilab.rundir import layout
+from plastilab.rundir import layout, safe_files
 
 PLAIN_PERIOD_S = 10.0
 
@@ -34,7 +33,7 @@ def trial_step(trial_root: Path, since: float) -> int | None:
         try:
             if folder.stat().st_mtime + 1 < since:
                 return None
-            return int(json.loads((folder / layout.STATUS).read_text()).get("last_step", 0))
+            return int(safe_files.read_json(folder / layout.STATUS, 1 << 16).get("last_step", 0))
         except (OSError, ValueError, AttributeError):
             continue
     return None

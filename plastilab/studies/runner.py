@@ -9,7 +9,6 @@ checkpoints goes on from its checkpoint in its run folder, any other starts agai
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import time
@@ -17,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from plastilab.rundir import layout
+from plastilab.rundir import layout, safe_files
 from plastilab.studies.folder import CHECKPOINTS_DIR, TRIALS_DIR
 from plastilab.studies.ledger import DONE, Ledger
 from plastilab.studies.progress import StudyProgress, trial_step
@@ -29,6 +28,9 @@ class StudyOutcome:
     study_dir: Path
     counts: dict[str, int]
     interrupted: bool
+
+
+WORKER_DIED = "its worker process died (killed by a signal, or out of memory?); the study went on without it"
 
 
 def trial_root(study_dir: Path, study: Study, trial_id: str) -> Path:
@@ -51,9 +53,8 @@ def state_from_folder(run_dir: Path | None) -> tuple[str, str | None]:
     """What a run folder says about a trial whose worker gave no answer (killed, cancelled)."""
     if run_dir is None:
         return "abandoned", None
-    try:
-        status = json.loads((run_dir / layout.STATUS).read_text())
-    except (OSError, ValueError):
+    status = safe_files.read_json(run_dir / layout.STATUS, 1 << 16)
+    if not isinstance(status, dict):
         return "abandoned", None
     state = status.get("state")
     if state in ("finished", "failed", "interrupted"):
@@ -160,9 +161,11 @@ def run_study(
             for key, answer in executor.wait(1.0):
                 for trial_id, result in results_by_trial(key, answer, jobs.pop(key)):
                     started = in_flight.pop(trial_id)
-                    if result is None:  # no answer: the run folder tells what happened
+                    if result is None or result.get("worker_died"):  # no answer: the run folder tells what happened
                         run_dir = newest_run_dir(trial_root(study_dir, study, trial_id), started)
                         state, error = state_from_folder(run_dir)
+                        if result is not None and state == "abandoned":
+                            state, error = "failed", WORKER_DIED
                         result = {"state": state, "error": error, "run_dir": str(run_dir.relative_to(study_dir)) if run_dir else None}
                     ended = time.time()
                     fields = {k: result.get(k) for k in ("run_dir", "error", "cpu_seconds", "host")}

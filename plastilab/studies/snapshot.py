@@ -9,14 +9,13 @@ aggregate is the one ``aggregate`` writes (``build_table``, ``correlation_rows``
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from plastilab.rundir import layout
+from plastilab.rundir import layout, safe_files
 from plastilab.rundir.state import read_state
 from plastilab.studies import folder
 from plastilab.studies.aggregate import build_table, correlation_rows, final_values, last_checkpoint_rows, scaling_rows
@@ -118,7 +117,7 @@ class StudyReader:
 
     def _trial_row(self, trial, entry: dict[str, Any], now: float) -> TrialRow:
         state = entry.get("state", "pending")
-        run_dir = self.study_dir / entry["run_dir"] if entry.get("run_dir") else None
+        run_dir = safe_files.inside(self.study_dir, entry.get("run_dir"))  # never a ledger path outside the study
         if state == "running":
             run_dir = newest_run_dir(trial_root(self.study_dir, self.study, trial.id), entry.get("started", 0.0))
             if run_dir is not None:
@@ -163,13 +162,13 @@ class StudyReader:
     def _read_checkpoints(self, trial_id: str, entry: dict[str, Any]) -> dict | None:
         """The trial's checkpoint file; rebuilt in memory (never written) when it is missing."""
         path = self.study_dir / folder.CHECKPOINTS_DIR / f"{trial_id}.json"
-        try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            pass
-        if entry.get("run_dir"):
+        saved = safe_files.read_json(path)
+        if saved is not None:
+            return saved
+        run_dir = safe_files.inside(self.study_dir, entry.get("run_dir"))  # never a ledger path outside the study
+        if run_dir is not None:
             try:
-                return extract(self.study_dir / entry["run_dir"], self.study.config.analysis.target)
+                return extract(run_dir, self.study.config.analysis.target)
             except OSError:
                 return None
         return None
@@ -177,7 +176,7 @@ class StudyReader:
 
 def _last_step(run_dir: Path) -> int | None:
     try:
-        return int(json.loads((run_dir / layout.STATUS).read_text(encoding="utf-8")).get("last_step", 0))
+        return int(safe_files.read_json(run_dir / layout.STATUS, 1 << 16).get("last_step", 0))
     except (OSError, ValueError, TypeError, AttributeError):
         return None
 

@@ -79,6 +79,10 @@ def study_from_dict(raw: dict[str, Any], path: Path, base_overrides: list[str] |
         config = StudyConfig.model_validate(raw)
     except ValidationError as exc:
         raise ScenarioError(describe_validation_error(exc, StudyConfig, str(path))) from None
+    from plastilab.studies.study_checks import check_analysis, check_trial_count
+
+    check_trial_count(config, path)  # before a list of trials is built
+    check_analysis(config, path)
     base = read_base(config.base, path)
     for text in base_overrides or []:
         apply_override(base, text, path)
