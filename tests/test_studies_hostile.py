@@ -70,7 +70,8 @@ def test_a_hostile_ledger_never_hangs_or_tracebacks(capsys, tmp_path, make):
 def test_a_second_scheduler_on_a_running_study_is_refused(tmp_path):
     path, settings = tiny_study(tmp_path, name="busy", seeds=2, steps=20000)
     out = tmp_path / "runs"
-    process = start(path, out, settings, "--workers", "1")
+    # one trial a job, so "nothing started twice" counts trial folders (a population starts both)
+    process = start(path, out, settings, "--workers", "1", "--population-size", "1")
     try:
         study_dir = wait_for(lambda: (study_dirs(out, "busy") or [None])[0], 120, "the study folder")
         wait_for(lambda: running_status(study_dir), 400, "a trial to be running")
@@ -107,9 +108,13 @@ def _pool_workers(scheduler_pid: int) -> list[int]:
 
 
 def test_a_worker_killed_as_the_oom_killer_does_fails_its_trial_and_the_study_goes_on(tmp_path):
-    path, settings = tiny_study(tmp_path, name="oom", seeds=3, steps=400)
+    # long enough that a trial is seen running with a step logged even on an idle machine (at
+    # 400 steps a trial could start and finish between two looks)
+    path, settings = tiny_study(tmp_path, name="oom", seeds=3, steps=2000)
     out = tmp_path / "runs"
-    process = start(path, out, settings, "--workers", "1")
+    # one trial a job: the killed worker's trial fails, the others run after it (a killed
+    # population's worker fails every trial of that population, as each of them died with it)
+    process = start(path, out, settings, "--workers", "1", "--population-size", "1")
     try:
         study_dir = wait_for(lambda: (study_dirs(out, "oom") or [None])[0], 120, "the study folder")
         wait_for(lambda: running_status(study_dir), 400, "a trial to be running")
