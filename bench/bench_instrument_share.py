@@ -12,11 +12,11 @@ decide where it would:
             a probe batched across N agents would run, one forward and backward for all), per
             agent against one agent's K = 4: the most batching the probe across agents could give.
 
-Measured (1 torch thread, CPU time, load 6-11, 4 seeds, 5,000 steps: checkpoints at 0, 2,500,
-5,000): the run 70.8 s; the probe 12.2 s (17.3 %) plus its baseline 7.6 s (10.7 %), the Hessian
-3.4 s (4.8 %), the gradient covariance 2.4 s (3.4 %), the unit/weight statistics 0.1 s (0.1 %).
-Probe stacking per agent: 1.11x at N = 4, 1.21x at N = 8 (the probe's matmuls are already K wide
-and compute-bound on a CPU). So on the CPU a batched probe would save about 3-5 % of such a run
+Measured twice (1 torch thread, CPU time, load 5-11, 4 seeds, 5,000 steps: checkpoints at 0,
+2,500, 5,000): the run 70.8 / 79.6 s; the probe 17.3 / 17.0 % plus its baseline 10.7 / 9.6 %, the
+Hessian 4.8 / 4.6 %, the gradient covariance 3.4 / 3.2 %, the unit/weight statistics 0.1 / 0.2 %.
+Probe stacking per agent: 1.11-1.20x at N = 4, 1.21-1.26x at N = 8 (the probe's matmuls are
+already K wide and compute-bound on a CPU). So on the CPU a batched probe would save about 3-5 % of such a run
 and a batched Hessian (Lanczos over vmapped products) at most the Hessian's 4.8 %.
 
     .venv/bin/python bench/bench_instrument_share.py [--seeds 4] [--steps 5000] [--no-share] [--no-stacking]

@@ -18,9 +18,11 @@ of 8 targets' 200-step probe curves per series) against the latest-only panes, i
 With ``--population``, then a population's run: 128 series (4 variants x 32 seeds,
 ``<variant>/s<seed>``), each curve drawn (key a) and grouped per variant (mean, min-max over
 seeds: the dashboard's default past 8 series), 2,000 points a history. Measured (CPU time of the
-UI thread, load ~11): grouped 32 ms at 80x24 and 45 ms at 160x50 (within budget; 78 and 93 ms
-before the probe and Hessian panes grouped too and unchanged series stopped being recomputed),
-each drawn 122 and 390 ms (over budget: plotext draws 128 lines in every pane).
+UI thread, medians of 20): grouped 24 ms at 80x24 and 36 ms at 160x50 against 88 and 80 ms for
+the code before the probe and Hessian panes grouped too and unchanged series stopped being
+recomputed, in one run at load 1.5; five runs at load 1.5-11 gave 24-39 and 36-67 ms (the 67
+under contention, the others <= 47). Each drawn: 107-149 and 236-390 ms (over budget: plotext
+draws 128 lines in every pane; not the default past 8 series).
 
     .venv/bin/python bench/bench_tui_redraw.py [--repeats 20] [--population | --population-only] [--cpu]
 """

@@ -11,6 +11,7 @@ a millisecond, so it can follow every batch of a fast run; it scrolls when the t
 
 from __future__ import annotations
 
+import numpy as np
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Size
@@ -101,10 +102,17 @@ class LatestValues(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         scroll_x, scroll_y = self.scroll_offset
+        # Only the columns up to the right edge: a population's 128 series are ~1,300 columns wide,
+        # and building every cell of every line only to crop them cost several ms a redraw.
+        shown = len(self.columns)
+        for i, right in enumerate(np.cumsum([self._tag_width, *self._widths])[1:]):
+            if right - self._widths[i] >= scroll_x + width:
+                shown = i
+                break
         if y == 0:
             segments = [Segment("tag".ljust(self._tag_width), self.get_component_rich_style("latest-values--header"))]
             header = self.get_component_rich_style("latest-values--header")
-            for name, heading, w in zip(self.columns, self._headings, self._widths):
+            for name, heading, w in zip(self.columns[:shown], self._headings, self._widths):
                 r, g, b = self._colours[name]
                 segments.append(Segment(heading.rjust(w), header + Style.parse(f"bold rgb({r},{g},{b})")))
         else:
@@ -116,6 +124,6 @@ class LatestValues(ScrollView, can_focus=True):
             if index % 2:
                 base = base + self.get_component_rich_style("latest-values--odd")
             segments = [Segment(tag.ljust(self._tag_width), base + self.get_component_rich_style("latest-values--tag"))]
-            segments.extend(Segment(v.rjust(w), base) for v, w in zip(values, self._widths))
+            segments.extend(Segment(v.rjust(w), base) for v, w in zip(values[:shown], self._widths))
         strip = Strip(segments)
         return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, self.rich_style)
