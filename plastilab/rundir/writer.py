@@ -73,6 +73,7 @@ class RunFolderWriter:
         self.failure: WriteFailed | None = None  # the first write that failed, if any
         self.ended = False  # the end is recorded (summary.json, status.json's end state)
         self.resuming = resuming
+        self._paths: dict[Any, str] = {}  # each open data file -> its path, for error lines
         if resuming:
             self._continue_summary()
         self._metrics = self._open(layout.METRICS)
@@ -100,7 +101,10 @@ class RunFolderWriter:
 
     def _open(self, name: str):
         try:  # never through a link, never blocking on a FIFO put in the file's place
-            return safe_files.append_in(self.dir, name)
+            f = safe_files.append_in(self.dir, name)
+            # opened from a descriptor, so its ``name`` is a number: errors name the path instead
+            self._paths[f] = str(self.dir / name)
+            return f
         except OSError as exc:
             self.failure = WriteFailed.at(self.dir / name, exc)
             raise self.failure from None
@@ -246,7 +250,8 @@ class RunFolderWriter:
             f.write(text)
             f.flush()
         except OSError as exc:
-            exc.filename = exc.filename or f.name
+            name = getattr(f, "name", None)  # a number for the files opened from a descriptor
+            exc.filename = exc.filename or (name if isinstance(name, str) else self._paths.get(f, str(self.dir)))
             raise
 
     def _write_text(self, name: str, text: str) -> None:
