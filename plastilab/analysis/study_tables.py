@@ -7,13 +7,13 @@ prints), else from its trials' run folders, with the interval named for what it 
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
 import numpy as np
 
 from plastilab.analysis.studies import Study
+from plastilab.rundir import safe_files
 from plastilab.studies.stats import mean_ci
 from plastilab.studies.study_file import show_value
 
@@ -26,10 +26,8 @@ FISHER = "Fisher-z 95% interval"
 
 def study_target(study: Study) -> str:
     """The plasticity tag the study analysed (its summary's), else its analysis target."""
-    try:
-        target = json.loads((study.path / "summary.json").read_text(encoding="utf-8")).get("target")
-    except (OSError, ValueError, AttributeError):
-        target = None
+    summary = safe_files.read_json(study.path / "summary.json")
+    target = summary.get("target") if isinstance(summary, dict) else None
     return target or study.study_file.get("analysis", {}).get("target") or PLASTICITY_LOSS
 
 
