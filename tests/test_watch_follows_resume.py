@@ -4,6 +4,7 @@ exactly what the finished folder holds (no step twice from before the cut)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -18,10 +19,13 @@ from plastilab.runtime import launcher
 from plastilab.runtime.checkpoint import load_checkpoint
 from plastilab.runtime.run_state import RunState
 from plastilab.runtime.sources import FolderSource
+from plastilab.tui.app import PlastilabApp
+from plastilab.tui.screens.dashboard import DashboardScreen
 from resume_helpers import StopAfter
 from test_run_state_word import dead_pid
 
 from conftest import SCENARIOS
+from tui.tui_helpers import run_async, wait_until
 
 TINY = [
     "checkpoint_every=40",
@@ -58,8 +62,8 @@ def series_points(state: RunState) -> dict:
     }
 
 
-@pytest.mark.timeout(900)
-def test_a_followed_abandoned_run_starts_over_with_its_resume(tmp_path):
+def abandoned_run(tmp_path):
+    """A run stopped past its checkpoint whose status says running, its writer dead."""
     scenario = load_scenario(SCENARIOS / "adam-tiny.toml", TINY, seeds=1, device="cpu")
     control = RunControl()
     stopped = launcher.launch(scenario, tmp_path / "runs", consumers=[StopAfter(control, 100)], control=control)
@@ -74,7 +78,12 @@ def test_a_followed_abandoned_run_starts_over_with_its_resume(tmp_path):
     status.update(state="running", pid=dead_pid(), pid_start=None)  # its writer died without a word
     (run_dir / layout.STATUS).write_text(json.dumps(status))
     assert read_state(run_dir) == "abandoned"
+    return run_dir
 
+
+@pytest.mark.timeout(900)
+def test_a_followed_abandoned_run_starts_over_with_its_resume(tmp_path):
+    run_dir = abandoned_run(tmp_path)
     source = FolderSource(run_dir, follow=True, wait_for_resume=True)  # the dashboard's source
     state = RunState(live=True)
     lock = threading.Lock()
@@ -103,3 +112,19 @@ def test_a_followed_abandoned_run_starts_over_with_its_resume(tmp_path):
         assert any("starts over" in line.message for line in state.logs)
         assert series_points(state) == series_points(replayed(run_dir))  # no step twice from before the cut
         assert state.step() == replayed(run_dir).step() == 140
+
+
+@pytest.mark.timeout(900)
+@run_async
+async def test_the_watch_dashboard_follows_a_resume_of_its_abandoned_run(tmp_path):
+    run_dir = abandoned_run(tmp_path)
+    app = PlastilabApp(watch_dir=run_dir, runs_root=run_dir.parent.parent)  # plastilab watch RUN_DIR
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen) and app.screen.session.state.state == "abandoned")
+        state = app.screen.session.state
+        resumed = await asyncio.to_thread(launcher.resume, run_dir)  # the lab keeps drawing meanwhile
+        assert resumed.state == "finished"
+        await wait_until(pilot, lambda: state.state == "finished")
+        assert app.screen.session.state is state
+        assert series_points(state) == series_points(replayed(run_dir))
+        await pilot.press("q")
