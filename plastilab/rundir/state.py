@@ -49,6 +49,14 @@ class RunAbandoned:
     reason: str
 
 
+@dataclass(frozen=True)
+class RunRewound:
+    """Not an engine event either: a followed folder was taken up again (``plastilab run --resume``
+    cut its files back to a checkpoint). What was shown is dropped; the replay starts over."""
+
+    reason: str
+
+
 def state_of(end: Event) -> str:
     """The state an end event leaves a run in: ``finished``, ``failed`` or ``interrupted``."""
     try:

@@ -10,7 +10,7 @@ import bisect
 import math
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from plastilab.core.events import (
     Curve,
@@ -24,7 +24,7 @@ from plastilab.core.events import (
     TaskBoundary,
 )
 from plastilab.core.safe_text import shown
-from plastilab.rundir.state import ABANDONED, FINAL_STATES, RunAbandoned, is_end_event, state_of
+from plastilab.rundir.state import ABANDONED, FINAL_STATES, RunAbandoned, RunRewound, is_end_event, state_of
 from plastilab.runtime.array_history import ArrayHistory
 from plastilab.runtime.history import DecimatedHistory
 
@@ -110,6 +110,17 @@ class RunState:
             self._end(ABANDONED)
             self.error = shown(event.reason, 2000)
             self.log("error", event.reason, event.step)
+        elif isinstance(event, RunRewound):  # a followed folder was resumed: its files were cut back
+            self._start_over(event.reason)
+
+    def _start_over(self, reason: str) -> None:
+        """Everything read so far dropped, as for a fresh replay (the same object: the screen keeps it)."""
+        fresh = RunState(history_capacity=self.history_capacity, live=self.live, overlay=self.overlay)
+        version = self.version
+        for f in fields(self):
+            setattr(self, f.name, getattr(fresh, f.name))
+        self.version = version  # only grows: a redraw keyed on it still happens
+        self.log("info", reason)
 
     def _end(self, state: str) -> None:
         self.state = state

@@ -10,6 +10,7 @@ calls ``poll`` in a thread and posts what it gets. No Textual in here.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -37,6 +38,7 @@ from plastilab.rundir.state import (
     END_STATES,
     RUNNING,
     RunAbandoned,
+    RunRewound,
     end_event_of,
     is_end_event,
     read_status,
@@ -85,13 +87,21 @@ class FolderSource:
 
     live = False
 
-    def __init__(self, run_dir: str | Path, follow: bool = False, prefix: str = "") -> None:
+    def __init__(self, run_dir: str | Path, follow: bool = False, prefix: str = "", wait_for_resume: bool = False) -> None:
         self.dir = Path(run_dir)
         self.follows = follow
         self.live = follow
         self.prefix = prefix
+        # A dashboard (not a one-shot reader) keeps following an abandoned run: a resume of it
+        # cuts the files back to its checkpoint and writes on, and the view starts over with it.
+        self.wait_for_resume = wait_for_resume and follow
         self.done = False
         self._started = False
+        self._writer: tuple[object, object] | None = None  # status.json's pid and pid_start when the replay began
+        self._abandoned_told = False
+        self._open_tails()
+
+    def _open_tails(self) -> None:
         self._metrics = JsonlTail(self.dir / layout.METRICS, check=is_scalar_record)
         self._arrays = JsonlTail(self.dir / layout.ARRAYS, check=is_array_record)
         self._log = JsonlTail(self.dir / layout.LOG)
@@ -101,6 +111,12 @@ class FolderSource:
     def poll(self, timeout: float) -> list[Event]:
         if self.done:
             return []
+        if self.wait_for_resume and self._started:
+            why = self._rewound()
+            if why is not None:  # replay from the folder's start: the view is rebuilt from what it now holds
+                self._started, self._writer, self._abandoned_told = False, None, False
+                self._open_tails()
+                return [RunRewound(why)]
         events: list[Event] = []
         if not self._started:
             started = self._run_started()
@@ -111,6 +127,7 @@ class FolderSource:
                 time.sleep(timeout)
                 return []
             self._started = True
+            self._writer = _writer_of(read_status(self.dir))
             events.append(started)
         fresh = self._read_new()
         events.extend(fresh)
@@ -127,14 +144,35 @@ class FolderSource:
         elif not self.follows:
             self.done = True  # a replay of a run still being written (or abandoned): show what is there
         elif self._quiet_polls >= 3 and state != RUNNING:  # abandoned: its writer is gone
-            step = int(status.get("last_step", 0))
-            events.append(RunAbandoned(step, f"the process writing this run (pid {status.get('pid')}) is gone; the run did not finish"))
-            self.done = True
+            if not self._abandoned_told:
+                step = int(status.get("last_step", 0))
+                events.append(RunAbandoned(step, f"the process writing this run (pid {status.get('pid')}) is gone; the run did not finish"))
+                self._abandoned_told = True
+            if self.wait_for_resume:
+                time.sleep(min(timeout, FOLLOW_POLL_S))  # a resume may take it up again
+            else:
+                self.done = True
         elif not fresh:
             time.sleep(min(timeout, FOLLOW_POLL_S))
         return events
 
     # -- reading ------------------------------------------------------------------------------
+    def _rewound(self) -> str | None:
+        """Why the folder no longer holds what was replayed: another process took the run up
+        (status.json names another writer), or a file is shorter than what was read of it (a
+        resume cut it back to its checkpoint). None while it only grows."""
+        writer = _writer_of(read_status(self.dir))
+        if writer != (None, None) and self._writer is not None and writer != self._writer:
+            return f"process {writer[0]} took this run up again (a resume): its view starts over from the folder"
+        for tail in (self._metrics, self._arrays, self._log):
+            try:
+                size = os.stat(tail.path).st_size
+            except OSError:
+                continue
+            if size < tail.offset:
+                return f"{tail.path.name} was cut back (a resume from a checkpoint): the view starts over from the folder"
+        return None
+
     def _run_started(self) -> RunStarted | None:
         meta = read_meta(self.dir / layout.META)
         if meta is None:
@@ -211,6 +249,10 @@ class CompareSource:
         failed = [e for e in ends if isinstance(e, RunFailed)]
         end: Event = failed[0] if failed else RunFinished(max((getattr(e, "step", 0) for e in ends), default=0))
         return [start, *rest, end]
+
+
+def _writer_of(status: dict) -> tuple[object, object]:
+    return status.get("pid"), status.get("pid_start")
 
 
 def _prefixed(event: Event, prefix: str) -> Event:

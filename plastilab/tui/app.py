@@ -36,7 +36,7 @@ from plastilab.tui.messages import (
 )
 from plastilab.runtime.run_state import RunState
 from plastilab.runtime.session import Session
-from plastilab.rundir.state import RUNNING, read_state
+from plastilab.rundir.state import ABANDONED, RUNNING, read_state
 from plastilab.runtime.sources import CompareSource, FolderSource, LiveSource
 from plastilab.runtime.training_process import LaunchSpec, TrainingProcess
 
@@ -183,9 +183,9 @@ class PlastilabApp(App):
         """A dashboard over one run folder (followed while its writer lives) or several overlaid."""
         if len(run_dirs) == 1:
             folder = Path(run_dirs[0])
-            if follow is None:
-                follow = read_state(folder) == RUNNING
-            source = FolderSource(folder, follow=follow)
+            if follow is None:  # an abandoned run is followed too: a resume of it shows here
+                follow = read_state(folder) in (RUNNING, ABANDONED)
+            source = FolderSource(folder, follow=follow, wait_for_resume=True)
             title = shown(f"{folder.parent.name}/{folder.name}", 120)
             state = RunState(history_capacity=self.history_capacity, live=follow)
             session = Session(source, state, title=("watching " if follow else "") + title, folder=folder)

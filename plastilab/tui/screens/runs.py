@@ -50,7 +50,9 @@ class RunsScreen(Screen):
             self.sub_title = f"past runs in {self.app.runs_root.name}/"
         self.query_one("#runs-table").border_title = "runs (space marks two to compare)"
         self.query_one("#run-details").border_title = "run"
-        self.action_refresh()
+        # The first read stays here: the screen's first frame shows the runs, not an empty table.
+        self._load(list_runs(self.app.runs_root))
+        self.query_one(RunsTable).focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.app.read_only and action in ("rerun", "resume", "back"):
@@ -60,7 +62,11 @@ class RunsScreen(Screen):
     def _refresh_quietly(self) -> None:
         """Re-read the folder (new runs, changed states) in a thread, the cursor staying on its run."""
         if self.app.screen is self:
-            self.run_worker(self._read_runs, thread=True, exclusive=True, group="runs-refresh")
+            self._read_in_worker()
+
+    def _read_in_worker(self) -> None:
+        # exclusive: a refresh asked for while one reads replaces it, so presses of g never queue up reads
+        self.run_worker(self._read_runs, thread=True, exclusive=True, group="runs-refresh")
 
     def _read_runs(self) -> None:
         runs = list_runs(self.app.runs_root)  # reads every run's small files: off the UI thread
@@ -68,17 +74,21 @@ class RunsScreen(Screen):
 
     def _show_runs(self, runs) -> None:
         if self.is_attached:
-            self.query_one(RunsTable).load(runs)
-            self._show_details()
+            self._load(runs)
 
-    def action_refresh(self) -> None:
+    def _load(self, runs) -> None:
         table = self.query_one(RunsTable)
-        table.load(list_runs(self.app.runs_root))
+        table.load(runs)
         if not table.runs:
             hint = "They appear here as they start." if self.app.read_only else "Launch a scenario from the picker."
             self.query_one("#run-details", Static).update(f"No runs yet in {self.app.runs_root}. {hint}")
-        table.focus()
         self._show_details()
+
+    def action_refresh(self) -> None:
+        """g: the folder is read in a worker (a stat walk of every run: tens of ms at thousands of
+        runs), so the key returns at once and the table updates when the read is done."""
+        self.query_one(RunsTable).focus()
+        self._read_in_worker()
 
     @on(DataTable.RowHighlighted)
     def _show_details(self) -> None:
