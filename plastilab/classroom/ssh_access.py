@@ -8,30 +8,20 @@ OpenSSH's MaxAuthTries counts them), then it is closed.
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from plastilab.core.errors import PlastilabError
+from plastilab.core.loopback import is_loopback
 
 MAX_AUTH_ATTEMPTS = 6
 # No 0/o, 1/l/i: read off a projector and typed by thirty people.
 PASSWORD_LETTERS = "abcdefghjkmnpqrstuvwxyz23456789"
-LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
 class AccessError(PlastilabError):
     exit_code = 2
-
-
-def is_loopback(host: str) -> bool:
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def draw_password() -> str:

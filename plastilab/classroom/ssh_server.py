@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from plastilab.classroom.lab_process import lab_command
-from plastilab.classroom.ssh_access import MAX_AUTH_ATTEMPTS, Access, is_loopback
+from plastilab.classroom.ssh_access import MAX_AUTH_ATTEMPTS, Access
+from plastilab.core.loopback import is_loopback
 from plastilab.core.errors import PlastilabError
 from plastilab.core.safe_text import shown
 

@@ -24,7 +24,6 @@ not this machine's or a port out of range is one line, not a traceback.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import re
 import secrets
 import signal
@@ -38,8 +37,8 @@ from aiohttp import web
 from textual_serve.server import Server
 
 from plastilab.core.errors import PlastilabError
+from plastilab.core.loopback import is_loopback
 
-LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_.~-]{16,128}$")
 HOST_HEADER = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::[0-9]{1,5})?$")
 MAX_TERMINAL_SIDE = 1000  # columns or rows a browser may ask the lab for
@@ -58,15 +57,6 @@ def check_token(token: str) -> str:
     if not TOKEN_PATTERN.match(token):
         raise ServeError("--token: use 16 to 128 characters from A-Z a-z 0-9 - _ . ~ (it goes in a URL)")
     return token
-
-
-def is_loopback(host: str) -> bool:
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def is_wildcard(host: str) -> bool:
