@@ -36,7 +36,7 @@ def run_dqn_population(
     environments were restored from a checkpoint.
     """
     args, configs = pop.config, pop.configs
-    images, replay, rngs, device = envs.images, pop.replay, pop.explore_rngs, pop.device
+    images, replay, rngs = envs.images, pop.replay, pop.explore_rngs
     if resume_after is None:
         obs, latent = envs.reset(seeds)
         first, episode_return = 1, np.zeros(pop.n)

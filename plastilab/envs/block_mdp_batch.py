@@ -58,7 +58,6 @@ class BlockMDPBatch:
         self.image_offset = np.array(offsets, dtype=np.int64)  # agent n's image i is images[offset + i]
         self.episode_length = np.array([env.episode_length for env in envs], dtype=np.int64)
         # Every agent's tables end to end: one fancy index looks up all agents' rewards.
-        A = self.n_actions
         sizes = [env.reward_table.size for env in envs]
         self._reward_offset = np.cumsum([0, *sizes[:-1]]).astype(np.int64)  # where each agent's table starts
         self._reward_flat = np.concatenate([env.reward_table.reshape(-1) for env in envs])

@@ -41,8 +41,8 @@ from typing import Any
 from plastilab.core.errors import PlastilabError
 from plastilab.core.random_state import global_rng_state, set_global_rng_state
 from plastilab.runtime.checkpoint_checks import DATA_FILES, KIND_WORDS, RESUME_LOCK, unsafe_entry, zip_damage
-from plastilab.runtime.checkpoint_match import WHOLE, scenario_change, scenario_text, tail_digest
-from plastilab.rundir import layout, safe_files, state
+from plastilab.runtime.checkpoint_match import WHOLE, scenario_change, tail_digest
+from plastilab.rundir import claims, layout, safe_files, state
 
 CHECKPOINT = layout.CHECKPOINT
 FORMAT = 1
@@ -416,34 +416,21 @@ def resume_claim(run_dir: Path):
     status.json is to be rewritten before the claim is let go. A claim left by a process that
     died is taken over; one held by a live process is a one-line error."""
     lock = run_dir / RESUME_LOCK
-    for attempt in (1, 2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0), 0o644)
-            break
-        except FileExistsError:
-            kind = safe_files.kind_in(run_dir, RESUME_LOCK)
-            if kind != "file":  # a folder, a FIFO or a link: no process wrote that
-                raise CheckpointError(
-                    f"{lock}: {KIND_WORDS.get(kind, kind)}, not a claim plastilab writes; remove it and resume again"
-                ) from None
-            holder = _read_claim(run_dir)
-            if attempt == 1 and not state.writer_alive(holder):
-                with contextlib.suppress(OSError):
-                    lock.unlink()
-                continue
-            raise CheckpointError(f"{run_dir}: another process (pid {holder.get('pid')}) is resuming it right now; open the run it continues") from None
-        except OSError as exc:
-            raise CheckpointError(f"{run_dir}: cannot resume it: {cannot_write(run_dir, exc)}") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(json.dumps(state.this_process()))
+        claims.take(run_dir, RESUME_LOCK)
+    except claims.NotAClaim as exc:  # a folder, a FIFO or a link: no process wrote that
+        raise CheckpointError(f"{lock}: {KIND_WORDS.get(exc.kind, exc.kind)}, not a claim plastilab writes; remove it and resume again") from None
+    except claims.Held as exc:
+        raise CheckpointError(f"{run_dir}: another process (pid {exc.holder.get('pid')}) is resuming it right now; open the run it continues") from None
+    except OSError as exc:
+        raise CheckpointError(f"{run_dir}: cannot resume it: {cannot_write(run_dir, exc)}") from None
+    try:
         why = why_not_resumable(run_dir)
         if why is not None:
             raise CheckpointError(why)
         yield
     finally:
-        with contextlib.suppress(OSError):
-            lock.unlink()
+        claims.release(run_dir, RESUME_LOCK)
 
 
 def cannot_write(run_dir: Path, exc: OSError) -> str:
@@ -451,10 +438,3 @@ def cannot_write(run_dir: Path, exc: OSError) -> str:
     return f"cannot write there ({exc.strerror or exc}); make the run folder writable (chmod -R u+w '{run_dir}'), or free some disk space, and resume again"
 
 
-def _read_claim(run_dir: Path) -> dict[str, Any]:
-    data = safe_files.read_in(run_dir, RESUME_LOCK, 4096)
-    try:
-        claim = json.loads(data) if data is not None else {}
-    except ValueError:
-        return {}
-    return claim if isinstance(claim, dict) else {}

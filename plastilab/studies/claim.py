@@ -11,13 +11,11 @@ a second scheduler meets it and is refused in one line; a claim left by a proces
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 from plastilab.core.errors import ScenarioError
-from plastilab.rundir import safe_files, state
+from plastilab.rundir import claims
 
 CLAIM = ".scheduling"
 
@@ -27,36 +25,18 @@ def study_claim(study_dir: Path) -> Iterator[None]:
     """Hold ``study_dir`` for this process; a one-line ``ScenarioError`` when a live process
     holds it, or when the claim's place holds something no scheduler wrote."""
     path = study_dir / CLAIM
-    for attempt in (1, 2):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0), 0o644)
-            break
-        except FileExistsError:
-            kind = safe_files.kind_in(study_dir, CLAIM)
-            if kind != "file":
-                raise ScenarioError(f"{path}: {kind}, not a claim plastilab writes; remove it and run again") from None
-            holder = _holder(study_dir)
-            if attempt == 1 and not state.writer_alive(holder):
-                safe_files.unlink_in(study_dir, CLAIM)  # its scheduler died: the study is free
-                continue
-            raise ScenarioError(
-                f"{study_dir}: another process (pid {holder.get('pid', '?')}) is running this study right now; "
-                f"wait for it, or stop it (Ctrl-C there) and resume again"
-            ) from None
-        except OSError as exc:
-            raise ScenarioError(f"{study_dir}: cannot run the study there ({exc.strerror or exc}); make the folder writable") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(json.dumps(state.this_process()))
+        claims.take(study_dir, CLAIM)
+    except claims.NotAClaim as exc:
+        raise ScenarioError(f"{path}: {exc.kind}, not a claim plastilab writes; remove it and run again") from None
+    except claims.Held as exc:
+        raise ScenarioError(
+            f"{study_dir}: another process (pid {exc.holder.get('pid', '?')}) is running this study right now; "
+            f"wait for it, or stop it (Ctrl-C there) and resume again"
+        ) from None
+    except OSError as exc:
+        raise ScenarioError(f"{study_dir}: cannot run the study there ({exc.strerror or exc}); make the folder writable") from None
+    try:
         yield
     finally:
-        safe_files.unlink_in(study_dir, CLAIM)
-
-
-def _holder(study_dir: Path) -> dict:
-    data = safe_files.read_in(study_dir, CLAIM, 4096)
-    try:
-        holder = json.loads(data) if data else {}
-    except ValueError:
-        return {}
-    return holder if isinstance(holder, dict) else {}
+        claims.release(study_dir, CLAIM)

@@ -20,7 +20,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from plastilab.core.series_names import seeded_name
 
 # What a population may vary from agent to agent: a stacked population trains these side by side
 # (one optimiser state each). Everything else of an agent (torso, widths, buffer, batch, the

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from plastilab.agents.dqn import DQNStep, td_loss_fn
+from plastilab.agents.dqn import DQN, DQNStep, td_loss_fn
 from plastilab.core.context import RunContext
 from plastilab.core.seeds import run_seeds_one_after_another
 from plastilab.core.series_names import seeded_name
