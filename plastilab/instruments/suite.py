@@ -1,4 +1,6 @@
 """One object a training loop calls: it runs whatever instruments are due and returns events.
+(Over 300 lines because the built-in instrument classes still live here beside the suite; each
+is to become a file of its own, declaring its schema, cost and memory.)
 
     suite = InstrumentSuite(config.instruments, probe_inputs=images, seed=seed)
     suite.start("adam-default", model)                      # θ_0 and the probe's baseline

@@ -1,4 +1,6 @@
 """Checkpoints: a run's whole state saved into its folder every N steps, and resuming from it.
+(One format's write, open, check and rewind together, so the rules that make a resume exact sit in
+one file; the zip and entry checks, the scenario match and the claim live in their own modules.)
 
 A scenario with ``checkpoint_every = N`` hands its runner a ``Checkpoints``; the runner saves
 after every step divisible by N, once that step's events are written, and, when resumed, takes

@@ -1,4 +1,6 @@
 """The training process: a spawned child that drives a scenario while the app stays responsive.
+(Over 300 lines because it holds both sides of the pipe, the child's main and the app's handle;
+they are to be split into a child-side and an app-side module.)
 
 The child writes the run folder itself (``RunFolderWriter``) and streams the same events to the
 app through a ``multiprocessing`` queue, in small batches. The app asks it to pause, resume or
