@@ -111,7 +111,7 @@ def test_images_that_miss_a_class_a_stream_draws_from_are_one_line():
 @pytest.mark.parametrize("targets", ["permuted_inputs", "class_incremental", "binary_pairs"])
 def test_a_tiny_grid_of_each_stream_logs_accuracy_per_task(tmp_path, targets):
     extra = "[task.class_incremental]\ninitial_classes = 4\nclasses_added = 3\nadd_every = 1\n" if targets == "class_incremental" else ""
-    scenario = tiny(tmp_path, targets=targets, interventions='["none", "continual_backprop", "redo"]', extra=extra)
+    scenario = tiny(tmp_path, targets=targets, architectures='["mlp"]', interventions='["none", "continual_backprop", "redo"]', extra=extra)
     scenario = load_scenario(scenario.path, ["data.n_images=200"])
     run_dir, end = run_to_folder(scenario, tmp_path)
     assert json.loads((run_dir / layout.STATUS).read_text())["state"] == "finished", getattr(end, "error", end)
@@ -120,3 +120,26 @@ def test_a_tiny_grid_of_each_stream_logs_accuracy_per_task(tmp_path, targets):
         for tag in ("task/final_loss", "task/final_accuracy", "task/online_accuracy"):
             values = [r["value"] for r in records if r["series"] == series and r["tag"] == tag]
             assert len(values) == 3 and all(0 <= v for v in values), (series, tag)
+
+
+@pytest.mark.timeout(600)
+def test_a_stream_resumed_mid_task_equals_the_uninterrupted_run(tmp_path):
+    """The checkpoint holds the online accuracy's window; the task's inputs are drawn again."""
+    from resume_helpers import assert_same_run
+    from test_resume_runs import run_twice
+
+    overrides = [
+        "checkpoint_every=30",
+        "data.n_images=100",
+        "task.targets='permuted_inputs'",
+        "task.n_iterations=3",
+        "task.steps_per_iteration=20",
+        "training.log_every=10",
+        "seeds=1",
+        "models.mlp.hidden=[16, 16]",
+        "grid.interventions=['none', 'continual_backprop']",
+        "ranking.window=1",
+    ]
+    whole, resumed, saved = run_twice(tmp_path, "permuted-mnist-quick.toml", overrides, stop_step=35)
+    assert saved["step"] == 30  # mid-task: the second task's steps 11-20 are made again
+    assert_same_run(resumed, whole)
