@@ -1,7 +1,8 @@
 """Binary pairs (LoP's continual ImageNet, on the scenario's images): each iteration a fresh pair
 of classes drawn from the series' task seed and the iteration, the images of those two classes
 only, labelled 0 (the first of the pair) and 1 (the second). LoP zeroes the output layer at each
-new task; here that is the ``reset_last_layer`` intervention, not part of the stream.
+new task (``new_heads``); the nearest here is the ``reset_last_layer`` intervention, which redraws
+it instead, and is not part of the stream.
 """
 
 from __future__ import annotations
