@@ -18,6 +18,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 from plastilab.analysis.ranking import DEFAULT_WINDOW
 from plastilab.core.schema import DataConfig, ScenarioConfig, Strict
 from plastilab.instruments.schema import InstrumentsConfig
+from plastilab.scenarios.interventions.streams.options import ClassIncrementalOptions, stream_problem
 
 Architecture = Literal["mlp", "cnn", "resnet18", "vit"]
 # crelu = [relu(z), relu(−z)], dff = [sin z, cos z]: two outputs per unit, the next layer's fan-in doubled.
@@ -75,7 +76,8 @@ Combination = Annotated[str, AfterValidator(_check_combination)]
 
 
 class TaskConfig(Strict):
-    targets: Literal["labels", "regression"] = "labels"
+    # labels, regression: new targets for the same inputs; the streams (streams/): new inputs and labels.
+    targets: Literal["labels", "regression", "permuted_inputs", "class_incremental", "binary_pairs"] = "labels"
     n_iterations: int = Field(default=20, ge=1)
     steps_per_iteration: int = Field(default=300, ge=1)
     n_classes: int = Field(default=10, ge=2)  # labels only
@@ -83,6 +85,7 @@ class TaskConfig(Strict):
     # regression only: 0 regresses onto the random network's (standardised) outputs; a
     # frequency f > 0 onto sin(f · those), a target far off the network's inductive bias.
     frequency: float = Field(default=0.0, ge=0)
+    class_incremental: ClassIncrementalOptions = Field(default_factory=ClassIncrementalOptions)
 
 
 class TrainingConfig(Strict):
@@ -286,6 +289,13 @@ class InterventionsConfig(ScenarioConfig):
             if "two_hot" in combination.split("+") and self.task.targets != "regression":
                 allowed = 'combinations without two_hot, since two_hot needs task.targets = "regression"'
                 raise _invalid(("grid", "interventions", i), combination, allowed)
+        return self
+
+    @model_validator(mode="after")
+    def _stream_fits_the_data(self) -> InterventionsConfig:
+        problem = stream_problem(self.task.targets, self.task.class_incremental, self.task.n_iterations, self.data.dataset)
+        if problem is not None:
+            raise _invalid(*problem)
         return self
 
     def seed_values(self) -> list[int]:

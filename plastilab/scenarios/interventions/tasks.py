@@ -26,6 +26,11 @@ class TaskStream:
         self.task = task
         self.x = x.detach().cpu()
         self.seed = seed
+        self.n_classes = task.n_classes if task.targets == "labels" else None  # None: not a classification
+
+    def draw(self, iteration: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Iteration ``iteration``'s inputs (always the same here) and targets."""
+        return self.x, self.targets(iteration)
 
     def targets(self, iteration: int) -> torch.Tensor:
         """Iteration ``iteration``'s targets for every input: int labels, or (N, n_outputs) floats."""
@@ -47,3 +52,14 @@ class TaskStream:
         if self.task.frequency > 0:
             y = torch.sin(self.task.frequency * y)
         return y
+
+
+def make_task_stream(task: TaskConfig, x: torch.Tensor, labels: torch.Tensor, seed: int, dataset: str, source: str = "scenario"):
+    """The stream of ``task.targets``: new targets for the same inputs here, or one of streams/."""
+    from plastilab.scenarios.interventions.streams.options import STREAM_KINDS
+
+    if task.targets in STREAM_KINDS:
+        from plastilab.scenarios.interventions.streams.registry import make_stream
+
+        return make_stream(task, x, labels, seed, dataset, source)
+    return TaskStream(task, x, seed)
