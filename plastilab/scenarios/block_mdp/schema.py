@@ -24,9 +24,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from plastilab.agents.dqn_config import DQNConfig
+from plastilab.agents.dqn_interventions_config import STACKABLE, unstackable_names
 from plastilab.core.schema import DataConfig, ScenarioConfig, Strict, agent_names_as_series
 from plastilab.instruments.schema import InstrumentsConfig, ProbeConfig, StatsConfig
 
@@ -84,6 +86,18 @@ class BlockMDPConfig(ScenarioConfig):
     )
 
     _plain_names = field_validator("agents")(agent_names_as_series)
+
+    @model_validator(mode="after")
+    def _population_can_apply_the_interventions(self) -> BlockMDPConfig:
+        if self.training.population != "on":
+            return self
+        for name, agent in self.agents.items():
+            refused = unstackable_names(agent)
+            if refused:
+                allowed = f'"off" or "auto" (agents.{name} uses {refused[0]}, which a population cannot apply yet; it can: {", ".join(sorted(STACKABLE))})'
+                error = PydanticCustomError("population_refused", allowed)
+                raise ValidationError.from_exception_data("BlockMDPConfig", [InitErrorDetails(type=error, loc=("training", "population"), input="on")])
+        return self
 
     def combinations(self) -> list[tuple[str, str, str]]:
         """(reward, agent name, series prefix) for every series group, in display order."""
