@@ -65,6 +65,7 @@ class Combination:
     window_returns: list[float] = field(default_factory=list)  # episodes finished since the last log
     return_so_far: float = 0.0  # of the episode under way (its loop's last DQNStep)
     failed: bool = False  # its loss became NaN or infinite: it writes nothing more, the others go on
+    intervened: dict[str, float] = field(default_factory=dict)  # the interventions' scalars since the last log
 
     seed: int = 0
     # Measurement batches come from each combination's own stream (seeded from its seed), so
@@ -97,8 +98,8 @@ def populations_hold_seeds(config: BlockMDPConfig, device: str) -> bool:
     """Whether the seeds train together: where the largest group of compatible agents, over
     every seed, trains as a population (it then holds every seed's agents)."""
     agents = [config.agents[name] for _, name, _ in config.combinations()]
-    largest = max(len(group) for group in groups_of_compatible(agents)) * len(config.seed_values())
-    return trains_as_population(config.training.population, largest, device)
+    group = max(groups_of_compatible(agents), key=len)
+    return trains_as_population(config.training.population, len(group) * len(config.seed_values()), device, agents[group[0]])
 
 
 def run_one_seed(config: BlockMDPConfig, ctx: RunContext) -> Iterator[Event]:
@@ -165,6 +166,9 @@ def run_seeds(config: BlockMDPConfig, ctx: RunContext, seeds: list[int]) -> Iter
             if result.td_loss is not None:
                 combo.td_loss.add(result.td_loss)
                 combo.q_mean.add(result.q_mean)
+            if result.interventions:
+                for tag, value in result.interventions.items():  # counts add up; a setting (λ) is its latest
+                    combo.intervened[tag] = combo.intervened.get(tag, 0.0) + value if tag.endswith("_units") else value
             if result.episode_return is not None:
                 combo.returns.append(result.episode_return)
                 combo.window_returns.append(result.episode_return)
@@ -206,6 +210,7 @@ def state_dict(step: int, combos: list[Combination], suites: dict[str, Instrumen
                 "window_returns": list(combo.window_returns),
                 "return_so_far": combo.return_so_far,
                 "failed": combo.failed,
+                "intervened": dict(combo.intervened),
                 "measure_stream": combo.measure_stream.get_state(),
             }
             for combo in combos
@@ -225,6 +230,7 @@ def load_state(state: dict, combos: list[Combination], suites: dict[str, Instrum
         combo.window_returns = [float(r) for r in saved["window_returns"]]
         combo.return_so_far = float(saved["return_so_far"])
         combo.failed = bool(saved.get("failed", False))
+        combo.intervened = {str(k): float(v) for k, v in saved.get("intervened", {}).items()}
         combo.measure_stream.set_state(_saved_measure_stream(state, saved, combo.seed))
     for name, suite in suites.items():
         suite.load_state_dict(state["suites"][name], device)
@@ -277,6 +283,8 @@ def _logged_scalars(combo: Combination, step: int, result: DQNStep, ctx: RunCont
     if combo.window_returns:
         values["episode/return"] = float(np.mean(combo.window_returns))
     combo.window_returns = []
+    values.update(combo.intervened)
+    combo.intervened = {}
     return Scalars(step=step, series=combo.td, values=values, wall_time=time.time())
 
 

@@ -33,6 +33,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from plastilab.agents.dqn_config import DQNConfig
+from plastilab.agents.dqn_interventions_config import STACKABLE, unstackable_names
 from plastilab.core.schema import DataConfig, ScenarioConfig, Strict, agent_names_as_series
 from plastilab.instruments.schema import InstrumentsConfig, ProbeConfig, StatsConfig
 
@@ -111,6 +112,18 @@ class BlockMDPConfig(ScenarioConfig):
         """Tasks the run goes through (1 without switches)."""
         every = self.env.switch_every
         return (self.training.total_steps - 1) // every + 1 if every else 1
+
+    @model_validator(mode="after")
+    def _population_can_apply_the_interventions(self) -> BlockMDPConfig:
+        if self.training.population != "on":
+            return self
+        for name, agent in self.agents.items():
+            refused = unstackable_names(agent)
+            if refused:
+                allowed = f'"off" or "auto" (agents.{name} uses {refused[0]}, which a population cannot apply yet; it can: {", ".join(sorted(STACKABLE))})'
+                error = PydanticCustomError("population_refused", allowed)
+                raise ValidationError.from_exception_data("BlockMDPConfig", [InitErrorDetails(type=error, loc=("training", "population"), input="on")])
+        return self
 
     def combinations(self) -> list[tuple[str, str, str]]:
         """(reward, agent name, series prefix) for every series group, in display order."""
