@@ -120,5 +120,6 @@ def test_at_quick_scale_neither_method_lowers_the_probe_loss():
     assert not beyond_intervals(plain, norm) and not beyond_intervals(norm, plain)
     last = last_common_probe()
     assert not beyond_intervals(at("probe/final_loss", "plain", last), at("probe/final_loss", "redo", last))
+    assert beyond_intervals(at("probe/final_loss", "redo", last), at("probe/final_loss", "plain", last))  # ReDo: higher
     # the baseline-relative measure favours plain: layer norm's step-0 probe loss is far lower
     assert beyond_intervals(at("probe/plasticity_loss", "layer_norm", STEPS), at("probe/plasticity_loss", "plain", STEPS))
