@@ -47,11 +47,16 @@ def test_the_protocol_is_the_default():
         ('env.game="NotAGame"', "env.game"),
         ("agents.dqn.channels=[8, 16]", "agents.dqn"),
         ("env.sticky_actions=1.5", "env.sticky_actions"),
+        ("env.games=['Pong', 'NotAGame']", "env.games"),
+        ("env.games=['Pong', 'Breakout']", "env.switch_every"),  # a cycle needs its turns' length
+        ("env.switch_every=100", "env.switch_every"),  # turns without games to cycle
+        ("env.games=['Pong']\nenv.switch_every=100", "env.games"),
+        ("env.games=['Pong', 'Breakout']\nenv.switch_every=301", "env.switch_every"),  # after the run
     ],
 )
 def test_bad_values_are_one_line_naming_the_key(override, key):
     with pytest.raises(ScenarioError) as caught:
-        load_scenario(TINY, [override])
+        load_scenario(TINY, override.split("\n"))
     message = str(caught.value)
     assert "\n" not in message and key in message
 
@@ -97,6 +102,47 @@ def test_a_short_run_on_pong_logs_training_evaluation_and_every_instrument(tmp_p
     assert all(math.isfinite(v) and v >= 0 for _, v in by[("dqn", "td/loss")])
     assert steps("td/loss")[0] >= 50  # no gradient step before learning_starts
     assert by[("dqn", "env/frames")][-1] == (300, 1200.0)  # 4 emulator frames per agent step
+
+
+CYCLING = ["device=cpu", "env.games=['Pong', 'Breakout']", "env.switch_every=100", "env.max_frames=240"]
+
+
+def test_a_short_cycle_through_two_games_switches_on_schedule_and_logs_returns_per_game(tmp_path):
+    """Continual RL (Abbas et al. 2023): Pong 100 steps, Breakout 100, Pong again; one network
+    with the 18 actions for both; a switch cuts the episode and is a task boundary."""
+    launched = launch(load_scenario(TINY, CYCLING), tmp_path)
+    assert isinstance(launched.end, RunFinished), launched.end
+    by: dict[str, list[tuple[int, float]]] = {}
+    for r in read_jsonl(launched.run_dir / layout.METRICS):
+        if "value" in r:
+            by.setdefault(r["tag"], []).append((r["step"], r["value"]))
+    assert by["task/index"] == [(0, 0.0), (100, 1.0), (200, 2.0)]
+    games = dict(by["env/game"])
+    assert (games[25], games[100], games[125], games[200], games[225]) == (0.0, 0.0, 1.0, 1.0, 0.0)
+    # 60-step episodes: Pong's end at 60 and (its turn resumed by a fresh episode) 260; Breakout's at 160
+    assert [s for s, _ in by["game/Pong/return"]] == [75, 275] and [s for s, _ in by["game/Breakout/return"]] == [175]
+    assert all(-21 <= v <= 21 for _, v in by["game/Pong/return"]) and all(0 <= v for _, v in by["game/Breakout/return"])
+    # evaluation plays the game just trained on: Pong at 0 and 300 (its second turn)
+    assert [s for s, _ in by["game/Pong/eval_return"]] == [0, 300] and "game/Breakout/eval_return" not in by
+    config = load_scenario(TINY, CYCLING).config
+    from plastilab.envs.atari_cycle import AtariCycle
+
+    cycle = AtariCycle(config.env.games, switch_every=100, clip_rewards=True)
+    assert cycle.n_actions == 18 and [cycle.game_at(s) for s in (0, 99, 100, 199, 200)] == [0, 0, 1, 1, 0]
+    cycle.close()
+
+
+@pytest.mark.timeout(600)
+def test_a_cycle_resumed_in_its_second_game_equals_uninterrupted(tmp_path):
+    from resume_helpers import assert_same_run
+    from test_resume_runs import run_twice
+
+    overrides = [*CYCLING, "checkpoint_every=150", "instruments.hessian.every=0"]
+    whole, resumed, saved = run_twice(tmp_path, "atari-tiny.toml", overrides, stop_step=190)
+    assert saved["step"] == 150
+    env = saved["runner"]["agents"][0]["env"]
+    assert env["index"] == 1 and env["steps_taken"] == 150 and all(g is not None for g in env["games"])
+    assert_same_run(resumed, whole)
 
 
 def test_the_memory_estimate_counts_the_replay_buffer():

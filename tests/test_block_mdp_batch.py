@@ -103,3 +103,55 @@ def test_agents_over_different_image_sets_see_their_own_images(data):
                 lone[n] = env.reset()[0]
         batch.reset_where(truncated)
         shown = batch.shown()
+
+
+def test_switching_environments_step_alone_and_in_a_batch_alike_and_resume_on_schedule(data):
+    """Continual RL: each agent's tables are redrawn on its schedule, in a batch as alone, and
+    a checkpoint taken mid-task puts the task's tables back."""
+    specs = [(0, "class_aligned", 40), (1, "sparse", 40), (2, "image_random", 0), (3, "class_aligned", 25)]
+
+    def switching(seed, reward, every):
+        images, labels = data
+        return BlockMDP(images, labels, reward=reward, n_actions=4, episode_length=30, seed=seed, switch_every=every)
+
+    alone = [switching(*spec) for spec in specs]
+    batch = BlockMDPBatch([switching(*spec) for spec in specs])
+    for env, (s, _, _) in zip(alone, specs):
+        env.reset(seed=s)
+    batch.reset([s for s, _, _ in specs])
+    rng = np.random.default_rng(0)
+    for step in range(1, 131):
+        actions = rng.integers(4, size=len(specs))
+        rewards, truncated, shown = batch.step(actions)
+        for n, env in enumerate(alone):
+            _, reward, _, cut, info = env.step(int(actions[n]))
+            assert (reward, cut, info["image_index"]) == (rewards[n], truncated[n], shown[n])
+            if cut:
+                env.reset()
+        batch.reset_where(truncated)
+        if step == 70:
+            saved = batch.state_dict()
+    assert [env.task for env in alone] == [3, 3, 0, 5]
+    assert [env.task for env in batch.envs] == [3, 3, 0, 5]
+    again = BlockMDPBatch([switching(*spec) for spec in specs])
+    again.load_state_dict(saved)
+    assert [env.task for env in again.envs] == [1, 1, 0, 2]  # 70 steps in: the task then in force
+    lone = switching(*specs[0])
+    lone.load_state_dict(saved[0])
+    assert np.array_equal(lone.reward_table, again.envs[0].reward_table)
+
+
+def test_a_switch_redraws_the_tables_the_same_for_every_agent_of_a_seed(data):
+    images, labels = data
+    a = BlockMDP(images, labels, n_actions=4, seed=5, switch_every=10)
+    b = BlockMDP(images, labels, n_actions=4, seed=5, switch_every=10)
+    never = BlockMDP(images, labels, n_actions=4, seed=5)
+    first = a.transitions.copy(), a.reward_table.copy()
+    assert np.array_equal(first[0], never.transitions)  # task 0 is the seed's own MDP
+    for env in (a, b):
+        env.reset(seed=0)
+        for _ in range(11):
+            env.step(0)
+    assert a.task == b.task == 1
+    assert np.array_equal(a.transitions, b.transitions) and np.array_equal(a.reward_table, b.reward_table)
+    assert not (np.array_equal(a.transitions, first[0]) and np.array_equal(a.reward_table, first[1]))

@@ -130,3 +130,37 @@ def test_seeds_trained_together_resumed_equal_uninterrupted(tmp_path):
     streams = [combo["measure_stream"] for combo in saved["runner"]["combinations"]]
     assert len(streams) == 2 and not torch.equal(streams[0], streams[1])
     assert_same_run(resumed, whole)
+
+
+SWITCHING = [
+    "env.rewards=['class_aligned', 'sparse']",
+    "env.switch_every=70",
+    "agents.fast={hidden=[32, 32], learning_starts=50, batch_size=16, buffer_size=1000, target_network_frequency=100, learning_rate=3e-3}",
+    "training.total_steps=200",
+    "instruments.covariance.every=0",
+    "instruments.hessian.every=0",
+]
+
+
+@pytest.mark.timeout(900)
+def test_switching_tasks_write_the_same_numbers_alone_and_inside_a_population(tmp_path):
+    torch.set_num_threads(1)
+    together, _ = run_to_folder([*SWITCHING, "training.population='on'"], tmp_path / "on")
+    alone, _ = run_to_folder([*SWITCHING, "training.population='off'"], tmp_path / "off")
+    written = numbers(together)
+    assert written == numbers(alone)
+    # every series is marked at the start and at each switch, nowhere else
+    marks = sorted({(s, step, v) for s, step, t, v in written if t == "task/index" and s == "sparse/fast/td"})
+    assert marks == [("sparse/fast/td", 0, 0.0), ("sparse/fast/td", 70, 1.0), ("sparse/fast/td", 140, 2.0)]
+
+
+@pytest.mark.timeout(900)
+def test_a_switching_population_resumed_mid_task_equals_uninterrupted(tmp_path):
+    # checkpoint at 100 (inside task 2, after the switch at 80), a switch at 120 after the resume
+    overrides = [*BLOCK_MDP, "env.switch_every=40", "env.rewards=['class_aligned', 'sparse']", "training.population='on'"]
+    whole, resumed, saved = run_twice(tmp_path, TINY.name, overrides, stop_step=110)
+    assert saved["step"] == 100
+    assert [c["env"]["steps_taken"] for c in saved["runner"]["combinations"]] == [100, 100]
+    assert_same_run(resumed, whole)
+    marks = sorted({r["step"] for r in read_jsonl(resumed / layout.METRICS) if r["tag"] == "task/index"})
+    assert marks == [0, 40, 80, 120]

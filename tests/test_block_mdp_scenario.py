@@ -86,3 +86,18 @@ def test_the_same_seed_writes_the_same_numbers_and_instruments_never_change_trai
     measured, _ = run_to_folder(["training.total_steps=200"], tmp_path / "c")
     td = [n for n in numbers(measured) if n[1] == "mlp/td" and n[2] in ("td/loss", "q/mean", "episode/return")]
     assert td == [n for n in numbers(first) if n[1] == "mlp/td" and n[2] in ("td/loss", "q/mean", "episode/return")]
+
+
+@pytest.mark.parametrize(
+    "override, words",
+    [
+        ("env.switch_every=301", r"env\.switch_every: found 301; allowed: 0 \(never\) or at most training\.total_steps = 300"),
+        ("env.switch_every=-1", r"env\.switch_every: found -1"),
+    ],
+)
+def test_a_switch_schedule_outside_the_run_is_refused_in_one_line(override, words):
+    from plastilab.core.errors import ScenarioError
+
+    with pytest.raises(ScenarioError, match=words) as refused:
+        load_scenario(TINY, [override])
+    assert "\n" not in str(refused.value)

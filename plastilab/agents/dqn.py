@@ -62,6 +62,7 @@ class DQNStep(NamedTuple):
     episode_return: float | None  # set on the step an episode ends
     target_refreshed: bool
     return_so_far: float = 0.0  # of the episode under way after this step (what a resume needs)
+    interventions: dict[str, float] | None = None  # what the interventions did after this step's update
 
 
 class DQN:
@@ -82,8 +83,19 @@ class DQN:
         self.n_actions = n_actions
         self.device = torch.device(device)
         self.q_network = initial_q_network(config, observation_shape, n_actions, seed, self.device)
+        # Interventions change the online network before it is copied and given an optimiser
+        # (spectral norm, continual backprop's hooks), and may wrap the optimiser (TRAC)
+        self.interventions = None
+        if config.interventions:
+            from plastilab.agents.dqn_interventions import DQNInterventions  # the plan imports every method
+
+            fresh = lambda: fresh_q_network(config, observation_shape, n_actions, self.device)  # noqa: E731
+            self.interventions = DQNInterventions(config, seed, fresh)
+            self.interventions.prepare(self.q_network)
         self.target_network = copy.deepcopy(self.q_network)
         self.optimizer = make_optimizer(config, self.q_network.parameters())
+        if self.interventions is not None:
+            self.optimizer = self.interventions.wrap_optimizer(self.optimizer)
         sampler = torch.Generator().manual_seed(seed + 1)
         self.replay_buffer = ReplayBuffer(config.buffer_size, observation_shape, device=self.device, generator=sampler)
         self.explore_rng = np.random.default_rng([seed, 0xE])
@@ -101,11 +113,14 @@ class DQN:
             "replay_buffer": self.replay_buffer.state_dict(),
             "explore_rng": numpy_generator_state(self.explore_rng),
             "brownian": self.brownian.state_dict() if self.brownian is not None else None,
+            "interventions": self.interventions.state_dict() if self.interventions is not None else None,
         }
 
     def load_state_dict(self, state: dict) -> None:
         from plastilab.core.random_state import set_numpy_generator_state
 
+        if self.interventions is not None:  # first the injected heads the saved networks had
+            self.interventions.rebuild(self, state["interventions"])
         self.q_network.load_state_dict(state["q_network"])
         self.target_network.load_state_dict(state["target_network"])
         self.optimizer.load_state_dict(state["optimizer"])
@@ -113,6 +128,8 @@ class DQN:
         set_numpy_generator_state(self.explore_rng, state["explore_rng"])
         if self.brownian is not None:
             self.brownian.load_state_dict(state["brownian"])
+        if self.interventions is not None:
+            self.interventions.load_state_dict(state["interventions"], self.device)
 
     def td_targets(self, rewards: torch.Tensor, next_observations: torch.Tensor, dones: torch.Tensor) -> torch.Tensor:
         return td_targets(self.config, self.q_network, self.target_network, rewards, next_observations, dones)
@@ -136,10 +153,16 @@ def initial_q_network(config: DQNConfig, observation_shape: tuple[int, ...], n_a
     in a forked torch stream), so an agent starts the same alone or inside a population."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return build_q_network(
-            config.torso, observation_shape, n_actions,
-            hidden=config.hidden, channels=config.channels, layer_norm=config.layer_norm,
-        ).to(device)
+        return fresh_q_network(config, observation_shape, n_actions, device)
+
+
+def fresh_q_network(config: DQNConfig, observation_shape: tuple[int, ...], n_actions: int, device: torch.device | str) -> torch.nn.Module:
+    """A new Q-network of the agent's architecture, drawn from torch's current stream (a full
+    reset's source of fresh values)."""
+    return build_q_network(
+        config.torso, observation_shape, n_actions,
+        hidden=config.hidden, channels=config.channels, layer_norm=config.layer_norm,
+    ).to(device)
 
 
 def make_optimizer(config: DQNConfig, params) -> torch.optim.Optimizer:
@@ -171,6 +194,7 @@ def run_dqn(
     q_network, target_network, optimizer, rb = agent.q_network, agent.target_network, agent.optimizer, agent.replay_buffer
     rng = agent.explore_rng
     device = agent.device
+    interventions = agent.interventions
 
     if resume_after is None:
         obs, info = env.reset(seed=seed)
@@ -197,20 +221,27 @@ def run_dqn(
         # is only `terminated`, so the target bootstraps through the cut (CleanRL's real_next_obs)
         rb.add(obs, next_obs, action, reward, terminated, info["latent_state"])
 
-        # TRAIN: one TD step on a uniformly sampled replay batch
+        # TRAIN: one TD step on a uniformly sampled replay batch (plus the interventions'
+        # penalties; their edits of the network follow the step)
         loss = q_mean = None
+        intervened = None
         if step > args.learning_starts and step % args.train_frequency == 0:
             data = rb.sample(args.batch_size)
             td_target = agent.td_targets(data.rewards, data.next_observations, data.dones)
+            # penalties first, so that the TD batch's forward is the last one with gradients
+            # (continual backprop reads its activations from that one)
+            penalty = interventions.penalty(q_network, rb, args.batch_size) if interventions is not None else None
             q_taken = q_network(data.observations).gather(1, data.actions.unsqueeze(1)).squeeze(1)
             loss = td_loss(q_taken, td_target, args.loss)
             if before_update is not None:
                 before_update(step)
             before = agent.brownian.snapshot(q_network) if agent.brownian is not None else None
             optimizer.zero_grad()
-            loss.backward()
+            (loss if penalty is None else loss + penalty).backward()
             optimizer.step()
             loss, q_mean = loss.detach(), q_taken.detach().mean()
+            if interventions is not None:
+                intervened = interventions.after_update(agent, step, loss)
 
             # COUPLE: the Brownian copy moves as far as this update did, in a random direction
             if agent.brownian is not None:
@@ -228,4 +259,4 @@ def run_dqn(
             next_obs, next_info = env.reset()
             next_obs = next_obs.to(device)
         obs, info = next_obs, next_info
-        yield DQNStep(step, epsilon, loss, q_mean, ended_return, refreshed, episode_return)
+        yield DQNStep(step, epsilon, loss, q_mean, ended_return, refreshed, episode_return, intervened or None)

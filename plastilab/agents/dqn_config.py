@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from plastilab.agents.dqn_interventions_config import DQNInterventionSettings, check_dqn_interventions
 from plastilab.core.schema import Strict
 
 
@@ -29,6 +31,8 @@ class DQNConfig(Strict):
     start_e: float = Field(1.0, ge=0, le=1, description="epsilon at the first step")
     end_e: float = Field(0.05, ge=0, le=1, description="epsilon once the schedule is done")
     exploration_fraction: float = Field(0.1, gt=0, le=1, description="fraction of training over which epsilon falls linearly")
+    interventions: list[str] = Field([], description="interventions on the online Q-network (docs/interventions.md, RL section), e.g. [\"redo\", \"c_chain\"]")
+    intervention_settings: DQNInterventionSettings = Field(default_factory=DQNInterventionSettings, description="each intervention's settings; schedules in environment steps")
 
     @model_validator(mode="after")
     def _batch_fits(self) -> DQNConfig:
@@ -36,4 +40,9 @@ class DQNConfig(Strict):
             raise ValueError(f"batch_size ({self.batch_size}) exceeds buffer_size ({self.buffer_size})")
         if self.fused_adam and self.optimizer != "adam":
             raise ValueError("fused_adam is Adam's kernel; set optimizer = \"adam\" or fused_adam = false")
+        problem = check_dqn_interventions(self.interventions, self.intervention_settings, layer_norm=self.layer_norm)
+        if problem is not None:
+            i, found, allowed = problem
+            error = PydanticCustomError("invalid_intervention", allowed)
+            raise ValidationError.from_exception_data("DQNConfig", [InitErrorDetails(type=error, loc=("interventions", i), input=found)])
         return self

@@ -15,6 +15,7 @@ that go through ``vmap`` (tests/test_dqn_population.py).
 from __future__ import annotations
 
 import copy
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -22,6 +23,7 @@ import torch.nn.functional as F
 
 from plastilab.agents.dqn import initial_q_network
 from plastilab.agents.dqn_config import DQNConfig
+from plastilab.agents.dqn_interventions import DQNInterventions, unstackable
 from plastilab.agents.index_replay import IndexReplay
 from plastilab.population import Population, make_stacked_optimizer
 
@@ -84,6 +86,23 @@ class DQNPopulation:
         self.replay = IndexReplay(self.n, self.config.buffer_size, images, samplers, device=self.device)
         self.explore_rngs = [np.random.default_rng([s, 0xE]) for s in seeds]
         self.brownian = StackedBrownian(copies, seeds, self.device) if copies is not None else None
+        # Interventions that edit parameters alone, agent by agent through its module's views
+        # (dqn_interventions.STACKABLE), drawing from the agent's own streams as it would alone
+        refused = unstackable(self.config)
+        if refused:
+            raise ValueError(f"a population cannot apply {refused[0]} yet (it needs its own optimiser state, loss or network); train these agents with training.population = \"off\"")
+        self.interventions = [DQNInterventions(c, s, fresh_network=None) if c.interventions else None for c, s in zip(configs, seeds)]
+        for plan, network in zip(self.interventions, networks):
+            if plan is not None:
+                plan.prepare(network)
+
+    def intervene(self, step: int) -> list[dict[str, float] | None]:
+        """Each agent's interventions after the update of environment step ``step``."""
+        return [
+            plan.after_update(StackedAgent(self.online.models[n], self.target.models[n], None, None, self.device), step) or None
+            if plan is not None else None
+            for n, plan in enumerate(self.interventions)
+        ]
 
     def td_targets(self, rewards: torch.Tensor, next_observations: torch.Tensor, dones: torch.Tensor) -> torch.Tensor:
         """``[N, B]``: r + gamma (1 - done) Q_target(s', a'), a' the target's (double DQN: the
@@ -114,6 +133,7 @@ class DQNPopulation:
             "replay_buffer": self.replay.agent_state_dict(n),
             "explore_rng": numpy_generator_state(self.explore_rngs[n]),
             "brownian": self.brownian.agent_state_dict(n) if self.brownian is not None else None,
+            "interventions": self.interventions[n].state_dict() if self.interventions[n] is not None else None,
         }
 
     def load_agent_state_dict(self, n: int, state: dict) -> None:
@@ -126,7 +146,19 @@ class DQNPopulation:
         set_numpy_generator_state(self.explore_rngs[n], state["explore_rng"])
         if self.brownian is not None:
             self.brownian.load_agent_state_dict(n, state["brownian"])
+        if self.interventions[n] is not None:
+            self.interventions[n].load_state_dict(state["interventions"], self.device)
 
+
+class StackedAgent(NamedTuple):
+    """What an agent's interventions read of it, for an agent of a population: its modules (views
+    into the stacks); no optimiser or replay of its own (the stackable ones need neither)."""
+
+    q_network: torch.nn.Module
+    target_network: torch.nn.Module
+    optimizer: None
+    replay_buffer: None
+    device: torch.device
 
 
 def optimizer_hyper(configs: list[DQNConfig]) -> dict:

@@ -68,6 +68,7 @@ def run_dqn_population(
 
         # TRAIN: one TD step of every agent on its own uniformly sampled batch
         losses = q_means = None
+        intervened = [None] * pop.n
         if step > args.learning_starts and step % args.train_frequency == 0:
             data = replay.sample(args.batch_size)
             td_target = pop.td_targets(data.rewards, data.next_observations, data.dones)
@@ -81,6 +82,7 @@ def run_dqn_population(
             pop.online.share_gradients()  # each agent's module shows its gradient, as a lone DQN's does
             pop.optimizer.step()
             losses, q_means = losses.detach(), q_taken.detach().mean(-1)
+            intervened = pop.intervene(step)
 
             # COUPLE: each Brownian copy moves as far as its twin's update did
             if pop.brownian is not None:
@@ -105,7 +107,7 @@ def run_dqn_population(
                 losses[n] if losses is not None else None,
                 q_means[n] if q_means is not None else None,
                 float(ended_returns[n]) if ended[n] else None,
-                refreshed, float(episode_return[n]),
+                refreshed, float(episode_return[n]), intervened[n],
             )
             for n in range(pop.n)
         ]

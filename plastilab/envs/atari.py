@@ -52,8 +52,12 @@ def make_atari(
     noop_max: int = 0,
     terminal_on_life_loss: bool = False,
     frame_stack: int = 4,
+    full_action_space: bool = False,
 ):
-    """The preprocessed gymnasium env: observations are uint8 arrays (frame_stack, 84, 84)."""
+    """The preprocessed gymnasium env: observations are uint8 arrays (frame_stack, 84, 84).
+
+    ``full_action_space``: all 18 joystick actions, whatever the game uses (games cycled by one
+    agent share one network, so one action set: see ``atari_cycle``)."""
     import ale_py
     import gymnasium as gym
     from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation
@@ -63,7 +67,7 @@ def make_atari(
         env_id(game),
         frameskip=1,  # AtariPreprocessing skips (and max-pools the last two frames)
         repeat_action_probability=sticky_actions,
-        full_action_space=False,
+        full_action_space=full_action_space,
         max_num_frames_per_episode=max_frames,
     )
     env = AtariPreprocessing(

@@ -53,6 +53,13 @@ class BlockMDP:
 
     Observations are float images of shape (C, H, W) on the images' device; ``info`` carries the
     ``latent_state`` and the ``image_index``, for measurements ordered by class, never for the agent.
+
+    Continual RL (``switch_every = N > 0``): after every N steps (counted over episodes, from the
+    first ``reset``) the reward and transition tables are drawn again, task k's from the stream
+    ``[seed, 0xB10C, k]`` (task 0's is the seed's own, so N = 0 and task 0 are the same MDP). The
+    images, their classes and the observation stream are untouched: the agent sees the same
+    pixels and must learn new values for them. Nothing tells the agent; the schedule knows
+    (``task_at``). The latent state carries over a switch; a sparse chain's start moves with it.
     """
 
     def __init__(
@@ -64,11 +71,14 @@ class BlockMDP:
         n_actions: int | None = None,
         episode_length: int = 100,
         seed: int = 0,
+        switch_every: int = 0,
     ) -> None:
         if reward not in REWARD_VARIANTS:
             raise ValueError(f"reward: found {reward!r}; allowed: {', '.join(REWARD_VARIANTS)}")
         if episode_length < 1:
             raise ValueError(f"episode_length: found {episode_length}; allowed: an integer >= 1")
+        if switch_every < 0:
+            raise ValueError(f"switch_every: found {switch_every}; allowed: 0 (never) or an integer >= 1")
         self.images = images
         self.labels = labels.to(torch.int64).cpu()
         self.n_states = int(self.labels.max()) + 1
@@ -86,9 +96,73 @@ class BlockMDP:
         if empty:
             raise ValueError(f"latent states {empty} have no images; use more images or fewer classes")
 
-        tables = np.random.default_rng([seed, 0xB10C])  # the MDP itself: fixed by the seed alone
+        self.seed = seed
+        self.switch_every = int(switch_every)
+        self.steps_taken = 0  # over every episode: where the switch schedule is
+        self.task = 0
+        self._draw_tables(0)
+
+        self._rng = np.random.default_rng([seed, 0x0B5])  # observations and start states
+        self.latent_state = 0
+        self.image_index = 0
+        self.t = 0
+
+    # -- Gymnasium's interface ------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[torch.Tensor, dict[str, Any]]:
+        if seed is not None:
+            self._rng = np.random.default_rng([seed, 0x0B5])
+        self._follow_schedule()
+        if self.reward_variant == "sparse":
+            self.latent_state = int(self.chain[0])
+        else:
+            self.latent_state = int(self._rng.integers(self.n_states))
+        self.t = 0
+        return self._observe(), self._info()
+
+    def step(self, action: int) -> tuple[torch.Tensor, float, bool, bool, dict[str, Any]]:
+        a = int(action)
+        if not 0 <= a < self.n_actions:
+            raise ValueError(f"action {a} is outside 0..{self.n_actions - 1}")
+        self._follow_schedule()  # a switch falls between steps, unseen by the agent
+        reward = self.reward(self.latent_state, self.image_index, a)
+        self.latent_state = int(self.transitions[self.latent_state, a])
+        self.t += 1
+        self.steps_taken += 1
+        obs = self._observe()
+        truncated = self.t >= self.episode_length
+        return obs, reward, False, truncated, self._info()
+
+    def current(self) -> tuple[torch.Tensor, dict[str, Any]]:
+        """The observation shown now and its info, drawing nothing (a resumed agent's loop)."""
+        return self.images[self.image_index], self._info()
+
+    def state_dict(self) -> dict[str, Any]:
+        """Where the environment is: its stream, latent state, image and time in the episode
+        (the tables are the seed's, built again)."""
+        from plastilab.core.random_state import numpy_generator_state
+
+        return {
+            "rng": numpy_generator_state(self._rng), "latent_state": self.latent_state, "image_index": self.image_index, "t": self.t,
+            "steps_taken": self.steps_taken,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        from plastilab.core.random_state import set_numpy_generator_state
+
+        set_numpy_generator_state(self._rng, state["rng"])
+        self.latent_state, self.image_index, self.t = int(state["latent_state"]), int(state["image_index"]), int(state["t"])
+        self.steps_taken = int(state.get("steps_taken", 0))  # a checkpoint from before switches: no schedule
+        if self.task != self.task_at(self.steps_taken):  # the tables of the task it was in
+            self._draw_tables(self.task_at(self.steps_taken))
+
+    # -- the tables -----------------------------------------------------------------------------
+    def _draw_tables(self, task: int) -> None:
+        """Task ``task``'s reward and transition tables (task 0: the seed's own MDP)."""
+        # the MDP itself: fixed by the seed alone (and, in a continual run, the task's index)
+        tables = np.random.default_rng([self.seed, 0xB10C] if task == 0 else [self.seed, 0xB10C, task])
+        self.task = task
         K, A = self.n_states, self.n_actions
-        if reward == "sparse":
+        if self.reward_variant == "sparse":
             self.chain = tables.permutation(K)
             self.goal = int(self.chain[-1])
             self.rewarded_action = tables.integers(0, A, size=K)
@@ -103,57 +177,21 @@ class BlockMDP:
             self.chain = None
             self.goal = None
             self.transitions = tables.integers(0, K, size=(K, A))
-            n_rows = K if reward == "class_aligned" else len(label_array)
+            n_rows = K if self.reward_variant == "class_aligned" else len(self.labels)
             self.rewarded_action = tables.integers(0, A, size=n_rows)
             # (K, A) for class_aligned, (N, A) for image_random: one rewarded action per row
             self.reward_table = np.zeros((n_rows, A), dtype=np.float32)
             self.reward_table[np.arange(n_rows), self.rewarded_action] = 1.0
 
-        self._rng = np.random.default_rng([seed, 0x0B5])  # observations and start states
-        self.latent_state = 0
-        self.image_index = 0
-        self.t = 0
+    def task_at(self, steps_taken: int) -> int:
+        """The task in force for the step after ``steps_taken`` steps (0 without switches)."""
+        return steps_taken // self.switch_every if self.switch_every else 0
 
-    # -- Gymnasium's interface ------------------------------------------------------------------
-    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[torch.Tensor, dict[str, Any]]:
-        if seed is not None:
-            self._rng = np.random.default_rng([seed, 0x0B5])
-        if self.reward_variant == "sparse":
-            self.latent_state = int(self.chain[0])
-        else:
-            self.latent_state = int(self._rng.integers(self.n_states))
-        self.t = 0
-        return self._observe(), self._info()
+    def _follow_schedule(self) -> None:
+        task = self.task_at(self.steps_taken)
+        if task != self.task:
+            self._draw_tables(task)
 
-    def step(self, action: int) -> tuple[torch.Tensor, float, bool, bool, dict[str, Any]]:
-        a = int(action)
-        if not 0 <= a < self.n_actions:
-            raise ValueError(f"action {a} is outside 0..{self.n_actions - 1}")
-        reward = self.reward(self.latent_state, self.image_index, a)
-        self.latent_state = int(self.transitions[self.latent_state, a])
-        self.t += 1
-        obs = self._observe()
-        truncated = self.t >= self.episode_length
-        return obs, reward, False, truncated, self._info()
-
-    def current(self) -> tuple[torch.Tensor, dict[str, Any]]:
-        """The observation shown now and its info, drawing nothing (a resumed agent's loop)."""
-        return self.images[self.image_index], self._info()
-
-    def state_dict(self) -> dict[str, Any]:
-        """Where the environment is: its stream, latent state, image and time in the episode
-        (the tables are the seed's, built again)."""
-        from plastilab.core.random_state import numpy_generator_state
-
-        return {"rng": numpy_generator_state(self._rng), "latent_state": self.latent_state, "image_index": self.image_index, "t": self.t}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        from plastilab.core.random_state import set_numpy_generator_state
-
-        set_numpy_generator_state(self._rng, state["rng"])
-        self.latent_state, self.image_index, self.t = int(state["latent_state"]), int(state["image_index"]), int(state["t"])
-
-    # -- the tables -----------------------------------------------------------------------------
     def reward(self, latent_state: int, image_index: int, action: int) -> float:
         """The reward for taking ``action`` while shown image ``image_index`` of ``latent_state``."""
         row = image_index if self.reward_variant == "image_random" else latent_state

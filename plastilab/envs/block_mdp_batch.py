@@ -8,6 +8,10 @@ in one pass over the agents' tables concatenated end to end. The one per-agent c
 observation draw (``rng.integers`` on the agent's own stream), which is what keeps the streams
 identical to the one-agent environment's.
 
+Continual RL: an environment with ``switch_every`` redraws its tables on the steps its lone form
+does (``BlockMDP._draw_tables``), and the batch copies that agent's new tables into its place in
+the concatenated ones, so a switching agent still sees what it sees alone.
+
 Observations are image *indices* into the shared image tensor: the learner gathers the pixels
 when it needs them, so neither the environment nor the replay buffer copies an image. Agents of
 different seeds see different image sets (a seed draws its own images); the batch then shows
@@ -66,9 +70,11 @@ class BlockMDPBatch:
         self._transition_flat = np.concatenate([env.transitions.reshape(-1) for env in envs]).astype(np.int64)
         self._sparse = np.array([env.reward_variant == "sparse" for env in envs])
         self._start = np.array([int(env.chain[0]) if env.chain is not None else -1 for env in envs], dtype=np.int64)
+        self.switch_every = np.array([env.switch_every for env in envs], dtype=np.int64)
         self.latent_state = np.zeros(self.n, dtype=np.int64)
         self.image_index = np.zeros(self.n, dtype=np.int64)
         self.t = np.zeros(self.n, dtype=np.int64)
+        self.steps_taken = np.zeros(self.n, dtype=np.int64)  # over episodes: the switch schedule
 
     def reset(self, seeds: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Every environment's ``reset(seed=seeds[n])``: (image indices, latent states), ``[N]`` each."""
@@ -86,6 +92,7 @@ class BlockMDPBatch:
         """``reset()`` (no new seed) of the environments where ``done``, in agent order."""
         for n in np.flatnonzero(done):
             env = self.envs[n]
+            self._follow_schedule(n)
             self.latent_state[n] = self._start[n] if self._sparse[n] else int(env._rng.integers(env.n_states))
             self.t[n] = 0
             self._observe(n)
@@ -101,14 +108,35 @@ class BlockMDPBatch:
         if actions.shape != (self.n,) or actions.min() < 0 or actions.max() >= self.n_actions:
             raise ValueError(f"actions: expected {self.n} integers in 0..{self.n_actions - 1}, found {actions.tolist()}")
         A = self.n_actions
+        switching = (self.switch_every > 0) & (self.steps_taken % np.maximum(self.switch_every, 1) == 0)
+        for n in np.flatnonzero(switching):
+            self._follow_schedule(n)  # a switch falls between steps, as in BlockMDP.step
         row = np.where(self._by_image, self.image_index, self.latent_state)
         rewards = self._reward_flat[self._reward_offset + row * A + actions]
         self.latent_state = self._transition_flat[self._transition_offset + self.latent_state * A + actions]
         self.t += 1
+        self.steps_taken += 1
         for n in range(self.n):
             self._observe(n)
         self._write_back()
         return rewards.astype(np.float32), self.t >= self.episode_length, self.shown()
+
+    def _follow_schedule(self, n: int) -> None:
+        """Agent ``n``'s tables for the task its schedule is in, copied into the batch's."""
+        env = self.envs[n]
+        task = env.task_at(int(self.steps_taken[n]))
+        if task == env.task:
+            return
+        env._draw_tables(task)
+        self._copy_tables(n)
+
+    def _copy_tables(self, n: int) -> None:
+        env = self.envs[n]
+        start = self._reward_offset[n]
+        self._reward_flat[start:start + env.reward_table.size] = env.reward_table.reshape(-1)
+        start = self._transition_offset[n]
+        self._transition_flat[start:start + env.transitions.size] = env.transitions.reshape(-1)
+        self._start[n] = int(env.chain[0]) if env.chain is not None else -1
 
     def _observe(self, n: int) -> None:
         candidates = self.envs[n].class_images[self.latent_state[n]]
@@ -128,7 +156,11 @@ class BlockMDPBatch:
         self.latent_state = np.array([env.latent_state for env in self.envs], dtype=np.int64)
         self.image_index = np.array([env.image_index for env in self.envs], dtype=np.int64)
         self.t = np.array([env.t for env in self.envs], dtype=np.int64)
+        self.steps_taken = np.array([env.steps_taken for env in self.envs], dtype=np.int64)
+        for n in range(self.n):  # loading a state redrew the tables of the task it was in
+            self._copy_tables(n)
 
     def _write_back(self) -> None:
         for n, env in enumerate(self.envs):
             env.latent_state, env.image_index, env.t = int(self.latent_state[n]), int(self.image_index[n]), int(self.t[n])
+            env.steps_taken = int(self.steps_taken[n])

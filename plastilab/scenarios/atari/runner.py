@@ -13,6 +13,9 @@ for each agent step (4 emulator frames):
     every evaluation.every steps and at the end: evaluation.episodes separate episodes at a fixed
     small ε, logged as eval/return and eval/human_normalized
     every checkpoint_every steps: the run's state is saved (a resumed run starts here)
+continual RL (env.games, env.switch_every = N): the training game is an AtariCycle (every game
+    with the 18 actions): every N steps the episode is cut and the next game starts; the switch is
+    a task boundary; returns are logged per game, and evaluation plays the game just trained on
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ import torch
 
 from plastilab.agents.dqn import DQN, DQNStep, run_dqn, td_loss_fn
 from plastilab.core.context import RunContext
-from plastilab.core.events import Event, Scalars
+from plastilab.core.events import Event, Scalars, TaskBoundary
 from plastilab.core.seeds import run_seeds_one_after_another
 from plastilab.envs.atari import AtariEnv, require_atari
+from plastilab.envs.atari_cycle import AtariCycle
 from plastilab.instruments.suite import InstrumentSuite
 from plastilab.scenarios.atari.evaluation import evaluate, random_policy_frames
 from plastilab.scenarios.atari.schema import AtariConfig
@@ -41,14 +45,15 @@ class AtariAgent:
     """One series: a DQN learning one game, with its own training and evaluation games."""
 
     name: str
-    env: AtariEnv
-    eval_env: AtariEnv
+    env: AtariEnv | AtariCycle
+    eval_env: AtariEnv | AtariCycle
     agent: DQN
     suite: InstrumentSuite
     loop: Iterator[DQNStep] | None = None
     td_loss: WindowedMean = field(default_factory=WindowedMean)
     q_mean: WindowedMean = field(default_factory=WindowedMean)
     window_returns: list[float] = field(default_factory=list)  # unclipped, since the last log
+    game_returns: dict[str, list[float]] = field(default_factory=dict)  # a cycle's, per game, since the last log
     evaluations: int = 0
     return_so_far: float = 0.0  # clipped, of the episode under way (its loop's last DQNStep)
 
@@ -63,17 +68,10 @@ def run_one_seed(config: AtariConfig, ctx: RunContext) -> Iterator[Event]:
     env_cfg, training, evaluation = config.env, config.training, config.evaluation
     options = dict(sticky_actions=env_cfg.sticky_actions, noop_max=env_cfg.noop_max)
     n_inputs = _measurement_inputs(config)
-    inputs = random_policy_frames(env_cfg.game, n_inputs, seed=config.seed + 3, **options).to(ctx.device) if n_inputs else None
+    inputs = _probe_frames(config, n_inputs, options).to(ctx.device) if n_inputs else None
     agents = []
     for name, agent_cfg in config.agents.items():
-        env = AtariEnv(
-            env_cfg.game, clip_rewards=env_cfg.clip_rewards, device=ctx.device, max_frames=env_cfg.max_frames,
-            terminal_on_life_loss=env_cfg.terminal_on_life_loss, **options,
-        )
-        eval_env = AtariEnv(
-            env_cfg.game, clip_rewards=False, device=ctx.device,
-            max_frames=evaluation.max_frames or env_cfg.max_frames, terminal_on_life_loss=False, **options,
-        )
+        env, eval_env = _games(config, ctx.device, options)
         agent = DQN(agent_cfg, env.observation_shape, env.n_actions, device=ctx.device, seed=config.seed)
         suite = InstrumentSuite(config.instruments, probe_inputs=inputs, seed=config.seed)
         agents.append(AtariAgent(name, env, eval_env, agent, suite, td_loss=WindowedMean(ctx.device), q_mean=WindowedMean(ctx.device)))
@@ -85,7 +83,10 @@ def run_one_seed(config: AtariConfig, ctx: RunContext) -> Iterator[Event]:
     first = 1
     if resumed is not None:
         first = load_state(resumed, agents, measure_stream, ctx.device) + 1
+    switch_every = env_cfg.switch_every
     for a in agents:
+        if resumed is None and switch_every:
+            yield TaskBoundary(step=0, task=0, series=a.name)  # the first game's turn
         if resumed is None:
             yield from a.suite.start(a.name, a.agent.q_network)  # θ_0 and the probe's step-0 baseline
         a.loop = run_dqn(
@@ -103,14 +104,18 @@ def run_one_seed(config: AtariConfig, ctx: RunContext) -> Iterator[Event]:
                 if result.td_loss is not None:
                     a.td_loss.add(result.td_loss)
                     a.q_mean.add(result.q_mean)
-                if result.episode_return is not None:  # run_dqn's return is the clipped one
+                # run_dqn's return is the clipped one; a turn's cut episode is no game's score
+                if result.episode_return is not None and getattr(a.env, "last_episode_complete", True):
                     a.window_returns.append(a.env.last_episode_return)
+                    a.game_returns.setdefault(_game_played(a, step), []).append(a.env.last_episode_return)
                 if step % training.log_every == 0 or step == training.total_steps:
                     yield _logged_scalars(a, step, result, ctx)
                 if a.suite.due(step):
                     yield from _measure(a, step, config, measure_stream)
                 if (evaluation.every and step % evaluation.every == 0) or step == training.total_steps:
                     yield _evaluated(a, step, config, ctx)
+                if switch_every and step % switch_every == 0 and step < training.total_steps:
+                    yield TaskBoundary(step=step, task=step // switch_every, series=a.name)
             if checkpoints is not None and checkpoints.due(step):
                 checkpoints.save(step, state_dict(step, agents, measure_stream))
     finally:
@@ -134,6 +139,7 @@ def state_dict(step: int, agents: list[AtariAgent], measure_stream: torch.Genera
                 "td_loss": a.td_loss.state_dict(),
                 "q_mean": a.q_mean.state_dict(),
                 "window_returns": list(a.window_returns),
+                "game_returns": {game: list(r) for game, r in a.game_returns.items()},
                 "evaluations": a.evaluations,
                 "return_so_far": a.return_so_far,
                 "suite": a.suite.state_dict(),
@@ -152,11 +158,44 @@ def load_state(state: dict, agents: list[AtariAgent], measure_stream: torch.Gene
         a.td_loss.load_state_dict(saved["td_loss"])
         a.q_mean.load_state_dict(saved["q_mean"])
         a.window_returns = [float(r) for r in saved["window_returns"]]
+        a.game_returns = {game: [float(r) for r in rs] for game, rs in saved.get("game_returns", {}).items()}
         a.evaluations = int(saved["evaluations"])
         a.return_so_far = float(saved["return_so_far"])
         a.suite.load_state_dict(saved["suite"], device)
     measure_stream.set_state(state["measure_stream"])
     return int(state["step"])
+
+
+def _games(config: AtariConfig, device: str, options: dict) -> tuple[AtariEnv | AtariCycle, AtariEnv | AtariCycle]:
+    """The training game (rewards clipped) and the evaluation game (unclipped, no life-loss
+    signal): one ``AtariEnv``, or for a cycle an ``AtariCycle`` of every game each."""
+    env_cfg, evaluation = config.env, config.evaluation
+    train = dict(clip_rewards=env_cfg.clip_rewards, device=device, max_frames=env_cfg.max_frames, terminal_on_life_loss=env_cfg.terminal_on_life_loss, **options)
+    held_out = dict(clip_rewards=False, device=device, max_frames=evaluation.max_frames or env_cfg.max_frames, terminal_on_life_loss=False, **options)
+    if env_cfg.games:
+        # evaluation switches by itself never: it plays the game training has just played
+        return AtariCycle(env_cfg.games, switch_every=env_cfg.switch_every, **train), AtariCycle(env_cfg.games, switch_every=0, **held_out)
+    return AtariEnv(env_cfg.game, **train), AtariEnv(env_cfg.game, **held_out)
+
+
+def _probe_frames(config: AtariConfig, n: int, options: dict) -> torch.Tensor:
+    """Frames a uniformly random policy meets, shared out over the games played (a cycle's with
+    the 18 actions its agent has)."""
+    games = config.played_games()
+    if not config.env.games:
+        return random_policy_frames(games[0], n, seed=config.seed + 3, **options)
+    shares = [n // len(games) + (k < n % len(games)) for k in range(len(games))]
+    return torch.cat([
+        random_policy_frames(game, share, seed=config.seed + 3, full_action_space=True, **options)
+        for game, share in zip(games, shares) if share
+    ])
+
+
+def _game_played(a: AtariAgent, step: int) -> str:
+    """The game of agent step ``step`` (a cycle's reset may already have moved to the next)."""
+    if isinstance(a.env, AtariCycle):
+        return a.env.games[a.env.game_at(step - 1)]
+    return a.env.game
 
 
 def _measurement_inputs(config: AtariConfig) -> int:
@@ -183,6 +222,11 @@ def _logged_scalars(a: AtariAgent, step: int, result: DQNStep, ctx: RunContext) 
     if a.window_returns:
         values["episode/return"] = float(np.mean(a.window_returns))
     a.window_returns = []
+    if isinstance(a.env, AtariCycle):
+        values["env/game"] = float(a.env.game_at(step - 1))  # the index of the game being played
+        for game, returns in a.game_returns.items():
+            values[f"game/{game}/return"] = float(np.mean(returns))
+        a.game_returns = {}
     return Scalars(step=step, series=a.name, values=values, wall_time=time.time())
 
 
@@ -190,13 +234,18 @@ def _evaluated(a: AtariAgent, step: int, config: AtariConfig, ctx: RunContext) -
     evaluation = config.evaluation
     seed = config.seed + 10_000 * (a.evaluations + 1)  # fresh, reproducible episodes each time
     a.evaluations += 1
+    game = _game_played(a, max(step, 1))
+    if isinstance(a.eval_env, AtariCycle):
+        a.eval_env.select(a.eval_env.games.index(game))
     returns = evaluate(a.eval_env, a.agent.q_network, evaluation.episodes, evaluation.epsilon, seed=seed)
     score = float(np.mean(returns))
     values = {
         "eval/return": score,
-        "eval/human_normalized": human_normalized(config.env.game, score),
+        "eval/human_normalized": human_normalized(game, score),
         "eval/return_std": float(np.std(returns)),
     }
+    if isinstance(a.eval_env, AtariCycle):
+        values[f"game/{game}/eval_return"] = score
     return Scalars(step=step, series=a.name, values=values, wall_time=time.time())
 
 

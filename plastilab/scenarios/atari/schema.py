@@ -9,6 +9,12 @@ or off. Rewards are clipped to their sign in training only. Every ``evaluation.e
 agent plays ``evaluation.episodes`` separate episodes at a fixed small ε, logged as
 ``eval/return`` and ``eval/human_normalized`` (published random and human scores: ``scores.py``).
 
+Continual RL (``env.games`` with ``env.switch_every = N``): the agent plays the first game for N
+steps, then the next, cycling through the list (Abbas et al. 2023); every game with the full
+18-action set so one network fits all (``plastilab.envs.atari_cycle``). Returns are logged per game
+(``game/<Game>/return``, ``game/<Game>/eval_return``; evaluation plays the game just trained on)
+and each switch is a task boundary; ``env.game`` is then unused.
+
 This module imports pydantic only, so ``plastilab validate`` never pays for importing torch.
 """
 
@@ -16,7 +22,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from plastilab.agents.dqn_config import DQNConfig
 from plastilab.core.schema import ScenarioConfig, Strict, agent_names_as_series
@@ -33,6 +40,8 @@ class EnvConfig(Strict):
     noop_max: int = Field(0, ge=0, description="random no-ops at reset (0: sticky actions already randomise)")
     terminal_on_life_loss: bool = Field(False, description="training only: end an episode on a lost life (never at evaluation)")
     clip_rewards: bool = Field(True, description="training only: learn from the sign of each reward")
+    games: list[str] = Field(default_factory=list, description="continual RL: games played in turn, switch_every steps each (full 18 actions)")
+    switch_every: int = Field(0, ge=0, description="continual RL: agent steps per game's turn (0: one game, env.game)")
 
     @field_validator("game")
     @classmethod
@@ -40,6 +49,15 @@ class EnvConfig(Strict):
         if game not in GAMES:
             raise ValueError(f"{game!r} has no published random and human score here; allowed: {', '.join(GAMES)}")
         return game
+
+    @field_validator("games")
+    @classmethod
+    def _all_known(cls, games: list[str]) -> list[str]:
+        for game in games:
+            cls._known(game)
+        if len(set(games)) != len(games):
+            raise ValueError("each game may appear once (the cycle comes back to it)")
+        return games
 
 
 class AtariAgentConfig(DQNConfig):
@@ -105,6 +123,28 @@ class AtariConfig(ScenarioConfig):
     )
 
     _plain_names = field_validator("agents")(agent_names_as_series)
+
+    @model_validator(mode="after")
+    def _a_cycle_that_switches(self) -> AtariConfig:
+        env, steps = self.env, self.training.total_steps
+        problem = None
+        if env.games and len(env.games) < 2:
+            problem = ("games", env.games, "two or more games (one game: env.game)")
+        elif env.games and not env.switch_every:
+            problem = ("switch_every", env.switch_every, "an integer >= 1 with env.games (agent steps per game's turn)")
+        elif env.switch_every and not env.games:
+            problem = ("switch_every", env.switch_every, "0 without env.games (list the games to cycle through)")
+        elif env.switch_every > steps:
+            problem = ("switch_every", env.switch_every, f"at most training.total_steps = {steps} (a switch after the run never happens)")
+        if problem is not None:
+            key, found, allowed = problem
+            error = PydanticCustomError("atari_cycle", allowed)
+            raise ValidationError.from_exception_data(type(self).__name__, [InitErrorDetails(type=error, loc=("env", key), input=found)])
+        return self
+
+    def played_games(self) -> list[str]:
+        """The games the agent plays: the cycle's, or the one game."""
+        return list(self.env.games) or [self.env.game]
 
     def series(self) -> list[str]:
         return self.seeded(list(self.agents))

@@ -8,6 +8,12 @@ loop (the one-agent form); ``"on"`` trains every group of compatible combination
 has its own environment and agent (``PopulationMember`` shows a population's agent as a ``DQN``),
 draws the same numbers and writes the same series: the two forms agree bit for bit on the CPU
 (tests/test_dqn_population.py, tests/test_block_mdp_population.py).
+
+Interventions: a population applies those that edit an agent's parameters alone
+(``dqn_interventions.STACKABLE``: shrink-and-perturb, decoupled weight decay), each agent's as it
+would alone. The others need an agent's own optimiser state (ReDo, resets, continual backprop),
+its own loss (L2-Init, C-CHAIN) or its own network's structure (injection): ``"auto"`` trains an
+agent using one of them alone, and ``"on"`` is refused at validation (schema.py).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import torch
 
 from plastilab.agents.dqn import DQN, DQNStep, run_dqn, td_targets
 from plastilab.agents.dqn_config import DQNConfig
+from plastilab.agents.dqn_interventions import unstackable
 from plastilab.agents.dqn_population import PER_AGENT_KEYS, DQNPopulation
 from plastilab.agents.replay_buffer import Transitions
 from plastilab.agents.run_dqn_population import run_dqn_population
@@ -92,7 +99,10 @@ def groups_of_compatible(agents: list[DQNConfig]) -> list[list[int]]:
     return list(groups.values())
 
 
-def trains_as_population(choice: str, size: int, device: str) -> bool:
+def trains_as_population(choice: str, size: int, device: str, config: DQNConfig | None = None) -> bool:
+    """Whether a group of ``size`` compatible agents (of ``config``) trains as one population."""
+    if config is not None and unstackable(config):
+        return False  # "auto" falls back to one at a time ("on" was refused at validation)
     if choice != "auto":
         return choice == "on"
     return size >= POPULATION_PAYS.get(torch.device(device).type, 2)
@@ -113,7 +123,7 @@ def build_learners(
     members: list[DQN | PopulationMember | None] = [None] * len(envs)
     learners = []
     for group in groups_of_compatible(agents):
-        if trains_as_population(choice, len(group), device):
+        if trains_as_population(choice, len(group), device, agents[group[0]]):
             batch = BlockMDPBatch([envs[i] for i in group])
             group_seeds = [seeds[i] for i in group]
             pop = DQNPopulation([agents[i] for i in group], batch.images, batch.n_actions, seeds=group_seeds, device=device, brownian=brownian)

@@ -12,6 +12,8 @@ for each (reward variant, agent): a DQN learner and its Brownian copy if asked; 
 one InstrumentSuite per agent: the same probe targets for its td and brownian series, every reward
 at step 0: the probe's baseline of every series (θ_0)
 at step 0: each td series logs the optimal and the random return (reference lines for the curve)
+continual RL (env.switch_every = N): every N steps each environment draws its next task's tables
+    (the same for every agent of a seed); the run marks the switch as a task boundary
 for each environment step:
     every learner (a lone DQN loop, or a population's) takes one step   (act, store, train, refresh)
     then, combination by combination in their order:
@@ -39,7 +41,7 @@ from plastilab.core.context import RunContext
 from plastilab.core.seeds import run_seeds_one_after_another
 from plastilab.core.series_names import seeded_name
 from plastilab.core.errors import NonFiniteLoss
-from plastilab.core.events import Event, Scalars, SeriesFailed
+from plastilab.core.events import Event, Scalars, SeriesFailed, TaskBoundary
 from plastilab.envs.block_mdp import BlockMDP
 from plastilab.instruments.suite import InstrumentSuite
 from plastilab.scenarios.block_mdp.learners import PopulationMember, build_learners, groups_of_compatible, trains_as_population
@@ -63,6 +65,7 @@ class Combination:
     window_returns: list[float] = field(default_factory=list)  # episodes finished since the last log
     return_so_far: float = 0.0  # of the episode under way (its loop's last DQNStep)
     failed: bool = False  # its loss became NaN or infinite: it writes nothing more, the others go on
+    intervened: dict[str, float] = field(default_factory=dict)  # the interventions' scalars since the last log
 
     seed: int = 0
     # Measurement batches come from each combination's own stream (seeded from its seed), so
@@ -95,8 +98,8 @@ def populations_hold_seeds(config: BlockMDPConfig, device: str) -> bool:
     """Whether the seeds train together: where the largest group of compatible agents, over
     every seed, trains as a population (it then holds every seed's agents)."""
     agents = [config.agents[name] for _, name, _ in config.combinations()]
-    largest = max(len(group) for group in groups_of_compatible(agents)) * len(config.seed_values())
-    return trains_as_population(config.training.population, largest, device)
+    group = max(groups_of_compatible(agents), key=len)
+    return trains_as_population(config.training.population, len(group) * len(config.seed_values()), device, agents[group[0]])
 
 
 def run_one_seed(config: BlockMDPConfig, ctx: RunContext) -> Iterator[Event]:
@@ -113,7 +116,7 @@ def run_seeds(config: BlockMDPConfig, ctx: RunContext, seeds: list[int]) -> Iter
         for name in config.agents:
             suites[seeded_name(name, seed) if several else name] = InstrumentSuite(config.instruments, probe_inputs=images, seed=seed)
         for reward, _, _ in config.combinations():
-            envs.append(BlockMDP(images, labels, reward=reward, n_actions=config.env.n_actions, episode_length=config.env.episode_length, seed=seed))
+            envs.append(BlockMDP(images, labels, reward=reward, n_actions=config.env.n_actions, episode_length=config.env.episode_length, seed=seed, switch_every=config.env.switch_every))
             combo_seeds.append(seed)
     specs = [spec for _ in seeds for spec in config.combinations()]
     agents, learners = build_learners(
@@ -141,6 +144,9 @@ def run_seeds(config: BlockMDPConfig, ctx: RunContext, seeds: list[int]) -> Iter
         members = [combos[i] for i in learner.members]
         returns = [combo.return_so_far for combo in members]
         learner.loop = learner.start(_before_update(members), (first - 1, returns) if resumed is not None else None)
+    switch_every = config.env.switch_every
+    if resumed is None and switch_every:
+        yield from _task_boundaries(combos, 0, 0)  # continual RL: the first task, for the faces' markers
     if resumed is None:
         for combo in combos:  # reference lines for the return curve
             references = {"episode/optimal_return": combo.env.optimal_return(), "episode/random_return": combo.env.random_return()}
@@ -160,6 +166,9 @@ def run_seeds(config: BlockMDPConfig, ctx: RunContext, seeds: list[int]) -> Iter
             if result.td_loss is not None:
                 combo.td_loss.add(result.td_loss)
                 combo.q_mean.add(result.q_mean)
+            if result.interventions:
+                for tag, value in result.interventions.items():  # counts add up; a setting (λ) is its latest
+                    combo.intervened[tag] = combo.intervened.get(tag, 0.0) + value if tag.endswith("_units") else value
             if result.episode_return is not None:
                 combo.returns.append(result.episode_return)
                 combo.window_returns.append(result.episode_return)
@@ -175,6 +184,9 @@ def run_seeds(config: BlockMDPConfig, ctx: RunContext, seeds: list[int]) -> Iter
                     continue
             if combo.suite.due(step):
                 yield from _measure(combo, step, config)
+        if switch_every and step % switch_every == 0 and step < training.total_steps:
+            # the environments draw the next task's tables before their next step
+            yield from _task_boundaries(combos, step, step // switch_every)
         if checkpoints is not None and checkpoints.due(step):
             checkpoints.save(step, state_dict(step, combos, suites))
 
@@ -198,6 +210,7 @@ def state_dict(step: int, combos: list[Combination], suites: dict[str, Instrumen
                 "window_returns": list(combo.window_returns),
                 "return_so_far": combo.return_so_far,
                 "failed": combo.failed,
+                "intervened": dict(combo.intervened),
                 "measure_stream": combo.measure_stream.get_state(),
             }
             for combo in combos
@@ -217,6 +230,7 @@ def load_state(state: dict, combos: list[Combination], suites: dict[str, Instrum
         combo.window_returns = [float(r) for r in saved["window_returns"]]
         combo.return_so_far = float(saved["return_so_far"])
         combo.failed = bool(saved.get("failed", False))
+        combo.intervened = {str(k): float(v) for k, v in saved.get("intervened", {}).items()}
         combo.measure_stream.set_state(_saved_measure_stream(state, saved, combo.seed))
     for name, suite in suites.items():
         suite.load_state_dict(state["suites"][name], device)
@@ -231,6 +245,18 @@ def _saved_measure_stream(state: dict, saved: dict, seed: int) -> torch.Tensor:
     if "measure_streams" in state:
         return state["measure_streams"][str(seed)]
     return state["measure_stream"]
+
+
+def _task_boundaries(combos: list[Combination], step: int, task: int) -> list[TaskBoundary]:
+    """A switch, on every series still training (named, so a seed run one after another marks
+    its own series only)."""
+    events = []
+    for combo in combos:
+        if not combo.failed:
+            events.append(TaskBoundary(step=step, task=task, series=combo.td))
+            if combo.agent.brownian is not None:
+                events.append(TaskBoundary(step=step, task=task, series=combo.brownian))
+    return events
 
 
 def _before_update(combos: list[Combination]):
@@ -257,6 +283,8 @@ def _logged_scalars(combo: Combination, step: int, result: DQNStep, ctx: RunCont
     if combo.window_returns:
         values["episode/return"] = float(np.mean(combo.window_returns))
     combo.window_returns = []
+    values.update(combo.intervened)
+    combo.intervened = {}
     return Scalars(step=step, series=combo.td, values=values, wall_time=time.time())
 
 

@@ -17,6 +17,11 @@ Reward variants (all rewards are 0 or 1; K classes, A actions, tables drawn from
   stays put; only entering the last class (the goal) pays, and the goal returns to the start.
   Credit must be assigned through K - 1 action-dependent transitions.
 
+Continual RL (``env.switch_every = N``): every N environment steps the reward and transition
+tables are drawn again from a seed derived from the run's seed and the switch's index, so every
+agent of a seed (plain, layer norm, a resetting method) faces the same sequence of tasks. The
+agent is not told; the run marks each switch as a task boundary (``task/index``) for the faces.
+
 This module imports pydantic only, so ``plastilab validate`` never pays for importing torch.
 """
 
@@ -24,9 +29,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from plastilab.agents.dqn_config import DQNConfig
+from plastilab.agents.dqn_interventions_config import STACKABLE, unstackable_names
 from plastilab.core.schema import DataConfig, ScenarioConfig, Strict, agent_names_as_series
 from plastilab.instruments.schema import InstrumentsConfig, ProbeConfig, StatsConfig
 
@@ -37,6 +44,8 @@ class EnvConfig(Strict):
     rewards: list[RewardVariant] = Field(default_factory=lambda: ["class_aligned"], min_length=1)
     n_actions: int | None = Field(default=None, ge=2)  # None: one action per class
     episode_length: int = Field(default=100, ge=1)
+    # Continual RL: redraw the reward and transition tables every N environment steps (0: never)
+    switch_every: int = Field(default=0, ge=0)
 
     @field_validator("rewards")
     @classmethod
@@ -76,6 +85,7 @@ class BlockMDPConfig(ScenarioConfig):
 
     main_parameters = (
         "env.rewards",
+        "env.switch_every",
         "training.total_steps",
         "training.brownian",
         "instruments.probe.every",
@@ -84,6 +94,36 @@ class BlockMDPConfig(ScenarioConfig):
     )
 
     _plain_names = field_validator("agents")(agent_names_as_series)
+
+    @model_validator(mode="after")
+    def _switches_within_the_run(self) -> BlockMDPConfig:
+        if self.env.switch_every > self.training.total_steps:
+            # An error at env.switch_every that the scenario loader turns into one line.
+            allowed = PydanticCustomError(
+                "switch_after_the_run",
+                f"0 (never) or at most training.total_steps = {self.training.total_steps} (a switch after the run never happens)",
+            )
+            raise ValidationError.from_exception_data(
+                type(self).__name__, [InitErrorDetails(type=allowed, loc=("env", "switch_every"), input=self.env.switch_every)]
+            )
+        return self
+
+    def n_tasks(self) -> int:
+        """Tasks the run goes through (1 without switches)."""
+        every = self.env.switch_every
+        return (self.training.total_steps - 1) // every + 1 if every else 1
+
+    @model_validator(mode="after")
+    def _population_can_apply_the_interventions(self) -> BlockMDPConfig:
+        if self.training.population != "on":
+            return self
+        for name, agent in self.agents.items():
+            refused = unstackable_names(agent)
+            if refused:
+                allowed = f'"off" or "auto" (agents.{name} uses {refused[0]}, which a population cannot apply yet; it can: {", ".join(sorted(STACKABLE))})'
+                error = PydanticCustomError("population_refused", allowed)
+                raise ValidationError.from_exception_data("BlockMDPConfig", [InitErrorDetails(type=error, loc=("training", "population"), input="on")])
+        return self
 
     def combinations(self) -> list[tuple[str, str, str]]:
         """(reward, agent name, series prefix) for every series group, in display order."""
