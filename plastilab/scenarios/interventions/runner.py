@@ -5,6 +5,7 @@ one after another, each seed as a run of that seed alone):
     build the network (with the combination's model changes) and its optimiser
     for each iteration:
         draw new targets for the same inputs                          (a new task)
+            (a stream with its own inputs, e.g. slowly-changing regression, gives both)
         from the second iteration on: the combination's task-change interventions
         train steps_per_iteration steps on mini-batches of the task   (per-step interventions after each)
         every log_every steps (and whenever an instrument measures): the series' scalars,
@@ -32,7 +33,6 @@ from plastilab.scenarios.common import (
     WindowedMean,
     check_finite_loss,
     counting_dead_units,
-    load_scenario_images,
     make_optimizer,
     merge_instrument_output,
     to_device,
@@ -41,15 +41,16 @@ from plastilab.scenarios.interventions.objectives import make_objective
 from plastilab.scenarios.interventions.plan import InterventionPlan
 from plastilab.analysis.ranking import as_records, rank_combinations
 from plastilab.scenarios.interventions.schema import InterventionsConfig, series_name
-from plastilab.scenarios.interventions.tasks import TaskStream, derive_seed
+from plastilab.scenarios.interventions.streams import make_task_stream, scenario_inputs
+from plastilab.scenarios.interventions.tasks import derive_seed
 
 EVAL_CHUNK = 500  # examples per forward pass when measuring the loss on the whole task
 
 
 def run_interventions(config: InterventionsConfig, ctx: RunContext) -> Iterator[Event]:
     seeds = config.seed_values()
-    # Each seed's images, as a run of that seed alone loads them.
-    inputs = {seed: to_device(load_scenario_images(config, ctx, seed)[0], ctx.device) for seed in seeds}
+    # Each seed's images (or a stream's reference inputs), as a run of that seed alone loads them.
+    inputs = {seed: to_device(scenario_inputs(config, ctx, seed), ctx.device) for seed in seeds}
     final_losses: dict[str, list[float | None]] = {}
     checkpoints = ctx.checkpoints
     # A resumed run skips the series it finished before its checkpoint (their lines are written).
@@ -98,7 +99,7 @@ def train_series(
     suite = make_suite(config, x, fresh_network)
     optimizer = plan.wrap_optimizer(make_optimizer(training.optimizer, model.parameters(), training.lr))
 
-    tasks = TaskStream(task, x, seed)
+    tasks = make_task_stream(task, x, seed)
     batches = torch.Generator().manual_seed(derive_seed(seed, 1))  # on the CPU: same stream on every device
     unit_inputs = x[: config.interventions.redo.n_examples]  # the inputs units are scored on
     train_loss = WindowedMean(ctx.device)
@@ -121,6 +122,7 @@ def train_series(
         yield from suite.start(name, model)  # θ_0 and the probe baseline, at step 0
     step = first_iteration * task.steps_per_iteration + steps_done
     for iteration in range(first_iteration, task.n_iterations):
+        x_task = to_device(tasks.inputs(iteration, x), ctx.device)  # the scenario's x, or the stream's own
         y = to_device(tasks.targets(iteration), ctx.device)
         skip = steps_done if iteration == first_iteration else 0
         if resumed is None or iteration > first_iteration:  # a resumed iteration has begun already
@@ -131,8 +133,8 @@ def train_series(
                     yield Scalars(step=step, series=name, values=changed, wall_time=time.time())
         for iteration_step in range(skip + 1, task.steps_per_iteration + 1):
             step += 1
-            index = to_device(torch.randint(0, len(x), (training.batch_size,), generator=batches), ctx.device)  # no host wait
-            xb, yb = x[index], y[index]
+            index = to_device(torch.randint(0, len(x_task), (training.batch_size,), generator=batches), ctx.device)  # no host wait
+            xb, yb = x_task[index], y[index]
             if suite is not None:
                 suite.before_step(step, name, model)
             output = model(xb)
@@ -151,7 +153,7 @@ def train_series(
             last = iteration_step == task.steps_per_iteration
             if not (step % training.log_every and not last and not extra and not instrument_events):
                 # a step the instruments measure is a logged step, so their output merges
-                yield from logged_step(config, ctx, name, step, model, objective, plan, penalty, train_loss, extra, unit_inputs, x, y, last, final_losses[name], instrument_events)
+                yield from logged_step(config, ctx, name, step, model, objective, plan, penalty, train_loss, extra, unit_inputs, x_task, y, last, final_losses[name], instrument_events)
             if checkpoints is not None and checkpoints.due(step):
                 checkpoints.save(step, {
                     "iteration": iteration,

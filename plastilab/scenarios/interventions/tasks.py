@@ -27,6 +27,10 @@ class TaskStream:
         self.x = x.detach().cpu()
         self.seed = seed
 
+    def inputs(self, iteration: int, scenario_inputs: torch.Tensor) -> torch.Tensor:
+        """Iteration ``iteration``'s inputs: the scenario's own, every iteration."""
+        return scenario_inputs
+
     def targets(self, iteration: int) -> torch.Tensor:
         """Iteration ``iteration``'s targets for every input: int labels, or (N, n_outputs) floats."""
         seed = derive_seed(self.seed, iteration)
