@@ -1,5 +1,5 @@
 """LoP's headline on the slowly-changing regression problem, checked on the numbers of recorded runs
-(as tests/test_demo_story.py does) and, with PLASTILAB_SLOW_SCIENCE=1, on a fresh run.
+(as tests/test_demo_story.py does) and, with PLASTILAB_SCIENCE=1, on a fresh run.
 
 tests/data/slowly-changing-regression/ holds, for each recorded run, its scenario.toml and the
 train/loss and task/final_loss lines of its metrics.jsonl (train/loss, logged every T steps, is
@@ -121,7 +121,7 @@ def test_at_3e4_examples_the_quick_file_is_too_short_to_show_it():
     assert growth - half < 0 < growth + half, (growth, half)
 
 
-@pytest.mark.skipif(not os.environ.get("PLASTILAB_SLOW_SCIENCE"), reason="about 25 CPU minutes; set PLASTILAB_SLOW_SCIENCE=1")
+@pytest.mark.skipif(not os.environ.get("PLASTILAB_SCIENCE"), reason="about 25 CPU minutes; set PLASTILAB_SCIENCE=1")
 def test_a_fresh_run_at_3e5_examples_tells_lops_story(tmp_path):
     """The recorded run's checks on tasks 21–30. Continual backprop's lower error there is shown
     here only up to task 15 (the recorded series stopped early); not yet run to the end."""

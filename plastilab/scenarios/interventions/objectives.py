@@ -62,9 +62,10 @@ class TwoHotRegression:
     accuracy = None
 
 
-def make_objective(task: TaskConfig, two_hot: TwoHotConfig | None):
-    if task.targets == "labels":
-        return Classification(task.n_classes)
+def make_objective(task: TaskConfig, two_hot: TwoHotConfig | None, n_classes: int | None = None):
+    """``n_classes``: the task stream's classes when it is a classification (None: regression)."""
+    if task.targets == "labels" or n_classes is not None:
+        return Classification(n_classes or task.n_classes)
     if two_hot is not None:
         return TwoHotRegression(task.n_outputs, two_hot)
     return Regression(task.n_outputs)

@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from plastilab.analysis.ranking import DEFAULT_WINDOW
-from plastilab.core.presentation import DEAD_UNITS, PLASTICITY_LOSS, TOP_EIGENVALUE, Cell, Column, Presentation, SummaryTable
+from plastilab.core.presentation import DEAD_UNITS, PLASTICITY_LOSS, TOP_EIGENVALUE, Cell, Column, Headline, Presentation, SummaryTable
 
+# A classification stream's accuracy on its task at the task's end (permuted MNIST's "accuracy per
+# task"); a face shows it only for a run that logged it, so regression runs keep their columns.
+ACCURACY = Headline("task/final_accuracy", "accuracy", "{:.0%}")
 WORSE_BY = 0.1  # a change of the final loss above this reads as lost plasticity
 
 
@@ -46,7 +49,7 @@ def _number(value: float | None) -> str:
 
 
 PRESENTATION = InterventionsPresentation(
-    headlines=(PLASTICITY_LOSS, TOP_EIGENVALUE, DEAD_UNITS),
+    headlines=(ACCURACY, PLASTICITY_LOSS, TOP_EIGENVALUE, DEAD_UNITS),
     main_curve="train/loss",
     dashboard_metric="train/loss",
     progress_tags=("train/loss",),

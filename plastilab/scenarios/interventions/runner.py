@@ -4,13 +4,15 @@ for each architecture, intervention combination and seed (the ``seeds`` axis; on
 one after another, each seed as a run of that seed alone):
     build the network (with the combination's model changes) and its optimiser
     for each iteration:
-        draw new targets for the same inputs                          (a new task)
-            (a stream with its own inputs, e.g. slowly-changing regression, gives both)
+        draw the task: new targets for the same inputs, or a stream's     (a new task)
+            inputs and labels (permuted pixels, classes so far, a class pair), or its own
+            inputs and targets (slowly-changing regression's bits)
         from the second iteration on: the combination's task-change interventions
         train steps_per_iteration steps on mini-batches of the task   (per-step interventions after each)
         every log_every steps (and whenever an instrument measures): the series' scalars,
             the instruments' scalars merged in (the runner's own tags win)
-        at the iteration's last step: task/final_loss on the whole task
+        at the iteration's last step: task/final_loss on the whole task (and, for classes,
+            task/final_accuracy and task/online_accuracy: the mini-batches' before their step)
         every checkpoint_every steps: the series' state is saved (a resumed run starts here)
 rank the combinations by their final losses over the last iterations
 """
@@ -41,16 +43,16 @@ from plastilab.scenarios.interventions.objectives import make_objective
 from plastilab.scenarios.interventions.plan import InterventionPlan
 from plastilab.analysis.ranking import as_records, rank_combinations
 from plastilab.scenarios.interventions.schema import InterventionsConfig, series_name
-from plastilab.scenarios.interventions.streams import make_task_stream, scenario_inputs
-from plastilab.scenarios.interventions.tasks import derive_seed
+from plastilab.scenarios.interventions.tasks import derive_seed, make_task_stream, scenario_inputs
 
 EVAL_CHUNK = 500  # examples per forward pass when measuring the loss on the whole task
 
 
 def run_interventions(config: InterventionsConfig, ctx: RunContext) -> Iterator[Event]:
     seeds = config.seed_values()
-    # Each seed's images (or a stream's reference inputs), as a run of that seed alone loads them.
-    inputs = {seed: to_device(scenario_inputs(config, ctx, seed), ctx.device) for seed in seeds}
+    # Each seed's images, as a run of that seed alone loads them.
+    # (slowly-changing regression: its own reference inputs, no labels)
+    inputs = {seed: tuple(t if t is None else to_device(t, ctx.device) for t in scenario_inputs(config, ctx, seed)) for seed in seeds}
     final_losses: dict[str, list[float | None]] = {}
     checkpoints = ctx.checkpoints
     # A resumed run skips the series it finished before its checkpoint (their lines are written).
@@ -62,7 +64,7 @@ def run_interventions(config: InterventionsConfig, ctx: RunContext) -> Iterator[
             continue
         final_losses[series_name(arch, combination, seed)] = []
         series_ctx = replace(ctx, checkpoints=checkpoints.within(series_index=index) if checkpoints is not None else None)
-        yield from train_series(one_seed(config, seed), series_ctx, inputs[seed], arch, combination, final_losses)
+        yield from train_series(one_seed(config, seed), series_ctx, inputs[seed][0], arch, combination, final_losses, labels=inputs[seed][1])
     # The ranking goes into the end summary only: the report shows it from summary.json (it
     # was also logged once, so `plastilab run` printed it twice).
     window = config.ranking.window
@@ -77,9 +79,11 @@ def train_series(
     arch: str,
     combination: str,
     final_losses: dict[str, list[float | None]],
+    labels: torch.Tensor | None = None,
 ) -> Iterator[Event]:
     """One series: ``config`` is the run of one seed (``one_seed``); its final losses go to
-    ``final_losses[its name]`` (a resumed series puts back every series' from the checkpoint)."""
+    ``final_losses[its name]`` (a resumed series puts back every series' from the checkpoint).
+    ``labels``: the images' classes, which the streams of streams/ draw their tasks from."""
     task, training = config.task, config.training
     name = series_name(arch, combination, config.seed)
     seed = derive_seed(config.seed, 0)
@@ -89,7 +93,8 @@ def train_series(
     plan = InterventionPlan(combination, config.interventions, seed, activation=options.get("activation", "relu"))
     if plan.activation is not None:  # crelu, dff: the combination's activation replaces the model's
         options["activation"] = plan.activation
-    objective = make_objective(task, config.interventions.two_hot if plan.uses("two_hot") else None)
+    tasks = make_task_stream(task, x, labels, seed, config.data.dataset, ctx.source)
+    objective = make_objective(task, config.interventions.two_hot if plan.uses("two_hot") else None, tasks.n_classes)
 
     def fresh_network() -> torch.nn.Module:
         return build_model(arch, x.shape[1:], objective.n_out, layer_norm=plan.layer_norm, **options)
@@ -99,10 +104,9 @@ def train_series(
     suite = make_suite(config, x, fresh_network)
     optimizer = plan.wrap_optimizer(make_optimizer(training.optimizer, model.parameters(), training.lr))
 
-    tasks = make_task_stream(task, x, seed)
     batches = torch.Generator().manual_seed(derive_seed(seed, 1))  # on the CPU: same stream on every device
-    unit_inputs = x[: config.interventions.redo.n_examples]  # the inputs units are scored on
     train_loss = WindowedMean(ctx.device)
+    online_accuracy = WindowedMean(ctx.device)  # over the iteration: LoP's online reading
     checkpoints = ctx.checkpoints
     resumed = checkpoints.take() if checkpoints is not None else None
     first_iteration, steps_done = 0, 0  # a resumed series: the iteration it was in, its steps taken in it
@@ -113,6 +117,8 @@ def train_series(
         optimizer.load_state_dict(resumed["optimizer"])
         plan.load_state_dict(resumed["plan"], ctx.device)
         train_loss.load_state_dict(resumed["train_loss"])
+        if "online_accuracy" in resumed:  # checkpoints from before it kept none
+            online_accuracy.load_state_dict(resumed["online_accuracy"])
         batches.set_state(resumed["batches"])
         if suite is not None:
             suite.load_state_dict(resumed["suite"], ctx.device)
@@ -122,8 +128,8 @@ def train_series(
         yield from suite.start(name, model)  # θ_0 and the probe baseline, at step 0
     step = first_iteration * task.steps_per_iteration + steps_done
     for iteration in range(first_iteration, task.n_iterations):
-        x_task = to_device(tasks.inputs(iteration, x), ctx.device)  # the scenario's x, or the stream's own
-        y = to_device(tasks.targets(iteration), ctx.device)
+        x_task, y = (to_device(t, ctx.device) for t in tasks.draw(iteration))
+        unit_inputs = x_task[: config.interventions.redo.n_examples]  # the task's own inputs
         skip = steps_done if iteration == first_iteration else 0
         if resumed is None or iteration > first_iteration:  # a resumed iteration has begun already
             yield TaskBoundary(step=step, task=iteration, series=name)
@@ -145,15 +151,17 @@ def train_series(
             optimizer.step()
             extra = plan.after_step(model, optimizer, step, training.lr, unit_inputs)
             train_loss.add(loss if objective.trains_on_error else objective.error(output.detach(), yb))
+            if objective.accuracy is not None:  # the prediction before this step, as LoP's online accuracy
+                online_accuracy.add(objective.accuracy(output.detach(), yb))
             instrument_events: list[Event] = []
             if suite is not None:
-                labels = yb if task.targets == "labels" else None
-                instrument_events = suite.measure(step, name, model, loss_fn=objective.loss, batch=(xb, yb), labels=labels)
+                classes = yb if objective.accuracy is not None else None
+                instrument_events = suite.measure(step, name, model, loss_fn=objective.loss, batch=(xb, yb), labels=classes)
 
             last = iteration_step == task.steps_per_iteration
             if not (step % training.log_every and not last and not extra and not instrument_events):
                 # a step the instruments measure is a logged step, so their output merges
-                yield from logged_step(config, ctx, name, step, model, objective, plan, penalty, train_loss, extra, unit_inputs, x_task, y, last, final_losses[name], instrument_events)
+                yield from logged_step(config, ctx, name, step, model, objective, plan, penalty, train_loss, extra, unit_inputs, x_task, y, last, final_losses[name], instrument_events, online_accuracy)
             if checkpoints is not None and checkpoints.due(step):
                 checkpoints.save(step, {
                     "iteration": iteration,
@@ -162,13 +170,14 @@ def train_series(
                     "optimizer": optimizer.state_dict(),
                     "plan": plan.state_dict(),
                     "train_loss": train_loss.state_dict(),
+                    "online_accuracy": online_accuracy.state_dict(),
                     "batches": batches.get_state(),
                     "suite": suite.state_dict() if suite is not None else None,
                     "final_losses": {series: list(values) for series, values in final_losses.items()},
                 })
 
 
-def logged_step(config, ctx, name, step, model, objective, plan, penalty, train_loss, extra, unit_inputs, x, y, last, final_losses, instrument_events) -> Iterator[Event]:
+def logged_step(config, ctx, name, step, model, objective, plan, penalty, train_loss, extra, unit_inputs, x, y, last, final_losses, instrument_events, online_accuracy=None) -> Iterator[Event]:
     """The scalars of a logged step (with the task's final loss at an iteration's last step)."""
     values = {"train/loss": train_loss.take(), **extra, **plan.report()}
     values.update(measure(model, unit_inputs, config))
@@ -176,6 +185,8 @@ def logged_step(config, ctx, name, step, model, objective, plan, penalty, train_
         values["train/penalty"] = penalty.item()
     if last:
         values.update(evaluate(model, objective, x, y))
+        if online_accuracy is not None and online_accuracy.count:
+            values["task/online_accuracy"] = online_accuracy.take()
         final_losses.append(values["task/final_loss"] if math.isfinite(values["task/final_loss"]) else None)
     # The runner's own numbers keep their tags; the instruments add the rest (per layer,
     # ranks, the probe), as in every runner.

@@ -18,6 +18,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 from plastilab.analysis.ranking import DEFAULT_WINDOW
 from plastilab.core.schema import DataConfig, ScenarioConfig, Strict
 from plastilab.instruments.schema import InstrumentsConfig
+from plastilab.scenarios.interventions.streams.options import ClassIncrementalOptions, stream_problem
 
 Architecture = Literal["mlp", "cnn", "resnet18", "vit"]
 # crelu = [relu(z), relu(−z)], dff = [sin z, cos z]: two outputs per unit, the next layer's fan-in doubled.
@@ -99,7 +100,10 @@ class SlowlyChangingRegressionOptions(Strict):
 
 
 class TaskConfig(Strict):
-    targets: Literal["labels", "regression", "slowly_changing_regression"] = "labels"
+    # labels, regression: new targets for the same inputs; the streams (streams/): new inputs and
+    # labels (permuted_inputs, class_incremental, binary_pairs) or their own inputs and targets
+    # (slowly_changing_regression).
+    targets: Literal["labels", "regression", "permuted_inputs", "class_incremental", "binary_pairs", "slowly_changing_regression"] = "labels"
     n_iterations: int = Field(default=20, ge=1)
     steps_per_iteration: int = Field(default=300, ge=1)
     n_classes: int = Field(default=10, ge=2)  # labels only
@@ -107,6 +111,7 @@ class TaskConfig(Strict):
     # regression only: 0 regresses onto the random network's (standardised) outputs; a
     # frequency f > 0 onto sin(f · those), a target far off the network's inductive bias.
     frequency: float = Field(default=0.0, ge=0)
+    class_incremental: ClassIncrementalOptions = Field(default_factory=ClassIncrementalOptions)
     # slowly_changing_regression only: the stream's own inputs (no images) and target network
     slowly_changing_regression: SlowlyChangingRegressionOptions = Field(default_factory=SlowlyChangingRegressionOptions)
 
@@ -323,6 +328,13 @@ class InterventionsConfig(ScenarioConfig):
             raise _invalid(("grid", "architectures", odd), self.grid.architectures[odd], '"mlp", since slowly_changing_regression\'s inputs are bits')
         if self.task.n_outputs != 1:
             raise _invalid(("task", "n_outputs"), self.task.n_outputs, "1, since slowly_changing_regression's target network has one output")
+        return self
+
+    @model_validator(mode="after")
+    def _stream_fits_the_data(self) -> InterventionsConfig:
+        problem = stream_problem(self.task.targets, self.task.class_incremental, self.task.n_iterations, self.data.dataset)
+        if problem is not None:
+            raise _invalid(*problem)
         return self
 
     def seed_values(self) -> list[int]:

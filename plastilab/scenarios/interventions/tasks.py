@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from plastilab.models.mlp import MLP
+from plastilab.scenarios.common import load_scenario_images
 from plastilab.scenarios.interventions.schema import TaskConfig
 
 # The random network whose outputs are regression targets.
@@ -26,10 +27,11 @@ class TaskStream:
         self.task = task
         self.x = x.detach().cpu()
         self.seed = seed
+        self.n_classes = task.n_classes if task.targets == "labels" else None  # None: not a classification
 
-    def inputs(self, iteration: int, scenario_inputs: torch.Tensor) -> torch.Tensor:
-        """Iteration ``iteration``'s inputs: the scenario's own, every iteration."""
-        return scenario_inputs
+    def draw(self, iteration: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Iteration ``iteration``'s inputs (always the same here) and targets."""
+        return self.x, self.targets(iteration)
 
     def targets(self, iteration: int) -> torch.Tensor:
         """Iteration ``iteration``'s targets for every input: int labels, or (N, n_outputs) floats."""
@@ -51,3 +53,28 @@ class TaskStream:
         if self.task.frequency > 0:
             y = torch.sin(self.task.frequency * y)
         return y
+
+
+def make_task_stream(task: TaskConfig, x: torch.Tensor, labels: torch.Tensor, seed: int, dataset: str, source: str = "scenario"):
+    """The stream of ``task.targets``: new targets for the same inputs here, or one of streams/."""
+    from plastilab.scenarios.interventions.streams.options import STREAM_KINDS
+
+    if task.targets == "slowly_changing_regression":  # its own inputs: ``x`` is its reference bits
+        from plastilab.scenarios.interventions.streams.slowly_changing_regression import SlowlyChangingRegression
+
+        return SlowlyChangingRegression(task.slowly_changing_regression, seed)
+    if task.targets in STREAM_KINDS:
+        from plastilab.scenarios.interventions.streams.registry import make_stream
+
+        return make_stream(task, x, labels, seed, dataset, source)
+    return TaskStream(task, x, seed)
+
+
+def scenario_inputs(config, ctx, seed: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The inputs a series of ``seed`` is built for and the instruments measure on, with their
+    class labels: the scenario's images, or a stream's own reference inputs (no labels). On the CPU."""
+    if config.task.targets == "slowly_changing_regression":
+        from plastilab.scenarios.interventions.streams.slowly_changing_regression import reference_inputs
+
+        return reference_inputs(config.task.slowly_changing_regression, seed), None
+    return load_scenario_images(config, ctx, seed)

@@ -1,28 +1,10 @@
-"""Task streams that bring their own inputs, beside ``tasks.TaskStream`` (new targets for the
-scenario's images). A stream gives each iteration's ``inputs`` and ``targets``; the runner
-draws its mini-batches from them.
+"""The field's continual supervised image streams (Dohare et al. 2024), as ``task.targets`` kinds
+of the interventions scenario: each iteration's task is a set of inputs *and* labels drawn from the
+scenario's images, not new targets for the same inputs.
+
+One file a stream (``permuted_inputs.py``, ``class_incremental.py``, ``binary_pairs.py``), each a
+class built from the images, their class labels and the series' task seed, with ``n_classes`` (the
+network's outputs) and ``draw(iteration) -> (inputs, labels)``; ``registry.py`` names them and
+``options.py`` holds their file options and checks (pydantic only, so ``plastilab validate``
+imports no torch). This module imports nothing.
 """
-
-from __future__ import annotations
-
-import torch
-
-from plastilab.core.context import RunContext
-from plastilab.scenarios.common import load_scenario_images
-from plastilab.scenarios.interventions.schema import InterventionsConfig, TaskConfig
-from plastilab.scenarios.interventions.streams.slowly_changing_regression import SlowlyChangingRegression, reference_inputs
-from plastilab.scenarios.interventions.tasks import TaskStream
-
-
-def scenario_inputs(config: InterventionsConfig, ctx: RunContext, seed: int) -> torch.Tensor:
-    """The inputs a series of ``seed`` is built for, scores units on and the instruments use:
-    the scenario's images, or a stream's own reference inputs. On the CPU."""
-    if config.task.targets == "slowly_changing_regression":
-        return reference_inputs(config.task.slowly_changing_regression, seed)
-    return load_scenario_images(config, ctx, seed)[0]
-
-
-def make_task_stream(task: TaskConfig, x: torch.Tensor, seed: int):
-    if task.targets == "slowly_changing_regression":
-        return SlowlyChangingRegression(task.slowly_changing_regression, seed)
-    return TaskStream(task, x, seed)

@@ -63,6 +63,7 @@ class SlowlyChangingRegression:
     def __init__(self, options: SlowlyChangingRegressionOptions, seed: int) -> None:
         self.options = options
         self.seed = seed
+        self.n_classes = None  # a regression
         self.target = LTUTargetNetwork(options.n_inputs, options.target_hidden, options.beta, derive_seed(seed, TARGET_NETWORK))
         n_fast = options.n_inputs - options.n_slow_bits
         self.fast = torch.tensor(list(itertools.product((0.0, 1.0), repeat=n_fast)))  # every combination
@@ -88,8 +89,12 @@ class SlowlyChangingRegression:
         slow = self.slow_bits(iteration).expand(len(self.fast), -1)
         return torch.cat([slow, self.fast], dim=1)
 
-    def inputs(self, iteration: int, scenario_inputs: torch.Tensor | None = None) -> torch.Tensor:
-        """Iteration ``iteration``'s inputs, as one-row images (the scenario's inputs are not used)."""
+    def draw(self, iteration: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Iteration ``iteration``'s inputs and targets (what the runner draws its examples from)."""
+        return self.inputs(iteration), self.targets(iteration)
+
+    def inputs(self, iteration: int) -> torch.Tensor:
+        """Iteration ``iteration``'s inputs, as one-row images."""
         return as_images(self.bits(iteration))
 
     def targets(self, iteration: int) -> torch.Tensor:
