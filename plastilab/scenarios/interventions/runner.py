@@ -5,7 +5,8 @@ one after another, each seed as a run of that seed alone):
     build the network (with the combination's model changes) and its optimiser
     for each iteration:
         draw the task: new targets for the same inputs, or a stream's     (a new task)
-            inputs and labels (permuted pixels, classes so far, a class pair)
+            inputs and labels (permuted pixels, classes so far, a class pair), or its own
+            inputs and targets (slowly-changing regression's bits)
         from the second iteration on: the combination's task-change interventions
         train steps_per_iteration steps on mini-batches of the task   (per-step interventions after each)
         every log_every steps (and whenever an instrument measures): the series' scalars,
@@ -34,7 +35,6 @@ from plastilab.scenarios.common import (
     WindowedMean,
     check_finite_loss,
     counting_dead_units,
-    load_scenario_images,
     make_optimizer,
     merge_instrument_output,
     to_device,
@@ -43,7 +43,7 @@ from plastilab.scenarios.interventions.objectives import make_objective
 from plastilab.scenarios.interventions.plan import InterventionPlan
 from plastilab.analysis.ranking import as_records, rank_combinations
 from plastilab.scenarios.interventions.schema import InterventionsConfig, series_name
-from plastilab.scenarios.interventions.tasks import derive_seed, make_task_stream
+from plastilab.scenarios.interventions.tasks import derive_seed, make_task_stream, scenario_inputs
 
 EVAL_CHUNK = 500  # examples per forward pass when measuring the loss on the whole task
 
@@ -51,7 +51,8 @@ EVAL_CHUNK = 500  # examples per forward pass when measuring the loss on the who
 def run_interventions(config: InterventionsConfig, ctx: RunContext) -> Iterator[Event]:
     seeds = config.seed_values()
     # Each seed's images, as a run of that seed alone loads them.
-    inputs = {seed: tuple(to_device(t, ctx.device) for t in load_scenario_images(config, ctx, seed)) for seed in seeds}
+    # (slowly-changing regression: its own reference inputs, no labels)
+    inputs = {seed: tuple(t if t is None else to_device(t, ctx.device) for t in scenario_inputs(config, ctx, seed)) for seed in seeds}
     final_losses: dict[str, list[float | None]] = {}
     checkpoints = ctx.checkpoints
     # A resumed run skips the series it finished before its checkpoint (their lines are written).

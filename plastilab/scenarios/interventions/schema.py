@@ -75,9 +75,35 @@ def _check_combination(text: str) -> str:
 Combination = Annotated[str, AfterValidator(_check_combination)]
 
 
+class SlowlyChangingRegressionOptions(Strict):
+    """LoP's slowly-changing regression (the bit-flipping problem): ``n_inputs`` bits, the first
+    ``n_slow_bits`` held for an iteration (steps_per_iteration × batch_size examples) and then
+    changed, the rest drawn anew for every example; targets from a fixed network of
+    ``target_hidden`` linear threshold units with weights ±1 and threshold parameter ``beta``
+    (streams/slowly_changing_regression.py)."""
+
+    n_inputs: int = Field(default=20, ge=2)
+    n_slow_bits: int = Field(default=15, ge=1)
+    # redraw: all slow bits drawn anew at a change (LoP's published runs, cfg/prob.json);
+    # flip_one: one of them, chosen at random, flipped (LoP's cfg/flip_one variant).
+    change: Literal["redraw", "flip_one"] = "redraw"
+    target_hidden: int = Field(default=100, ge=1)
+    beta: float = Field(default=0.7, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _fast_bits(self) -> SlowlyChangingRegressionOptions:
+        fast = self.n_inputs - self.n_slow_bits
+        if not 1 <= fast <= 16:  # an iteration's task is every combination of the fast bits
+            allowed = f"an integer from {max(1, self.n_inputs - 16)} to {self.n_inputs - 1} (n_inputs − n_slow_bits fast bits, 1 to 16)"
+            raise _invalid(("n_slow_bits",), self.n_slow_bits, allowed)
+        return self
+
+
 class TaskConfig(Strict):
-    # labels, regression: new targets for the same inputs; the streams (streams/): new inputs and labels.
-    targets: Literal["labels", "regression", "permuted_inputs", "class_incremental", "binary_pairs"] = "labels"
+    # labels, regression: new targets for the same inputs; the streams (streams/): new inputs and
+    # labels (permuted_inputs, class_incremental, binary_pairs) or their own inputs and targets
+    # (slowly_changing_regression).
+    targets: Literal["labels", "regression", "permuted_inputs", "class_incremental", "binary_pairs", "slowly_changing_regression"] = "labels"
     n_iterations: int = Field(default=20, ge=1)
     steps_per_iteration: int = Field(default=300, ge=1)
     n_classes: int = Field(default=10, ge=2)  # labels only
@@ -86,6 +112,8 @@ class TaskConfig(Strict):
     # frequency f > 0 onto sin(f · those), a target far off the network's inductive bias.
     frequency: float = Field(default=0.0, ge=0)
     class_incremental: ClassIncrementalOptions = Field(default_factory=ClassIncrementalOptions)
+    # slowly_changing_regression only: the stream's own inputs (no images) and target network
+    slowly_changing_regression: SlowlyChangingRegressionOptions = Field(default_factory=SlowlyChangingRegressionOptions)
 
 
 class TrainingConfig(Strict):
@@ -289,6 +317,17 @@ class InterventionsConfig(ScenarioConfig):
             if "two_hot" in combination.split("+") and self.task.targets != "regression":
                 allowed = 'combinations without two_hot, since two_hot needs task.targets = "regression"'
                 raise _invalid(("grid", "interventions", i), combination, allowed)
+        return self
+
+    @model_validator(mode="after")
+    def _bit_stream_fits(self) -> InterventionsConfig:
+        if self.task.targets != "slowly_changing_regression":
+            return self
+        odd = next((i for i, a in enumerate(self.grid.architectures) if a != "mlp"), None)
+        if odd is not None:  # the inputs are a row of bits, not an image
+            raise _invalid(("grid", "architectures", odd), self.grid.architectures[odd], '"mlp", since slowly_changing_regression\'s inputs are bits')
+        if self.task.n_outputs != 1:
+            raise _invalid(("task", "n_outputs"), self.task.n_outputs, "1, since slowly_changing_regression's target network has one output")
         return self
 
     @model_validator(mode="after")

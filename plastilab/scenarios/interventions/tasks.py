@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from plastilab.models.mlp import MLP
+from plastilab.scenarios.common import load_scenario_images
 from plastilab.scenarios.interventions.schema import TaskConfig
 
 # The random network whose outputs are regression targets.
@@ -58,8 +59,22 @@ def make_task_stream(task: TaskConfig, x: torch.Tensor, labels: torch.Tensor, se
     """The stream of ``task.targets``: new targets for the same inputs here, or one of streams/."""
     from plastilab.scenarios.interventions.streams.options import STREAM_KINDS
 
+    if task.targets == "slowly_changing_regression":  # its own inputs: ``x`` is its reference bits
+        from plastilab.scenarios.interventions.streams.slowly_changing_regression import SlowlyChangingRegression
+
+        return SlowlyChangingRegression(task.slowly_changing_regression, seed)
     if task.targets in STREAM_KINDS:
         from plastilab.scenarios.interventions.streams.registry import make_stream
 
         return make_stream(task, x, labels, seed, dataset, source)
     return TaskStream(task, x, seed)
+
+
+def scenario_inputs(config, ctx, seed: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The inputs a series of ``seed`` is built for and the instruments measure on, with their
+    class labels: the scenario's images, or a stream's own reference inputs (no labels). On the CPU."""
+    if config.task.targets == "slowly_changing_regression":
+        from plastilab.scenarios.interventions.streams.slowly_changing_regression import reference_inputs
+
+        return reference_inputs(config.task.slowly_changing_regression, seed), None
+    return load_scenario_images(config, ctx, seed)
