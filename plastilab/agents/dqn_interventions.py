@@ -28,7 +28,6 @@ import torch
 from torch import nn
 
 from plastilab.agents.dqn_config import DQNConfig
-from plastilab.agents.dqn_interventions_config import STACKABLE, unstackable_names as unstackable  # noqa: F401 (re-exported)
 from plastilab.interventions.c_chain import CChain
 from plastilab.interventions.plasticity_injection import inject_plasticity
 from plastilab.scenarios.interventions.plan import InterventionPlan

@@ -33,7 +33,7 @@ from plastilab.instruments.suite import InstrumentSuite
 from plastilab.scenarios.atari.evaluation import evaluate, random_policy_frames
 from plastilab.scenarios.atari.schema import AtariConfig
 from plastilab.scenarios.atari.scores import human_normalized
-from plastilab.scenarios.common import WindowedMean, check_finite_loss
+from plastilab.scenarios.common import WindowedMean, add_intervention_scalars, check_finite_loss
 
 
 @dataclass
@@ -51,6 +51,7 @@ class AtariAgent:
     window_returns: list[float] = field(default_factory=list)  # unclipped, since the last log
     evaluations: int = 0
     return_so_far: float = 0.0  # clipped, of the episode under way (its loop's last DQNStep)
+    intervened: dict[str, float] = field(default_factory=dict)  # the interventions' scalars since the last log
 
 
 def run_atari(config: AtariConfig, ctx: RunContext) -> Iterator[Event]:
@@ -103,6 +104,7 @@ def run_one_seed(config: AtariConfig, ctx: RunContext) -> Iterator[Event]:
                 if result.td_loss is not None:
                     a.td_loss.add(result.td_loss)
                     a.q_mean.add(result.q_mean)
+                add_intervention_scalars(a.intervened, result.interventions)
                 if result.episode_return is not None:  # run_dqn's return is the clipped one
                     a.window_returns.append(a.env.last_episode_return)
                 if step % training.log_every == 0 or step == training.total_steps:
@@ -183,6 +185,8 @@ def _logged_scalars(a: AtariAgent, step: int, result: DQNStep, ctx: RunContext) 
     if a.window_returns:
         values["episode/return"] = float(np.mean(a.window_returns))
     a.window_returns = []
+    values.update(a.intervened)
+    a.intervened = {}
     return Scalars(step=step, series=a.name, values=values, wall_time=time.time())
 
 
