@@ -32,7 +32,10 @@ from plastilab.interventions.c_chain import CChain
 from plastilab.interventions.plasticity_injection import inject_plasticity
 from plastilab.scenarios.interventions.plan import InterventionPlan
 
+
 class DQNInterventions:
+    """One agent's interventions: its plan, C-CHAIN, and the streams they draw from."""
+
     def __init__(self, config: DQNConfig, seed: int, fresh_network: Callable[[], nn.Module]) -> None:
         names = [n for n in config.interventions if n != "c_chain"]
         settings = config.intervention_settings
