@@ -233,3 +233,15 @@ def test_a_seed_trains_the_same_alone_and_inside_a_population_with_the_stackable
     assert any(t == "td/loss" for _, _, t, _ in written)
     plain, _ = run_to_folder([*overrides[3:], "training.population='off'"], tmp_path / "plain")
     assert numbers(plain) != numbers(alone)  # the interventions did act
+
+
+def test_auto_trains_an_agent_whose_intervention_a_population_cannot_apply_alone():
+    from plastilab.agents.dqn_population import DQNPopulation
+    from plastilab.scenarios.block_mdp.learners import trains_as_population
+
+    assert not trains_as_population("auto", 32, "cpu", DQNConfig(interventions=["redo"]))
+    assert trains_as_population("auto", 32, "cpu", DQNConfig(interventions=["weight_decay"]))
+    coupled = DQNConfig(interventions=["weight_decay"], intervention_settings={"weight_decay": {"coupled": True}})
+    assert not trains_as_population("auto", 32, "cpu", coupled)  # coupled weight decay is a loss term
+    with pytest.raises(ValueError, match="a population cannot apply c_chain yet"):
+        DQNPopulation([DQNConfig(interventions=["c_chain"], **SMALL)], torch.zeros(4, 1, 28, 28), 4, seeds=[0])
