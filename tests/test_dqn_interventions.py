@@ -5,6 +5,7 @@ edit, and a seed training the same alone and inside a population with the stacka
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 import torch
@@ -65,6 +66,17 @@ def test_bad_interventions_are_one_line(override, words):
     assert "\n" not in message and words in message and "block-mdp-tiny.toml" in message
 
 
+def test_the_anchors_redo_schedules_are_settings_and_atari_agents_take_interventions_too():
+    dopamine = DQNConfig(interventions=["redo"]).intervention_settings.redo
+    assert (dopamine.threshold, dopamine.every_steps, dopamine.n_examples, dopamine.bias) == (0.1, 1000, 256, "zero")
+    plasticine = {"threshold": 0.025, "every_steps": 10_000, "n_examples": 2048}
+    DQNConfig(interventions=["redo"], intervention_settings={"redo": plasticine})
+    atari = Path(__file__).resolve().parents[1] / "scenarios" / "atari-tiny.toml"
+    load_scenario(atari, ["agents.dqn.interventions=['redo', 'c_chain']"])
+    with pytest.raises(ScenarioError, match="agents.dqn.interventions.0: found 'reset_optimizer'"):
+        load_scenario(atari, ["agents.dqn.interventions=['reset_optimizer']"])
+
+
 def test_a_population_that_cannot_apply_an_intervention_is_refused_in_one_line():
     with pytest.raises(ScenarioError) as error:
         load_scenario(TINY, ["agents.mlp.interventions=['redo']", "training.population='on'"])
@@ -84,11 +96,17 @@ def test_redo_recycles_dormant_units_of_the_q_network(env_data):
     with torch.no_grad():  # silence 5 units of the first layer: dormant on every input
         fc1.weight[:5] = 0
         fc1.bias[:5] = -1.0
+    updated = copy.deepcopy(agent.q_network)  # becomes the network just after step 40's update, before ReDo acts
+    agent.optimizer.register_step_post_hook(lambda opt, *a: updated.load_state_dict(agent.q_network.state_dict()))
     recycled = {}
     for record in run_dqn(env, agent, 40):
         if record.interventions:
             recycled = record.interventions
     assert recycled["redo/recycled_units"] >= 5
+    # on the replay states ReDo scored (its stream: seed + 4), the recycled units were silent and
+    # their fresh successors are muted: the function is unchanged
+    x = agent.replay_buffer.sample(256, generator=torch.Generator().manual_seed(0 + 4)).observations
+    assert torch.allclose(agent.q_network(x), updated(x), atol=1e-6)
     assert (fc1.weight[:5].abs().sum(dim=1) > 0).all() and (fc1.bias[:5] == 0).all()  # fresh rows, dopamine's zero bias
     assert (agent.q_network.body.fc2.weight[:, :5] == 0).all()  # outgoing columns zeroed
     for m in state_tensors(agent.optimizer, agent.q_network.body.fc2.weight):
@@ -215,3 +233,15 @@ def test_a_seed_trains_the_same_alone_and_inside_a_population_with_the_stackable
     assert any(t == "td/loss" for _, _, t, _ in written)
     plain, _ = run_to_folder([*overrides[3:], "training.population='off'"], tmp_path / "plain")
     assert numbers(plain) != numbers(alone)  # the interventions did act
+
+
+def test_auto_trains_an_agent_whose_intervention_a_population_cannot_apply_alone():
+    from plastilab.agents.dqn_population import DQNPopulation
+    from plastilab.scenarios.block_mdp.learners import trains_as_population
+
+    assert not trains_as_population("auto", 32, "cpu", DQNConfig(interventions=["redo"]))
+    assert trains_as_population("auto", 32, "cpu", DQNConfig(interventions=["weight_decay"]))
+    coupled = DQNConfig(interventions=["weight_decay"], intervention_settings={"weight_decay": {"coupled": True}})
+    assert not trains_as_population("auto", 32, "cpu", coupled)  # coupled weight decay is a loss term
+    with pytest.raises(ValueError, match="a population cannot apply c_chain yet"):
+        DQNPopulation([DQNConfig(interventions=["c_chain"], **SMALL)], torch.zeros(4, 1, 28, 28), 4, seeds=[0])

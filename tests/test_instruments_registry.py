@@ -28,7 +28,7 @@ class WeightCount(Instrument):
 
 
 def test_every_built_in_instrument_is_registered_and_keyed_by_its_table():
-    assert list(base.REGISTRY) == ["stats", "probe", "hessian", "covariance"]
+    assert list(base.REGISTRY) == ["stats", "probe", "hessian", "covariance", "policy"]
     for name in base.REGISTRY:
         assert base.instrument_class(name).name == name
         assert name in InstrumentsConfig.model_fields
@@ -36,7 +36,7 @@ def test_every_built_in_instrument_is_registered_and_keyed_by_its_table():
 
 def test_a_registered_instrument_runs_on_its_period(monkeypatch):
     monkeypatch.setitem(base.REGISTRY, "weight_count", f"{__name__}:WeightCount")
-    config = SimpleNamespace(stats=None, probe=None, hessian=None, covariance=None, weight_count=SimpleNamespace(every=3))
+    config = SimpleNamespace(stats=None, probe=None, hessian=None, covariance=None, policy=None, weight_count=SimpleNamespace(every=3))
     suite = InstrumentSuite(config)
     model = MLP(4, [5], 2)
     assert suite.due(3) == {"weight_count"} and suite.due(4) == set()

@@ -28,12 +28,14 @@ import torch
 from torch import nn
 
 from plastilab.agents.dqn_config import DQNConfig
-from plastilab.agents.dqn_interventions_config import STACKABLE, unstackable_names as unstackable  # noqa: F401 (re-exported)
 from plastilab.interventions.c_chain import CChain
 from plastilab.interventions.plasticity_injection import inject_plasticity
 from plastilab.scenarios.interventions.plan import InterventionPlan
 
+
 class DQNInterventions:
+    """One agent's interventions: its plan, C-CHAIN, and the streams they draw from."""
+
     def __init__(self, config: DQNConfig, seed: int, fresh_network: Callable[[], nn.Module]) -> None:
         names = [n for n in config.interventions if n != "c_chain"]
         settings = config.intervention_settings

@@ -23,7 +23,8 @@ import torch.nn.functional as F
 
 from plastilab.agents.dqn import initial_q_network
 from plastilab.agents.dqn_config import DQNConfig
-from plastilab.agents.dqn_interventions import DQNInterventions, unstackable
+from plastilab.agents.dqn_interventions import DQNInterventions
+from plastilab.agents.dqn_interventions_config import unstackable_names
 from plastilab.agents.index_replay import IndexReplay
 from plastilab.population import Population, make_stacked_optimizer
 
@@ -87,8 +88,8 @@ class DQNPopulation:
         self.explore_rngs = [np.random.default_rng([s, 0xE]) for s in seeds]
         self.brownian = StackedBrownian(copies, seeds, self.device) if copies is not None else None
         # Interventions that edit parameters alone, agent by agent through its module's views
-        # (dqn_interventions.STACKABLE), drawing from the agent's own streams as it would alone
-        refused = unstackable(self.config)
+        # (dqn_interventions_config.STACKABLE), drawing from the agent's own streams as it would alone
+        refused = unstackable_names(self.config)
         if refused:
             raise ValueError(f"a population cannot apply {refused[0]} yet (it needs its own optimiser state, loss or network); train these agents with training.population = \"off\"")
         self.interventions = [DQNInterventions(c, s, fresh_network=None) if c.interventions else None for c, s in zip(configs, seeds)]

@@ -109,6 +109,7 @@ REGISTRY: dict[str, str] = {
     "probe": "plastilab.instruments.suite:PlasticityProbeInstrument",
     "hessian": "plastilab.instruments.suite:HessianInstrument",
     "covariance": "plastilab.instruments.suite:GradientCovarianceInstrument",
+    "policy": "plastilab.instruments.policy:PolicyInstrument",
 }
 
 

@@ -78,8 +78,18 @@ class CovarianceConfig(Strict):
     n_examples: int = Field(default=64, ge=2)
 
 
+class PolicyConfig(Strict):
+    """A Q-network's policy on a fixed state set: softmax-Q and greedy-action entropy, and the
+    greedy-action churn since the previous measurement (instruments/policy.py)."""
+
+    every: int = Field(default=1000, ge=0)
+    n_examples: int = Field(default=256, ge=1)  # the fixed states
+    temperature: float = Field(default=1.0, gt=0)  # T of softmax(Q/T)
+
+
 class InstrumentsConfig(Strict):
     probe: ProbeConfig | None = None
     stats: StatsConfig | None = None
     hessian: HessianConfig | None = None
     covariance: CovarianceConfig | None = None
+    policy: PolicyConfig | None = None

@@ -28,7 +28,9 @@ returns one ``Scalars`` event with every scalar measured, then the array events.
   a ``Histogram`` ``hessian/density`` and a ``Matrix`` ``hessian/quadrature`` (the raw nodes and
   weights, one row a chain: ``nodes <s>`` rows then ``weights <s>`` rows) to redo any smoothing;
 * covariance: ``gradients/{mean,within_class,across_class}_similarity`` and a ``Matrix``
-  ``gradients/covariance``.
+  ``gradients/covariance``;
+* policy (``instruments/policy.py``, Q-networks): ``policy/{softmax,greedy}_entropy``,
+  ``policy/churn_{fraction,q}``.
 
 State kept per series: θ_0, the probe baseline, the parameters before the last step.
 

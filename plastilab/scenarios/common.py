@@ -87,6 +87,13 @@ class WindowedMean:
         self.count = int(state["count"])
 
 
+def add_intervention_scalars(window: dict[str, float], values: dict[str, float] | None) -> None:
+    """Fold one step's intervention scalars (``DQNStep.interventions``) into the window logged at
+    the next log step: counts (``…_units``) add up, a setting (C-CHAIN's λ) keeps its latest."""
+    for tag, value in (values or {}).items():
+        window[tag] = window.get(tag, 0.0) + value if tag.endswith("_units") else value
+
+
 def to_device(tensor: torch.Tensor, device: torch.device | str) -> torch.Tensor:
     """``tensor``, made on the CPU, on ``device``. For CUDA the copy goes from pinned memory and
     is non-blocking: the host queues it behind the work already queued and goes on (a copy from

@@ -37,7 +37,7 @@ from plastilab.instruments.suite import InstrumentSuite
 from plastilab.scenarios.atari.evaluation import evaluate, random_policy_frames
 from plastilab.scenarios.atari.schema import AtariConfig
 from plastilab.scenarios.atari.scores import human_normalized
-from plastilab.scenarios.common import WindowedMean, check_finite_loss
+from plastilab.scenarios.common import WindowedMean, add_intervention_scalars, check_finite_loss
 
 
 @dataclass
@@ -56,6 +56,7 @@ class AtariAgent:
     game_returns: dict[str, list[float]] = field(default_factory=dict)  # a cycle's, per game, since the last log
     evaluations: int = 0
     return_so_far: float = 0.0  # clipped, of the episode under way (its loop's last DQNStep)
+    intervened: dict[str, float] = field(default_factory=dict)  # the interventions' scalars since the last log
 
 
 def run_atari(config: AtariConfig, ctx: RunContext) -> Iterator[Event]:
@@ -104,6 +105,7 @@ def run_one_seed(config: AtariConfig, ctx: RunContext) -> Iterator[Event]:
                 if result.td_loss is not None:
                     a.td_loss.add(result.td_loss)
                     a.q_mean.add(result.q_mean)
+                add_intervention_scalars(a.intervened, result.interventions)
                 # run_dqn's return is the clipped one; a turn's cut episode is no game's score
                 if result.episode_return is not None and getattr(a.env, "last_episode_complete", True):
                     a.window_returns.append(a.env.last_episode_return)
@@ -227,6 +229,8 @@ def _logged_scalars(a: AtariAgent, step: int, result: DQNStep, ctx: RunContext) 
         for game, returns in a.game_returns.items():
             values[f"game/{game}/return"] = float(np.mean(returns))
         a.game_returns = {}
+    values.update(a.intervened)
+    a.intervened = {}
     return Scalars(step=step, series=a.name, values=values, wall_time=time.time())
 
 

@@ -10,7 +10,7 @@ draws the same numbers and writes the same series: the two forms agree bit for b
 (tests/test_dqn_population.py, tests/test_block_mdp_population.py).
 
 Interventions: a population applies those that edit an agent's parameters alone
-(``dqn_interventions.STACKABLE``: shrink-and-perturb, decoupled weight decay), each agent's as it
+(``dqn_interventions_config.STACKABLE``: shrink-and-perturb, decoupled weight decay), each agent's as it
 would alone. The others need an agent's own optimiser state (ReDo, resets, continual backprop),
 its own loss (L2-Init, C-CHAIN) or its own network's structure (injection): ``"auto"`` trains an
 agent using one of them alone, and ``"on"`` is refused at validation (schema.py).
@@ -25,7 +25,7 @@ import torch
 
 from plastilab.agents.dqn import DQN, DQNStep, run_dqn, td_targets
 from plastilab.agents.dqn_config import DQNConfig
-from plastilab.agents.dqn_interventions import unstackable
+from plastilab.agents.dqn_interventions_config import unstackable_names
 from plastilab.agents.dqn_population import PER_AGENT_KEYS, DQNPopulation
 from plastilab.agents.replay_buffer import Transitions
 from plastilab.agents.run_dqn_population import run_dqn_population
@@ -101,7 +101,7 @@ def groups_of_compatible(agents: list[DQNConfig]) -> list[list[int]]:
 
 def trains_as_population(choice: str, size: int, device: str, config: DQNConfig | None = None) -> bool:
     """Whether a group of ``size`` compatible agents (of ``config``) trains as one population."""
-    if config is not None and unstackable(config):
+    if config is not None and unstackable_names(config):
         return False  # "auto" falls back to one at a time ("on" was refused at validation)
     if choice != "auto":
         return choice == "on"

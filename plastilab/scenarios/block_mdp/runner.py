@@ -46,7 +46,7 @@ from plastilab.envs.block_mdp import BlockMDP
 from plastilab.instruments.suite import InstrumentSuite
 from plastilab.scenarios.block_mdp.learners import PopulationMember, build_learners, groups_of_compatible, trains_as_population
 from plastilab.scenarios.block_mdp.schema import BlockMDPConfig
-from plastilab.scenarios.common import WindowedMean, check_finite_loss, load_scenario_images
+from plastilab.scenarios.common import WindowedMean, add_intervention_scalars, check_finite_loss, load_scenario_images
 
 
 @dataclass
@@ -166,9 +166,7 @@ def run_seeds(config: BlockMDPConfig, ctx: RunContext, seeds: list[int]) -> Iter
             if result.td_loss is not None:
                 combo.td_loss.add(result.td_loss)
                 combo.q_mean.add(result.q_mean)
-            if result.interventions:
-                for tag, value in result.interventions.items():  # counts add up; a setting (λ) is its latest
-                    combo.intervened[tag] = combo.intervened.get(tag, 0.0) + value if tag.endswith("_units") else value
+            add_intervention_scalars(combo.intervened, result.interventions)
             if result.episode_return is not None:
                 combo.returns.append(result.episode_return)
                 combo.window_returns.append(result.episode_return)
