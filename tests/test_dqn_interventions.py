@@ -245,3 +245,41 @@ def test_auto_trains_an_agent_whose_intervention_a_population_cannot_apply_alone
     assert not trains_as_population("auto", 32, "cpu", coupled)  # coupled weight decay is a loss term
     with pytest.raises(ValueError, match="a population cannot apply c_chain yet"):
         DQNPopulation([DQNConfig(interventions=["c_chain"], **SMALL)], torch.zeros(4, 1, 28, 28), 4, seeds=[0])
+
+
+# -- continual RL: a task switch is a task change for the agents' interventions -----------------
+
+
+def test_task_change_methods_are_refused_without_switches_and_name_the_way_to_switch():
+    with pytest.raises(ScenarioError) as error:
+        load_scenario(TINY, ["agents.mlp.interventions=['reset_optimizer']"])
+    message = str(error.value)
+    assert "\n" not in message and "agents.mlp.interventions.0: found 'reset_optimizer'" in message
+    assert "env.switch_every > 0" in message
+    config = load_scenario(TINY, ["agents.mlp.interventions=['reset_last_layer']", "env.switch_every=100"]).config
+    assert config.agents["mlp"].interventions == ["reset_last_layer"]
+
+
+def test_a_reset_at_a_task_change_redraws_the_q_networks_head(env_data):
+    env, agent = make(env_data, ["reset_last_layer"])
+    loop = run_dqn(env, agent, total_steps=60)
+    for _ in range(60):
+        next(loop)
+    head = list(agent.q_network.parameters())[-2].detach().clone()
+    body = list(agent.q_network.parameters())[0].detach().clone()
+    agent.interventions.task_change(agent)
+    assert not torch.equal(list(agent.q_network.parameters())[-2], head)
+    assert torch.equal(list(agent.q_network.parameters())[0], body)
+    assert optimised(agent) == trainable(agent)
+
+
+def test_every_switch_of_a_continual_block_mdp_calls_the_agents_task_change(monkeypatch, tmp_path):
+    from plastilab.agents.dqn_interventions import DQNInterventions
+
+    calls = []
+    original = DQNInterventions.task_change
+    monkeypatch.setattr(DQNInterventions, "task_change", lambda self, agent: calls.append(1) or original(self, agent))
+    overrides = ["agents.mlp.interventions=['reset_last_layer']", "env.switch_every=100", "training.brownian=false"]
+    _, end = run_to_folder(overrides, tmp_path)
+    assert end.__class__.__name__ == "RunFinished", end
+    assert len(calls) == 2  # switches at steps 100 and 200 of 300

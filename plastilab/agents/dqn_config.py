@@ -40,9 +40,23 @@ class DQNConfig(Strict):
             raise ValueError(f"batch_size ({self.batch_size}) exceeds buffer_size ({self.buffer_size})")
         if self.fused_adam and self.optimizer != "adam":
             raise ValueError("fused_adam is Adam's kernel; set optimizer = \"adam\" or fused_adam = false")
-        problem = check_dqn_interventions(self.interventions, self.intervention_settings, layer_norm=self.layer_norm)
+        # Whether the task-change methods may stay is the scenario's to say (refuse_task_change_methods):
+        # only it knows if its environment switches.
+        problem = check_dqn_interventions(self.interventions, self.intervention_settings, layer_norm=self.layer_norm, task_changes=True)
         if problem is not None:
             i, found, allowed = problem
             error = PydanticCustomError("invalid_intervention", allowed)
             raise ValidationError.from_exception_data("DQNConfig", [InitErrorDetails(type=error, loc=("interventions", i), input=found)])
         return self
+
+
+def refuse_task_change_methods(scenario, agents: dict[str, DQNConfig], *, task_changes: bool) -> None:
+    """The scenario-level half of the agents' check: without task switches
+    (``env.switch_every = 0``) a method that acts only at a task change is refused, naming the
+    agent's key, with its step-scheduled alternative."""
+    for name, agent in agents.items():
+        problem = check_dqn_interventions(agent.interventions, agent.intervention_settings, layer_norm=agent.layer_norm, task_changes=task_changes)
+        if problem is not None:
+            i, found, allowed = problem
+            error = PydanticCustomError("invalid_intervention", allowed + "; or env.switch_every > 0, whose switches are task changes")
+            raise ValidationError.from_exception_data(type(scenario).__name__, [InitErrorDetails(type=error, loc=("agents", name, "interventions", i), input=found)])

@@ -118,6 +118,8 @@ def run_one_seed(config: AtariConfig, ctx: RunContext) -> Iterator[Event]:
                     yield _evaluated(a, step, config, ctx)
                 if switch_every and step % switch_every == 0 and step < training.total_steps:
                     yield TaskBoundary(step=step, task=step // switch_every, series=a.name)
+                    if a.agent.interventions is not None:  # a game's turn ends: a task change
+                        add_intervention_scalars(a.intervened, a.agent.interventions.task_change(a.agent))
             if checkpoints is not None and checkpoints.due(step):
                 checkpoints.save(step, state_dict(step, agents, measure_stream))
     finally:

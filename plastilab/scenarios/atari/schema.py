@@ -25,7 +25,7 @@ from typing import Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from plastilab.agents.dqn_config import DQNConfig
+from plastilab.agents.dqn_config import DQNConfig, refuse_task_change_methods
 from plastilab.core.schema import ScenarioConfig, Strict, agent_names_as_series
 from plastilab.instruments.schema import InstrumentsConfig, ProbeConfig, StatsConfig
 from plastilab.scenarios.atari.scores import GAMES
@@ -140,6 +140,11 @@ class AtariConfig(ScenarioConfig):
             key, found, allowed = problem
             error = PydanticCustomError("atari_cycle", allowed)
             raise ValidationError.from_exception_data(type(self).__name__, [InitErrorDetails(type=error, loc=("env", key), input=found)])
+        return self
+
+    @model_validator(mode="after")
+    def _task_change_methods_need_switches(self) -> AtariConfig:
+        refuse_task_change_methods(self, self.agents, task_changes=self.env.switch_every > 0)
         return self
 
     def played_games(self) -> list[str]:

@@ -185,6 +185,7 @@ def run_seeds(config: BlockMDPConfig, ctx: RunContext, seeds: list[int]) -> Iter
         if switch_every and step % switch_every == 0 and step < training.total_steps:
             # the environments draw the next task's tables before their next step
             yield from _task_boundaries(combos, step, step // switch_every)
+            _task_change_interventions(combos)
         if checkpoints is not None and checkpoints.due(step):
             checkpoints.save(step, state_dict(step, combos, suites))
 
@@ -243,6 +244,15 @@ def _saved_measure_stream(state: dict, saved: dict, seed: int) -> torch.Tensor:
     if "measure_streams" in state:
         return state["measure_streams"][str(seed)]
     return state["measure_stream"]
+
+
+def _task_change_interventions(combos: list[Combination]) -> None:
+    """A switch is a task change for the agents' interventions (reset_last_layer, reset_optimizer,
+    ...); their scalars join the next log. Agents with such methods train alone, never stacked."""
+    for combo in combos:
+        interventions = getattr(combo.agent, "interventions", None)
+        if not combo.failed and interventions is not None:
+            add_intervention_scalars(combo.intervened, interventions.task_change(combo.agent))
 
 
 def _task_boundaries(combos: list[Combination], step: int, task: int) -> list[TaskBoundary]:

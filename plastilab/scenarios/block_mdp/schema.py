@@ -32,7 +32,7 @@ from typing import Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from plastilab.agents.dqn_config import DQNConfig
+from plastilab.agents.dqn_config import DQNConfig, refuse_task_change_methods
 from plastilab.agents.dqn_interventions_config import STACKABLE, unstackable_names
 from plastilab.core.schema import DataConfig, ScenarioConfig, Strict, agent_names_as_series
 from plastilab.instruments.schema import InstrumentsConfig, ProbeConfig, StatsConfig
@@ -112,6 +112,11 @@ class BlockMDPConfig(ScenarioConfig):
         """Tasks the run goes through (1 without switches)."""
         every = self.env.switch_every
         return (self.training.total_steps - 1) // every + 1 if every else 1
+
+    @model_validator(mode="after")
+    def _task_change_methods_need_switches(self) -> BlockMDPConfig:
+        refuse_task_change_methods(self, self.agents, task_changes=self.env.switch_every > 0)
+        return self
 
     @model_validator(mode="after")
     def _population_can_apply_the_interventions(self) -> BlockMDPConfig:
