@@ -201,3 +201,17 @@ def test_parseval_penalty_and_its_gradient_match_the_equations():
         assert fc.bias.grad is None
     assert model.head.weight.grad is None  # the head is not regularised
     assert float(penalty) == pytest.approx(expected, rel=1e-5)
+
+
+def test_a_deep_copy_of_the_network_never_feeds_continual_backprop():
+    # The probe trains a deep copy (hooks and all) with gradients on: its batch is not training's.
+    import copy
+
+    model = tiny_mlp()
+    cbp = ContinualBackprop(model, replacement_rate=0.0, decay=ETA, maturity=0, utility="contribution")
+    gen = torch.Generator().manual_seed(2)
+    x, other = torch.randn(7, 1, 2, 2, generator=gen), torch.randn(7, 1, 2, 2, generator=gen) * 10
+    model(x)
+    recorded = {name: batch.clone() for name, batch in cbp._batch.items()}
+    copy.deepcopy(model)(other)
+    assert recorded and all(torch.equal(cbp._batch[name], batch) for name, batch in recorded.items())

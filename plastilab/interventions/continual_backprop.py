@@ -70,6 +70,10 @@ class ContinualBackprop:
 
     def _recorder(self, layer: UnitLayer):
         def hook(module, inputs, output):
+            # A deep copy of the network (the probe's twin, a Brownian or target copy) carries
+            # this hook along; only the network's own forward is its training batch.
+            if module is not layer.probe:
+                return
             if torch.is_grad_enabled():  # the training forward, not an evaluation
                 a = layer.activation(output) if layer.activation is not None else output
                 self._batch[layer.name] = as_units(a.detach()).double()
