@@ -44,9 +44,7 @@ class DQNConfig(Strict):
         # only it knows if its environment switches.
         problem = check_dqn_interventions(self.interventions, self.intervention_settings, layer_norm=self.layer_norm, task_changes=True)
         if problem is not None:
-            i, found, allowed = problem
-            error = PydanticCustomError("invalid_intervention", allowed)
-            raise ValidationError.from_exception_data("DQNConfig", [InitErrorDetails(type=error, loc=("interventions", i), input=found)])
+            raise _refused("DQNConfig", ("interventions",), problem)
         return self
 
 
@@ -57,6 +55,12 @@ def refuse_task_change_methods(scenario, agents: dict[str, DQNConfig], *, task_c
     for name, agent in agents.items():
         problem = check_dqn_interventions(agent.interventions, agent.intervention_settings, layer_norm=agent.layer_norm, task_changes=task_changes)
         if problem is not None:
-            i, found, allowed = problem
-            error = PydanticCustomError("invalid_intervention", allowed + "; or env.switch_every > 0, whose switches are task changes")
-            raise ValidationError.from_exception_data(type(scenario).__name__, [InitErrorDetails(type=error, loc=("agents", name, "interventions", i), input=found)])
+            # the agent's own check let only the task-change methods through, so this is one of them
+            raise _refused(type(scenario).__name__, ("agents", name, "interventions"), problem, "; or env.switch_every > 0, whose switches are task changes")
+
+
+def _refused(model: str, loc: tuple, problem: tuple[int, str, str], hint: str = "") -> ValidationError:
+    """``check_dqn_interventions``' problem as the validation error the scenario loader makes one line of."""
+    i, found, allowed = problem
+    error = PydanticCustomError("invalid_intervention", allowed + hint)
+    return ValidationError.from_exception_data(model, [InitErrorDetails(type=error, loc=(*loc, i), input=found)])
