@@ -53,8 +53,11 @@ def study_dirs(out: Path, name: str) -> list[Path]:
 
 
 def ledger_lines(study_dir: Path) -> list[dict]:
+    ledger = study_dir / "trials.jsonl"
+    if not ledger.exists():  # the study's folder is made before its ledger's first line
+        return []
     lines = []
-    for line in (study_dir / "trials.jsonl").read_text().splitlines():
+    for line in ledger.read_text().splitlines():
         try:
             lines.append(json.loads(line))
         except ValueError:
