@@ -92,7 +92,7 @@ figures: $(STAMP)
 FUZZ_EXAMPLES ?= 300
 fuzz: $(STAMP)
 	PLASTILAB_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) PLASTILAB_HYPOTHESIS_EXAMPLES=$(FUZZ_EXAMPLES) \
-	  $(BIN)/python -m pytest -q tests/test_hostile_folders.py tests/test_hostile_properties.py
+	  $(BIN)/python -m pytest -q tests/rundir/test_hostile_folders.py tests/core/test_hostile_properties.py
 
 bench: $(STAMP)
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done

@@ -3,8 +3,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SCENARIOS = REPO / "scenarios"
+from paths import SCENARIOS
 
 # Tests share two cores with nothing else; one torch thread is fastest and deterministic.
 os.environ.setdefault("OMP_NUM_THREADS", "1")

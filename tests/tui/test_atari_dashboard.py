@@ -10,7 +10,7 @@ from plastilab.tui.screens.dashboard import DashboardScreen
 from plastilab.tui.widgets.learning_curves import LearningCurves
 from tui.tui_helpers import run_async, wait_until
 
-from conftest import SCENARIOS
+from paths import SCENARIOS
 
 
 @run_async
