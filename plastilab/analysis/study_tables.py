@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from plastilab.analysis.errors import require
 from plastilab.analysis.studies import Study
 from plastilab.core.statistics import mean_interval, pearson_fisher_interval
 from plastilab.core.value_text import show_value
@@ -113,7 +114,7 @@ def scaling_table(study: Study, axis: str, target: str) -> Any | None:
     rows = checkpoint_rows(study, target, after_start=False)
     if rows is None or rows.empty:
         return None
-    pd = __import__("pandas")
+    pd = require("pandas", "analysis", "a study's scaling table")  # deferred: pandas is an optional extra
     widths = study.trials.set_index("trial")[axis].map(lambda v: float(max(v)) if isinstance(v, tuple) else float(v))
     last = rows.sort_values("step").groupby(["trial", "series"]).last().reset_index()
     out = []

@@ -33,15 +33,16 @@ _TINY = 1e-300
 def t_quantile(p: float, df: float) -> float:
     """The ``p``-quantile of Student's t with ``df`` degrees of freedom, to the last bits of a
     float: bisection on its distribution function, an incomplete beta function."""
-    if not 0.0 < p < 1.0 or not df > 0:
-        raise ValueError(f"t quantile needs 0 < p < 1 and df > 0, not p={p}, df={df}")
-    if p < 0.5:
-        return -t_quantile(1.0 - p, df)
-    # Near the middle P(0 < T < t) keeps its digits, in the tail P(T > t) does (both exact: p >= 0.5).
-    if p <= 0.75:
-        above = lambda t: t_central(t, df) > p - 0.5  # noqa: E731
-    else:
-        above = lambda t: t_upper_tail(t, df) < 1.0 - p  # noqa: E731
+    if not 0.0 < p < 1.0 or not 0.0 < df < math.inf:
+        raise ValueError(f"t quantile needs 0 < p < 1 and finite df > 0, not p={p}, df={df}")
+    if p <= 0.5:
+        return 0.0 if p == 0.5 else -t_quantile(1.0 - p, df)
+
+    def above(t: float) -> bool:
+        # Near the middle P(0 < T < t) keeps its digits, in the tail P(T > t) does (p - 0.5 and
+        # 1 - p are exact for p >= 0.5).
+        return t_central(t, df) > p - 0.5 if p <= 0.75 else t_upper_tail(t, df) < 1.0 - p
+
     low, high = 0.0, 1.0
     while not above(high):
         low, high = high, 2.0 * high
@@ -76,13 +77,30 @@ def _incomplete_beta(a: float, b: float, log_x: float, log_1mx: float) -> float:
     if log_x == -math.inf or log_1mx == -math.inf:
         return 0.0 if log_x == -math.inf else 1.0
     x = math.exp(log_x)
-    log_front = a * log_x + b * log_1mx + math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
+    log_front = a * log_x + b * log_1mx - _log_beta(a, b)
     if x < (a + 1) / (a + b + 2):
         return math.exp(log_front) * _beta_fraction(a, b, x) / a
     return 1.0 - math.exp(log_front) * _beta_fraction(b, a, math.exp(log_1mx)) / b
 
 
+def _log_beta(a: float, b: float) -> float:
+    """log B(a, b). With one argument large (df/2 of many seeds) lgamma's three values are huge and
+    cancel, so there the large one's Γ ratio is taken from Stirling's series, whose terms do not."""
+    small, large = min(a, b), max(a, b)
+    if large < 30:
+        return math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
+    # lgamma(x) = (x - 1/2) log x - x + log(2π)/2 + stirling(x): the ratio of large and large + small.
+    ratio = -(large - 0.5) * math.log1p(small / large) - small * math.log(large + small) + small
+    return math.lgamma(small) + ratio + _stirling(large) - _stirling(large + small)
+
+
+def _stirling(x: float) -> float:
+    """Stirling's series past its first terms (below 1e-16 relative for x >= 30)."""
+    return 1 / (12 * x) - 1 / (360 * x**3) + 1 / (1260 * x**5) - 1 / (1680 * x**7)
+
+
 def _beta_fraction(a: float, b: float, x: float) -> float:
+    """The continued fraction of I_x(a, b) (Numerical Recipes' betacf), to about two ulps."""
     c, d = 1.0, 1.0 - (a + b) * x / (a + 1)
     d = 1.0 / (d if abs(d) > _TINY else _TINY)
     result = d
@@ -94,7 +112,7 @@ def _beta_fraction(a: float, b: float, x: float) -> float:
             c = 1.0 + numerator / c
             c = c if abs(c) > _TINY else _TINY
             result *= c * d
-        if abs(c * d - 1.0) < 1e-16:
+        if abs(c * d - 1.0) < 4e-16:
             return result
     raise ArithmeticError(f"incomplete beta did not converge (a={a}, b={b}, x={x})")
 
