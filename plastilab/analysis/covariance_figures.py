@@ -17,7 +17,7 @@ import numpy as np
 from plastilab.analysis.figure_arrays import arrays_by_variant, seed_count
 from plastilab.analysis.figure_style import DIVERGING, NEUTRAL, PAGE_WIDTH_IN, counted, new_figure
 from plastilab.analysis.runs import Run
-from plastilab.analysis.seed_bands import mean_interval
+from plastilab.core.statistics import mean_interval
 
 COVARIANCE = "gradients/covariance"
 MAX_CHECKPOINTS = 3
@@ -52,7 +52,7 @@ def _shown_checkpoints(steps: list[int]) -> list[int]:
 
 
 def _interval_text(values: list[float]) -> str:
-    mean, low, high = (float(a[0]) for a in mean_interval(np.asarray(values, dtype=float)[:, None]))
+    _, mean, low, high = mean_interval(values)
     return f"{mean:+.2f}" if not np.isfinite(low) else f"{mean:+.2f} ± {(high - low) / 2:.2f}"
 
 

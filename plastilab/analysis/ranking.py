@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 
 from plastilab.core.series_names import split_seeded_name
+from plastilab.core.statistics import population_sd
 
 FINAL_LOSS = "task/final_loss"
 DEFAULT_WINDOW = 5  # iterations a ranking averages over, unless a scenario says otherwise
@@ -76,7 +77,7 @@ def _row(name: str, runs: list[Sequence[float | None]], window: int) -> RankedCo
     first = [_mean(run[:width]) for run in runs]
     final = _mean(last)
     start = _mean(first)
-    spread = None if final is None else math.sqrt(sum((v - final) ** 2 for v in last) / len(last))
+    spread = None if final is None else population_sd(last)
     change = None if final is None or start is None else final - start
     return RankedCombination(0, name, final, spread, change, len(runs), n_iterations)
 

@@ -10,8 +10,9 @@ Edge of the Statistical Precipice" (NeurIPS), and their ``rliable`` library:
 * performance profiles: for each threshold τ, the fraction of all (run, game) scores above τ.
 
 Scores are ``(n_runs, n_games)`` arrays of human-normalised scores, one per algorithm (e.g. with
-and without layer norm). Plain numpy, so ``report`` can print them without scipy or ``rliable``;
-``tests/test_atari_aggregate.py`` checks every function against ``rliable``'s own.
+and without layer norm). The IQM and the stratified bootstrap are ``core.statistics``' (plain
+numpy, so ``report`` prints them without scipy or ``rliable``); ``tests/test_atari_aggregate.py``
+checks every aggregate against ``rliable``'s own.
 """
 
 from __future__ import annotations
@@ -22,15 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from plastilab.core.statistics import iqm, stratified_interval
+
 Statistic = Callable[[np.ndarray], float]
-
-
-def iqm(scores: np.ndarray) -> float:
-    """Interquartile mean of every score, as ``scipy.stats.trim_mean(scores, 0.25, axis=None)``:
-    sort, drop ``int(0.25 * n)`` scores at each end, average the rest."""
-    flat = np.sort(np.asarray(scores, dtype=float).ravel())
-    cut = int(0.25 * flat.size)
-    return float(flat[cut: flat.size - cut].mean())
 
 
 def median(scores: np.ndarray) -> float:
@@ -51,52 +46,10 @@ def optimality_gap(scores: np.ndarray, gamma: float = 1.0) -> float:
 AGGREGATES: dict[str, Statistic] = {"iqm": iqm, "median": median, "mean": mean, "optimality_gap": optimality_gap}
 
 
-def stratified_bootstrap(
-    scores: np.ndarray, statistic: Statistic, reps: int = 2000, seed: int = 0
-) -> np.ndarray:
-    """``statistic`` of ``reps`` resamples, each drawing ``n_runs`` runs with replacement
-    independently within every game (a column)."""
-    scores = np.asarray(scores, dtype=float)
-    n_runs, n_games = scores.shape
-    rng = np.random.default_rng(seed)
-    columns = np.arange(n_games)
-    out = np.empty(reps)
-    for r in range(reps):
-        rows = rng.integers(n_runs, size=(n_runs, n_games))
-        out[r] = statistic(scores[rows, columns])
-    return out
-
-
-def interval(
-    scores: np.ndarray, statistic: Statistic, reps: int = 2000, confidence: float = 0.95, seed: int = 0
-) -> tuple[float, float, float]:
-    """(point estimate, low, high): the percentile interval of the stratified bootstrap."""
-    resampled = stratified_bootstrap(scores, statistic, reps, seed)
-    alpha = 100 * (1 - confidence) / 2
-    low, high = np.percentile(resampled, [alpha, 100 - alpha])
-    return statistic(np.asarray(scores, dtype=float)), float(low), float(high)
-
-
 def performance_profile(scores: np.ndarray, taus: Sequence[float]) -> np.ndarray:
     """For each τ, the fraction of all (run, game) scores above τ (rliable's score distribution)."""
     scores = np.asarray(scores, dtype=float)
     return np.array([float(np.mean(scores > tau)) for tau in taus])
-
-
-def profile_with_interval(
-    scores: np.ndarray, taus: Sequence[float], reps: int = 2000, confidence: float = 0.95, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The profile and, per τ, the low and high ends of its stratified bootstrap interval."""
-    scores = np.asarray(scores, dtype=float)
-    n_runs, n_games = scores.shape
-    rng = np.random.default_rng(seed)
-    columns = np.arange(n_games)
-    resampled = np.empty((reps, len(taus)))
-    for r in range(reps):
-        resampled[r] = performance_profile(scores[rng.integers(n_runs, size=(n_runs, n_games)), columns], taus)
-    alpha = 100 * (1 - confidence) / 2
-    low, high = np.percentile(resampled, [alpha, 100 - alpha], axis=0)
-    return performance_profile(scores, taus), low, high
 
 
 def score_matrices(entries: Sequence[tuple[str, str, Any, float]]) -> tuple[dict[str, np.ndarray], list[str], dict[str, int]]:
@@ -136,9 +89,9 @@ def summarize(
     for algorithm, scores in matrices.items():
         row: dict[str, Any] = {"runs": int(scores.shape[0]), "games": int(scores.shape[1])}
         for name, statistic in AGGREGATES.items():
-            point, low, high = interval(scores, statistic, reps, confidence, seed)
-            row[name] = {"value": point, "low": low, "high": high}
-        profile, low, high = profile_with_interval(scores, taus, reps, confidence, seed)
+            point, low, high = stratified_interval(scores, statistic, reps, confidence, seed)
+            row[name] = {"value": point, "low": float(low), "high": float(high)}
+        profile, low, high = stratified_interval(scores, lambda s: performance_profile(s, taus), reps, confidence, seed)
         row["profile"] = {"value": profile.tolist(), "low": low.tolist(), "high": high.tolist()}
         out["algorithms"][algorithm] = row
     return out

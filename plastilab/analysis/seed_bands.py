@@ -1,20 +1,19 @@
 """Several seeds of a variant as one line: their mean, with a 95% Student-t interval as a band.
 
-The interval is the mean's (``t_{0.975, n-1} · sd / √n``, the one the studies' tables report),
+The interval is the mean's (``t_{0.975, n-1} · sd / √n``, the one every table and summary reports),
 so a reader compares variants as the paper does, not one seed's luck; each seed can be drawn
 under it as a thin line on request. With one seed there is no band, and the title says so.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from plastilab.analysis.figure_style import BAND_ALPHA, SEED_LINE, counted, series_styles
-from plastilab.studies.stats import t975
+from plastilab.core.statistics import column_intervals
 
 
 @dataclass(frozen=True)
@@ -34,18 +33,6 @@ class SeedBand:
         return int(self.per_seed.shape[0])
 
 
-def mean_interval(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Column-wise mean and 95% t interval of ``values`` (seeds × points), NaNs left out."""
-    finite = np.isfinite(values)
-    n = finite.sum(axis=0)
-    filled = np.where(finite, values, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = filled.sum(axis=0) / n
-        var = np.where(finite, (values - mean) ** 2, 0.0).sum(axis=0) / (n - 1)
-        half = np.array([t975(int(k) - 1) if k > 1 else math.nan for k in n]) * np.sqrt(var) / np.sqrt(n)
-    return mean, mean - half, mean + half
-
-
 def seed_bands(frame: Any, x: str, geometric: bool = False) -> dict[str, SeedBand]:
     """Per variant (in first-seen order): a SeedBand over the values of ``x`` in ``frame``
     (columns variant, series, ``x``, value; one series a seed).
@@ -58,9 +45,9 @@ def seed_bands(frame: Any, x: str, geometric: bool = False) -> dict[str, SeedBan
         wide = rows.pivot_table(index="series", columns=x, values="value", aggfunc="last", dropna=False)
         per_seed = wide.to_numpy(dtype=float)
         if geometric:
-            mean, low, high = (np.exp(a) for a in mean_interval(np.log(per_seed)))
+            mean, low, high = (np.exp(a) for a in column_intervals(np.log(per_seed)))
         else:
-            mean, low, high = mean_interval(per_seed)
+            mean, low, high = column_intervals(per_seed)
         bands[variant] = SeedBand(wide.columns.to_numpy(), mean, low, high, per_seed, geometric)
     return bands
 

@@ -12,10 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from plastilab.analysis.errors import require
 from plastilab.analysis.studies import Study
+from plastilab.core.statistics import mean_interval, pearson_fisher_interval
+from plastilab.core.value_text import show_value
 from plastilab.rundir import safe_files
-from plastilab.studies.stats import mean_ci
-from plastilab.studies.study_file import show_value
 
 PLASTICITY_LOSS = "probe/plasticity_loss"
 # The outcome itself and per-task bookkeeping: what the statistics are held against, not one.
@@ -66,19 +67,6 @@ def is_statistic(tag: Any, target: str) -> bool:
     return isinstance(tag, str) and "/" in tag and tag != target and not tag.startswith(NOT_STATISTICS)
 
 
-def pearson_with_interval(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
-    """Pearson r and its Fisher-z 95% interval (NaN below four points or without spread)."""
-    n = len(x)
-    if n < 3 or np.std(x) == 0 or np.std(y) == 0:
-        return math.nan, math.nan, math.nan
-    r = float(np.clip(np.corrcoef(x, y)[0, 1], -1.0, 1.0))
-    if n < 4 or abs(r) == 1.0:
-        return r, math.nan, math.nan
-    half = 1.96 / math.sqrt(n - 3)
-    z = math.atanh(r)
-    return r, math.tanh(z - half), math.tanh(z + half)
-
-
 def statistics_of(study: Study, rows: Any, target: str) -> tuple[list[tuple[str, float, float, float, int]], str]:
     """(tag, r, low, high, n) per statistic, and how the interval was made. Whole-network
     statistics (``weights/norm``) come before their per-layer parts (``weights/norm/fc1``), as in
@@ -98,7 +86,7 @@ def statistics_of(study: Study, rows: Any, target: str) -> tuple[list[tuple[str,
             continue
         pairs = rows[[tag, target]].astype(float).to_numpy()
         pairs = pairs[np.isfinite(pairs).all(axis=1)]
-        r, low, high = pearson_with_interval(pairs[:, 0], pairs[:, 1])
+        r, low, high = pearson_fisher_interval(pairs[:, 0], pairs[:, 1])
         if math.isfinite(r):
             found.append((tag, r, low, high, len(pairs)))
     return sorted(found, key=_panel_order), FISHER
@@ -126,11 +114,11 @@ def scaling_table(study: Study, axis: str, target: str) -> Any | None:
     rows = checkpoint_rows(study, target, after_start=False)
     if rows is None or rows.empty:
         return None
-    pd = __import__("pandas")
+    pd = require("pandas", "analysis", "a study's scaling table")  # deferred: pandas is an optional extra
     widths = study.trials.set_index("trial")[axis].map(lambda v: float(max(v)) if isinstance(v, tuple) else float(v))
     last = rows.sort_values("step").groupby(["trial", "series"]).last().reset_index()
     out = []
     for width, group in last.groupby(last["trial"].map(widths)):
-        n, mean, low, high = mean_ci(group[target].astype(float))
+        n, mean, low, high = mean_interval(group[target].astype(float))
         out.append({"x": width, "n": n, "plasticity_mean": mean, "plasticity_low": low, "plasticity_high": high})
     return pd.DataFrame(out)

@@ -14,7 +14,7 @@ import numpy as np
 from plastilab.analysis.figure_style import COLUMN_WIDTH_IN, NEUTRAL, counted, new_figure, series_styles
 from plastilab.analysis.ranking import DEFAULT_WINDOW
 from plastilab.analysis.runs import FINAL_LOSS, Run
-from plastilab.analysis.seed_bands import mean_interval
+from plastilab.core.statistics import mean_interval
 
 
 def last_tasks_mean(run: Run, window: int) -> tuple[dict[str, np.ndarray], int]:
@@ -41,7 +41,7 @@ def variant_comparison(run: Run, each_seed: bool = True) -> Any | None:
     values, width = last_tasks_mean(run, window)
     if len(values) < 2:
         return None
-    stats = {variant: [float(a[0]) for a in mean_interval(v[:, None])] for variant, v in values.items()}
+    stats = {variant: mean_interval(v)[1:] for variant, v in values.items()}
     order = sorted(stats, key=lambda v: (not np.isfinite(stats[v][0]), stats[v][0]))
     styles = series_styles(list(values))
     fig, (ax,) = new_figure(1, width=COLUMN_WIDTH_IN, panel_height=0.9 + 0.22 * len(order))

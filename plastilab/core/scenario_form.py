@@ -17,6 +17,7 @@ from plastilab.core.catalog import format_rough_duration
 from plastilab.core.errors import PlastilabError
 from plastilab.core.safe_text import shown
 from plastilab.core.scenario_file import Scenario, load_scenario
+from plastilab.core.value_text import show_value
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -77,7 +78,7 @@ def read_entry(path: Path) -> ScenarioForm:
 
 def read_study_entry(path: Path) -> ScenarioForm:
     """A study file as the picker shows it: no form (a study is run as written), its layout."""
-    from plastilab.studies.study_file import load_study, show_value
+    from plastilab.studies.study_file import load_study
 
     try:
         study = load_study(path)

@@ -21,11 +21,12 @@ import numpy as np
 
 from plastilab.analysis.rl_aggregate import study_summary
 from plastilab.core.errors import ScenarioError
+from plastilab.core.statistics import BOOTSTRAP_CORRELATION_LABEL, MEAN_INTERVAL_LABEL, correlations, mean_interval
+from plastilab.core.value_text import show_value
 from plastilab.studies import folder
 from plastilab.studies.checkpoints import write_checkpoints
 from plastilab.studies.ledger import read_ledger
-from plastilab.studies.stats import CI_METHOD, CORRELATION_CI_METHOD, correlations, mean_ci
-from plastilab.studies.study_file import Study, load_study, show_value
+from plastilab.studies.study_file import Study, load_study
 from plastilab.rundir import safe_files
 
 # The final values compared per axis value, when a trial logs them.
@@ -156,8 +157,8 @@ def scaling_rows(study: Study, finals: list[dict[str, Any]], target: str | None)
     for x in sorted(groups):
         finals_at_x = groups[x]
         loss_tag = next((t for t in FINAL_LOSS_TAGS if any(f.get(t) is not None for f in finals_at_x)), None)
-        n, pm, pl, ph = mean_ci([f.get(target) for f in finals_at_x]) if target else (0, math.nan, math.nan, math.nan)
-        m, lm, ll, lh = mean_ci([f.get(loss_tag) for f in finals_at_x]) if loss_tag else (0, math.nan, math.nan, math.nan)
+        n, pm, pl, ph = mean_interval([f.get(target) for f in finals_at_x]) if target else (0, math.nan, math.nan, math.nan)
+        m, lm, ll, lh = mean_interval([f.get(loss_tag) for f in finals_at_x]) if loss_tag else (0, math.nan, math.nan, math.nan)
         rows.append({"x": x, "n": max(n, m), "plasticity_mean": pm, "plasticity_low": pl, "plasticity_high": ph,
                      "final_loss_tag": loss_tag, "final_loss_mean": lm, "final_loss_low": ll, "final_loss_high": lh})
     return rows
@@ -169,7 +170,7 @@ def axes_rows(study: Study, finals: list[dict[str, Any]], target: str | None) ->
     headline = list(dict.fromkeys(t for t in headline if any(e["final"].get(t) is not None for e in finals)))
     rows = []
     for tag in headline:  # the whole study first: mean ± CI over every trial and series
-        n, mean, low, high = mean_ci([e["final"].get(tag) for e in finals])
+        n, mean, low, high = mean_interval([e["final"].get(tag) for e in finals])
         if n:
             rows.append({"axis": "(all)", "value": "", "tag": tag, "n": n, "mean": mean, "low": low, "high": high})
     for path in paths:
@@ -181,7 +182,7 @@ def axes_rows(study: Study, finals: list[dict[str, Any]], target: str | None) ->
             continue  # seeds are what the intervals are taken over, not a factor to compare
         for value, group in values.items():
             for tag in headline:
-                n, mean, low, high = mean_ci([f.get(tag) for f in group])
+                n, mean, low, high = mean_interval([f.get(tag) for f in group])
                 if n:
                     rows.append({"axis": path, "value": value, "tag": tag, "n": n, "mean": mean, "low": low, "high": high})
     return rows
@@ -241,7 +242,7 @@ def _aggregate(study_dir: Path) -> dict[str, Any]:
         "rows": len(rows),
         "target": target,
         "color_by": analysis.color_by,
-        "interval": CI_METHOD,
+        "interval": MEAN_INTERVAL_LABEL,
         "files": [folder.TABLE_CSV] + ([folder.TABLE_PARQUET] if parquet else []),
     }
     if analysis.kind == "falsification" and target and rows:
@@ -254,7 +255,7 @@ def _aggregate(study_dir: Path) -> dict[str, Any]:
         write_csv(study_dir / folder.CORRELATIONS_LAST, corr_columns, last)
         summary["correlations"] = corr
         summary["correlations_last_checkpoint"] = last
-        summary["correlation_interval"] = CORRELATION_CI_METHOD
+        summary["correlation_interval"] = BOOTSTRAP_CORRELATION_LABEL
         summary["files"] += [folder.CORRELATIONS, folder.CORRELATIONS_LAST]
     if analysis.kind == "scaling":
         scaling = scaling_rows(study, finals, target)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from plastilab.core.value_text import show_value
 from plastilab.rundir import layout, safe_files
 from plastilab.rundir.state import read_state
 from plastilab.studies import folder
@@ -22,7 +23,7 @@ from plastilab.studies.aggregate import build_table, correlation_rows, final_val
 from plastilab.studies.checkpoints import extract
 from plastilab.studies.ledger import DONE, read_ledger
 from plastilab.studies.runner import newest_run_dir, trial_root
-from plastilab.studies.study_file import Study, load_study, resolve_trial, show_value
+from plastilab.studies.study_file import Study, load_study, resolve_trial
 
 STATES = ("running", "pending", "finished", "failed", "interrupted", "abandoned")
 

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from plastilab.core.scenario_toml import read_scenario_toml
 from plastilab.core.errors import ScenarioError
 from plastilab.core.scenario_file import Scenario, apply_override, describe_validation_error, validate_scenario
+from plastilab.core.value_text import show_value
 from plastilab.studies.schema import StudyConfig
 
 STUDY_KIND = "study"
@@ -164,11 +165,3 @@ def resolve_trial(study: Study, trial: Trial) -> Scenario:
 def check_study(study: Study) -> list[Scenario]:
     """Validate every trial up front (schema only; no torch)."""
     return [resolve_trial(study, trial) for trial in study.trials]
-
-
-def show_value(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return "[" + ",".join(show_value(v) for v in value) + "]"
-    return repr(value) if not isinstance(value, float) else f"{value:g}"

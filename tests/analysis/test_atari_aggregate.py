@@ -16,6 +16,7 @@ import pytest
 from rliable import metrics
 
 from plastilab.analysis import rl_aggregate as agg
+from plastilab.core.statistics import iqm, stratified_bootstrap, stratified_interval
 
 
 def synthetic_scores(seed: int, runs: int = 5, games: int = 8) -> np.ndarray:
@@ -27,7 +28,7 @@ def synthetic_scores(seed: int, runs: int = 5, games: int = 8) -> np.ndarray:
 @pytest.mark.parametrize("seed", range(5))
 def test_point_estimates_match_rliable(seed):
     scores = synthetic_scores(seed)
-    assert agg.iqm(scores) == pytest.approx(metrics.aggregate_iqm(scores), rel=1e-12)
+    assert iqm(scores) == pytest.approx(metrics.aggregate_iqm(scores), rel=1e-12)
     assert agg.median(scores) == pytest.approx(metrics.aggregate_median(scores), rel=1e-12)
     assert agg.mean(scores) == pytest.approx(metrics.aggregate_mean(scores), rel=1e-12)
     assert agg.optimality_gap(scores) == pytest.approx(metrics.aggregate_optimality_gap(scores), rel=1e-12)
@@ -35,7 +36,7 @@ def test_point_estimates_match_rliable(seed):
 
 def test_iqm_ignores_the_outer_quartiles():
     scores = np.array([[0.0, 1.0, 2.0, 100.0], [-50.0, 1.0, 2.0, 3.0]])  # 8 scores: cut 2 at each end
-    assert agg.iqm(scores) == pytest.approx(np.mean([1.0, 1.0, 2.0, 2.0]))
+    assert iqm(scores) == pytest.approx(np.mean([1.0, 1.0, 2.0, 2.0]))
 
 
 def exact_bootstrap(scores: np.ndarray, statistic) -> np.ndarray:
@@ -52,14 +53,14 @@ def exact_bootstrap(scores: np.ndarray, statistic) -> np.ndarray:
 
 def test_the_stratified_interval_approaches_the_exact_bootstrap():
     scores = np.array([[0.1, 2.0], [0.5, 3.5], [0.9, 8.0]])
-    exact = exact_bootstrap(scores, agg.iqm)
+    exact = exact_bootstrap(scores, iqm)
     low, high = np.percentile(exact, [2.5, 97.5])
-    point, mc_low, mc_high = agg.interval(scores, agg.iqm, reps=20_000, seed=1)
-    assert point == agg.iqm(scores)
+    point, mc_low, mc_high = stratified_interval(scores, iqm, reps=20_000, seed=1)
+    assert point == iqm(scores)
     span = exact.max() - exact.min()
     assert abs(mc_low - low) < 0.05 * span and abs(mc_high - high) < 0.05 * span
     # resampling within games only: a game's scores never appear in another game's column
-    resampled = agg.stratified_bootstrap(scores, lambda s: float(np.all(np.isin(s[:, 1], scores[:, 1]))), reps=200)
+    resampled = stratified_bootstrap(scores, lambda s: float(np.all(np.isin(s[:, 1], scores[:, 1]))), reps=200)
     assert resampled.min() == 1.0
 
 
@@ -72,7 +73,7 @@ def test_the_interval_covers_the_truth_over_many_synthetic_studies():
     for study in range(200):
         rng = np.random.default_rng(1000 + study)
         scores = centres + rng.normal(0.0, 0.5, size=(10, 6))
-        _, low, high = agg.interval(scores, agg.mean, reps=300, seed=study)
+        _, low, high = stratified_interval(scores, agg.mean, reps=300, seed=study)
         covered += low <= centres.mean() <= high
     assert 0.85 <= covered / 200 <= 0.99
 
@@ -81,7 +82,7 @@ def test_performance_profile_is_the_fraction_above_each_threshold():
     scores = synthetic_scores(3)
     taus = np.linspace(-0.5, 5.0, 12)
     expected = np.array([np.mean(scores > t) for t in taus])
-    profile, low, high = agg.profile_with_interval(scores, taus, reps=500, seed=0)
+    profile, low, high = stratified_interval(scores, lambda s: agg.performance_profile(s, taus), reps=500, seed=0)
     np.testing.assert_allclose(profile, expected)
     assert np.all(np.diff(profile) <= 0) and np.all(low <= profile + 1e-12) and np.all(profile <= high + 1e-12)
 

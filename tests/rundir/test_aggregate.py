@@ -5,7 +5,8 @@ import math
 import pytest
 
 from plastilab.core.series_names import split_seeded_name as split_seed
-from plastilab.rundir.aggregate import METHOD, group_summaries, mean_interval, t_quantile
+from plastilab.core.statistics import t_quantile
+from plastilab.rundir.aggregate import METHOD, group_summaries, interval_record
 from plastilab.rundir.summary import SummaryBuilder
 
 
@@ -15,18 +16,18 @@ def test_t_quantile_matches_the_tables(df, expected):
 
 
 def test_the_t_interval_of_known_values():
-    interval = mean_interval([1.0, 2.0, 3.0])
+    interval = interval_record([1.0, 2.0, 3.0])
     # mean 2, sample sd 1, half-width t(0.975, 2) / sqrt(3)
-    assert interval.mean == 2.0 and interval.n == 3
-    assert interval.half_width == pytest.approx(4.302653 / math.sqrt(3), rel=1e-6)
-    assert (interval.low, interval.high) == pytest.approx((2.0 - interval.half_width, 2.0 + interval.half_width))
+    assert interval["mean"] == 2.0 and interval["n"] == 3
+    assert interval["half_width"] == pytest.approx(4.302653 / math.sqrt(3), rel=1e-6)
+    assert (interval["low"], interval["high"]) == pytest.approx((2.0 - interval["half_width"], 2.0 + interval["half_width"]))
 
 
 def test_one_value_has_no_interval_and_missing_values_are_counted():
-    assert mean_interval([0.5]).as_dict() == {"mean": 0.5, "low": None, "high": None, "n": 1, "n_missing": 0, "half_width": None}
-    interval = mean_interval([1.0, None, float("nan"), 3.0])
-    assert (interval.mean, interval.n, interval.n_missing) == (2.0, 2, 2)
-    assert mean_interval([None]).mean is None
+    assert interval_record([0.5]) == {"mean": 0.5, "low": None, "high": None, "n": 1, "n_missing": 0, "half_width": None}
+    interval = interval_record([1.0, None, float("nan"), 3.0])
+    assert (interval["mean"], interval["n"], interval["n_missing"]) == (2.0, 2, 2)
+    assert interval_record([None])["mean"] is None
 
 
 def test_series_names_split_into_variant_and_seed():

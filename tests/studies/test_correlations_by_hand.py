@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 import pytest
 
-from plastilab.studies.stats import correlations
+from plastilab.core.statistics import correlations
 
 KEYS = {"statistic", "n", "pearson", "spearman", "pearson_low", "pearson_high", "spearman_low", "spearman_high"}
 

@@ -6,14 +6,14 @@ import math
 
 import numpy as np
 
-from plastilab.studies.stats import average_ranks, correlations, mean_ci
+from plastilab.core.statistics import average_ranks, correlations, mean_interval
 
 
-def test_mean_ci_is_a_t_interval():
-    n, mean, low, high = mean_ci([1.0, 2.0, 3.0, None, float("nan")])
+def test_mean_interval_is_a_t_interval():
+    n, mean, low, high = mean_interval([1.0, 2.0, 3.0, None, float("nan")])
     assert n == 3 and mean == 2.0
-    assert math.isclose(high - mean, 4.303 * 1.0 / math.sqrt(3), rel_tol=1e-6)
-    assert mean_ci([5.0])[0] == 1 and math.isnan(mean_ci([5.0])[2])
+    assert math.isclose(high - mean, 4.302652729749464 * 1.0 / math.sqrt(3), rel_tol=1e-12)
+    assert mean_interval([5.0])[0] == 1 and math.isnan(mean_interval([5.0])[2])
 
 
 def test_average_ranks_share_ties():

@@ -54,7 +54,7 @@ async def opened(pilot, app) -> StudyViewScreen:
 
 
 def expected_correlations(study, last: bool = False) -> list[dict]:
-    """What studies/aggregate.py and stats.py make of the folder's finished trials."""
+    """What studies/aggregate.py and core/statistics.py make of the folder's finished trials."""
     checkpoints = load_checkpoints(study.dir, study.study, read_ledger(study.dir / "trials.jsonl"))
     columns, rows, target = build_table(study.study, checkpoints)
     return correlation_rows(columns, last_checkpoint_rows(rows) if last else rows, target, study.study.config.analysis.bootstrap)
