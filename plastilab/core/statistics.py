@@ -148,9 +148,19 @@ def mean_interval(values: Iterable[Any], confidence: float = CONFIDENCE) -> Inte
 
 
 def column_intervals(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``mean_interval`` of every column of ``values`` (seeds × points): arrays of mean, low, high."""
-    columns = [mean_interval(column, confidence) for column in np.asarray(values, dtype=float).T]
-    return tuple(np.array([c[i] for c in columns], dtype=float) for i in (1, 2, 3))  # type: ignore[return-value]
+    """``mean_interval`` of every column of ``values`` (seeds × points), NaNs left out: arrays of
+    mean, low, high. Vectorised (a chart's band has thousands of points and is redrawn live): one
+    quantile per distinct count of finite values, sums in numpy rather than ``math.fsum``."""
+    values = np.asarray(values, dtype=float)
+    finite = np.isfinite(values)
+    n = finite.sum(axis=0)
+    quantiles = {int(k): t_quantile((1 + confidence) / 2, int(k) - 1) for k in np.unique(n) if k > 1}
+    t = np.array([quantiles.get(int(k), math.nan) for k in n], dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(finite, values, 0.0).sum(axis=0) / n
+        var = np.where(finite, (values - mean) ** 2, 0.0).sum(axis=0) / (n - 1)
+        half = t * np.sqrt(var) / np.sqrt(n)
+    return mean, mean - half, mean + half
 
 
 def population_sd(values: Iterable[float]) -> float:
