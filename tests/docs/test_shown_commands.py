@@ -7,8 +7,8 @@ every line is one command (a trailing backslash continues it, ``#`` starts a com
 stand for a run and a study folder: here, the demo and the falsification study recorded in
 docs/figures/runs (unpacked into a scratch folder, so nothing in the checkout changes).
 
-Each command is matched against RULES (a table: command prefix -> how it is checked and why).
-A cheap command runs for real, in a scratch folder holding links to the checkout's scenarios/,
+Each command is matched against RULES (command prefix -> its check); PARSED_ONLY is the table
+of commands that are parsed rather than run, each with its reason. A cheap command runs for real, in a scratch folder holding links to the checkout's scenarios/,
 tests/, docs/ and bench/, and must exit 0. A command that would train for minutes, wait for keys,
 serve until stopped, install packages or run the suite is parsed instead: by the real CLI (the
 same typer app: its arguments and options must exist and take the values shown) with its files
@@ -223,25 +223,25 @@ def check_plastilab(words: list[str], work: Path) -> str:
     args = substituted(words[1:], work)
     if "--help" in args:
         must_succeed(args, work)
-        return "ran"
+        return RAN
     command, params = parse_plastilab(args)
     if command is None:
-        return "parsed: the interactive lab waits for keys (tests/tui drive it)"
+        return ("plastilab",)
     if command in ("watch", "serve"):
-        return f"parsed: `{command}` runs until stopped (the TUI, browser and SSH tests drive it)"
+        return ("plastilab", command)
     if command == "run":
         check_run_files(params, work)
         if params.get("resume") is not None:
-            return "parsed: --resume needs an interrupted run with a checkpoint (the resume tests make one)"
+            return ("plastilab", "run", "--resume")
         if params.get("out") and Path(params["out"]).is_absolute():
-            return "parsed: writes outside the checkout (an absolute --out)"
+            return ("plastilab", "run", "--out /absolute")
         file = work / params["file"]
         seeds = parse_seeds(params.get("seeds"), file)
         runs = len(seeds) if isinstance(seeds, list) else seeds or 1
         if estimated_cpu_seconds(file) * runs > CHEAP_RUN_CPU_SECONDS:
-            return f"parsed and resolved: trains for longer than {CHEAP_RUN_CPU_SECONDS} CPU-s (its estimated_cpu_seconds, times its seeds)"
+            return ("plastilab", "run", "a longer file")
     must_succeed(args, work)
-    return "ran"
+    return RAN
 
 
 def make_targets() -> tuple[set[str], set[str]]:
@@ -258,7 +258,7 @@ def check_make(words: list[str], work: Path) -> str:
             assert word.split("=", 1)[0] in variables, f"the Makefile has no variable {word.split('=', 1)[0]}"
         else:
             assert word in targets, f"the Makefile has no target {word!r}"
-    return "parsed: make targets set up .venv, train, or run the whole suite (the Makefile has each target and variable)"
+    return ("make",)
 
 
 def extras() -> set[str]:
@@ -273,12 +273,12 @@ def check_pip(words: list[str], work: Path) -> str:
         name, _, extra = package.partition("[")
         assert name in ("plastilab", "."), f"pip install {package}: the docs install plastilab only"
         assert not extra or extra.rstrip("]") in extras(), f"pyproject.toml has no extra {extra.rstrip(']')!r}"
-    return "parsed: installs packages (the extras exist in pyproject.toml)"
+    return ("pip", "install")
 
 
 def check_venv(words: list[str], work: Path) -> str:
     assert words[1:4] == ["-m", "venv", ".venv"], "a virtual environment named .venv, as the Makefile's"
-    return "parsed: makes an environment and installs pip into it (make test does the same)"
+    return ("python3", "-m", "venv")
 
 
 def check_script(words: list[str], work: Path) -> str:
@@ -287,7 +287,7 @@ def check_script(words: list[str], work: Path) -> str:
     source = script.read_text(encoding="utf-8")
     for option in (word.split("=", 1)[0] for word in words[2:] if word.startswith("--")):
         assert f'"{option}"' in source, f"{words[1]} has no option {option}"
-    return "parsed: a benchmark runs for minutes and means something only on an idle machine (the script and its options exist)"
+    return ("python", "bench")
 
 
 def check_pytest(words: list[str], work: Path) -> str:
@@ -295,7 +295,7 @@ def check_pytest(words: list[str], work: Path) -> str:
     assert paths, "a pytest command names what it runs"
     for path in paths:
         assert (REPO / path).exists(), f"{path} does not exist"
-    return "parsed: runs tests, which the suite runs itself (the paths exist)"
+    return ("pytest",)
 
 
 def check_ssh(words: list[str], work: Path) -> str:
@@ -303,7 +303,7 @@ def check_ssh(words: list[str], work: Path) -> str:
     serve = typer.main.get_command(app).get_command(None, "serve")
     (port_option,) = [param for param in serve.params if param.name == "port"]
     assert f"or {port} with --ssh" in port_option.help, f"serve --ssh does not listen on {port} by default"
-    return "parsed: a student's client needs a running classroom (tests/test_ssh_classroom.py connects so); the port is serve --ssh's default"
+    return ("ssh",)
 
 
 def check_ray(words: list[str], work: Path) -> str:
@@ -311,16 +311,39 @@ def check_ray(words: list[str], work: Path) -> str:
 
     assert words[1] == "start"
     start.make_context("start", words[2:], resilient_parsing=False)
-    return "parsed by ray's own CLI: starts a cluster node"
+    return ("ray", "start")
 
 
 def check_tensorboard(words: list[str], work: Path) -> str:
     assert words[1:3] == ["--logdir", "tb/"], "tensorboard reads the folder the export wrote"
-    return "parsed: a server that runs until stopped (the export tests read its event files)"
+    return ("tensorboard",)
 
 
-# Command prefix -> how it is checked. The longest matching prefix wins; a command that matches
-# none fails. Each check returns what it did ("ran", or "parsed: why it cannot run here").
+RAN = None  # what a check returns when the command ran for real and exited 0
+
+# The commands that are parsed, not run, and why (what a check returns names its row). Every
+# other command runs for real and must exit 0: plastilab's list, validate, --help, report,
+# export and figures on the recorded folders, and a run of a file estimated at a few CPU-seconds.
+PARSED_ONLY = {
+    ("plastilab",): "the interactive lab waits for keys (tests/tui drive it); parsed by the CLI",
+    ("plastilab", "watch"): "follows a folder until quit (tests/tui drive it); parsed by the CLI",
+    ("plastilab", "serve"): "a server that runs until stopped (the browser and SSH tests drive it); parsed by the CLI",
+    ("plastilab", "run", "--resume"): "needs an interrupted run with a checkpoint (the resume tests make one); parsed by the CLI",
+    ("plastilab", "run", "a longer file"): f"trains for more than {CHEAP_RUN_CPU_SECONDS} CPU-s (estimated_cpu_seconds times the seeds): "
+    "parsed by the CLI, and its file resolves with the command's own overrides (a study file validates)",
+    ("plastilab", "run", "--out /absolute"): "writes outside the scratch folder: parsed, its file resolved as above",
+    ("make",): "sets up .venv, trains, or runs the whole suite: each target and variable exists in the Makefile",
+    ("pip", "install"): "installs packages: only plastilab, with extras that pyproject.toml defines",
+    ("python3", "-m", "venv"): "makes an environment and installs pip into it (make test does the same)",
+    ("python", "bench"): "a benchmark runs for minutes and means something only on an idle machine: the script and each option exist",
+    ("pytest",): "runs tests, which the suite runs itself: the paths exist",
+    ("ssh",): "a student's client needs a running classroom (tests/test_ssh_classroom.py connects so): the port is serve --ssh's default",
+    ("ray", "start"): "starts a cluster node: parsed by ray's own CLI",
+    ("tensorboard",): "a server that runs until stopped: it reads the folder the export beside it wrote",
+}
+
+# Command prefix -> its check. The longest matching prefix wins; a command that matches none
+# fails. A check raises if the command is wrong, and returns RAN or its PARSED_ONLY row.
 RULES = {
     ("plastilab",): check_plastilab,
     ("make",): check_make,
@@ -379,7 +402,7 @@ def test_shown_command(shown, workdir):
     if prefix is None:
         pytest.fail(f"{shown.id}: no rule checks {shown.text!r}")
     outcome = RULES[prefix](words, workdir)
-    assert outcome == "ran" or outcome.startswith("parsed")
+    assert outcome is RAN or outcome in PARSED_ONLY
 
 
 def test_a_wrong_option_or_target_is_caught(workdir):
