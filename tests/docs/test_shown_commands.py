@@ -152,3 +152,11 @@ def test_toml_blocks(page, line, text, tmp_path):
     file = folder / f"shown-{line}.toml"
     file.write_text(text, encoding="utf-8")
     must_succeed(["validate", str(file)], tmp_path)
+
+
+def test_the_readme_fits_a_screen_and_shows_the_lab():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 150
+    pictures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", readme)
+    assert "docs/figures/lab.svg" in pictures and all((REPO / picture).is_file() for picture in pictures)
+    assert "make demo" in readme and "make test" in readme  # .ci/run runs the README's test command
