@@ -228,7 +228,7 @@ PARSED_ONLY = {
     ("python3", "-m", "venv"): "makes an environment and installs pip into it (make test does the same)",
     ("python", "bench"): "a benchmark runs for minutes and means something only on an idle machine: the script and each option exist",
     ("pytest",): "runs tests, which the suite runs itself: the paths exist",
-    ("ssh",): "a student's client needs a running classroom (tests/test_ssh_classroom.py connects so): the port is serve --ssh's default",
+    ("ssh",): "a student's client needs a running classroom (the SSH classroom tests connect so): the port is serve --ssh's default",
     ("ray", "start"): "starts a cluster node: parsed by ray's own CLI",
     ("tensorboard",): "a server that runs until stopped: it reads the folder the export beside it wrote",
 }

@@ -36,7 +36,7 @@ import pytest
 from docs_checks import (
     ENV_WORD, PARSED_ONLY, PLACEHOLDERS, RAN, RULES, check_make, check_pip, check_plastilab, check_script, must_succeed, rule_for,
 )
-from docs_pages import REPO, Shown, python_blocks, shown_commands, toml_files
+from docs_pages import PAGES, REPO, Shown, python_blocks, shown_commands, toml_files
 
 RECORDED = REPO / "docs" / "figures" / "runs"
 LINKED = ("scenarios", "tests", "docs", "bench")  # what the commands name, linked into the scratch folder
@@ -160,3 +160,16 @@ def test_the_readme_fits_a_screen_and_shows_the_lab():
     pictures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", readme)
     assert "docs/figures/lab.svg" in pictures and all((REPO / picture).is_file() for picture in pictures)
     assert "make demo" in readme and "make test" in readme  # .ci/run runs the README's test command
+
+
+def test_the_files_the_pages_name_exist():
+    """A path the pages name in backticks (a test, a bench, a module, a scenario file) exists, so a
+    moved or renamed file shows up here rather than in a reader's shell."""
+    named = set()
+    for page in PAGES:
+        for path in re.findall(r"`((?:tests|bench|plastilab|scenarios|docs)/[\w/.-]+\.(?:py|toml|md|svg|png))`", page.read_text(encoding="utf-8")):
+            named.add((str(page.relative_to(REPO)), path))
+    assert len(named) >= 20
+    # A module may be named from inside the package (`scenarios/interventions/plan.py`).
+    missing = [(page, path) for page, path in named if not (REPO / path).exists() and not (REPO / "plastilab" / path).exists()]
+    assert sorted(missing) == []
