@@ -11,7 +11,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 PAGES = [REPO / "README.md", REPO / "CONTRIBUTING.md", REPO / "bench" / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
 SHELL_BLOCKS = {"sh", "bash", "shell"}
-LIBRARY_EXAMPLES = "## Measure your own model"  # run and checked by tests/test_library_examples.py
+LIBRARY_EXAMPLES = "## Measure your own model"  # run and checked by test_library_examples.py
 
 
 @dataclass(frozen=True)

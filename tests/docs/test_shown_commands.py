@@ -17,7 +17,7 @@ that is not plastilab, against what it refers to (a make target, a pip extra, a 
 options). A command that no rule recognises fails, so a page cannot show an untested command.
 
 Python blocks that read recorded folders (they name RUN_DIR, STUDY_DIR or tests/data) run here;
-the rest are the library examples that tests/test_library_examples.py runs and checks by hand.
+the rest are the library examples that test_library_examples.py runs and checks by hand.
 A ```toml block with a top-level ``kind`` is a whole scenario or study file: it must validate.
 """
 
@@ -117,7 +117,7 @@ def test_environment_variables_exist():
 
 def test_every_python_block_is_run():
     """Each is run here (it reads a recorded folder) or is a library example that
-    tests/test_library_examples.py runs and checks by hand."""
+    test_library_examples.py runs and checks by hand."""
     neither = [f"{page}:{line}" for page, line, code, example in python_blocks() if not example and not re.search(r"RUN_DIR|STUDY_DIR|tests/data", code)]
     assert neither == []
 
@@ -169,6 +169,12 @@ def test_the_files_the_pages_name_exist():
     for page in PAGES:
         for path in re.findall(r"`((?:tests|bench|plastilab|scenarios|docs)/[\w/.-]+\.(?:py|toml|md|svg|png))`", page.read_text(encoding="utf-8")):
             named.add((str(page.relative_to(REPO)), path))
+        # Tests are named by file name alone (unique across tests/), wherever their folder is.
+        for test in re.findall(r"`(test_\w+\.py)`", page.read_text(encoding="utf-8")):
+            named.add((str(page.relative_to(REPO)), test))
+    tests = {path.name for path in (REPO / "tests").rglob("test_*.py")}
+    assert {path for _, path in named if path.startswith("test_")} - tests == set()
+    named = {(page, path) for page, path in named if not path.startswith("test_")}
     assert len(named) >= 20
     # A module may be named from inside the package (`scenarios/interventions/plan.py`).
     missing = [(page, path) for page, path in named if not (REPO / path).exists() and not (REPO / "plastilab" / path).exists()]
