@@ -23,7 +23,7 @@ from plastilab.instruments import (
 )
 from plastilab.instruments.schema import ProbeConfig
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+LIBRARY_PAGE = Path(__file__).resolve().parents[2] / "docs" / "library.md"
 
 
 class MLP(nn.Module):
@@ -101,7 +101,7 @@ def test_wrong_input_shapes_are_one_line_naming_the_expected_input():
             call()
         assert str(caught.value) == expected
         assert isinstance(caught.value, ValueError) and isinstance(caught.value.original, RuntimeError)
-    assert expected in README.read_text(encoding="utf-8").replace("\n", " ")
+    assert expected in LIBRARY_PAGE.read_text(encoding="utf-8").replace("\n", " ")
 
     convnet = nn.Sequential(OrderedDict(conv1=nn.Conv2d(3, 8, 3), flat=nn.Flatten(), fc=nn.LazyLinear(2)))
     with pytest.raises(ModelInputError, match=r"expects \(N, 3, H, W\): its first layer conv1 \(Conv2d\)$"):

@@ -1,6 +1,6 @@
-"""The README's "Measure your own model" examples, run as written, their numbers checked by hand.
+"""The library page's "Measure your own model" examples (docs/library.md), run as written, their numbers checked by hand.
 
-Each test executes one code block of that section (so the README cannot drift from what works)
+Each test executes one code block of that section (so the page cannot drift from what works)
 and checks what it printed against an independent computation: a dense Hessian from
 ``torch.autograd.functional.hessian`` or a closed form, activations caught by a plain hook.
 """
@@ -16,24 +16,24 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+LIBRARY_PAGE = Path(__file__).resolve().parents[2] / "docs" / "library.md"
 
 
-def readme_examples() -> list[str]:
-    text = README.read_text(encoding="utf-8")
+def library_examples() -> list[str]:
+    text = LIBRARY_PAGE.read_text(encoding="utf-8")
     section = text.split("## Measure your own model", 1)[1].split("\n## ", 1)[0]
     return re.findall(r"```python\n(.*?)```", section, flags=re.S)
 
 
 def run_example(index: int) -> dict:
-    namespace: dict = {"__name__": f"readme_example_{index}"}
+    namespace: dict = {"__name__": f"library_example_{index}"}
     with contextlib.redirect_stdout(io.StringIO()):
-        exec(compile(readme_examples()[index], f"README.md example {index + 1}", "exec"), namespace)
+        exec(compile(library_examples()[index], f"docs/library.md example {index + 1}", "exec"), namespace)
     return namespace
 
 
 def test_the_section_has_three_examples():
-    assert len(readme_examples()) == 3
+    assert len(library_examples()) == 3
 
 
 def test_resnet18_units_and_head_hessian():

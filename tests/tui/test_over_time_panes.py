@@ -153,15 +153,15 @@ async def test_a_short_probe_pane_draws_one_sparkline_per_checkpoint(checkpoint_
             assert final.startswith(f"{checkpoint.final:.3g} ±{checkpoint.final_sd:.2g}")
 
 
-def test_the_readme_names_every_dashboard_key():
+def test_the_lab_page_names_every_dashboard_key():
     from pathlib import Path
 
     from textual.binding import Binding
 
     from plastilab.tui.screens.dashboard import DashboardScreen
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    dashboard = readme[readme.index("- **Dashboard**") :]
+    page = (Path(__file__).resolve().parents[2] / "docs" / "lab.md").read_text(encoding="utf-8")
+    dashboard = page[page.index("- **Dashboard**") :]
     dashboard = dashboard[: dashboard.index("- **Comparison**")]
     shown = {"escape": "esc"}
     keys = {shown.get(b.key, b.key_display or b.key) for b in DashboardScreen.BINDINGS if isinstance(b, Binding) and b.description}
