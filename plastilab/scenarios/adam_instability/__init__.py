@@ -1,0 +1,29 @@
+"""The Adam-instability scenario (paper §4): networks trained on a sequence of relabelled tasks,
+one a variant of the optimiser, losing the ability to fit the next."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from plastilab.core.kind import ScenarioKind, SmokeRun
+
+
+def chance_classes(scenario: Mapping[str, Any]) -> int | None:
+    """Its final loss is a cross-entropy over ``training.n_classes`` classes."""
+    return scenario.get("training", {}).get("n_classes")
+
+
+KIND = ScenarioKind(
+    name="adam_instability",
+    schema=f"{__name__}.schema:AdamInstabilityConfig",
+    runner=f"{__name__}.runner:run_adam_instability",
+    presenter=f"{__name__}.presenter:PRESENTATION",
+    memory=f"{__name__}.memory:estimate",
+    smoke=SmokeRun(
+        "adam-tiny.toml",
+        ("seeds=2", "training.n_tasks=2", "training.steps_per_task=30", "instruments={stats = {every = 30, n_examples = 32}}"),
+    ),
+    timing=SmokeRun("adam-quick.toml", ("training.n_tasks=1", "training.steps_per_task=1500")),
+    chance_classes=chance_classes,
+)
