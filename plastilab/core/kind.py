@@ -64,6 +64,21 @@ class ScenarioKind:
         return importlib.import_module(self.population) if isinstance(self.population, str) else self.population
 
 
+def kind_in_package(package: str, name: str, *, schema: str, runner: str, smoke: SmokeRun, **more: Any) -> ScenarioKind:
+    """The kind whose parts sit in ``package`` as the built-in kinds keep them: ``schema.py``
+    (the class named ``schema``), ``runner.py`` (the function named ``runner``), ``presenter.py``
+    (``PRESENTATION``) and ``memory.py`` (``estimate``); ``more``: ScenarioKind's other fields."""
+    return ScenarioKind(
+        name=name,
+        schema=f"{package}.schema:{schema}",
+        runner=f"{package}.runner:{runner}",
+        presenter=f"{package}.presenter:PRESENTATION",
+        memory=f"{package}.memory:estimate",
+        smoke=smoke,
+        **more,
+    )
+
+
 def _load(spec: Spec):
     if not isinstance(spec, str):
         return spec

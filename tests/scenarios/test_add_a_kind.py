@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any, Literal
@@ -27,6 +30,10 @@ from plastilab.core.schema import ScenarioConfig, Strict
 from plastilab.core.smoke import smoke_scenario
 from plastilab.rundir.reader import RunFolder
 from plastilab.runtime.launcher import launch
+
+from conftest import REPO
+
+BUILTIN = dict(SCENARIO_KINDS)  # the kinds under plastilab/scenarios/, before this module adds one
 
 
 # -- the kind: a loss that decays at each series' own rate, halving its rate at a task change --
@@ -207,3 +214,20 @@ def test_every_registered_kind_declares_all_its_parts(name):
     assert all(isinstance(p, Part) and p.bytes >= 0 for p in parts), f"{name}: a memory term is not a Part"
     if kind.timing is not None:
         assert smoke_scenario(kind, ["device=cpu"], timing=True).config.kind == name
+
+
+def test_finding_validating_and_estimating_every_kind_imports_no_torch():
+    """The registry finds the kinds by name, and each names its heavy parts as strings: listing,
+    validating and estimating every kind's smoke run stay instant (no torch)."""
+    code = (
+        "import sys\n"
+        "from plastilab.core.memory_estimate import estimate\n"
+        "from plastilab.core.registry import SCENARIO_KINDS\n"
+        "from plastilab.core.smoke import smoke_scenario\n"
+        "for kind in SCENARIO_KINDS.values():\n"
+        "    assert estimate(smoke_scenario(kind).config), kind.name\n"
+        "print(sorted(SCENARIO_KINDS), 'torch' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"{sorted(BUILTIN)} False"

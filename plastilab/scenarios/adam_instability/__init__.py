@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from plastilab.core.kind import ScenarioKind, SmokeRun
+from plastilab.core.kind import SmokeRun, kind_in_package
 
 
 def chance_classes(scenario: Mapping[str, Any]) -> int | None:
@@ -14,12 +14,11 @@ def chance_classes(scenario: Mapping[str, Any]) -> int | None:
     return scenario.get("training", {}).get("n_classes")
 
 
-KIND = ScenarioKind(
-    name="adam_instability",
-    schema=f"{__name__}.schema:AdamInstabilityConfig",
-    runner=f"{__name__}.runner:run_adam_instability",
-    presenter=f"{__name__}.presenter:PRESENTATION",
-    memory=f"{__name__}.memory:estimate",
+KIND = kind_in_package(
+    __name__,
+    "adam_instability",
+    schema="AdamInstabilityConfig",
+    runner="run_adam_instability",
     smoke=SmokeRun(
         "adam-tiny.toml",
         ("seeds=2", "training.n_tasks=2", "training.steps_per_task=30", "instruments={stats = {every = 30, n_examples = 32}}"),

@@ -1,14 +1,13 @@
 """The Atari scenario: DQN agents on Atari games through the Arcade Learning Environment (one game,
 or a cycle of games whose switches are task changes), their plasticity measured as they train."""
 
-from plastilab.core.kind import ScenarioKind, SmokeRun
+from plastilab.core.kind import SmokeRun, kind_in_package
 
-KIND = ScenarioKind(
-    name="atari",
-    schema=f"{__name__}.schema:AtariConfig",
-    runner=f"{__name__}.runner:run_atari",
-    presenter=f"{__name__}.presenter:PRESENTATION",
-    memory=f"{__name__}.memory:estimate",
+KIND = kind_in_package(
+    __name__,
+    "atari",
+    schema="AtariConfig",
+    runner="run_atari",
     smoke=SmokeRun(
         "atari-tiny.toml",
         (

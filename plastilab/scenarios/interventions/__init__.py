@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from plastilab.core.kind import ScenarioKind, SmokeRun
+from plastilab.core.kind import SmokeRun, kind_in_package
 
 
 def chance_classes(scenario: Mapping[str, Any]) -> int | None:
@@ -14,12 +14,11 @@ def chance_classes(scenario: Mapping[str, Any]) -> int | None:
     return task.get("n_classes") if task.get("targets") == "labels" else None
 
 
-KIND = ScenarioKind(
-    name="interventions",
-    schema=f"{__name__}.schema:InterventionsConfig",
-    runner=f"{__name__}.runner:run_interventions",
-    presenter=f"{__name__}.presenter:PRESENTATION",
-    memory=f"{__name__}.memory:estimate",
+KIND = kind_in_package(
+    __name__,
+    "interventions",
+    schema="InterventionsConfig",
+    runner="run_interventions",
     smoke=SmokeRun(
         "interventions-quick.toml",
         (
