@@ -145,6 +145,6 @@ class AtariConfig(AgentsScenario):
 
     def preflight_check(self, source: str) -> None:
         """Before any run folder: the Atari extra is installed (one line naming it otherwise)."""
-        from plastilab.envs.atari import require_atari
+        from plastilab.envs.atari import require_atari  # deferred: pulls in torch
 
         require_atari(source)
