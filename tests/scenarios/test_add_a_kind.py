@@ -17,6 +17,7 @@ import pytest
 from pydantic import Field
 from typer.testing import CliRunner
 
+from plastilab.analysis.variant_comparison import chance_classes
 from plastilab.cli import app
 from plastilab.core.errors import ScenarioError
 from plastilab.core.events import Scalars, TaskBoundary
@@ -231,3 +232,10 @@ def test_finding_validating_and_estimating_every_kind_imports_no_torch():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"{sorted(BUILTIN)} False"
+
+
+def test_the_chance_line_comes_from_what_the_kind_declares():
+    assert chance_classes({"kind": "adam_instability", "training": {"n_classes": 10}}) == 10
+    assert chance_classes({"kind": "interventions", "task": {"targets": "labels", "n_classes": 4}}) == 4
+    assert chance_classes({"kind": "interventions", "task": {"targets": "regression", "n_classes": 4}}) is None
+    assert chance_classes({"kind": "block_mdp"}) is None and chance_classes({"kind": "from_the_future"}) is None
