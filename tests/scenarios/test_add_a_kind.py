@@ -23,7 +23,6 @@ from plastilab.core.errors import ScenarioError
 from plastilab.core.events import Scalars, TaskBoundary
 from plastilab.core.kind import ScenarioKind, SmokeRun
 from plastilab.core.memory_estimate import FLOAT, Part, estimate, total
-from plastilab.core.preflight import check_memory
 from plastilab.core.presentation import Cell, Column, Headline, Presentation, SummaryTable, presentation_for
 from plastilab.core.registry import SCENARIO_KINDS, register_kind
 from plastilab.core.scenario_file import load_scenario
@@ -157,9 +156,10 @@ def test_its_memory_estimate_is_its_own_terms(decay_kind, decay_file):
     config = load_scenario(decay_file).config
     assert estimate(config) == [Part("training.width", "a width-square table a series", 2 * 64 * 64 * FLOAT)]
     assert total(estimate(config)) > 0
-    huge = load_scenario(decay_file, ["training.width=100000000"])
-    with pytest.raises(ScenarioError, match=r"training\.width"):
-        check_memory(huge, "cpu")  # a run that cannot fit is refused before any folder exists
+    decay_file.write_text(FILE.replace("steps = 40", "steps = 40\nwidth = 100000000"))
+    refused = CliRunner().invoke(app, ["validate", str(decay_file)])  # a run that cannot fit: refused before it starts
+    assert refused.exit_code == 2
+    assert len(refused.output.strip().splitlines()) == 1 and "training.width" in refused.output, refused.output
 
 
 def test_it_runs_headless_and_is_presented(decay_kind, decay_file, tmp_path):
