@@ -27,6 +27,7 @@ class SmokeRun:
 
     scenario: str | Mapping[str, Any]
     overrides: tuple[str, ...] = ()
+    goal: str = ""  # a timing run's: the device's speed-up over the CPU the GPU bench aims for
 
 
 @dataclass(frozen=True)
