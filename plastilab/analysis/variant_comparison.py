@@ -15,6 +15,7 @@ from plastilab.analysis.figure_style import COLUMN_WIDTH_IN, NEUTRAL, counted, n
 from plastilab.analysis.ranking import DEFAULT_WINDOW
 from plastilab.analysis.runs import FINAL_LOSS, Run
 from plastilab.core.statistics import mean_interval
+from plastilab.core.registry import SCENARIO_KINDS
 
 
 def last_tasks_mean(run: Run, window: int) -> tuple[dict[str, np.ndarray], int]:
@@ -28,11 +29,10 @@ def last_tasks_mean(run: Run, window: int) -> tuple[dict[str, np.ndarray], int]:
 
 
 def chance_classes(scenario: dict[str, Any]) -> int | None:
-    """The number of classes when the final loss is a cross-entropy over classes (chance: ln n)."""
-    if scenario.get("kind") == "adam_instability":
-        return scenario.get("training", {}).get("n_classes")
-    task = scenario.get("task", {})
-    return task.get("n_classes") if task.get("targets") == "labels" else None
+    """The number of classes when the final loss is a cross-entropy over classes (chance: ln n),
+    as the run's kind declares it; None for a kind that does not, or that this version does not know."""
+    kind = SCENARIO_KINDS.get(str(scenario.get("kind", "")))
+    return kind.chance_classes(scenario) if kind is not None and kind.chance_classes is not None else None
 
 
 def variant_comparison(run: Run, each_seed: bool = True) -> Any | None:

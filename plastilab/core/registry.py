@@ -1,63 +1,44 @@
-"""Scenario kinds: name -> (schema, runner, presenter), imported lazily.
+"""Scenario kinds by name, found rather than listed.
 
-Schemas import pydantic only, so ``list`` and ``validate`` never pay for importing torch;
-presenters (what the faces show of a kind) import neither torch nor a face library.
-A new kind is one folder under scenarios/ (schema.py, runner.py, presenter.py) and one entry here.
+Every package under ``plastilab/scenarios/`` whose ``__init__`` declares ``KIND`` (a
+``core.kind.ScenarioKind``) is a built-in kind; ``register_kind`` adds one defined elsewhere. A
+kind's ``__init__`` names its parts as strings, so finding the kinds imports neither torch nor
+pydantic, and ``list`` and ``validate`` answer at once.
 """
 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+import pkgutil
+
+from plastilab.core.kind import ScenarioKind
+
+# Named, not imported at the top: the scenarios sit above the core, which finds them by name.
+BUILTIN_KINDS_PACKAGE = "plastilab.scenarios"
 
 
-@dataclass(frozen=True)
-class ScenarioKind:
-    schema: str  # "module:Class" of the ScenarioConfig subclass
-    runner: str  # "module:function" taking (config, context) and yielding events
-    presenter: str | None = None  # "module:NAME" of its core.presentation.Presentation
-    # "module" whose why_not_packed / population_key / point / merge let a study run several
-    # trials of this kind as one run (``studies.populations``); None: each trial runs alone.
-    population: str | None = None
-
-    def load_schema(self):
-        return _load(self.schema)
-
-    def load_runner(self):
-        return _load(self.runner)
-
-    def load_presenter(self):
-        return _load(self.presenter)
-
-    def load_population(self):
-        return importlib.import_module(self.population) if self.population else None
+def _builtin_kinds() -> dict[str, ScenarioKind]:
+    package = importlib.import_module(BUILTIN_KINDS_PACKAGE)
+    kinds: dict[str, ScenarioKind] = {}
+    for module in pkgutil.iter_modules(package.__path__, f"{BUILTIN_KINDS_PACKAGE}."):
+        if not module.ispkg:
+            continue  # a shared module (common.py), not a kind
+        declared = getattr(importlib.import_module(module.name), "KIND", None)
+        if isinstance(declared, ScenarioKind):
+            kinds[declared.name] = declared
+    return dict(sorted(kinds.items()))
 
 
-def _load(spec: str):
-    module, _, attr = spec.partition(":")
-    return getattr(importlib.import_module(module), attr)
+SCENARIO_KINDS: dict[str, ScenarioKind] = _builtin_kinds()
 
 
-SCENARIO_KINDS: dict[str, ScenarioKind] = {
-    "adam_instability": ScenarioKind(
-        "plastilab.scenarios.adam_instability.schema:AdamInstabilityConfig",
-        "plastilab.scenarios.adam_instability.runner:run_adam_instability",
-        "plastilab.scenarios.adam_instability.presenter:PRESENTATION",
-    ),
-    "interventions": ScenarioKind(
-        "plastilab.scenarios.interventions.schema:InterventionsConfig",
-        "plastilab.scenarios.interventions.runner:run_interventions",
-        "plastilab.scenarios.interventions.presenter:PRESENTATION",
-    ),
-    "block_mdp": ScenarioKind(
-        "plastilab.scenarios.block_mdp.schema:BlockMDPConfig",
-        "plastilab.scenarios.block_mdp.runner:run_block_mdp",
-        "plastilab.scenarios.block_mdp.presenter:PRESENTATION",
-        population="plastilab.scenarios.block_mdp.population",
-    ),
-    "atari": ScenarioKind(
-        "plastilab.scenarios.atari.schema:AtariConfig",
-        "plastilab.scenarios.atari.runner:run_atari",
-        "plastilab.scenarios.atari.presenter:PRESENTATION",
-    ),
-}
+def register_kind(kind: ScenarioKind) -> ScenarioKind:
+    """Make ``kind`` known to every face (list, validate, run, report, studies) from now on.
+
+    A second, different kind under a name already taken is refused: scenario files of the first
+    would silently run as the second."""
+    known = SCENARIO_KINDS.get(kind.name)
+    if known is not None and known != kind:
+        raise ValueError(f"a scenario kind named {kind.name!r} is already registered ({known.schema})")
+    SCENARIO_KINDS[kind.name] = kind
+    return kind

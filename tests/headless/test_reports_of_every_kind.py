@@ -1,51 +1,26 @@
-"""Every built-in scenario kind's report, rebuilt from a small run folder made by running its tiny
-file: the table shows what the kind's presenter declares, the chart its main curve, and extra
-tables (the interventions ranking) come out exactly once in what `plastilab run` prints."""
+"""Every scenario kind's report, rebuilt from a small run folder made by running its smoke run:
+the table shows what the kind's presenter declares, the chart its main curve, and extra tables
+(the interventions ranking) come out exactly once in what `plastilab run` prints."""
 
 from __future__ import annotations
 
 import io
+import json
+import shutil
 
 import pytest
 from rich.console import Console
 
 from plastilab.core.presentation import presentation_for
 from plastilab.core.registry import SCENARIO_KINDS
-from plastilab.core.scenario_file import load_scenario
+from plastilab.core.smoke import smoke_scenario
 from plastilab.headless.progress import PlainProgress
 from plastilab.headless.report import print_report
 from plastilab.rundir.reader import RunFolder
 from plastilab.runtime.launcher import launch
 
-from paths import SCENARIOS
-
-# kind -> (scenario file, overrides that make it a few seconds long)
-TINY_RUNS = {
-    "adam_instability": (
-        "adam-tiny.toml",
-        ["training.n_tasks=2", "training.steps_per_task=30", "instruments={stats = {every = 30, n_examples = 32}}"],
-    ),
-    "block_mdp": (
-        "block-mdp-tiny.toml",
-        ["training.total_steps=150", "instruments.hessian.every=150", "instruments.covariance.every=0"],
-    ),
-    "atari": (
-        "atari-tiny.toml",
-        ["training.total_steps=100", "instruments.probe.every=100", "instruments.stats.every=50", "instruments.hessian.every=0", "instruments.covariance.every=100"],
-    ),
-    "interventions": (
-        "interventions-quick.toml",
-        [
-            "data.n_images=32", "task.n_iterations=3", "task.steps_per_iteration=4", "training.batch_size=8",
-            "training.log_every=2", 'grid.interventions=["none", "reset_last_layer"]', "grid.n_seeds=2",
-            "models.mlp.hidden=[16, 16]", "ranking.window=1",
-        ],
-    ),
-}
-
-
-def test_every_kind_has_a_tiny_run():
-    assert set(TINY_RUNS) == set(SCENARIO_KINDS)
+# Every kind the registry knows, run through its own smoke run (a few seconds, an instrument due).
+KINDS = sorted(SCENARIO_KINDS)
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +28,9 @@ def tiny_runs(tmp_path_factory):
     """kind -> (run folder, what the progress display printed), each run through the launcher."""
     root = tmp_path_factory.mktemp("runs")
     runs = {}
-    for kind, (file, overrides) in TINY_RUNS.items():
+    for kind in KINDS:
         progress_text = io.StringIO()
-        launched = launch(load_scenario(SCENARIOS / file, [*overrides, "device=cpu"]), root, consumers=[PlainProgress(progress_text, period=0.0)])
+        launched = launch(smoke_scenario(SCENARIO_KINDS[kind], ["device=cpu"]), root, consumers=[PlainProgress(progress_text, period=0.0)])
         assert launched.state == "finished", getattr(launched.end, "error", launched.end)
         runs[kind] = (launched.run_dir, progress_text.getvalue())
     return runs
@@ -71,7 +46,7 @@ def report_text(run_dir) -> str:
     return console.file.getvalue()
 
 
-@pytest.mark.parametrize("kind", sorted(TINY_RUNS))
+@pytest.mark.parametrize("kind", KINDS)
 def test_the_report_shows_what_the_kind_declares(kind, tiny_runs):
     run_dir, progress_text = tiny_runs[kind]
     text = report_text(run_dir)
@@ -105,9 +80,6 @@ def test_the_interventions_report_has_its_ranking(tiny_runs):
 
 
 def test_a_kind_this_version_does_not_know_still_reports(tiny_runs, tmp_path):
-    import json
-    import shutil
-
     run_dir, _ = tiny_runs["adam_instability"]
     copy = tmp_path / "copy"
     shutil.copytree(run_dir, copy)
@@ -136,10 +108,8 @@ def table_cells(text: str, first_heading: str) -> tuple[list[str], dict[str, lis
     return headings, rows
 
 
-@pytest.mark.parametrize("kind", sorted(TINY_RUNS))
+@pytest.mark.parametrize("kind", KINDS)
 def test_the_report_prints_the_numbers_of_the_run_folders_summary(kind, tiny_runs):
-    import json
-
     run_dir, _ = tiny_runs[kind]
     summary = json.loads((run_dir / "summary.json").read_text())  # the file, not the reader
     headings, rows = table_cells(report_text(run_dir), "series")
@@ -161,8 +131,6 @@ def test_the_report_prints_the_numbers_of_the_run_folders_summary(kind, tiny_run
 
 
 def test_the_printed_ranking_is_the_mean_final_loss_worked_out_from_the_summary(tiny_runs):
-    import json
-
     run_dir, _ = tiny_runs["interventions"]
     summary = json.loads((run_dir / "summary.json").read_text())
     # window 1: a combination's final loss is its seeds' mean loss on the last iteration

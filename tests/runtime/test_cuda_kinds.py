@@ -1,4 +1,4 @@
-"""Every scenario kind runs a few steps with ``--device cuda`` (data on the device, the
+"""Every scenario kind runs its smoke run with ``--device cuda`` (data on the device, the
 instruments included) and its numbers agree with the same seed on the CPU over the first logged
 steps. Skipped, with the reason, where no CUDA GPU is visible."""
 
@@ -6,42 +6,19 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 
 import pytest
 import torch
 
 from plastilab.core.registry import SCENARIO_KINDS
-from plastilab.core.scenario_file import load_scenario
+from plastilab.core.smoke import smoke_scenario
 from plastilab.runtime.launcher import launch
 
-from paths import SCENARIOS
-
-# kind -> (scenario file, overrides that make it a few steps long, with an instrument due)
-CUDA_RUNS = {
-    "adam_instability": (
-        "adam-tiny.toml",
-        ["seeds=2", "training.n_tasks=2", "training.steps_per_task=20", "training.log_every=5", "instruments={stats = {every = 20, n_examples = 32}}"],
-    ),
-    "block_mdp": (
-        "block-mdp-tiny.toml",
-        ["training.total_steps=120", "instruments.hessian.every=120", "instruments.covariance.every=0"],
-    ),
-    "atari": ("atari-tiny.toml", ["training.total_steps=120", "instruments.hessian.every=0", "instruments.covariance.every=0"]),
-    "interventions": (
-        "interventions-quick.toml",
-        [
-            "data.n_images=32", "task.n_iterations=2", "task.steps_per_iteration=4", "training.batch_size=8",
-            "training.log_every=2", 'grid.interventions=["none", "reset_last_layer"]', "grid.n_seeds=1",
-            "models.mlp.hidden=[16, 16]", "ranking.window=1",
-        ],
-    ),
-}
+from paths import REPO
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU visible (torch.cuda.is_available() is False)")
-
-
-def test_every_kind_has_a_cuda_run():
-    assert set(CUDA_RUNS) == set(SCENARIO_KINDS)
 
 
 LOSSES = ("train/loss", "td/loss", "task/final_loss")
@@ -56,12 +33,11 @@ def first_losses(run_dir, n_steps: int) -> dict[tuple[str, str, int], float]:
 
 
 @needs_cuda
-@pytest.mark.parametrize("kind", sorted(CUDA_RUNS))
+@pytest.mark.parametrize("kind", sorted(SCENARIO_KINDS))
 def test_kind_runs_on_cuda_and_agrees_with_cpu(kind, tmp_path):
-    file, overrides = CUDA_RUNS[kind]
     runs = {}
     for device in ("cuda", "cpu"):
-        launched = launch(load_scenario(SCENARIOS / file, [*overrides, f"device={device}"]), tmp_path / device)
+        launched = launch(smoke_scenario(SCENARIO_KINDS[kind], [f"device={device}"]), tmp_path / device)
         assert launched.state == "finished", getattr(launched.end, "error", launched.end)
         runs[device] = launched.run_dir
     meta = json.loads((runs["cuda"] / "meta.json").read_text())
@@ -76,22 +52,17 @@ def test_kind_runs_on_cuda_and_agrees_with_cpu(kind, tmp_path):
         assert math.isclose(gpu[key], cpu[key], rel_tol=1e-2, abs_tol=1e-4), (key, gpu[key], cpu[key])
 
 
-@pytest.mark.timeout(600)  # the subprocess's own limit: every kind's quick file and five benches on a busy machine
+@pytest.mark.timeout(600)  # the subprocess's own limit: every kind's smoke run and five benches on a busy machine
 def test_gpu_suite_runs_in_its_cpu_quick_mode():
     """The prepared GPU script, run as a check of itself: every kind's row and agreement, and
     each bench's summary (tiny sizes on the CPU; it measures nothing here)."""
-    import subprocess
-    import sys
-
-    from paths import REPO
-
     done = subprocess.run(
         [sys.executable, str(REPO / "bench" / "gpu_suite.py"), "--device", "cpu", "--quick"],
         capture_output=True, text=True, timeout=600, cwd=REPO,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     rows = [" ".join(line.split()) for line in done.stdout.splitlines()]  # padding squeezed
-    for kind in CUDA_RUNS:
+    for kind in SCENARIO_KINDS:
         assert any(row.startswith(f"{kind}: steps/s") for row in rows), done.stdout
         assert any(row.startswith(f"{kind}: first losses: ok") for row in rows), done.stdout
     table = done.stdout

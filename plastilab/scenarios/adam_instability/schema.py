@@ -11,8 +11,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from plastilab.core.schema import DataConfig, ScenarioConfig, Strict
+from plastilab.core.schema import DataConfig, Strict
 from plastilab.instruments.schema import InstrumentsConfig
+from plastilab.scenarios.schema_parts import CheckpointingScenario
 
 
 class ModelConfig(Strict):
@@ -60,7 +61,7 @@ def default_variants() -> dict[str, VariantConfig]:
     }
 
 
-class AdamInstabilityConfig(ScenarioConfig):
+class AdamInstabilityConfig(CheckpointingScenario):
     kind: Literal["adam_instability"]
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
@@ -78,16 +79,7 @@ class AdamInstabilityConfig(ScenarioConfig):
         object.__setattr__(self, "variants", resolved)  # frozen model: set once, while validating
         return self
 
-    supports_checkpoints = True  # checkpoint_every: the runner saves and restores its state
-
-    main_parameters = (
-        "training.n_tasks",
-        "training.steps_per_task",
-        "training.lr",
-        "training.batch_size",
-        "data.n_images",
-        "seed",
-    )
+    main_parameters = ("training.n_tasks", "training.steps_per_task", "training.lr", "training.batch_size", "data.n_images", "seed")
 
     def series(self) -> list[str]:
         return self.seeded(list(self.variants))

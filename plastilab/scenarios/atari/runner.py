@@ -37,12 +37,14 @@ from plastilab.instruments.suite import InstrumentSuite
 from plastilab.scenarios.atari.evaluation import evaluate, random_policy_frames
 from plastilab.scenarios.atari.schema import AtariConfig
 from plastilab.scenarios.atari.scores import human_normalized
-from plastilab.scenarios.common import WindowedMean, add_intervention_scalars, check_finite_loss
+from plastilab.scenarios.common import WindowedMean, add_intervention_scalars
+from plastilab.scenarios.dqn_windows import DQNWindows
 
 
 @dataclass
-class AtariAgent:
-    """One series: a DQN learning one game, with its own training and evaluation games."""
+class AtariAgent(DQNWindows):
+    """One series: a DQN learning one game, with its own training and evaluation games (its
+    window returns unclipped, the return so far clipped: its loop's)."""
 
     name: str
     env: AtariEnv | AtariCycle
@@ -50,13 +52,8 @@ class AtariAgent:
     agent: DQN
     suite: InstrumentSuite
     loop: Iterator[DQNStep] | None = None
-    td_loss: WindowedMean = field(default_factory=WindowedMean)
-    q_mean: WindowedMean = field(default_factory=WindowedMean)
-    window_returns: list[float] = field(default_factory=list)  # unclipped, since the last log
     game_returns: dict[str, list[float]] = field(default_factory=dict)  # a cycle's, per game, since the last log
     evaluations: int = 0
-    return_so_far: float = 0.0  # clipped, of the episode under way (its loop's last DQNStep)
-    intervened: dict[str, float] = field(default_factory=dict)  # the interventions' scalars since the last log
 
 
 def run_atari(config: AtariConfig, ctx: RunContext) -> Iterator[Event]:
@@ -101,11 +98,7 @@ def run_one_seed(config: AtariConfig, ctx: RunContext) -> Iterator[Event]:
         for step in range(first, training.total_steps + 1):
             for a in agents:
                 result = next(a.loop)
-                a.return_so_far = result.return_so_far
-                if result.td_loss is not None:
-                    a.td_loss.add(result.td_loss)
-                    a.q_mean.add(result.q_mean)
-                add_intervention_scalars(a.intervened, result.interventions)
+                a.took(result)
                 # run_dqn's return is the clipped one; a turn's cut episode is no game's score
                 if result.episode_return is not None and getattr(a.env, "last_episode_complete", True):
                     a.window_returns.append(a.env.last_episode_return)
@@ -159,12 +152,9 @@ def load_state(state: dict, agents: list[AtariAgent], measure_stream: torch.Gene
     for a, saved in zip(agents, state["agents"], strict=True):
         a.agent.load_state_dict(saved["agent"])
         a.env.load_state_dict(saved["env"])
-        a.td_loss.load_state_dict(saved["td_loss"])
-        a.q_mean.load_state_dict(saved["q_mean"])
-        a.window_returns = [float(r) for r in saved["window_returns"]]
+        a.load_windows(saved)
         a.game_returns = {game: [float(r) for r in rs] for game, rs in saved.get("game_returns", {}).items()}
         a.evaluations = int(saved["evaluations"])
-        a.return_so_far = float(saved["return_so_far"])
         a.suite.load_state_dict(saved["suite"], device)
     measure_stream.set_state(state["measure_stream"])
     return int(state["step"])
@@ -218,21 +208,13 @@ def _before_update(a: AtariAgent):
 
 
 def _logged_scalars(a: AtariAgent, step: int, result: DQNStep, ctx: RunContext) -> Scalars:
-    values = {"explore/epsilon": result.epsilon, "env/frames": float(a.env.frames)}
-    if a.td_loss.count:
-        values["td/loss"] = a.td_loss.take()
-        values["q/mean"] = a.q_mean.take()
-        check_finite_loss(values["td/loss"], series=a.name, step=step, key=f"agents.{a.name}.learning_rate", ctx=ctx, what="TD loss")
-    if a.window_returns:
-        values["episode/return"] = float(np.mean(a.window_returns))
-    a.window_returns = []
+    values = a.logged(result, step, ctx, series=a.name, agent=a.name, also={"env/frames": float(a.env.frames)})
     if isinstance(a.env, AtariCycle):
         values["env/game"] = float(a.env.game_at(step - 1))  # the index of the game being played
         for game, returns in a.game_returns.items():
             values[f"game/{game}/return"] = float(np.mean(returns))
         a.game_returns = {}
-    values.update(a.intervened)
-    a.intervened = {}
+    values.update(a.take_intervened())
     return Scalars(step=step, series=a.name, values=values, wall_time=time.time())
 
 

@@ -22,12 +22,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic import Field, field_validator, model_validator
 
 from plastilab.agents.dqn_config import DQNConfig, refuse_task_change_methods
-from plastilab.core.schema import ScenarioConfig, Strict, agent_names_as_series
+from plastilab.core.schema import Strict
 from plastilab.instruments.schema import InstrumentsConfig, ProbeConfig, StatsConfig
+from plastilab.scenarios.schema_parts import AgentsScenario, invalid_key
 from plastilab.scenarios.atari.scores import GAMES
 
 FRAMES_PER_STEP = 4  # the frame skip; every agent step is 4 emulator frames
@@ -104,7 +104,7 @@ def default_instruments() -> InstrumentsConfig:
     return InstrumentsConfig(probe=probe, stats=StatsConfig(every=5_000))
 
 
-class AtariConfig(ScenarioConfig):
+class AtariConfig(AgentsScenario):
     kind: Literal["atari"]
     env: EnvConfig = Field(default_factory=EnvConfig)
     agents: dict[str, AtariAgentConfig] = Field(default_factory=default_agents, min_length=1)
@@ -112,17 +112,7 @@ class AtariConfig(ScenarioConfig):
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     instruments: InstrumentsConfig = Field(default_factory=default_instruments)
 
-    supports_checkpoints = True  # checkpoint_every: the runner saves and restores its state
-
-    main_parameters = (
-        "env.game",
-        "training.total_steps",
-        "evaluation.every",
-        "instruments.probe.every",
-        "seed",
-    )
-
-    _plain_names = field_validator("agents")(agent_names_as_series)
+    main_parameters = ("env.game", "training.total_steps", "evaluation.every", "instruments.probe.every", "seed")
 
     @model_validator(mode="after")
     def _a_cycle_that_switches(self) -> AtariConfig:
@@ -138,8 +128,7 @@ class AtariConfig(ScenarioConfig):
             problem = ("switch_every", env.switch_every, f"at most training.total_steps = {steps} (a switch after the run never happens)")
         if problem is not None:
             key, found, allowed = problem
-            error = PydanticCustomError("atari_cycle", allowed)
-            raise ValidationError.from_exception_data(type(self).__name__, [InitErrorDetails(type=error, loc=("env", key), input=found)])
+            raise invalid_key(type(self).__name__, ("env", key), found, allowed, "atari_cycle")
         return self
 
     @model_validator(mode="after")
@@ -154,11 +143,8 @@ class AtariConfig(ScenarioConfig):
     def series(self) -> list[str]:
         return self.seeded(list(self.agents))
 
-    def total_steps(self) -> int:
-        return self.training.total_steps
-
     def preflight_check(self, source: str) -> None:
         """Before any run folder: the Atari extra is installed (one line naming it otherwise)."""
-        from plastilab.envs.atari import require_atari
+        from plastilab.envs.atari import require_atari  # deferred: pulls in torch
 
         require_atari(source)

@@ -33,7 +33,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 
 from plastilab.agents.dqn import DQN, DQNStep, td_loss_fn
@@ -46,11 +45,12 @@ from plastilab.envs.block_mdp import BlockMDP
 from plastilab.instruments.suite import InstrumentSuite
 from plastilab.scenarios.block_mdp.learners import PopulationMember, build_learners, groups_of_compatible, trains_as_population
 from plastilab.scenarios.block_mdp.schema import BlockMDPConfig
-from plastilab.scenarios.common import WindowedMean, add_intervention_scalars, check_finite_loss, load_scenario_images
+from plastilab.scenarios.common import WindowedMean, add_intervention_scalars, load_scenario_images
+from plastilab.scenarios.dqn_windows import DQNWindows
 
 
 @dataclass
-class Combination:
+class Combination(DQNWindows):
     """One reward variant with one agent: the series ``<prefix>/td`` (and ``<prefix>/brownian``)."""
 
     reward: str
@@ -59,13 +59,8 @@ class Combination:
     env: BlockMDP
     agent: DQN | PopulationMember
     suite: InstrumentSuite
-    td_loss: WindowedMean = field(default_factory=WindowedMean)  # means over the gradient steps since the last log
-    q_mean: WindowedMean = field(default_factory=WindowedMean)
     returns: list[float] = field(default_factory=list)  # every finished episode
-    window_returns: list[float] = field(default_factory=list)  # episodes finished since the last log
-    return_so_far: float = 0.0  # of the episode under way (its loop's last DQNStep)
     failed: bool = False  # its loss became NaN or infinite: it writes nothing more, the others go on
-    intervened: dict[str, float] = field(default_factory=dict)  # the interventions' scalars since the last log
 
     seed: int = 0
     # Measurement batches come from each combination's own stream (seeded from its seed), so
@@ -162,11 +157,7 @@ def run_seeds(config: BlockMDPConfig, ctx: RunContext, seeds: list[int]) -> Iter
         for combo, result in zip(combos, results):
             if combo.failed:
                 continue
-            combo.return_so_far = result.return_so_far
-            if result.td_loss is not None:
-                combo.td_loss.add(result.td_loss)
-                combo.q_mean.add(result.q_mean)
-            add_intervention_scalars(combo.intervened, result.interventions)
+            combo.took(result)
             if result.episode_return is not None:
                 combo.returns.append(result.episode_return)
                 combo.window_returns.append(result.episode_return)
@@ -223,13 +214,9 @@ def load_state(state: dict, combos: list[Combination], suites: dict[str, Instrum
     for combo, saved in zip(combos, state["combinations"], strict=True):
         combo.agent.load_state_dict(saved["agent"])
         combo.env.load_state_dict(saved["env"])
-        combo.td_loss.load_state_dict(saved["td_loss"])
-        combo.q_mean.load_state_dict(saved["q_mean"])
+        combo.load_windows(saved)
         combo.returns = [float(r) for r in saved["returns"]]
-        combo.window_returns = [float(r) for r in saved["window_returns"]]
-        combo.return_so_far = float(saved["return_so_far"])
         combo.failed = bool(saved.get("failed", False))
-        combo.intervened = {str(k): float(v) for k, v in saved.get("intervened", {}).items()}
         combo.measure_stream.set_state(_saved_measure_stream(state, saved, combo.seed))
     for name, suite in suites.items():
         suite.load_state_dict(state["suites"][name], device)
@@ -282,17 +269,8 @@ def _before_update(combos: list[Combination]):
 
 
 def _logged_scalars(combo: Combination, step: int, result: DQNStep, ctx: RunContext) -> Scalars:
-    values = {"explore/epsilon": result.epsilon}
-    if combo.td_loss.count:
-        values["td/loss"] = combo.td_loss.take()
-        values["q/mean"] = combo.q_mean.take()
-        key = f"agents.{combo.agent_name}.learning_rate"
-        check_finite_loss(values["td/loss"], series=combo.td, step=step, key=key, ctx=ctx, what="TD loss")
-    if combo.window_returns:
-        values["episode/return"] = float(np.mean(combo.window_returns))
-    combo.window_returns = []
-    values.update(combo.intervened)
-    combo.intervened = {}
+    values = combo.logged(result, step, ctx, series=combo.td, agent=combo.agent_name, also={})
+    values.update(combo.take_intervened())
     return Scalars(step=step, series=combo.td, values=values, wall_time=time.time())
 
 

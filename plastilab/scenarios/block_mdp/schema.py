@@ -29,13 +29,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic import Field, field_validator, model_validator
 
 from plastilab.agents.dqn_config import DQNConfig, refuse_task_change_methods
 from plastilab.agents.dqn_interventions_config import STACKABLE, unstackable_names
-from plastilab.core.schema import DataConfig, ScenarioConfig, Strict, agent_names_as_series
+from plastilab.core.schema import DataConfig, Strict
 from plastilab.instruments.schema import InstrumentsConfig, ProbeConfig, StatsConfig
+from plastilab.scenarios.schema_parts import AgentsScenario, invalid_key
 
 RewardVariant = Literal["class_aligned", "image_random", "sparse"]
 
@@ -73,7 +73,7 @@ def default_instruments() -> InstrumentsConfig:
     return InstrumentsConfig(probe=ProbeConfig(every=5000), stats=StatsConfig(every=1000))
 
 
-class BlockMDPConfig(ScenarioConfig):
+class BlockMDPConfig(AgentsScenario):
     kind: Literal["block_mdp"]
     data: DataConfig = Field(default_factory=lambda: DataConfig(n_images=5000))
     env: EnvConfig = Field(default_factory=EnvConfig)
@@ -81,31 +81,13 @@ class BlockMDPConfig(ScenarioConfig):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     instruments: InstrumentsConfig = Field(default_factory=default_instruments)
 
-    supports_checkpoints = True  # checkpoint_every: the runner saves and restores its state
-
-    main_parameters = (
-        "env.rewards",
-        "env.switch_every",
-        "training.total_steps",
-        "training.brownian",
-        "instruments.probe.every",
-        "data.n_images",
-        "seed",
-    )
-
-    _plain_names = field_validator("agents")(agent_names_as_series)
+    main_parameters = ("env.rewards", "env.switch_every", "training.total_steps", "training.brownian", "instruments.probe.every", "data.n_images", "seed")
 
     @model_validator(mode="after")
     def _switches_within_the_run(self) -> BlockMDPConfig:
         if self.env.switch_every > self.training.total_steps:
-            # An error at env.switch_every that the scenario loader turns into one line.
-            allowed = PydanticCustomError(
-                "switch_after_the_run",
-                f"0 (never) or at most training.total_steps = {self.training.total_steps} (a switch after the run never happens)",
-            )
-            raise ValidationError.from_exception_data(
-                type(self).__name__, [InitErrorDetails(type=allowed, loc=("env", "switch_every"), input=self.env.switch_every)]
-            )
+            allowed = f"0 (never) or at most training.total_steps = {self.training.total_steps} (a switch after the run never happens)"
+            raise invalid_key(type(self).__name__, ("env", "switch_every"), self.env.switch_every, allowed, "switch_after_the_run")
         return self
 
     def n_tasks(self) -> int:
@@ -126,8 +108,7 @@ class BlockMDPConfig(ScenarioConfig):
             refused = unstackable_names(agent)
             if refused:
                 allowed = f'"off" or "auto" (agents.{name} uses {refused[0]}, which a population cannot apply yet; it can: {", ".join(sorted(STACKABLE))})'
-                error = PydanticCustomError("population_refused", allowed)
-                raise ValidationError.from_exception_data("BlockMDPConfig", [InitErrorDetails(type=error, loc=("training", "population"), input="on")])
+                raise invalid_key("BlockMDPConfig", ("training", "population"), "on", allowed, "population_refused")
         return self
 
     def combinations(self) -> list[tuple[str, str, str]]:
@@ -142,6 +123,3 @@ class BlockMDPConfig(ScenarioConfig):
     def series(self) -> list[str]:
         procedures = ("td", "brownian") if self.training.brownian else ("td",)
         return self.seeded([f"{prefix}/{procedure}" for _, _, prefix in self.combinations() for procedure in procedures])
-
-    def total_steps(self) -> int:
-        return self.training.total_steps

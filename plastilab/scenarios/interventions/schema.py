@@ -16,9 +16,10 @@ from pydantic import AfterValidator, Field, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 from plastilab.analysis.ranking import DEFAULT_WINDOW
-from plastilab.core.schema import DataConfig, ScenarioConfig, Strict
+from plastilab.core.schema import DataConfig, Strict
 from plastilab.instruments.schema import InstrumentsConfig
 from plastilab.scenarios.interventions.streams.options import ClassIncrementalOptions, stream_problem
+from plastilab.scenarios.schema_parts import CheckpointingScenario
 
 Architecture = Literal["mlp", "cnn", "resnet18", "vit"]
 # crelu = [relu(z), relu(−z)], dff = [sin z, cos z]: two outputs per unit, the next layer's fan-in doubled.
@@ -282,7 +283,7 @@ class RankingConfig(Strict):
     window: int = Field(default=DEFAULT_WINDOW, ge=1)
 
 
-class InterventionsConfig(ScenarioConfig):
+class InterventionsConfig(CheckpointingScenario):
     kind: Literal["interventions"]
     data: DataConfig = Field(default_factory=DataConfig)
     task: TaskConfig = Field(default_factory=TaskConfig)
@@ -293,18 +294,7 @@ class InterventionsConfig(ScenarioConfig):
     ranking: RankingConfig = Field(default_factory=RankingConfig)
     instruments: InstrumentsConfig | None = None  # plasticity probe, unit stats, Hessian, ...
 
-    supports_checkpoints = True  # checkpoint_every: the runner saves and restores its state
-
-    main_parameters = (
-        "task.targets",
-        "task.n_iterations",
-        "task.steps_per_iteration",
-        "grid.architectures",
-        "grid.interventions",
-        "grid.n_seeds",
-        "training.lr",
-        "seed",
-    )
+    main_parameters = ("task.targets", "task.n_iterations", "task.steps_per_iteration", "grid.architectures", "grid.interventions", "grid.n_seeds", "training.lr", "seed")
 
     @model_validator(mode="after")
     def _two_hot_needs_regression(self) -> InterventionsConfig:
