@@ -31,7 +31,7 @@ from plastilab.core.smoke import smoke_scenario
 from plastilab.rundir.reader import RunFolder
 from plastilab.runtime.launcher import launch
 
-from conftest import REPO
+from paths import REPO
 
 BUILTIN = dict(SCENARIO_KINDS)  # the kinds under plastilab/scenarios/, before this module adds one
 
