@@ -104,7 +104,7 @@ def share(seeds: int, steps: int) -> None:
 def stacking(agents: tuple[int, ...]) -> None:
     from torch import nn
 
-    from plastilab.instruments.plasticity_probe import PlasticityProbe
+    from plastilab.instruments.plasticity_probe import ConfiguredProbe
     from plastilab.instruments.schema import ProbeConfig
 
     torch.manual_seed(0)
@@ -113,7 +113,7 @@ def stacking(agents: tuple[int, ...]) -> None:
     alone = None
     for n in agents:
         config = ProbeConfig(every=2500, family="high_frequency", frequency=10.0, offset=0.0, n_targets=4 * n, probe_steps=200, n_examples=512)
-        probe = PlasticityProbe(inputs, config, seed=0)
+        probe = ConfiguredProbe(inputs, config, seed=0)
         probe.measure(network)  # draws the targets once
         seconds = []
         for _ in range(3):

@@ -43,7 +43,7 @@ from plastilab.instruments.functional import (
     model_device,
     private_copy,
 )
-from plastilab.instruments.schema import ProbeConfig
+from plastilab.instruments.builtin.probe import ProbeConfig
 from plastilab.instruments.stacked_forward import StackedForward, stacked_forward
 
 LossKind = Literal["mse", "huber", "cross_entropy"]
@@ -70,7 +70,7 @@ class ProbeResult:
     plasticity_loss_raw: float | None = None  # final_loss minus the baseline's
 
 
-class PlasticityProbe:
+class ConfiguredProbe:
     """Probe a network's ability to fit ``config.n_targets`` fresh targets on ``inputs``.
 
     ``loss_kind`` overrides the family's loss (``mse`` for the regression families,
