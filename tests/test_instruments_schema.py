@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -47,6 +48,22 @@ def test_configs_are_frozen():
 def test_schema_imports_no_torch():
     code = "import sys, plastilab.instruments.schema; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_validating_a_scenario_with_every_instrument_on_imports_no_torch():
+    """``plastilab validate`` reads every instrument's declaration (schema and memory), not its maths."""
+    on = ", ".join(f"'instruments.{name}={{every=5}}'" for name in ("probe", "stats", "hessian", "covariance", "policy"))
+    code = (
+        "import sys; from plastilab.cli import main; from plastilab.instruments.memory import instrument_parts\n"
+        "from plastilab.core.scenario_file import load_scenario\n"
+        f"config = load_scenario('scenarios/adam-tiny.toml', [{on}]).config\n"
+        "assert len(instrument_parts(config, 1000, 784, 784)) == 6\n"
+        "try:\n    main(['validate', 'scenarios/adam-tiny.toml'])\nexcept SystemExit as end:\n    assert not end.code\n"
+        "torch = sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.'))\n"
+        "sys.exit(f'imported {torch[:3]}' if torch else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[1], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
 
 
 def test_top_k_above_the_iterations_names_its_key_in_the_files_one_line():

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from plastilab.core.memory_estimate import Part
     from plastilab.instruments.functional import LossFn
 
-# Where a built-in's table and run come when it declares no position: after the built-ins.
+# An instrument that declares no position comes after the built-ins, in the order defined.
 LAST = 1000
 
 
@@ -110,6 +110,9 @@ class Instrument:
     table_position: ClassVar[int] = LAST  # where its table sits in [instruments] (scenario.toml's order)
     # -- its cost: when it runs and what the suite prepares or shares for it
     run_position: ClassVar[int] = LAST  # the suite runs due instruments in this order (metrics.jsonl's order)
+    # -- its memory: ``memory`` below; its parts come in this order (the estimate sorts by size,
+    # so this orders equal sizes in what ``validate`` prints)
+    memory_position: ClassVar[int] = LAST
     needs_finite_parameters: ClassVar[bool] = True  # skipped, with a warning, on a NaN network
     needs_previous_params: ClassVar[bool] = False  # the suite copies the parameters before a due step
     takes_batch: ClassVar[bool] = False  # measures on ``MeasureRequest.batch`` (its first ``n_examples``)

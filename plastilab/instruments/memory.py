@@ -18,7 +18,7 @@ def instrument_parts(config: Any, parameters: int, n_in: int, width: int) -> lis
     if tables is None:
         return []
     parts: list[Part] = []
-    for name, cls in registry.run_order().items():
+    for name, cls in registry.memory_order().items():
         table = getattr(tables, name, None)
         if table is not None and table.every:
             parts.extend(cls.memory(table, parameters, n_in, width))

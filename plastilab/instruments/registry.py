@@ -36,6 +36,11 @@ def table_order() -> dict[str, type[Instrument]]:
     return {cls.name: cls for cls in _ordered("table_position")}
 
 
+def memory_order() -> dict[str, type[Instrument]]:
+    """name -> class, in the order their parts come in the memory estimate."""
+    return {cls.name: cls for cls in _ordered("memory_position")}
+
+
 def instrument_class(name: str) -> type[Instrument]:
     """The instrument registered under ``name`` (KeyError: none is)."""
     return run_order()[name]

@@ -25,6 +25,7 @@ class CovarianceInstrument(Instrument):
     Config = CovarianceConfig
     table_position = 4
     run_position = 4
+    memory_position = 3
     takes_batch = True
 
     @classmethod

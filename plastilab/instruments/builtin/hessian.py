@@ -52,6 +52,7 @@ class HessianInstrument(Instrument):
     Config = HessianConfig
     table_position = 3
     run_position = 3
+    memory_position = 2
     takes_batch = True
 
     @classmethod

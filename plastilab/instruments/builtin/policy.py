@@ -34,6 +34,7 @@ class PolicyInstrument(Instrument):
     Config = PolicyConfig
     table_position = 5
     run_position = 5
+    memory_position = 5
     needs_finite_parameters = False  # a NaN Q-value is worth seeing
     takes_batch = True  # the state set, when the suite has no inputs of its own
     needs = ("stats_inputs", "probe_inputs")  # the fixed states: the first of these given

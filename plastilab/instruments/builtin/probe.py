@@ -53,6 +53,7 @@ class ProbeInstrument(Instrument):
     Config = ProbeConfig
     table_position = 1
     run_position = 2
+    memory_position = 1
     # the examples the targets are defined on; the loss and target network where the run's differ
     needs = ("probe_inputs", "probe_loss_kind", "probe_target_model")
 

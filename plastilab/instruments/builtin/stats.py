@@ -43,6 +43,7 @@ class StatsInstrument(Instrument):
     Config = StatsConfig
     table_position = 2
     run_position = 1
+    memory_position = 4
     needs_finite_parameters = False  # cheap, and NaN weights are worth seeing
     needs_previous_params = True
     takes_batch = True  # a fresh gradient when no .grad is left
