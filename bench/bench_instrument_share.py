@@ -35,7 +35,7 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
-INSTRUMENTS = ("UnitAndWeightStats", "PlasticityProbeInstrument", "HessianInstrument", "GradientCovarianceInstrument")
+INSTRUMENTS = ("stats", "probe", "hessian", "covariance")
 
 
 def base_scenario(seeds: int, steps: int, folder: Path) -> Path:
@@ -73,6 +73,7 @@ def toml_value(value) -> str:
 def share(seeds: int, steps: int) -> None:
     import plastilab.instruments.suite as suite
     from plastilab.core.scenario_file import load_scenario
+    from plastilab.instruments import registry
     from plastilab.runtime.launcher import launch
 
     spent: collections.Counter = collections.Counter()
@@ -88,7 +89,7 @@ def share(seeds: int, steps: int) -> None:
         return wrapper
 
     for name in INSTRUMENTS:
-        cls = getattr(suite, name)
+        cls = registry.instrument_class(name)
         cls.measure = timed(cls.measure, name)
     suite.InstrumentSuite.start = timed(suite.InstrumentSuite.start, "probe baseline at step 0 (suite.start)")
     with tempfile.TemporaryDirectory() as folder:

@@ -26,7 +26,7 @@ This module imports no torch: the schema and the memory estimate read these decl
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from pydantic import BaseModel
 
@@ -38,8 +38,17 @@ if TYPE_CHECKING:
     from plastilab.core.memory_estimate import Part
     from plastilab.instruments.functional import LossFn
 
-# An instrument that declares no position comes after the built-ins, in the order defined.
+# An instrument that declares no place comes after the built-ins, in the order defined.
 LAST = 1000
+
+
+class Order(NamedTuple):
+    """An instrument's place in the three lists it is in (lower first; ties: the order defined).
+    Each is kept apart so that scenario.toml, metrics.jsonl and ``validate`` read as they always have."""
+
+    table: int = LAST  # its table in [instruments]: scenario.toml's order, the 'allowed' keys
+    run: int = LAST  # the suite runs due instruments in this order: their scalars' order in metrics.jsonl
+    memory: int = LAST  # its parts in the memory estimate, which sorts by size: this orders equal sizes
 
 
 @dataclass
@@ -107,12 +116,8 @@ class Instrument:
     # -- what it is: its table in [instruments] and that table's schema
     name: ClassVar[str]
     Config: ClassVar[type[BaseModel]]
-    table_position: ClassVar[int] = LAST  # where its table sits in [instruments] (scenario.toml's order)
-    # -- its cost: when it runs and what the suite prepares or shares for it
-    run_position: ClassVar[int] = LAST  # the suite runs due instruments in this order (metrics.jsonl's order)
-    # -- its memory: ``memory`` below; its parts come in this order (the estimate sorts by size,
-    # so this orders equal sizes in what ``validate`` prints)
-    memory_position: ClassVar[int] = LAST
+    order: ClassVar[Order] = Order()
+    # -- its cost: what the suite prepares or shares for it (and ``memory`` below)
     needs_finite_parameters: ClassVar[bool] = True  # skipped, with a warning, on a NaN network
     needs_previous_params: ClassVar[bool] = False  # the suite copies the parameters before a due step
     takes_batch: ClassVar[bool] = False  # measures on ``MeasureRequest.batch`` (its first ``n_examples``)

@@ -20,25 +20,26 @@ def _load_builtins() -> None:
         importlib.import_module(f"{builtin.__name__}.{module.name}")
 
 
-def _ordered(key: str) -> list[type[Instrument]]:
+def _ordered(key: str) -> dict[str, type[Instrument]]:
+    """name -> class, by the ``key`` field of their ``Order`` (ties: the order they were defined)."""
     _load_builtins()  # cheap after the first call: the modules are in sys.modules
     defined = list(_REGISTERED.values())
-    return sorted(defined, key=lambda cls: (getattr(cls, key), defined.index(cls)))
+    return {cls.name: cls for cls in sorted(defined, key=lambda cls: (getattr(cls.order, key), defined.index(cls)))}
 
 
 def run_order() -> dict[str, type[Instrument]]:
     """name -> class, in the order the suite runs them (the order of their scalars in metrics.jsonl)."""
-    return {cls.name: cls for cls in _ordered("run_position")}
+    return _ordered("run")
 
 
 def table_order() -> dict[str, type[Instrument]]:
     """name -> class, in the order of their tables in ``[instruments]``."""
-    return {cls.name: cls for cls in _ordered("table_position")}
+    return _ordered("table")
 
 
 def memory_order() -> dict[str, type[Instrument]]:
     """name -> class, in the order their parts come in the memory estimate."""
-    return {cls.name: cls for cls in _ordered("memory_position")}
+    return _ordered("memory")
 
 
 def instrument_class(name: str) -> type[Instrument]:

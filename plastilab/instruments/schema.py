@@ -3,7 +3,7 @@
 Every sub-table is optional; a missing one, or ``every = 0``, switches that instrument off. Steps
 are the scenario's training steps: an instrument runs at every step divisible by its ``every``.
 Each sub-table's model is its instrument's ``Config`` (``plastilab.instruments.builtin``), one
-field a registered instrument, in their ``table_position`` order; an instrument registered after
+field a registered instrument, in their ``Order.table`` order; an instrument registered after
 this module was imported (a plug-in, a test's own) is accepted too, under its name.
 This module imports pydantic only, so ``plastilab validate`` never pays for importing torch.
 """

@@ -9,7 +9,7 @@
                                 batch=(x, y), labels=y)
 
 The suite runs the registered instruments (``registry``) whose tables are present and on, in
-their ``run_position`` order. An instrument runs at every step divisible by its ``every`` (0
+their ``Order.run`` order. An instrument runs at every step divisible by its ``every`` (0
 switches it off). ``measure`` returns one ``Scalars`` event with every scalar measured, then the
 array events. Each instrument's file (``plastilab.instruments.builtin``) lists its tags;
 docs/instruments.md defines every one.

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from plastilab.core.memory_estimate import FLOAT, Part
 from plastilab.core.schema import Strict
-from plastilab.instruments.base import Instrument, Measurement, MeasureRequest
+from plastilab.instruments.base import Instrument, Order, Measurement, MeasureRequest
 
 
 class CovarianceConfig(Strict):
@@ -21,11 +21,11 @@ class CovarianceConfig(Strict):
 
 
 class CovarianceInstrument(Instrument):
+    """On ``n_examples`` of the runner's batch, spread over it so that every label keeps its share."""
+
     name = "covariance"
     Config = CovarianceConfig
-    table_position = 4
-    run_position = 4
-    memory_position = 3
+    order = Order(table=4, run=4, memory=3)
     takes_batch = True
 
     @classmethod

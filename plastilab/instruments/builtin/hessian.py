@@ -17,7 +17,7 @@ from pydantic_core import PydanticCustomError
 
 from plastilab.core.memory_estimate import ACTIVATION_COPIES, FLOAT, Part
 from plastilab.core.schema import Strict
-from plastilab.instruments.base import Instrument, Measurement, MeasureRequest
+from plastilab.instruments.base import Instrument, Order, Measurement, MeasureRequest
 
 
 class HessianConfig(Strict):
@@ -48,11 +48,12 @@ class HessianConfig(Strict):
 
 
 class HessianInstrument(Instrument):
+    """On ``n_examples`` of the runner's batch, spread over it; a checkpoint keeps which way of
+    taking Hessian-vector products it timed fastest, so a resumed run takes them the same way."""
+
     name = "hessian"
     Config = HessianConfig
-    table_position = 3
-    run_position = 3
-    memory_position = 2
+    order = Order(table=3, run=3, memory=2)
     takes_batch = True
 
     @classmethod

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field
 
 from plastilab.core.schema import Strict
-from plastilab.instruments.base import Instrument, Measurement, MeasureRequest, SuiteInputs
+from plastilab.instruments.base import Instrument, Order, Measurement, MeasureRequest, SuiteInputs
 
 if TYPE_CHECKING:
     import torch
@@ -30,11 +30,11 @@ class PolicyConfig(Strict):
 
 
 class PolicyInstrument(Instrument):
+    """On a fixed set of states, kept for the whole run (and in its checkpoints)."""
+
     name = "policy"
     Config = PolicyConfig
-    table_position = 5
-    run_position = 5
-    memory_position = 5
+    order = Order(table=5, run=5, memory=5)
     needs_finite_parameters = False  # a NaN Q-value is worth seeing
     takes_batch = True  # the state set, when the suite has no inputs of its own
     needs = ("stats_inputs", "probe_inputs")  # the fixed states: the first of these given

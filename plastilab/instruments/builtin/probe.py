@@ -16,7 +16,7 @@ from pydantic import Field
 
 from plastilab.core.memory_estimate import ACTIVATION_COPIES, FLOAT, PARAM_COPIES, Part
 from plastilab.core.schema import Strict
-from plastilab.instruments.base import Instrument, Measurement, MeasureRequest, SuiteInputs
+from plastilab.instruments.base import Instrument, Order, Measurement, MeasureRequest, SuiteInputs
 
 if TYPE_CHECKING:
     import torch
@@ -51,9 +51,7 @@ class ProbeInstrument(Instrument):
 
     name = "probe"
     Config = ProbeConfig
-    table_position = 1
-    run_position = 2
-    memory_position = 1
+    order = Order(table=1, run=2, memory=1)
     # the examples the targets are defined on; the loss and target network where the run's differ
     needs = ("probe_inputs", "probe_loss_kind", "probe_target_model")
 

@@ -16,7 +16,7 @@ from pydantic import Field
 
 from plastilab.core.memory_estimate import FLOAT, Part
 from plastilab.core.schema import Strict
-from plastilab.instruments.base import Instrument, Measurement, MeasureRequest, SuiteInputs
+from plastilab.instruments.base import Instrument, Order, Measurement, MeasureRequest, SuiteInputs
 
 if TYPE_CHECKING:
     import torch
@@ -41,9 +41,7 @@ class StatsInstrument(Instrument):
 
     name = "stats"
     Config = StatsConfig
-    table_position = 2
-    run_position = 1
-    memory_position = 4
+    order = Order(table=2, run=1, memory=4)
     needs_finite_parameters = False  # cheap, and NaN weights are worth seeing
     needs_previous_params = True
     takes_batch = True  # a fresh gradient when no .grad is left
