@@ -6,9 +6,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
 
 from plastilab.instruments.plasticity_probe import ConfiguredProbe
 from plastilab.instruments.schema import ProbeConfig
+from plastilab.instruments.stacked_forward import _direct_mlp, _vmapped
 from plastilab.models.mlp import MLP
 
 
@@ -127,9 +130,6 @@ def test_a_loss_that_does_not_fit_the_family_is_refused():
 
 
 def test_spectral_norm_models_train_in_the_probe_and_need_a_target_factory():
-    from torch import nn
-    from torch.nn.utils.parametrizations import spectral_norm
-
     def build():
         return nn.Sequential(spectral_norm(nn.Linear(6, 16)), nn.ReLU(), spectral_norm(nn.Linear(16, 4)))
 
@@ -145,8 +145,6 @@ def test_spectral_norm_models_train_in_the_probe_and_need_a_target_factory():
 
 @pytest.mark.parametrize("layer_norm", [False, True])
 def test_the_direct_stacked_mlp_gives_the_numbers_of_the_general_vmapped_path(layer_norm):
-    from plastilab.instruments.stacked_forward import _direct_mlp, _vmapped
-
     torch.manual_seed(0)
     model = MLP(6, [16, 16], 4, layer_norm=layer_norm)
     params = {n: torch.randn(3, *p.shape) for n, p in model.named_parameters()}

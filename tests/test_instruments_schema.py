@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from plastilab.core.errors import ScenarioError
+from plastilab.core.scenario_file import validate_scenario
 from plastilab.instruments.schema import HessianConfig, InstrumentsConfig, ProbeConfig
 
 
@@ -62,14 +64,11 @@ def test_validating_a_scenario_with_every_instrument_on_imports_no_torch():
         "torch = sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.'))\n"
         "sys.exit(f'imported {torch[:3]}' if torch else 0)"
     )
-    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[1], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", code], cwd=next(p for p in Path(__file__).parents if (p / "scenarios").is_dir()), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
 
 
 def test_top_k_above_the_iterations_names_its_key_in_the_files_one_line():
-    from plastilab.core.errors import ScenarioError
-    from plastilab.core.scenario_file import validate_scenario
-
     raw = {"kind": "adam_instability", "name": "x", "instruments": {"hessian": {"top_k": 50}}}
     with pytest.raises(ScenarioError) as info:
         validate_scenario(raw, "f.toml")

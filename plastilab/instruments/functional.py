@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 from torch.func import functional_call, grad
+from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils._pytree import tree_map
 
 Params = dict[str, torch.Tensor]
@@ -128,8 +129,6 @@ def loss_gradient(model: nn.Module, loss_fn: LossFn, batch: tuple[torch.Tensor, 
 
 def twice_differentiable() -> contextlib.AbstractContextManager:
     """Scaled-dot-product attention on its math kernel, the one with a second derivative."""
-    from torch.nn.attention import SDPBackend, sdpa_kernel
-
     return sdpa_kernel([SDPBackend.MATH])
 
 

@@ -13,8 +13,9 @@ from plastilab.core import memory_estimate
 from plastilab.core.scenario_file import load_scenario
 from plastilab.instruments.memory import instrument_parts
 
+ROOT = next(folder for folder in Path(__file__).parents if (folder / "scenarios").is_dir())
 # the scenario files (the others in scenarios/ are studies: their trials are these kinds again)
-SCENARIOS = [p for p in sorted((Path(__file__).parents[2] / "scenarios").glob("*.toml")) if tomllib.loads(p.read_text())["kind"] != "study"]
+SCENARIOS = [p for p in sorted((ROOT / "scenarios").glob("*.toml")) if tomllib.loads(p.read_text())["kind"] != "study"]
 EVERY_INSTRUMENT_ON = [f"instruments.{name}={{every=7}}" for name in ("probe", "stats", "hessian", "covariance", "policy")]
 NETWORKS = [(1_000, 784, 784), (123_456, 3072, 4096)]  # (parameters, n_in, width)
 
