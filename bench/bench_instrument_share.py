@@ -35,7 +35,7 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
-INSTRUMENTS = ("UnitAndWeightStats", "PlasticityProbeInstrument", "HessianInstrument", "GradientCovarianceInstrument")
+INSTRUMENTS = ("stats", "probe", "hessian", "covariance")
 
 
 def base_scenario(seeds: int, steps: int, folder: Path) -> Path:
@@ -73,6 +73,7 @@ def toml_value(value) -> str:
 def share(seeds: int, steps: int) -> None:
     import plastilab.instruments.suite as suite
     from plastilab.core.scenario_file import load_scenario
+    from plastilab.instruments import registry
     from plastilab.runtime.launcher import launch
 
     spent: collections.Counter = collections.Counter()
@@ -88,7 +89,7 @@ def share(seeds: int, steps: int) -> None:
         return wrapper
 
     for name in INSTRUMENTS:
-        cls = getattr(suite, name)
+        cls = registry.instrument_class(name)
         cls.measure = timed(cls.measure, name)
     suite.InstrumentSuite.start = timed(suite.InstrumentSuite.start, "probe baseline at step 0 (suite.start)")
     with tempfile.TemporaryDirectory() as folder:
@@ -104,7 +105,7 @@ def share(seeds: int, steps: int) -> None:
 def stacking(agents: tuple[int, ...]) -> None:
     from torch import nn
 
-    from plastilab.instruments.plasticity_probe import PlasticityProbe
+    from plastilab.instruments.plasticity_probe import ConfiguredProbe
     from plastilab.instruments.schema import ProbeConfig
 
     torch.manual_seed(0)
@@ -113,7 +114,7 @@ def stacking(agents: tuple[int, ...]) -> None:
     alone = None
     for n in agents:
         config = ProbeConfig(every=2500, family="high_frequency", frequency=10.0, offset=0.0, n_targets=4 * n, probe_steps=200, n_examples=512)
-        probe = PlasticityProbe(inputs, config, seed=0)
+        probe = ConfiguredProbe(inputs, config, seed=0)
         probe.measure(network)  # draws the targets once
         seconds = []
         for _ in range(3):

@@ -16,19 +16,26 @@ the torch-free ``schema`` that ``plastilab validate`` reads::
 
 The files, one idea each:
 
-* ``schema`` - the ``[instruments]`` table of a scenario (``InstrumentsConfig`` and its sub-tables);
+* ``base`` - what an instrument declares (``Instrument``: its table's schema, cost and memory)
+  and measures; ``registry`` - every instrument there is, in order; ``builtin`` - the built-in
+  instruments, one module each (``stats``, ``probe``, ``hessian``, ``covariance``, ``policy``);
+* ``schema`` - the ``[instruments]`` table of a scenario, assembled from the declared tables;
+* ``memory`` - the instruments' share of the memory estimate, from their declarations;
 * ``suite`` - ``InstrumentSuite``: runs what is due at a step and returns events;
 * ``api`` - the keyword-argument entry points above; ``spectrum`` - ``hessian`` and ``Spectrum``;
-* ``plasticity_probe`` - ``PlasticityProbe`` (from a ``ProbeConfig``) and ``ProbeResult``;
-* ``activations`` - finding the units: hooks (in-place safe), ``watch``-ed layers, ``torch.fx``;
+* ``plasticity_probe`` - ``ConfiguredProbe`` (the probe from a ``ProbeConfig``, which the public
+  ``PlasticityProbe`` extends with keyword options and input checks) and ``ProbeResult``;
+* ``activations`` - finding the units: hooks (in-place safe), ``watch``-ed layers; with
+  ``activation_tracing`` (``torch.fx``) and ``activation_capture`` (what the ways share);
 * ``unit_stats`` - dead, dormant, saturated units, pre-activations and ranks of the layers found;
 * ``tensor_stats`` - the same statistics on plain tensors;
 * ``rank`` - effective rank and srank of a feature matrix;
 * ``weight_stats`` - weight norm, distance from init, gradient norm, update ratio;
 * ``hessian_spectrum`` - ``HessianSpectrum``: HVPs, top eigenvalues, trace, SLQ density;
 * ``gradient_covariance`` - per-example gradients and their cosine-similarity matrix;
+* ``policy`` - a Q-network's policy entropies and churn;
 * ``input_checks`` - ``ModelInputError`` and the checks that raise it;
-* ``functional`` - the helpers they share (private randomness, flat vectors).
+* ``functional`` - the helpers they share (private randomness, flat vectors, batches).
 """
 
 from __future__ import annotations

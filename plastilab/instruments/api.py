@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import torch
 from pydantic import ValidationError
 from torch import nn
@@ -21,15 +20,15 @@ from plastilab.core.scenario_file import describe_validation_error
 from plastilab.instruments import plasticity_probe as _probe
 from plastilab.instruments.activations import Trace, Watch, record_activity
 from plastilab.instruments.functional import LossFn
-from plastilab.instruments.gradient_covariance import CovarianceResult, gradient_covariance
+from plastilab.instruments.gradient_covariance import CovarianceResult, Labels, gradient_covariance
 from plastilab.instruments.input_checks import check_batch, check_model_input
 from plastilab.instruments.plasticity_probe import LossKind, ProbeResult
-from plastilab.instruments.schema import ProbeConfig, ProbeFamily
+from plastilab.instruments.builtin.probe import ProbeConfig, ProbeFamily
 from plastilab.instruments.tensor_stats import DORMANT_THRESHOLD
 from plastilab.instruments.unit_stats import unit_statistics
 
 
-class PlasticityProbe(_probe.PlasticityProbe):
+class PlasticityProbe(_probe.ConfiguredProbe):
     """The plasticity probe (Lyle et al. 2023, §2), configured by keyword arguments.
 
     At each :meth:`measure` it copies the network, trains ``n_targets`` copies with a fresh Adam
@@ -107,15 +106,10 @@ def measure_plasticity(
     return probe.measure(model)
 
 
-def gradient_similarity(
-    model: nn.Module,
-    loss_fn: LossFn,
-    batch: tuple[torch.Tensor, Any],
-    labels: torch.Tensor | np.ndarray | None = None,
-    *,
-    seed: int = 0,
-) -> CovarianceResult:
-    """The paper's gradient covariance (§3, Fig. 5): cosine similarities of per-example gradients.
+def gradient_similarity(model: nn.Module, loss_fn: LossFn, batch: tuple[torch.Tensor, Any], labels: Labels = None, *, seed: int = 0) -> CovarianceResult:
+    """The paper's gradient covariance (§3, Fig. 5): cosine similarities of per-example gradients,
+    as :func:`~plastilab.instruments.gradient_covariance.gradient_covariance` measures them once
+    the model is known to take ``batch``.
 
     ``loss_fn(outputs, targets)`` is the mean loss, applied to one example at a time; ``labels``
     (class or task of each example) order the rows and give the within/across-class means.

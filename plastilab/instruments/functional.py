@@ -16,6 +16,8 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.func import functional_call, grad
+from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils._pytree import tree_map
 
 Params = dict[str, torch.Tensor]
@@ -61,6 +63,19 @@ def take(tree: Any, index: torch.Tensor | slice) -> Any:
     return tree_map(lambda t: t[index] if isinstance(t, torch.Tensor) else t, tree)
 
 
+def spread(batch: tuple[torch.Tensor, Any], n: int) -> tuple[tuple[torch.Tensor, Any], torch.Tensor | None]:
+    """``n`` examples of ``(inputs, targets)`` spread evenly over it, and their index (None: all).
+
+    A batch ordered by class or task keeps every label in proportion; its first ``n`` examples
+    would hold only the first labels (one class, on the Adam scenario's sorted images).
+    """
+    size = batch_size(batch[0])
+    if n >= size:
+        return batch, None
+    index = torch.arange(n) * size // n  # strictly increasing, since n < size
+    return take(batch, index.to(batch[0].device)), index
+
+
 def to_device(tree: Any, device: torch.device) -> Any:
     return tree_map(lambda t: t.to(device) if isinstance(t, torch.Tensor) else t, tree)
 
@@ -91,10 +106,29 @@ def isolated_rng(seed: int, device: torch.device | str = "cpu") -> Iterator[None
         yield
 
 
+def same_state(a: Params, b: Params) -> bool:
+    """Bit-for-bit the same parameters and buffers, under the same names."""
+    return a.keys() == b.keys() and all(
+        x.shape == y.shape and x.dtype == y.dtype and x.device == y.device and torch.equal(x, y)
+        for x, y in ((a[k], b[k]) for k in a)
+    )
+
+
+def loss_gradient(model: nn.Module, loss_fn: LossFn, batch: tuple[torch.Tensor, Any], seed: int) -> Params:
+    """The loss gradient on ``batch``, without touching ``.grad`` or running statistics."""
+    twin = private_copy(model)
+    buffers = dict(twin.named_buffers())
+    inputs, targets = to_device(batch, model_device(model))
+
+    def loss(params):
+        return loss_fn(functional_call(twin, (params, buffers), (inputs,)), targets)
+
+    with isolated_rng(seed, model_device(model)):
+        return grad(loss)(trainable_params(model))
+
+
 def twice_differentiable() -> contextlib.AbstractContextManager:
     """Scaled-dot-product attention on its math kernel, the one with a second derivative."""
-    from torch.nn.attention import SDPBackend, sdpa_kernel
-
     return sdpa_kernel([SDPBackend.MATH])
 
 

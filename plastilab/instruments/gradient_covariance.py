@@ -32,6 +32,10 @@ from plastilab.instruments.functional import (
 )
 
 
+# The class or task of each example, in the batch's order (None: no labels).
+Labels = torch.Tensor | np.ndarray | None
+
+
 @dataclass(frozen=True)
 class CovarianceResult:
     matrix: np.ndarray  # (n, n) cosine similarities, rows ordered by label
@@ -88,14 +92,7 @@ def _one_example_batch(tree: Any) -> Any:
     return tree_map(lambda a: a.unsqueeze(0) if isinstance(a, torch.Tensor) else a, tree)
 
 
-def gradient_covariance(
-    model: nn.Module,
-    loss_fn: LossFn,
-    batch: tuple[torch.Tensor, Any],
-    labels: torch.Tensor | np.ndarray | None = None,
-    *,
-    seed: int = 0,
-) -> CovarianceResult:
+def gradient_covariance(model: nn.Module, loss_fn: LossFn, batch: tuple[torch.Tensor, Any], labels: Labels = None, *, seed: int = 0) -> CovarianceResult:
     """The normalised Gram matrix of per-example gradients and its summary numbers."""
     inputs, targets = batch
     label_array = None

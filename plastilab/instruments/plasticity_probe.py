@@ -29,7 +29,7 @@ import copy
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 import torch
@@ -43,7 +43,6 @@ from plastilab.instruments.functional import (
     model_device,
     private_copy,
 )
-from plastilab.instruments.schema import ProbeConfig
 from plastilab.instruments.stacked_forward import StackedForward, stacked_forward
 
 LossKind = Literal["mse", "huber", "cross_entropy"]
@@ -55,6 +54,20 @@ LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
 EVAL_CHUNK = 1024  # examples scored at once after training
+
+
+class ProbeOptions(Protocol):
+    """What the probe reads of its settings: a scenario's ``[instruments.probe]`` table
+    (``builtin.probe.ProbeConfig``) is one; the maths here does not depend on the schema."""
+
+    family: str
+    n_targets: int
+    probe_steps: int
+    batch_size: int
+    lr: float
+    n_examples: int
+    frequency: float
+    offset: float
 
 
 @dataclass(frozen=True)
@@ -70,7 +83,7 @@ class ProbeResult:
     plasticity_loss_raw: float | None = None  # final_loss minus the baseline's
 
 
-class PlasticityProbe:
+class ConfiguredProbe:
     """Probe a network's ability to fit ``config.n_targets`` fresh targets on ``inputs``.
 
     ``loss_kind`` overrides the family's loss (``mse`` for the regression families,
@@ -83,7 +96,7 @@ class PlasticityProbe:
     def __init__(
         self,
         inputs: torch.Tensor,
-        config: ProbeConfig,
+        config: ProbeOptions,
         seed: int = 0,
         *,
         loss_kind: LossKind | None = None,

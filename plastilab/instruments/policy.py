@@ -1,4 +1,4 @@
-"""``[instruments.policy]``: what a Q-network's greedy policy looks like on a fixed state set, and
+"""What a Q-network's greedy policy looks like on a fixed state set, and
 how much it churns. For a network whose outputs are Q-values (the DQN agents), on the n fixed
 states x_1..x_n (the first ``n_examples`` of the suite's inputs; without any, of the first batch
 measured, kept from then on), with A actions and temperature T:
@@ -12,17 +12,15 @@ measured, kept from then on), with A actions and temperature T:
   ``invest_policy_churn`` (Tang et al. 2025), with Q_{t−k} the network at this instrument's
   previous measurement (k = ``every`` environment steps; the first is against θ_0).
 
-Ties go to the first action, as ``argmax`` gives them in torch and numpy.
+Ties go to the first action, as ``argmax`` gives them in torch and numpy. The instrument that
+reports them is ``plastilab.instruments.builtin.policy`` (``[instruments.policy]``).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import nn
 
-from plastilab.instruments.base import Instrument, Measurement, MeasureRequest, SuiteInputs
 from plastilab.instruments.functional import model_device
 
 
@@ -45,51 +43,12 @@ def greedy_churn(q_now: torch.Tensor, q_before: torch.Tensor) -> tuple[float, fl
     return float(changed), float((q_now.double() - q_before.double()).abs().mean())
 
 
-class PolicyInstrument(Instrument):
-    name = "policy"
-    needs_finite_parameters = False  # a NaN Q-value is worth seeing
-    takes_batch = True  # the state set, when the suite has no inputs of its own
-
-    def __init__(self, config: Any, inputs: SuiteInputs) -> None:
-        super().__init__(config, inputs)
-        given = inputs.stats_inputs if inputs.stats_inputs is not None else inputs.probe_inputs
-        self.states = given[: config.n_examples] if given is not None else None
-        self.previous: dict[str, torch.Tensor] = {}  # series -> Q at the last measurement
-
-    @torch.no_grad()
-    def _q_values(self, model: nn.Module) -> torch.Tensor:
-        was_training = model.training
-        model.eval()
-        try:
-            return model(self.states.to(model_device(model))).detach().double().cpu()
-        finally:
-            model.train(was_training)
-
-    def start(self, series: str, model: nn.Module) -> Measurement | None:
-        if self.states is not None:
-            self.previous[series] = self._q_values(model)
-        return None
-
-    def measure(self, at: MeasureRequest) -> Measurement:
-        if self.states is None:
-            if at.batch is None:
-                return Measurement()
-            self.states = at.batch[0][: self.config.n_examples].detach()
-        q = self._q_values(at.model)
-        values = {
-            "policy/softmax_entropy": softmax_entropy(q, self.config.temperature),
-            "policy/greedy_entropy": greedy_entropy(q),
-        }
-        before = self.previous.get(at.series)
-        if before is not None and before.shape == q.shape:
-            values["policy/churn_fraction"], values["policy/churn_q"] = greedy_churn(q, before)
-        self.previous[at.series] = q
-        return Measurement(values)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"previous": dict(self.previous), "states": self.states.cpu() if self.states is not None else None}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.previous = dict(state.get("previous", {}))
-        if state.get("states") is not None and self.states is None:
-            self.states = state["states"]
+@torch.no_grad()
+def q_values(model: nn.Module, states: torch.Tensor) -> torch.Tensor:
+    """The model's outputs on ``states`` in eval mode (float64, on the CPU); its mode is kept."""
+    was_training = model.training
+    model.eval()
+    try:
+        return model(states.to(model_device(model))).detach().double().cpu()
+    finally:
+        model.train(was_training)

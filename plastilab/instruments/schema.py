@@ -1,95 +1,69 @@
-"""The ``[instruments]`` table of a scenario file: which instruments run, how often, on how much.
+"""The ``[instruments]`` table of a scenario file, assembled from what each instrument declares.
 
 Every sub-table is optional; a missing one, or ``every = 0``, switches that instrument off. Steps
 are the scenario's training steps: an instrument runs at every step divisible by its ``every``.
+Each sub-table's model is its instrument's ``Config`` (``plastilab.instruments.builtin``), one
+field a registered instrument, in their ``Order.table`` order; an instrument registered after
+this module was imported (a plug-in, a test's own) is accepted too, under its name.
 This module imports pydantic only, so ``plastilab validate`` never pays for importing torch.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any
 
-from pydantic import Field, ValidationInfo, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, SerializationInfo, SerializerFunctionWrapHandler, create_model, model_serializer, model_validator
 
 from plastilab.core.schema import Strict
+from plastilab.instruments import registry
+from plastilab.instruments.builtin.covariance import CovarianceConfig
+from plastilab.instruments.builtin.hessian import HessianConfig
+from plastilab.instruments.builtin.policy import PolicyConfig
+from plastilab.instruments.builtin.probe import ProbeConfig, ProbeFamily
+from plastilab.instruments.builtin.stats import StatsConfig
 
-ProbeFamily = Literal["network_regression", "high_frequency", "random_labels"]
-
-
-class ProbeConfig(Strict):
-    """The plasticity probe (paper §2): train a copy on K fresh targets, report its final loss.
-
-    ``network_regression`` regresses (MSE) onto a freshly initialised network of the same shape;
-    ``high_frequency`` onto ``sin(frequency * that) + offset``, which sits off the network's
-    inductive bias; ``random_labels`` fits random class labels with cross-entropy.
-    """
-
-    every: int = Field(default=1000, ge=0)
-    family: ProbeFamily = "network_regression"
-    n_targets: int = Field(default=8, ge=1)  # K target functions, trained together
-    probe_steps: int = Field(default=200, ge=1)  # the paper uses 2000; 200 suits a CPU
-    batch_size: int = Field(default=64, ge=1)
-    lr: float = Field(default=1e-3, gt=0)
-    n_examples: int = Field(default=512, ge=1)  # inputs the targets are defined on
-    frequency: float = Field(default=1e5, gt=0)  # high_frequency only
-    offset: float = Field(default=1.0)  # high_frequency only
+__all__ = ["CovarianceConfig", "HessianConfig", "InstrumentsConfig", "PolicyConfig", "ProbeConfig", "ProbeFamily", "StatsConfig"]
 
 
-class StatsConfig(Strict):
-    """Unit, feature-rank and weight statistics; cheap enough to run at every log step."""
+class InstrumentTables(Strict):
+    """What ``InstrumentsConfig`` adds to its declared fields: the tables of the instruments
+    registered after it was built, validated and written out like the others."""
 
-    every: int = Field(default=50, ge=0)
-    dormant_threshold: float = Field(default=0.025, ge=0)  # τ of ReDo's dormant-unit score
-    n_examples: int = Field(default=256, ge=1)
-
-
-class HessianConfig(Strict):
-    """Top eigenvalues, trace and eigenvalue density of the training loss's Hessian."""
-
-    every: int = Field(default=1000, ge=0)
-    n_examples: int = Field(default=256, ge=1)  # the batch the Hessian is taken on
-    lanczos_iterations: int = Field(default=30, ge=2)
-    top_k: int = Field(default=1, ge=1)  # checked against lanczos_iterations, so declared after it
-    smallest_k: int = Field(default=0, ge=0)  # the most negative eigenvalues too (0: none)
-    n_starts: int = Field(default=4, ge=1)  # random start vectors of the density's quadrature
-    # Smoothing width as a fraction of the bulk's spread (the quadrature's 0.05%-99.95% range), so
-    # it resolves the bulk however far the outliers lie; most bins cover the bulk.
-    sigma: float = Field(default=0.005, gt=0)
-    n_bins: int = Field(default=200, ge=2)
-    trace_samples: int = Field(default=32, ge=0)  # Hutchinson probe vectors; 0 skips the trace
-
-    @field_validator("top_k", "smallest_k")
+    @model_validator(mode="wrap")
     @classmethod
-    def _at_most_the_iterations(cls, top_k: int, info: ValidationInfo) -> int:
-        # An error on the key itself, so the file's one-line message names instruments.hessian.top_k.
-        iterations = info.data.get("lanczos_iterations")
-        if iterations is not None and top_k > iterations:
-            raise PydanticCustomError(
-                "top_k_above_iterations", "a number <= lanczos_iterations ({iterations})", {"iterations": iterations}
-            )
-        return top_k
+    def _with_later_instruments(cls, data: Any, handler: Any) -> Any:
+        if cls is not InstrumentsConfig or not isinstance(data, dict):
+            return handler(data)
+        later = tuple(name for name in registry.table_order() if name not in cls.model_fields and name in data)
+        if not later:
+            return handler(data)
+        return _extended(later).model_validate(data)
+
+    @model_serializer(mode="wrap")
+    def _tables_of_later_instruments(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> dict[str, Any]:
+        # A parent model writes this table by InstrumentsConfig's own fields: add the others.
+        data = handler(self)
+        for name in type(self).model_fields.keys() - InstrumentsConfig.model_fields.keys():
+            table = getattr(self, name)
+            if table is None and info.exclude_none:
+                continue
+            data[name] = None if table is None else table.model_dump(mode=info.mode, exclude_none=info.exclude_none)
+        return data
 
 
-class CovarianceConfig(Strict):
-    """Cosine similarity between per-example gradients, on a batch ordered by class or task."""
-
-    every: int = Field(default=1000, ge=0)
-    n_examples: int = Field(default=64, ge=2)
+def _sections(names: Any) -> dict[str, Any]:
+    return {name: (registry.table_order()[name].Config | None, None) for name in names}
 
 
-class PolicyConfig(Strict):
-    """A Q-network's policy on a fixed state set: softmax-Q and greedy-action entropy, and the
-    greedy-action churn since the previous measurement (instruments/policy.py)."""
-
-    every: int = Field(default=1000, ge=0)
-    n_examples: int = Field(default=256, ge=1)  # the fixed states
-    temperature: float = Field(default=1.0, gt=0)  # T of softmax(Q/T)
+# The declared tables, in their order: the scenario kinds' schemas use this as their [instruments].
+InstrumentsConfig: type[InstrumentTables] = create_model(  # type: ignore[call-overload]
+    "InstrumentsConfig", __base__=InstrumentTables, __module__=__name__, **_sections(registry.table_order())
+)
+_EXTENDED: dict[tuple[str, ...], type[BaseModel]] = {}
 
 
-class InstrumentsConfig(Strict):
-    probe: ProbeConfig | None = None
-    stats: StatsConfig | None = None
-    hessian: HessianConfig | None = None
-    covariance: CovarianceConfig | None = None
-    policy: PolicyConfig | None = None
+def _extended(later: tuple[str, ...]) -> type[BaseModel]:
+    """``InstrumentsConfig`` with fields for the instruments in ``later`` too (built once)."""
+    if later not in _EXTENDED:
+        _EXTENDED[later] = create_model("InstrumentsConfig", __base__=InstrumentsConfig, __module__=__name__, **_sections(later))
+    return _EXTENDED[later]

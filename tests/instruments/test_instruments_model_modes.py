@@ -24,7 +24,7 @@ from torch.func import functional_call
 from plastilab.instruments.functional import freeze_power_iterations
 from plastilab.instruments.gradient_covariance import per_example_gradients
 from plastilab.instruments.hessian_spectrum import HessianSpectrum
-from plastilab.instruments.plasticity_probe import ADAM_BETAS, ADAM_EPS, PlasticityProbe
+from plastilab.instruments.plasticity_probe import ADAM_BETAS, ADAM_EPS, ConfiguredProbe
 from plastilab.instruments.schema import ProbeConfig
 
 
@@ -130,7 +130,7 @@ def test_probe_trains_and_scores_the_network_in_its_mode(make):
     before = state_of(model)
     config = ProbeConfig(family="random_labels", n_targets=2, probe_steps=15, batch_size=8, n_examples=24, lr=1e-2)
     inputs = torch.randn(40, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
-    probe = PlasticityProbe(inputs, config, seed=4)
+    probe = ConfiguredProbe(inputs, config, seed=4)
     result = probe.measure(model)
     x, targets = probe._inputs, probe._targets
     batches = probe._batches(len(x), x.device)

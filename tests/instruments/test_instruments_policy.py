@@ -8,8 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from plastilab.instruments.base import SuiteInputs
-from plastilab.instruments.policy import PolicyInstrument, greedy_churn, greedy_entropy, softmax_entropy
+from plastilab.instruments.base import MeasureRequest, SuiteInputs
+from plastilab.instruments.builtin.policy import PolicyInstrument
+from plastilab.instruments.policy import greedy_churn, greedy_entropy, softmax_entropy
 from plastilab.instruments.schema import InstrumentsConfig, PolicyConfig
 from plastilab.instruments.suite import InstrumentSuite
 
@@ -71,7 +72,6 @@ def test_the_instrument_measures_churn_against_its_previous_measurement_and_thet
 
 def test_without_inputs_it_keeps_the_first_batch_as_its_state_set():
     instrument = PolicyInstrument(PolicyConfig(every=1, n_examples=2), SuiteInputs())
-    from plastilab.instruments.base import MeasureRequest
 
     model = Table(Q)
     first = instrument.measure(MeasureRequest(1, "s", model, batch=(torch.tensor([[0], [2], [3]]), None)))

@@ -6,9 +6,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
 
-from plastilab.instruments.plasticity_probe import PlasticityProbe
+from plastilab.instruments.plasticity_probe import ConfiguredProbe
 from plastilab.instruments.schema import ProbeConfig
+from plastilab.instruments.stacked_forward import _direct_mlp, _vmapped
 from plastilab.models.mlp import MLP
 
 
@@ -40,7 +43,7 @@ def test_probe_leaves_network_optimiser_and_global_rng_bit_for_bit(family):
     opt_state = copy.deepcopy(optimiser.state_dict())
     rng = torch.get_rng_state()
 
-    result = PlasticityProbe(inputs, config(family=family), seed=1).measure(model)
+    result = ConfiguredProbe(inputs, config(family=family), seed=1).measure(model)
 
     assert torch.equal(torch.get_rng_state(), rng)
     for name, tensor in model.state_dict().items():
@@ -59,7 +62,7 @@ def test_probe_leaves_network_optimiser_and_global_rng_bit_for_bit(family):
 def test_same_targets_and_batches_every_time_so_plasticity_loss_is_a_difference():
     model, _, inputs = trained_pair()
     at_init = MLP(6, [16, 16], 4)
-    probe = PlasticityProbe(inputs, config(), seed=2)
+    probe = ConfiguredProbe(inputs, config(), seed=2)
     baseline = probe.set_baseline(at_init)
     assert baseline.plasticity_loss == 0.0
     first, again = probe.measure(model), probe.measure(model)
@@ -73,10 +76,10 @@ def test_same_targets_and_batches_every_time_so_plasticity_loss_is_a_difference(
 
 def test_random_labels_are_learned_and_high_frequency_targets_are_offset_sines():
     model, _, inputs = trained_pair()
-    labels = PlasticityProbe(inputs, config(family="random_labels", probe_steps=150, lr=3e-2), seed=0).measure(model)
+    labels = ConfiguredProbe(inputs, config(family="random_labels", probe_steps=150, lr=3e-2), seed=0).measure(model)
     assert labels.curve[0] > labels.final_loss and labels.final_loss < 0.5 * np.log(4)
 
-    probe = PlasticityProbe(inputs, config(family="high_frequency", offset=2.0), seed=0)
+    probe = ConfiguredProbe(inputs, config(family="high_frequency", offset=2.0), seed=0)
     probe.measure(model)
     assert probe._targets.shape == (3, 48, 4)
     assert probe._targets.min() >= 1.0 and probe._targets.max() <= 3.0
@@ -84,7 +87,7 @@ def test_random_labels_are_learned_and_high_frequency_targets_are_offset_sines()
 
 def test_k_stacked_copies_train_exactly_like_k_adam_loops():
     model, _, inputs = trained_pair()
-    probe = PlasticityProbe(inputs, config(probe_steps=10), seed=4)
+    probe = ConfiguredProbe(inputs, config(probe_steps=10), seed=4)
     result = probe.measure(model)
     x, targets = probe._inputs, probe._targets
     batches = probe._batches(len(x), x.device)
@@ -102,7 +105,7 @@ def test_k_stacked_copies_train_exactly_like_k_adam_loops():
 
 def test_each_targets_curve_is_that_copys_training_loss_and_the_curve_their_mean():
     model, _, inputs = trained_pair()
-    probe = PlasticityProbe(inputs, config(probe_steps=10), seed=4)
+    probe = ConfiguredProbe(inputs, config(probe_steps=10), seed=4)
     result = probe.measure(model)
     assert result.target_curves.shape == (3, 10)
     np.testing.assert_allclose(result.target_curves.mean(axis=0), result.curve, rtol=1e-5)
@@ -123,30 +126,25 @@ def test_each_targets_curve_is_that_copys_training_loss_and_the_curve_their_mean
 
 def test_a_loss_that_does_not_fit_the_family_is_refused():
     with pytest.raises(ValueError, match="does not fit"):
-        PlasticityProbe(torch.zeros(4, 2), config(), loss_kind="cross_entropy")
+        ConfiguredProbe(torch.zeros(4, 2), config(), loss_kind="cross_entropy")
 
 
 def test_spectral_norm_models_train_in_the_probe_and_need_a_target_factory():
-    from torch import nn
-    from torch.nn.utils.parametrizations import spectral_norm
-
     def build():
         return nn.Sequential(spectral_norm(nn.Linear(6, 16)), nn.ReLU(), spectral_norm(nn.Linear(16, 4)))
 
     torch.manual_seed(0)
     model, inputs = build(), torch.randn(48, 6)
     with pytest.raises(ValueError, match="target_model"):
-        PlasticityProbe(inputs, config(), seed=0).measure(model)
-    regression = PlasticityProbe(inputs, config(), seed=0, target_model=build).measure(model)
-    labels = PlasticityProbe(inputs, config(family="random_labels"), seed=0).measure(model)
+        ConfiguredProbe(inputs, config(), seed=0).measure(model)
+    regression = ConfiguredProbe(inputs, config(), seed=0, target_model=build).measure(model)
+    labels = ConfiguredProbe(inputs, config(family="random_labels"), seed=0).measure(model)
     assert np.isfinite(regression.final_loss) and regression.final_loss < regression.curve[0]
     assert np.isfinite(labels.final_loss)
 
 
 @pytest.mark.parametrize("layer_norm", [False, True])
 def test_the_direct_stacked_mlp_gives_the_numbers_of_the_general_vmapped_path(layer_norm):
-    from plastilab.instruments.stacked_forward import _direct_mlp, _vmapped
-
     torch.manual_seed(0)
     model = MLP(6, [16, 16], 4, layer_norm=layer_norm)
     params = {n: torch.randn(3, *p.shape) for n, p in model.named_parameters()}
@@ -157,9 +155,9 @@ def test_the_direct_stacked_mlp_gives_the_numbers_of_the_general_vmapped_path(la
 
     # A forward hook must see every call, so a hooked network takes the general path: same numbers.
     inputs = torch.randn(64, 6)
-    plain = PlasticityProbe(inputs, config(family="random_labels"), seed=5).measure(model)
+    plain = ConfiguredProbe(inputs, config(family="random_labels"), seed=5).measure(model)
     model.body.act1.register_forward_hook(lambda *args: None)
     assert _direct_mlp(model) is None
-    hooked = PlasticityProbe(inputs, config(family="random_labels"), seed=5).measure(model)
+    hooked = ConfiguredProbe(inputs, config(family="random_labels"), seed=5).measure(model)
     np.testing.assert_allclose(hooked.per_target, plain.per_target, rtol=1e-4)
     np.testing.assert_allclose(hooked.curve, plain.curve, rtol=1e-4)

@@ -14,7 +14,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from plastilab.instruments.plasticity_probe import PlasticityProbe
+from plastilab.instruments.plasticity_probe import ConfiguredProbe
 from plastilab.instruments.schema import ProbeConfig
 from plastilab.models.mlp import MLP
 
@@ -39,10 +39,10 @@ def networks(seed: int):
     return at_init, healthy, dead
 
 
-def probe_for(family: str, seed: int) -> PlasticityProbe:
+def probe_for(family: str, seed: int) -> ConfiguredProbe:
     inputs = torch.randn(96, 8, generator=torch.Generator().manual_seed(100 + seed))
     config = ProbeConfig(family=family, n_targets=3, probe_steps=100, batch_size=16, n_examples=48, lr=1e-2)
-    return PlasticityProbe(inputs, config, seed=seed)
+    return ConfiguredProbe(inputs, config, seed=seed)
 
 
 @pytest.mark.parametrize("family", FAMILIES)

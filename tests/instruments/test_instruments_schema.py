@@ -2,10 +2,13 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
+from plastilab.core.errors import ScenarioError
+from plastilab.core.scenario_file import validate_scenario
 from plastilab.instruments.schema import HessianConfig, InstrumentsConfig, ProbeConfig
 
 
@@ -49,10 +52,23 @@ def test_schema_imports_no_torch():
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
-def test_top_k_above_the_iterations_names_its_key_in_the_files_one_line():
-    from plastilab.core.errors import ScenarioError
-    from plastilab.core.scenario_file import validate_scenario
+def test_validating_a_scenario_with_every_instrument_on_imports_no_torch():
+    """``plastilab validate`` reads every instrument's declaration (schema and memory), not its maths."""
+    on = ", ".join(f"'instruments.{name}={{every=5}}'" for name in ("probe", "stats", "hessian", "covariance", "policy"))
+    code = (
+        "import sys; from plastilab.cli import main; from plastilab.instruments.memory import instrument_parts\n"
+        "from plastilab.core.scenario_file import load_scenario\n"
+        f"config = load_scenario('scenarios/adam-tiny.toml', [{on}]).config\n"
+        "assert len(instrument_parts(config, 1000, 784, 784)) == 6\n"
+        "try:\n    main(['validate', 'scenarios/adam-tiny.toml'])\nexcept SystemExit as end:\n    assert not end.code\n"
+        "torch = sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.'))\n"
+        "sys.exit(f'imported {torch[:3]}' if torch else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=next(p for p in Path(__file__).parents if (p / "scenarios").is_dir()), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
 
+
+def test_top_k_above_the_iterations_names_its_key_in_the_files_one_line():
     raw = {"kind": "adam_instability", "name": "x", "instruments": {"hessian": {"top_k": 50}}}
     with pytest.raises(ScenarioError) as info:
         validate_scenario(raw, "f.toml")

@@ -131,8 +131,8 @@ def test_series_starting_from_the_same_network_share_one_baseline_probe(monkeypa
     probe_only = InstrumentsConfig.model_validate({"probe": CONFIG["probe"]})
     suite = InstrumentSuite(probe_only, torch.randn(32, 6), seed=1)
     calls = []
-    measure = suite.probe.measure
-    monkeypatch.setattr(suite.probe, "measure", lambda model: calls.append(1) or measure(model))
+    measure = suite.instrument("probe").probe.measure
+    monkeypatch.setattr(suite.instrument("probe").probe, "measure", lambda model: calls.append(1) or measure(model))
 
     def network(activation="relu"):
         torch.manual_seed(0)
