@@ -69,36 +69,6 @@ def images(config: Any) -> Part:
     return Part("data.n_images", "images", config.data.n_images * pixels(config) * FLOAT)
 
 
-def _instruments(config: Any, parameters: int, n_in: int, width: int) -> list[Part]:
-    """The instruments' copies and batches, for a network of ``parameters`` weights whose
-    widest layer is ``width`` and whose input has ``n_in`` numbers."""
-    inst = getattr(config, "instruments", None)
-    if inst is None:
-        return []
-    parts = []
-    if inst.probe is not None and inst.probe.every:
-        p = inst.probe
-        # A trained copy with its own head of n_targets outputs, and its examples and targets.
-        copy = PARAM_COPIES * parameters * FLOAT
-        data = p.n_examples * (n_in + p.n_targets) * FLOAT
-        batch = p.batch_size * width * ACTIVATION_COPIES * FLOAT
-        parts.append(Part("instruments.probe.n_examples", "plasticity probe", copy + data + batch))
-    if inst.hessian is not None and inst.hessian.every:
-        h = inst.hessian
-        # Lanczos keeps its basis (iterations vectors of every parameter, float64).
-        parts.append(Part("instruments.hessian.lanczos_iterations", "Hessian basis", (h.lanczos_iterations + 2) * parameters * 8))
-        parts.append(Part("instruments.hessian.n_examples", "Hessian batch", h.n_examples * (n_in + width * ACTIVATION_COPIES) * FLOAT))
-    if inst.covariance is not None and inst.covariance.every:
-        # One gradient a example.
-        parts.append(Part("instruments.covariance.n_examples", "per-example gradients", inst.covariance.n_examples * parameters * FLOAT))
-    if inst.stats is not None and inst.stats.every:
-        parts.append(Part("instruments.stats.n_examples", "unit statistics batch", inst.stats.n_examples * (n_in + width) * FLOAT))
-        # The parameters at the last measurement (weights/rms_change), one copy a series.
-        parts.append(Part("instruments.stats.every", "parameters at the last measurement", parameters * FLOAT))
-    return parts
-
-
-# -- populations -------------------------------------------------------------------------
 def population_total(configs: list[Any]) -> int:
     """Bytes for several trials trained as one run (a study's population): every trial's own
     networks, optimiser state, replay buffer and batches, but the images once a seed (trials of

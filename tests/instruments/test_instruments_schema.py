@@ -2,7 +2,6 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -10,6 +9,8 @@ from pydantic import ValidationError
 from plastilab.core.errors import ScenarioError
 from plastilab.core.scenario_file import validate_scenario
 from plastilab.instruments.schema import HessianConfig, InstrumentsConfig, ProbeConfig
+
+from paths import REPO
 
 
 def test_every_table_is_optional_and_defaults_validate():
@@ -64,7 +65,7 @@ def test_validating_a_scenario_with_every_instrument_on_imports_no_torch():
         "torch = sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.'))\n"
         "sys.exit(f'imported {torch[:3]}' if torch else 0)"
     )
-    done = subprocess.run([sys.executable, "-c", code], cwd=next(p for p in Path(__file__).parents if (p / "scenarios").is_dir()), capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
 
 

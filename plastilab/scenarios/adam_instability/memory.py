@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from plastilab.core.memory_estimate import ACTIVATION_COPIES, FLOAT, PARAM_COPIES, Part, _instruments, images, mlp_parameters, pixels
+from plastilab.core.memory_estimate import ACTIVATION_COPIES, FLOAT, PARAM_COPIES, Part, images, mlp_parameters, pixels
+from plastilab.instruments.memory import instrument_parts
 
 
 def estimate(config: Any) -> list[Part]:
@@ -23,5 +24,5 @@ def estimate(config: Any) -> list[Part]:
         # evaluation pass are held at once.
         Part("training.n_classes", "labels and logits", config.data.n_images * config.training.n_classes * FLOAT * 2),
         images(config),
-        *_instruments(config, parameters, n_in, width),
+        *instrument_parts(config, parameters, n_in, width),
     ]

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from plastilab.core.memory_estimate import ACTIVATION_COPIES, CLASSES_IN_DATASET, FLOAT, PARAM_COPIES, Part, _instruments, image_shape, images, mlp_parameters, pixels
+from plastilab.core.memory_estimate import ACTIVATION_COPIES, CLASSES_IN_DATASET, FLOAT, PARAM_COPIES, Part, image_shape, images, mlp_parameters, pixels
+from plastilab.instruments.memory import instrument_parts
 
 
 def estimate(config: Any) -> list[Part]:
@@ -39,5 +40,5 @@ def estimate(config: Any) -> list[Part]:
     # Transition and reward tables: (classes or images) x actions, several of each.
     rows = max(CLASSES_IN_DATASET, config.data.n_images)
     parts.append(Part("env.n_actions", "environment tables", groups * rows * n_actions * 8 * 3))
-    parts.extend(_instruments(config, biggest, n_in, n_in))
+    parts.extend(instrument_parts(config, biggest, n_in, n_in))
     return parts

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from plastilab.core.memory_estimate import ACTIVATION_COPIES, FLOAT, PARAM_COPIES, Part, RESNET18_PARAMETERS, _instruments, image_shape, images, mlp_parameters, pixels
+from plastilab.core.memory_estimate import ACTIVATION_COPIES, FLOAT, PARAM_COPIES, Part, RESNET18_PARAMETERS, image_shape, images, mlp_parameters, pixels
+from plastilab.instruments.memory import instrument_parts
 
 
 def estimate(config: Any) -> list[Part]:
@@ -44,7 +45,7 @@ def estimate(config: Any) -> list[Part]:
             biggest_network = (n, key, width)
     parameters, _, width = biggest_network
     parts.append(Part("task.n_outputs", "targets", config.data.n_images * n_out * FLOAT * 2))
-    parts.extend(_instruments(config, parameters, n_in, width))
+    parts.extend(instrument_parts(config, parameters, n_in, width))
     parts.extend(_intervention_copies(config, parameters, n_out))
     return parts
 
