@@ -4,7 +4,7 @@
 imported on first use, so ``import plastilab`` and ``plastilab --help`` stay cheap.
 """
 
-__version__ = "0.1.0"
+from plastilab.core.version import __version__
 
 _ANALYSIS = ("load_run", "load_arrays", "load_study")
 __all__ = ["__version__", *_ANALYSIS]

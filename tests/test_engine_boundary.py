@@ -91,7 +91,7 @@ def test_running_a_scenario_loads_no_ui_module():
         "from plastilab.core.scenario_file import load_scenario\n"
         "from plastilab.runtime.launcher import launch\n"
         "import plastilab.runtime.training_process, plastilab.runtime.sources, plastilab.runtime.session\n"
-        "import plastilab.rundir.index, plastilab.core.scenario_form\n"
+        "import plastilab.rundir.index, plastilab.studies.scenario_form\n"
         "import plastilab.scenarios.adam_instability.runner\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'plotext')]\n"
         "print(','.join(bad))\n"

@@ -26,7 +26,7 @@ from rich.console import Console
 
 from plastilab.cli import main
 from plastilab.core.errors import PlastilabError
-from plastilab.core.preflight import check_memory
+from plastilab.runtime.preflight import check_memory
 from plastilab.core.safe_text import is_plain
 from plastilab.core.scenario_file import load_scenario
 from plastilab.headless.report import print_report

@@ -16,10 +16,10 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 
+from plastilab.core.presentation import DEFAULT_WINDOW  # noqa: F401 (the ranking's window, re-exported)
 from plastilab.core.series_names import split_seeded_name
 
 FINAL_LOSS = "task/final_loss"
-DEFAULT_WINDOW = 5  # iterations a ranking averages over, unless a scenario says otherwise
 
 
 @dataclass(frozen=True)

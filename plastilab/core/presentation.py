@@ -14,7 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from plastilab.analysis.ranking import DEFAULT_WINDOW
+# Iterations a ranking of final losses averages over, unless a scenario says otherwise. It lives
+# here, in the bottom layer, because a presenter's default says it; analysis.ranking uses it too.
+DEFAULT_WINDOW = 5
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import tomli_w
 
-from plastilab import __version__
+from plastilab.core.version import __version__
 from plastilab.core.errors import PlastilabError
 from plastilab.core.events import (
     Curve,

@@ -25,7 +25,7 @@ from plastilab.core.control import RunControl
 from plastilab.core.driver import Consumer, drive
 from plastilab.core.errors import ScenarioError
 from plastilab.core.events import Event, RunFailed, RunInterrupted, RunStarted, Scalars
-from plastilab.core.preflight import preflight
+from plastilab.runtime.preflight import preflight
 from plastilab.core.scenario_file import Scenario
 from plastilab.rundir import state
 from plastilab.rundir import layout
