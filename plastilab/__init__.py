@@ -12,7 +12,7 @@ __all__ = ["__version__", *_ANALYSIS]
 
 def __getattr__(name: str):
     if name in _ANALYSIS:
-        import plastilab.analysis
+        import plastilab.analysis  # deferred: every plastilab import runs this file; the API loads on use
 
         return getattr(plastilab.analysis, name)
     raise AttributeError(f"module 'plastilab' has no attribute {name!r}")

@@ -23,9 +23,9 @@ from plastilab.headless.report import BoundedCurve, print_report
 from plastilab.rundir.reader import JsonlTail, RunFolder, load_array_event
 from plastilab.rundir.small_json import read_json
 from plastilab.rundir.state import read_status
-from plastilab.rundir.index import read_run
+from plastilab.studies.listing import read_run
 from plastilab.runtime.run_state import RunState
-from plastilab.runtime.sources import FolderSource
+from plastilab.runtime.replay_sources import FolderSource
 
 DEADLINE_S = 60  # generous: a busy machine; a blocked read never returns at all
 

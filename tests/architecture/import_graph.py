@@ -63,7 +63,7 @@ def _walk_statement(statement: ast.stmt, in_function: bool):
         yield from _walk(statement, in_function)
 
 
-def _resolve(name: str, known: dict[str, Path]) -> str | None:
+def resolve(name: str, known: dict[str, Path]) -> str | None:
     """The longest known module that ``name`` names (``a.b.Thing`` -> ``a.b``)."""
     parts = name.split(".")
     while parts:
@@ -101,7 +101,7 @@ def package_imports(package_dir: Path = PACKAGE_DIR) -> list[Import]:
     edges = []
     for module, path in known.items():
         for name, line, in_function in written_imports(module, path):
-            target = _resolve(name, known)
+            target = resolve(name, known)
             if target is not None and target != module:
                 edges.append(Import(module, target, line, in_function))
     return edges

@@ -7,7 +7,7 @@ import json
 from plastilab.core.events import RunFailed, RunStarted, Scalars, TaskBoundary
 from plastilab.runtime.run_state import RunState, format_clock, format_value
 from plastilab.rundir.state import record_end_for_dead_writer
-from plastilab.runtime.sources import CompareSource, FolderSource
+from plastilab.runtime.replay_sources import CompareSource, FolderSource
 
 
 def replay(source) -> RunState:
