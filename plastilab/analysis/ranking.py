@@ -16,7 +16,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 
-from plastilab.core.presentation import DEFAULT_WINDOW  # noqa: F401 (the ranking's window, re-exported)
+from plastilab.core.presentation import DEFAULT_WINDOW
 from plastilab.core.series_names import split_seeded_name
 
 FINAL_LOSS = "task/final_loss"

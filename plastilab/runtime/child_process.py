@@ -39,7 +39,12 @@ def leave_terminal() -> None:
         pass
 
 
-def watch_parent(parent_pid: int, death_signal: signal.Signals, on_parent_gone: Callable[[], None], exit_after_s: float | None = None) -> None:
+def watch_parent(
+    parent_pid: int,
+    death_signal: signal.Signals,
+    on_parent_gone: Callable[[], None],
+    exit_after_s: float | None = None,
+) -> None:
     """Call ``on_parent_gone`` when the app's process goes away, however it went.
 
     On Linux the kernel sends ``death_signal`` to this process when the parent dies; a daemon
