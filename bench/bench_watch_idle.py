@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from plastilab.rundir import layout, listing_cache
-from plastilab.rundir.index import list_runs, read_run
+from plastilab.studies.listing import list_runs, read_run
 
 POLL_S = 2.0
 

@@ -4,7 +4,7 @@
 imported on first use, so ``import plastilab`` and ``plastilab --help`` stay cheap.
 """
 
-__version__ = "0.1.0"
+from plastilab.core.version import __version__
 
 _ANALYSIS = ("load_run", "load_arrays", "load_study")
 __all__ = ["__version__", *_ANALYSIS]
@@ -12,7 +12,7 @@ __all__ = ["__version__", *_ANALYSIS]
 
 def __getattr__(name: str):
     if name in _ANALYSIS:
-        import plastilab.analysis
+        import plastilab.analysis  # deferred: every plastilab import runs this file; the API loads on use
 
         return getattr(plastilab.analysis, name)
     raise AttributeError(f"module 'plastilab' has no attribute {name!r}")

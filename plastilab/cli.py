@@ -73,7 +73,7 @@ def validate(
     no_memory_check: Annotated[bool, typer.Option("--no-memory-check", help="Skip the check that a run fits in this machine's free RAM.")] = False,
 ) -> None:
     """Check scenario files against their schema, and that a run fits in memory; one line per problem."""
-    from plastilab.core.preflight import check_memory
+    from plastilab.runtime.preflight import check_memory
     from plastilab.core.scenario_file import load_scenario
 
     from plastilab.studies.study_file import check_study, is_study_file, load_study
@@ -127,7 +127,7 @@ def run(
     no_memory_check: Annotated[bool, typer.Option("--no-memory-check", help="Run even if the estimated memory exceeds what the machine has free.")] = False,
 ) -> None:
     """Run a scenario or a study headless: progress on stderr, run folders with every number, a report."""
-    from plastilab.core.preflight import NO_MEMORY_CHECK_ENV
+    from plastilab.runtime.preflight import NO_MEMORY_CHECK_ENV
     from plastilab.core.scenario_file import load_scenario
     from plastilab.studies.folder import is_study_dir
     from plastilab.studies.study_file import is_study_file

@@ -30,7 +30,7 @@ from torch import nn
 from plastilab.agents.dqn_config import DQNConfig
 from plastilab.interventions.c_chain import CChain
 from plastilab.interventions.plasticity_injection import inject_plasticity
-from plastilab.scenarios.interventions.plan import InterventionPlan
+from plastilab.interventions.plan import InterventionPlan
 
 
 class DQNInterventions:

@@ -2,7 +2,7 @@
 
 An agent's table takes ``interventions = ["redo", "c_chain"]`` and, for any of them, settings
 under ``[agents.<name>.intervention_settings.<method>]``: the interventions scenario's tables
-(``scenarios/interventions/schema.py``), with schedules in environment steps and defaults fitted
+(``interventions/settings.py``), with schedules in environment steps and defaults fitted
 to a DQN (ReDo every 1000 steps on 256 replay states as dopamine's, τ 0.1, recycled bias 0),
 plus two a DQN needs: ``plasticity_injection.at_step`` and ``c_chain``.
 
@@ -19,7 +19,7 @@ from typing import Literal
 from pydantic import Field
 
 from plastilab.core.schema import Strict
-from plastilab.scenarios.interventions.schema import (
+from plastilab.interventions.settings import (
     INTERVENTIONS,
     InterventionSettings,
     PlasticityInjectionConfig,

@@ -16,11 +16,11 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 
+from plastilab.core.presentation import DEFAULT_WINDOW
 from plastilab.core.series_names import split_seeded_name
 from plastilab.core.statistics import population_sd
 
 FINAL_LOSS = "task/final_loss"
-DEFAULT_WINDOW = 5  # iterations a ranking averages over, unless a scenario says otherwise
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from plastilab.analysis.ranking import DEFAULT_WINDOW
+from plastilab.core.registry import SCENARIO_KINDS
+
+# Iterations a ranking of final losses averages over, unless a scenario says otherwise. It lives
+# here, in the bottom layer, because a presenter's default says it; analysis.ranking uses it too.
+DEFAULT_WINDOW = 5
 
 
 @dataclass(frozen=True)
@@ -74,8 +78,6 @@ DEFAULT_PRESENTATION = Presentation()
 
 def presentation_for(kind: str | None) -> Presentation:
     """The kind's own presentation; a plain one for a kind this version does not know."""
-    from plastilab.core.registry import SCENARIO_KINDS
-
     entry = SCENARIO_KINDS.get(kind or "")
     if entry is None or entry.presenter is None:
         return DEFAULT_PRESENTATION

@@ -28,7 +28,7 @@ def load_images(
 
     ``source`` (the scenario file) begins every error message, which then names the key.
     """
-    import torch
+    import torch  # deferred: preflight reads the dataset before a run, and validate never needs torch
 
     if name == "mnist-5k":
         images, labels = _load_npz(_shipped_mnist_5k())
@@ -62,7 +62,7 @@ def _load_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _load_torchvision(name: str, data_dir: str, download: bool, source: str) -> tuple[np.ndarray, np.ndarray]:
-    import torchvision
+    import torchvision  # deferred: only these datasets need it, and it is slow to import
 
     root = Path(data_dir).expanduser()
     cls = getattr(torchvision.datasets, TORCHVISION_DATASETS[name])

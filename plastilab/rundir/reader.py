@@ -4,8 +4,9 @@
 it keeps its byte offset and only consumes complete lines, so a half-written last line is read
 on a later poll, never mis-parsed. It reads in bounded chunks, skips and counts lines that are
 not JSON objects (or fail a given check), and never blocks or follows a file that is not a
-regular file (see ``safe_files``). The small files (status, meta, summary) come back with the
-shapes their readers rely on, or not at all, and their text made printable.
+regular file (see ``safe_files``). The small files (meta, summary) come back with the shapes
+their readers rely on, or not at all, and their text made printable; status.json is read, and a
+run's state decided, by ``rundir.state`` alone.
 """
 
 from __future__ import annotations
@@ -27,14 +28,13 @@ from plastilab.rundir.records import (  # noqa: F401 - part of the reader's inte
     load_array_event,
     records_to_events,
 )
-from plastilab.rundir.safe_files import open_regular, read_small
-from plastilab.rundir.state import state_from_status
+from plastilab.rundir.safe_files import open_regular
+from plastilab.rundir.small_json import printable, read_json, whole_number
+from plastilab.rundir.state import read_status, state_from_status
 from plastilab.rundir.summary import SummaryBuilder
 
 CHUNK_BYTES = 1 << 20
 MAX_LINE_BYTES = 1 << 20  # a metrics line is ~100 bytes; a longer one is damage, skipped
-MAX_JSON_FILE_BYTES = 16 << 20  # status, meta, summary: kilobytes when sane
-MAX_ERROR_CHARS = 2000
 
 
 class JsonlTail:
@@ -106,45 +106,6 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     return JsonlTail(path).read_new()
 
 
-def read_json(path: str | Path) -> dict[str, Any] | None:
-    """A small JSON file holding an object; None if missing, not a regular file, too big, or
-    not a JSON object."""
-    data = read_small(path, MAX_JSON_FILE_BYTES)
-    if data is None:
-        return None
-    try:
-        value = json.loads(data)
-    except (ValueError, RecursionError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _int(value: Any, default: int = 0) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63 else default
-
-
-def _text(value: Any, default: str, limit: int = 200) -> str:
-    return shown(value, limit) if isinstance(value, str) and value else default
-
-
-def read_status(path: str | Path) -> dict[str, Any] | None:
-    """status.json with the shapes its readers use: ``state`` a printable word, ``last_step`` an
-    int, ``pid`` an int or None, ``error`` printable text or absent. None if unreadable."""
-    status = read_json(path)
-    if status is None:
-        return None
-    status["state"] = _text(status.get("state"), "unknown", 40)
-    status["last_step"] = _int(status.get("last_step"))
-    if "pid" in status:
-        status["pid"] = _int(status["pid"], 0) or None
-    error = status.get("error")
-    if error is None or error == "":
-        status.pop("error", None)
-    else:
-        status["error"] = shown(error, MAX_ERROR_CHARS)
-    return status
-
-
 def read_meta(path: str | Path) -> dict[str, Any] | None:
     """meta.json with the shapes its readers use (names printable, counts ints, series a list
     of names). None if unreadable."""
@@ -153,12 +114,12 @@ def read_meta(path: str | Path) -> dict[str, Any] | None:
         return None
     for key in ("scenario", "kind", "device", "started"):
         if key in meta:
-            meta[key] = _text(meta[key], "?", 80)
+            meta[key] = printable(meta[key], "?", 80)
     series = meta.get("series")
     meta["series"] = [shown(s, 200) for s in series if isinstance(s, str) and s] if isinstance(series, list) else []
-    meta["total_steps"] = _int(meta.get("total_steps"))
+    meta["total_steps"] = whole_number(meta.get("total_steps"))
     if "seed" in meta:
-        meta["seed"] = _int(meta["seed"])
+        meta["seed"] = whole_number(meta["seed"])
     return meta
 
 
@@ -206,7 +167,7 @@ class RunFolder:
         return cls(
             path=path,
             meta=read_meta(path / layout.META) or {},
-            status=read_status(path / layout.STATUS) or {"state": "unknown", "last_step": 0},
+            status=read_status(path) or {"state": "unknown", "last_step": 0},
             summary=_summary(read_json(path / layout.SUMMARY)),
             scenario=scenario,
         )

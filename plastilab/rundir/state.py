@@ -26,7 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from plastilab.core.events import Event, RunFailed, RunFinished, RunInterrupted
+from plastilab.core.safe_text import shown
 from plastilab.rundir import layout, safe_files
+from plastilab.rundir.small_json import printable, read_json, whole_number
 
 RUNNING = "running"
 ABANDONED = "abandoned"
@@ -35,6 +37,7 @@ END_STATES = ("finished", "failed", "interrupted")
 LIVE_STATES = ("starting", RUNNING)  # "starting": written by older versions before RunStarted
 
 FINAL_STATES = (*END_STATES, ABANDONED)  # states a run never leaves
+MAX_ERROR_CHARS = 2000  # status.json's error as read back: a line, not a traceback (error.txt has it)
 
 _END_STATE_OF = {RunFinished: "finished", RunFailed: "failed", RunInterrupted: "interrupted"}
 
@@ -153,11 +156,22 @@ def this_process() -> dict[str, Any]:
 
 # -- reading ------------------------------------------------------------------------------------
 def read_status(run_dir: str | Path) -> dict[str, Any]:
-    """status.json as a dict with the shapes its readers use (``rundir.reader.read_status``:
-    printable text, ints); ``{}`` when it is missing, unreadable or not a regular file."""
-    from plastilab.rundir.reader import read_status as read_status_file  # the reader imports this module
-
-    return read_status_file(Path(run_dir) / layout.STATUS) or {}
+    """status.json with the shapes its readers use: ``state`` a printable word, ``last_step`` an
+    int, ``pid`` an int or None, ``error`` printable text or absent; ``{}`` when it is missing,
+    unreadable, too big, not a regular file or not a JSON object."""
+    status = read_json(Path(run_dir) / layout.STATUS)
+    if status is None:
+        return {}
+    status["state"] = printable(status.get("state"), "unknown", 40)
+    status["last_step"] = whole_number(status.get("last_step"))
+    if "pid" in status:
+        status["pid"] = whole_number(status["pid"], 0) or None
+    error = status.get("error")
+    if error is None or error == "":
+        status.pop("error", None)
+    else:
+        status["error"] = shown(error, MAX_ERROR_CHARS)
+    return status
 
 
 def read_state(run_dir: str | Path) -> str:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import tomli_w
 
-from plastilab import __version__
+from plastilab.core.version import __version__
 from plastilab.core.errors import PlastilabError
 from plastilab.core.events import (
     Curve,
@@ -42,6 +42,7 @@ from plastilab.core.events import (
 from plastilab.core.scenario_file import Scenario, resolved_dict
 from plastilab.rundir import layout, safe_files, state
 from plastilab.rundir.jsonsafe import scalar_record
+from plastilab.rundir.small_json import read_json
 from plastilab.rundir.summary import SummaryBuilder
 
 STATUS_PERIOD_S = 1.0
@@ -231,8 +232,6 @@ class RunFolderWriter:
 
     def _resumed_meta(self, meta: dict[str, Any], step: int) -> dict[str, Any]:
         """The first start's meta.json, with this resume added to its ``resumes``."""
-        from plastilab.rundir.reader import read_json
-
         first = read_json(self.dir / layout.META) or {}
         resumes = first.get("resumes") if isinstance(first.get("resumes"), list) else []
         resumes.append({"step": step, "started": meta["started"], "command": meta["command"], "threads": meta["threads"]})

@@ -19,23 +19,29 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from plastilab.core.control import RunControl
 from plastilab.core.driver import Consumer, drive
 from plastilab.core.errors import ScenarioError
 from plastilab.core.events import Event, RunFailed, RunInterrupted, RunStarted, Scalars
-from plastilab.core.preflight import preflight
-from plastilab.core.scenario_file import Scenario
-from plastilab.rundir import state
-from plastilab.rundir import layout
+from plastilab.core.scenario_file import Scenario, load_scenario, resolved_dict
+from plastilab.rundir import layout, state
 from plastilab.rundir.layout import new_run_dir
 from plastilab.rundir.writer import RunFolderWriter
+from plastilab.runtime.checkpoint import (
+    CheckpointError,
+    Checkpoints,
+    ResumePoint,
+    cannot_write,
+    open_resume,
+    resume_claim,
+    rewind,
+)
+from plastilab.runtime.checkpoint_match import scenario_text
+from plastilab.runtime.demux import PackedTrial, PopulationDemux
+from plastilab.runtime.preflight import preflight
+from plastilab.runtime.replay_sources import FolderSource
 from plastilab.runtime.signals import signals_held
-
-if TYPE_CHECKING:
-    from plastilab.runtime.checkpoint import Checkpoints, ResumePoint
-    from plastilab.runtime.demux import PackedTrial
 
 
 @dataclass(frozen=True)
@@ -88,9 +94,6 @@ def resume(
     A folder that cannot be resumed (still running, finished, read-only, no checkpoint, a
     checkpoint that is damaged or not plain data, a scenario.toml or data file changed since the
     checkpoint) raises a one-line ``PlastilabError`` and is left as it was."""
-    from plastilab.core.scenario_file import load_scenario, resolved_dict
-    from plastilab.runtime.checkpoint import open_resume
-
     read: list[Scenario] = []
 
     def resolved() -> dict:  # read once the checkpoint is known to be one: its refusal comes first
@@ -115,8 +118,6 @@ class _HistoryFirst:
     def handle(self, event: Event) -> None:
         self.consumer.handle(event)
         if isinstance(event, RunStarted):
-            from plastilab.runtime.sources import FolderSource
-
             for past in FolderSource(self.run_dir).poll(0):
                 if isinstance(past, Scalars):
                     past = replace(past, wall_time=0.0)  # no time: a speed counts the resumed steps only
@@ -133,7 +134,7 @@ def _launch(
     threads: int | None,
     command: Sequence[str] | None,
 ) -> Launched:
-    import torch
+    import torch  # deferred: the lab's app imports this module and must not pay for torch
 
     if threads is not None and threads < 1:
         raise ScenarioError(f"threads: found {threads}; allowed: a number >= 1")
@@ -180,9 +181,7 @@ def launch_population(
 
     A trial's NaN or a write that fails ends that trial failed; the others go on. Bad input
     raises before any folder exists, as in ``launch``; ``merged`` has no checkpoints."""
-    import torch
-
-    from plastilab.runtime.demux import PopulationDemux
+    import torch  # deferred: the lab's app imports this module and must not pay for torch
 
     if threads is not None and threads < 1:
         raise ScenarioError(f"threads: found {threads}; allowed: a number >= 1")
@@ -216,10 +215,6 @@ def _checkpoints(scenario: Scenario, run_dir: Path, resuming: ResumePoint | None
     every = scenario.config.checkpoint_every
     if not every:
         return None
-    from plastilab.core.scenario_file import resolved_dict
-    from plastilab.runtime.checkpoint import Checkpoints
-    from plastilab.runtime.checkpoint_match import scenario_text
-
     resumed = resuming.payload if resuming is not None else None
     return Checkpoints(run_dir, every, resumed=resumed, scenario=scenario_text(resolved_dict(scenario.config)))
 
@@ -228,8 +223,6 @@ def _claim(point: ResumePoint) -> Path:
     """The resumed run's folder: status.json says running (this process) before the files are
     cut back to the checkpoint, so no other process resumes it meanwhile; the claim makes the
     check and that write one step for processes resuming it at the same moment."""
-    from plastilab.runtime.checkpoint import CheckpointError, cannot_write, resume_claim, rewind
-
     try:
         with resume_claim(point.run_dir):
             state.write_running(point.run_dir, point.step)

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from plastilab.runtime.run_state import RunState
-from plastilab.runtime.sources import CompareSource, FolderSource, LiveSource
+from plastilab.runtime.live_source import LiveSource
+from plastilab.runtime.replay_sources import CompareSource, FolderSource
 from plastilab.runtime.training_process import LaunchRequest, TrainingProcess
 
 _ids = itertools.count(1)

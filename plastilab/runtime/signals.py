@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import time
 from collections.abc import Iterator
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -76,8 +77,6 @@ class StopFlag:
         self._set = False
 
     def wait(self, timeout: float | None = None) -> bool:
-        import time
-
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self._set and (deadline is None or time.monotonic() < deadline):
             time.sleep(0.05)

@@ -1,39 +1,30 @@
-"""The training process: a spawned child that drives a scenario while the app stays responsive.
-(Over 300 lines because it holds both sides of the pipe, the child's main and the app's handle;
-they are to be split into a child-side and an app-side module.)
+"""The app's side of the training process: the handle on a spawned child that drives a scenario
+while the app stays responsive (the child's side is ``runtime/training_child.py``).
 
-The child writes the run folder itself (``RunFolderWriter``) and streams the same events to the
-app through a ``multiprocessing`` queue, in small batches. The app asks it to pause, resume or
-stop through two ``multiprocessing`` events. It never outlives the app: on Linux the kernel sends
-it SIGTERM when the app dies, and a watchdog thread notices a new parent pid elsewhere; both stop
-the run cleanly (status ``interrupted``) and the watchdog hard-exits if that takes too long.
-
-The child starts its run through ``runtime.launcher.launch``, as ``plastilab run`` does. This
-module imports no Textual: the child imports it under the spawn start method.
+The app starts the child, asks it to pause, resume or stop through two ``multiprocessing``
+events, and takes the events it sends through a ``multiprocessing`` queue. A child that does not
+listen is terminated, then killed; one that dies without saying how the run ended is reported
+with the last line it printed. No Textual in here.
 """
 
 from __future__ import annotations
 
 import atexit
-import contextlib
+import multiprocessing
 import os
 import queue as queue_module
 import signal
-import sys
 import tempfile
-import threading
 import time
-import traceback
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from plastilab.core.events import Event, RunFailed, Scalars
+from plastilab.core.events import Event, Scalars
 from plastilab.rundir.state import is_end_event
+from plastilab.runtime.child_process import real_stderr
+from plastilab.runtime.training_child import LaunchSpec, training_child_main
 
-FLUSH_PERIOD_S = 0.1
-PARENT_POLL_S = 0.5
-PARENT_GONE_GRACE_S = 5.0
 # After SIGTERM the child closes its run folder (summary, status) and exits: well under a second
 # alone, many seconds when other processes keep the cores busy. SIGKILL only after this.
 TERMINATE_GRACE_S = 15.0
@@ -49,146 +40,6 @@ class LaunchRequest:
     resume_dir: Path | None = None  # continue this run folder from its checkpoint instead
 
 
-@dataclass(frozen=True)
-class LaunchSpec:
-    """Everything the child needs, picklable: a scenario file plus the form's overrides."""
-
-    scenario_path: str
-    overrides: tuple[str, ...] = ()
-    device: str | None = None
-    runs_root: str = "runs"
-    threads: int | None = None  # torch threads; None: the scenario's ``threads`` (as `plastilab run`)
-    command: tuple[str, ...] = field(default_factory=tuple)
-    resume_dir: str | None = None  # continue this run folder from its checkpoint (``launcher.resume``)
-
-
-# -- the child side ---------------------------------------------------------------------------
-class QueueConsumer:
-    """Sends events to the app in batches: at most every 0.1 s for scalars, at once for the rest."""
-
-    def __init__(self, queue, period: float = FLUSH_PERIOD_S) -> None:
-        self.queue = queue
-        self.period = period
-        self._pending: list[Event] = []
-        self._lock = threading.Lock()
-        self._last = time.monotonic()
-        self._closed = threading.Event()
-        self._thread = threading.Thread(target=self._flush_now_and_then, name="queue-flusher", daemon=True)
-        self._thread.start()
-
-    def handle(self, event: Event) -> None:
-        with self._lock:
-            self._pending.append(event)
-            urgent = not isinstance(event, Scalars) or time.monotonic() - self._last >= self.period
-            if urgent:
-                self._flush_locked()
-
-    def _flush_locked(self) -> None:
-        if self._pending:
-            self.queue.put(self._pending)
-            self._pending = []
-        self._last = time.monotonic()
-
-    def _flush_now_and_then(self) -> None:
-        while not self._closed.wait(self.period):
-            with self._lock:
-                if self._pending and time.monotonic() - self._last >= self.period:
-                    self._flush_locked()
-
-    def close(self) -> None:
-        self._closed.set()
-        with self._lock:
-            self._flush_locked()
-
-
-def child_main(spec: LaunchSpec, queue, stop, pause, parent_pid: int, output_path: str) -> None:
-    """The spawned process's entry point."""
-    _redirect_output(output_path)
-    try:
-        os.setsid()  # out of the terminal's reach: a hang-up or Ctrl-C goes to the app, which stops us
-    except OSError:
-        pass
-    _stop_with_parent(parent_pid, stop)
-    def on_terminate(*_):
-        # First ask: stop at the next event. Asked again (the app's terminate after a grace
-        # period, e.g. in a long probe that yields nothing): interrupt the computation itself,
-        # so the driver still ends the run as interrupted and the files are closed.
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-
-    for number in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(number, on_terminate)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-    from plastilab.core.control import RunControl
-    from plastilab.core.errors import PlastilabError
-    from plastilab.core.scenario_file import load_scenario
-    from plastilab.runtime.launcher import launch, resume
-
-    consumer = QueueConsumer(queue)
-    try:
-        control = RunControl(stop=stop, pause=pause)
-        if spec.resume_dir is not None:
-            command = list(spec.command) or ["plastilab", "(lab)", "--resume", spec.resume_dir]
-            # history: the dashboard draws the run from its first step, not from the checkpoint
-            resume(spec.resume_dir, consumers=[consumer], control=control, threads=spec.threads, command=command, history=True)
-        else:
-            scenario = load_scenario(spec.scenario_path, list(spec.overrides), device=spec.device)
-            command = list(spec.command) or ["plastilab", "(lab)", spec.scenario_path]
-            launch(scenario, spec.runs_root, consumers=[consumer], control=control, threads=spec.threads, command=command)
-    except PlastilabError as exc:
-        consumer.handle(RunFailed(0, str(exc)))
-    except BaseException as exc:  # noqa: BLE001 - the app must hear about every way this ends
-        consumer.handle(RunFailed(0, f"{type(exc).__name__}: {exc}", details=traceback.format_exc()))
-    finally:
-        consumer.close()
-        queue.close()
-        queue.join_thread()  # every event is in the pipe; the run folder is closed
-        sys.stdout.flush()
-        sys.stderr.flush()
-        try:
-            os.unlink(output_path)  # the run ended and said how: nothing here for the app to read
-        except OSError:
-            pass
-        os._exit(0)  # skip the interpreter's (and torch's) slow teardown: the app waits on us
-
-
-def _redirect_output(path: str) -> None:
-    """Send the child's stdout and stderr to a file, never into the app's terminal."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-    os.close(fd)
-    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
-    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
-
-
-def _stop_with_parent(parent_pid: int, stop) -> None:
-    """Stop the run when the app's process goes away, however it went."""
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            pr_set_pdeathsig = 1
-            libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent_pid:  # the parent died before we got here
-        os._exit(1)
-
-    def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(PARENT_POLL_S)
-        stop.set()
-        time.sleep(PARENT_GONE_GRACE_S)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
-
-
-# -- the app side -----------------------------------------------------------------------------
 _LIVE: weakref.WeakSet[TrainingProcess] = weakref.WeakSet()
 
 
@@ -198,36 +49,13 @@ def _end_all() -> None:
         process.shutdown(timeout=2.0)
 
 
-@contextlib.contextmanager
-def _real_stderr():
-    """multiprocessing hands ``sys.stderr.fileno()`` to its helper process; Textual's stand-in
-    answers -1. Lend it a real file for the moment (``/dev/null``: never the app's terminal)."""
-    saved = sys.stderr
-    try:
-        saved.fileno()
-        usable = saved.fileno() >= 0
-    except (AttributeError, OSError, ValueError):
-        usable = False
-    if usable:
-        yield
-        return
-    with open(os.devnull, "w") as devnull:
-        sys.stderr = devnull
-        try:
-            yield
-        finally:
-            sys.stderr = saved
-
-
 class TrainingProcess:
     """The app's handle on one training child: start, pause, resume, stop, and events out."""
 
     def __init__(self, spec: LaunchSpec) -> None:
-        import multiprocessing as mp
-
         self.spec = spec
-        self._ctx = mp.get_context("spawn")
-        with _real_stderr():
+        self._ctx = multiprocessing.get_context("spawn")
+        with real_stderr():
             self.queue = self._ctx.Queue()
             self.stop_event = self._ctx.Event()
             self.pause_event = self._ctx.Event()
@@ -241,11 +69,11 @@ class TrainingProcess:
     # control
     def start(self) -> None:
         self.process = self._ctx.Process(
-            target=child_main,
+            target=training_child_main,
             args=(self.spec, self.queue, self.stop_event, self.pause_event, os.getpid(), self.output_path),
             name="plastilab-training",
         )
-        with _real_stderr():
+        with real_stderr():
             self.process.start()
         _LIVE.add(self)
 

@@ -8,42 +8,38 @@ study's progress from the folder, as any viewer does.
 Stopping is the CLI's Ctrl-C: SIGINT once asks every running trial to stop (each ends
 ``interrupted``, pending ones stay ``pending``), twice kills the workers (their trials end
 ``abandoned``). The child is in its own session, so the app's terminal's Ctrl-C never reaches
-it; when the app dies it gets SIGINT (the parent-death signal on Linux, a watchdog elsewhere).
+it; when the app dies it gets SIGINT (the parent watchdog of ``runtime/child_process.py``).
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-PARENT_POLL_S = 0.5
+from plastilab.core.errors import PlastilabError
+from plastilab.runtime.child_process import leave_terminal, real_stderr, redirect_output, watch_parent
+from plastilab.studies.aggregate import aggregate_study
+from plastilab.studies.claim import study_claim
+from plastilab.studies.folder import new_study_dir
+from plastilab.studies.runner import run_study
+from plastilab.studies.study_file import check_study, load_study
 
 
-def child_main(study_path: str, overrides: list[str], runs_root: str, conn, parent_pid: int, log_path: str) -> None:
-    """The spawned process's entry point."""
-    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-    try:
-        os.setsid()
-    except OSError:
-        pass
-    _interrupt_with_parent(parent_pid)
+def study_child_main(study_path: str, overrides: list[str], runs_root: str, conn, parent_pid: int, log_path: str) -> None:
+    """The spawned study process's entry point."""
+    redirect_output(log_path)
+    leave_terminal()
+    # The app gone: stop the study as its Ctrl-C does (the parent-death signal is SIGINT too).
+    watch_parent(parent_pid, signal.SIGINT, lambda: os.kill(os.getpid(), signal.SIGINT))
     # SIGTERM and SIGHUP stop the study as Ctrl-C does (the runner's handler, once it is in place).
     for number in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(number, lambda *_: os.kill(os.getpid(), signal.SIGINT))
     try:
-        from plastilab.core.errors import PlastilabError
-        from plastilab.studies.aggregate import aggregate_study
-        from plastilab.studies.folder import new_study_dir
-        from plastilab.studies.runner import run_study
-        from plastilab.studies.study_file import check_study, load_study
-
         try:
             study = load_study(study_path, overrides)
             check_study(study)
@@ -52,8 +48,6 @@ def child_main(study_path: str, overrides: list[str], runs_root: str, conn, pare
             conn.send(("error", str(exc)))
             return
         conn.send(("folder", str(study_dir)))
-        from plastilab.studies.claim import study_claim
-
         with study_claim(study_dir):  # one scheduler per study folder
             outcome = run_study(study, study_dir, quiet=True, command=["plastilab", "(lab)", str(study_path)])
         if outcome.counts.get("finished"):
@@ -67,25 +61,6 @@ def child_main(study_path: str, overrides: list[str], runs_root: str, conn, pare
         conn.close()
         sys.stdout.flush()
         sys.stderr.flush()
-
-
-def _interrupt_with_parent(parent_pid: int) -> None:
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGINT)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent_pid:
-        os._exit(1)
-
-    def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(PARENT_POLL_S)
-        os.kill(os.getpid(), signal.SIGINT)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 class StudyProcess:
@@ -104,21 +79,17 @@ class StudyProcess:
         self._log = ""
 
     def start(self) -> None:
-        import multiprocessing as mp
-
-        from plastilab.runtime.training_process import _real_stderr  # Textual's stderr has no fd
-
-        context = mp.get_context("spawn")
+        context = multiprocessing.get_context("spawn")
         receive, send = context.Pipe(duplex=False)
         handle, self._log = tempfile.mkstemp(prefix="plastilab-study-", suffix=".log")
         os.close(handle)
         self._process = context.Process(
-            target=child_main,
+            target=study_child_main,
             args=(str(self.study_path), self.overrides, str(self.runs_root), send, os.getpid(), self._log),
             name=f"study {self.study_path.stem}",
             daemon=False,  # it starts its own worker processes
         )
-        with _real_stderr():
+        with real_stderr():  # Textual's stderr has no fd
             self._process.start()
         send.close()
         self._conn = receive

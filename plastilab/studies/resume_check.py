@@ -1,7 +1,7 @@
 """Does a study folder still hold the study it started as? ``--resume`` reads study.toml from the
 folder; one edited since (an axis changed) ran its remaining trials at the new values while the
 ledger, checkpoints/ and axes.csv kept the old ones. So a study folder records the resolved study
-when it is made (``.study.json``, hidden: nobody edits it by hand) and a resume compares it with
+when it is made (``folder.RECORD``, ``.study.json``) and a resume compares it with
 study.toml key by key; the ledger's per-trial overrides are compared too (they predate the
 record, so older folders are checked as well). A difference is refused in one line naming the key.
 """
@@ -15,14 +15,7 @@ from typing import Any
 from plastilab.core.errors import ScenarioError
 from plastilab.rundir import safe_files
 from plastilab.runtime.checkpoint_match import difference
-from plastilab.studies.folder import STUDY_FILE
-
-RECORD = ".study.json"
-
-
-def record_study(study_dir: Path, resolved: dict[str, Any]) -> None:
-    safe_files.write_new_in(study_dir, RECORD, json.dumps(resolved, sort_keys=True).encode("utf-8"))
-
+from plastilab.studies.folder import RECORD, STUDY_FILE
 
 def study_change(study_dir: Path, resolved: dict[str, Any], trials: list, ledger: dict[str, dict[str, Any]]) -> str | None:
     """Why ``resolved`` (read from the folder's study.toml now) and its ``trials`` are not the

@@ -37,8 +37,10 @@ from plastilab.tui.messages import (
 from plastilab.runtime.run_state import RunState
 from plastilab.runtime.session import Session
 from plastilab.rundir.state import ABANDONED, RUNNING, read_state
-from plastilab.runtime.sources import CompareSource, FolderSource, LiveSource
-from plastilab.runtime.training_process import LaunchSpec, TrainingProcess
+from plastilab.runtime.live_source import LiveSource
+from plastilab.runtime.replay_sources import CompareSource, FolderSource
+from plastilab.runtime.training_child import LaunchSpec
+from plastilab.runtime.training_process import TrainingProcess
 
 BATCH_LIMIT = 20_000  # events a message carries at most
 POLL_S = 0.1

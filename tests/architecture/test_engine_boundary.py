@@ -90,8 +90,8 @@ def test_running_a_scenario_loads_no_ui_module():
         "import sys\n"
         "from plastilab.core.scenario_file import load_scenario\n"
         "from plastilab.runtime.launcher import launch\n"
-        "import plastilab.runtime.training_process, plastilab.runtime.sources, plastilab.runtime.session\n"
-        "import plastilab.rundir.index, plastilab.core.scenario_form\n"
+        "import plastilab.runtime.training_process, plastilab.runtime.live_source, plastilab.runtime.replay_sources, plastilab.runtime.session\n"
+        "import plastilab.studies.listing, plastilab.studies.scenario_form\n"
         "import plastilab.scenarios.adam_instability.runner\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'plotext')]\n"
         "print(','.join(bad))\n"
@@ -108,7 +108,7 @@ def test_the_faces_never_name_a_scenario_kind():
     words = set()
     for kind in SCENARIO_KINDS:
         words |= {kind, kind.replace("_", "-"), kind.replace("_", " ")}
-    readers = [*(PACKAGE / "headless").rglob("*.py"), *(PACKAGE / "tui" / "screens").rglob("*.py"), PACKAGE / "rundir" / "index.py"]
+    readers = [*(PACKAGE / "headless").rglob("*.py"), *(PACKAGE / "tui" / "screens").rglob("*.py"), PACKAGE / "studies" / "listing.py"]
     offenders = {}
     for path in readers:
         text = path.read_text(encoding="utf-8").lower()
@@ -129,7 +129,7 @@ def test_asking_a_kind_what_to_show_loads_no_torch():
         "import sys\n"
         "from plastilab.core.presentation import presentation_for\n"
         "from plastilab.core.registry import SCENARIO_KINDS\n"
-        "import plastilab.rundir.index\n"
+        "import plastilab.studies.listing\n"
         "[presentation_for(kind) for kind in SCENARIO_KINDS]\n"
         "print(','.join(m for m in sys.modules if m.split('.')[0] in ('torch', 'textual', 'rich')))\n"
     )

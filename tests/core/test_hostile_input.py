@@ -14,7 +14,7 @@ import pytest
 from hostile_helpers import assert_one_line_error, run_cli
 from plastilab.core.catalog import list_scenarios
 from plastilab.core.errors import ScenarioError
-from plastilab.core.preflight import NO_MEMORY_CHECK_ENV, check_memory
+from plastilab.runtime.preflight import NO_MEMORY_CHECK_ENV, check_memory
 from plastilab.core.scenario_file import load_scenario
 
 REPO = Path(__file__).resolve().parents[2]
@@ -100,7 +100,7 @@ def test_list_skips_a_deep_file_and_a_fifo_in_a_scenarios_folder(capsys, tmp_pat
 
 
 def test_the_lab_catalogue_survives_hostile_files(tmp_path):
-    from plastilab.core.scenario_form import discover
+    from plastilab.studies.scenario_form import discover
 
     deep_array_file(tmp_path / "deep.toml")
     (tmp_path / "kind-table.toml").write_text('kind = {a = 1}\nname = "t"\n')

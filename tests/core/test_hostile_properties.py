@@ -26,13 +26,13 @@ from rich.console import Console
 
 from plastilab.cli import main
 from plastilab.core.errors import PlastilabError
-from plastilab.core.preflight import check_memory
+from plastilab.runtime.preflight import check_memory
 from plastilab.core.safe_text import is_plain
 from plastilab.core.scenario_file import load_scenario
 from plastilab.headless.report import print_report
-from plastilab.rundir.index import read_run
+from plastilab.studies.listing import read_run
 from plastilab.runtime.run_state import RunState
-from plastilab.runtime.sources import FolderSource
+from plastilab.runtime.replay_sources import FolderSource
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIO_FILES = [REPO / "scenarios" / name for name in ("adam-tiny.toml", "block-mdp-tiny.toml", "interventions-quick.toml")]

@@ -11,7 +11,7 @@ from hostile_helpers import run_cli
 from plastilab.core.errors import ScenarioError
 from plastilab.core.safe_text import is_plain, shown
 from plastilab.headless.report import print_report
-from plastilab.rundir.index import read_run
+from plastilab.studies.listing import read_run
 from plastilab.runtime.run_state import RunState
 from plastilab.core.events import Log, RunFailed, RunStarted
 

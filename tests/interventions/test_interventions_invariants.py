@@ -17,8 +17,8 @@ from plastilab.interventions.redo import recycle_dormant_units
 from plastilab.interventions.regrama import recycle_gradient_dormant
 from plastilab.models.factory import build_model
 from plastilab.models.units import unit_layers
-from plastilab.scenarios.interventions.plan import InterventionPlan
-from plastilab.scenarios.interventions.schema import INTERVENTIONS, InterventionSettings
+from plastilab.interventions.plan import InterventionPlan
+from plastilab.interventions.settings import INTERVENTIONS, InterventionSettings
 
 SHAPE = (1, 6, 6)
 OPTIONS = {"mlp": {"hidden": [12, 12]}, "cnn": {"channels": [3, 4], "hidden": 8}}

@@ -16,8 +16,8 @@ from plastilab.interventions.weight_decay import coupled_weight_decay_penalty
 from plastilab.models.concat_activations import CReLU, FourierFeatures
 from plastilab.models.factory import build_model
 from plastilab.models.units import unit_layers
-from plastilab.scenarios.interventions.plan import InterventionPlan
-from plastilab.scenarios.interventions.schema import InterventionSettings
+from plastilab.interventions.plan import InterventionPlan
+from plastilab.interventions.settings import InterventionSettings
 
 
 def mlp(seed=0, **kw):

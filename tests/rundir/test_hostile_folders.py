@@ -28,7 +28,7 @@ from hostile_folders import RUN_FILES, STUDY_FILES, Edit, damaged_copy, damages,
 from plastilab.cli import main
 from plastilab.core.errors import PlastilabError
 from plastilab.rundir import layout, listing_cache
-from plastilab.rundir.index import list_runs
+from plastilab.studies.listing import list_runs
 from resume_helpers import lines, without_times
 
 EXAMPLES = int(os.environ.get("PLASTILAB_FUZZ_EXAMPLES", "12"))

@@ -15,7 +15,9 @@ import pytest
 
 from plastilab.core.events import Histogram, Scalars, TaskBoundary
 from plastilab.rundir import reader as reader_module
-from plastilab.rundir.reader import JsonlTail, RunFolder, read_json, read_jsonl, read_meta, read_status
+from plastilab.rundir.reader import JsonlTail, RunFolder, read_jsonl, read_meta
+from plastilab.rundir.small_json import read_json
+from plastilab.rundir.state import read_status
 
 
 def line(step: int, series: str = "a", tag: str = "train/loss", value: float = 1.0) -> str:
@@ -138,21 +140,21 @@ def test_read_json_of_a_missing_file_is_none(tmp_path):
 def test_read_status_gives_each_field_the_shape_its_readers_use(tmp_path):
     path = tmp_path / "status.json"
     path.write_text(json.dumps({"state": "finished", "last_step": 120, "pid": 4242, "error": "disk full"}))
-    assert read_status(path) == {"state": "finished", "last_step": 120, "pid": 4242, "error": "disk full"}
+    assert read_status(tmp_path) == {"state": "finished", "last_step": 120, "pid": 4242, "error": "disk full"}
     path.write_text(json.dumps({"state": 3, "last_step": True, "pid": 0, "error": ""}))
-    assert read_status(path) == {"state": "unknown", "last_step": 0, "pid": None}
+    assert read_status(tmp_path) == {"state": "unknown", "last_step": 0, "pid": None}
     path.write_text(json.dumps({"state": "", "last_step": -5, "pid": "12"}))
-    assert read_status(path) == {"state": "unknown", "last_step": 0, "pid": None}
+    assert read_status(tmp_path) == {"state": "unknown", "last_step": 0, "pid": None}
     path.write_text(json.dumps({"state": "s" * 50, "last_step": 2**63, "error": None}))
-    assert read_status(path) == {"state": "s" * 39 + "…", "last_step": 0}
+    assert read_status(tmp_path) == {"state": "s" * 39 + "…", "last_step": 0}
     path.write_text(json.dumps({"state": "failed", "last_step": 2**63 - 1, "pid": False, "error": "x" * 3000 + "\x1b"}))
-    shaped = read_status(path)
+    shaped = read_status(tmp_path)
     assert shaped["last_step"] == 2**63 - 1 and shaped["pid"] is None
     assert shaped["error"] == "x" * 1999 + "…"
     path.write_text(json.dumps({"state": "failed", "error": "line one\nline \x1b[2J two"}))
-    assert read_status(path) == {"state": "failed", "last_step": 0, "error": "line one\\nline \\x1b[2J two"}
+    assert read_status(tmp_path) == {"state": "failed", "last_step": 0, "error": "line one\\nline \\x1b[2J two"}
     path.write_text("[]")
-    assert read_status(path) is None
+    assert read_status(tmp_path) == {}
 
 
 def test_read_meta_gives_each_field_the_shape_its_readers_use(tmp_path):

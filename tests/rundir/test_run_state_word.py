@@ -18,7 +18,7 @@ from plastilab.core.events import RunFailed, RunFinished, RunInterrupted, RunSta
 from plastilab.core.scenario_file import load_scenario
 from plastilab.headless.report import print_report
 from plastilab.rundir import layout
-from plastilab.rundir.index import read_run
+from plastilab.studies.listing import read_run
 from plastilab.rundir.state import (
     END_STATES,
     process_start_time,
@@ -29,7 +29,7 @@ from plastilab.rundir.state import (
 )
 from plastilab.rundir.writer import RunFolderWriter
 from plastilab.runtime.run_state import RunState
-from plastilab.runtime.sources import FolderSource
+from plastilab.runtime.replay_sources import FolderSource
 from process_helpers import dead_pid
 
 ON_LINUX = sys.platform.startswith("linux")

@@ -11,7 +11,7 @@ import sys
 import time
 
 from plastilab.rundir import layout, listing_cache
-from plastilab.rundir.index import list_runs, read_run
+from plastilab.studies.listing import list_runs, read_run
 
 
 def _run(root, name, state="finished", pid=None, age_s=60):
@@ -64,10 +64,10 @@ def test_an_idle_poll_reads_no_run_file(tmp_path, monkeypatch):
     for i in range(20):
         _run(tmp_path, f"20260101-0000{i:02d}-abcdef")
     list_runs(tmp_path)
-    from plastilab.rundir import index
+    from plastilab.studies import listing
 
     def must_not_read(path):
         raise AssertionError(f"{path} read again though nothing changed")
 
-    monkeypatch.setattr(index, "read_run", must_not_read)
+    monkeypatch.setattr(listing, "read_run", must_not_read)
     assert len(list_runs(tmp_path)) == 20

@@ -17,7 +17,7 @@ import pytest
 
 from plastilab.core.scenario_file import load_scenario
 from plastilab.rundir import layout
-from plastilab.rundir.index import read_run
+from plastilab.studies.listing import read_run
 from plastilab.rundir.state import read_state
 from plastilab.runtime import launcher
 from plastilab.runtime.signals import StopSignal, signals_held, stop_signals

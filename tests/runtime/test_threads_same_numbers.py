@@ -16,7 +16,8 @@ import pytest
 from hostile_helpers import assert_one_line_error, run_cli
 from plastilab.rundir import layout
 from plastilab.rundir.reader import read_jsonl
-from plastilab.runtime.training_process import LaunchSpec, TrainingProcess
+from plastilab.runtime.training_child import LaunchSpec
+from plastilab.runtime.training_process import TrainingProcess
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "scenarios" / "adam-tiny.toml"

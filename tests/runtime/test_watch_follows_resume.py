@@ -18,7 +18,7 @@ from plastilab.rundir.state import read_state
 from plastilab.runtime import launcher
 from plastilab.runtime.checkpoint import load_checkpoint
 from plastilab.runtime.run_state import RunState
-from plastilab.runtime.sources import FolderSource
+from plastilab.runtime.replay_sources import FolderSource
 from plastilab.tui.app import PlastilabApp
 from plastilab.tui.screens.dashboard import DashboardScreen
 from resume_helpers import StopAfter

@@ -5,8 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from plastilab.scenarios.interventions.plan import InterventionPlan
-from plastilab.scenarios.interventions.schema import InterventionSettings
+from plastilab.interventions.plan import InterventionPlan
+from plastilab.interventions.settings import InterventionSettings
 
 SEED = 7
 

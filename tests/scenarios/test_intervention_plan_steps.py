@@ -9,8 +9,8 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from plastilab.models.mlp import MLP
-from plastilab.scenarios.interventions.plan import InterventionPlan
-from plastilab.scenarios.interventions.schema import InterventionSettings
+from plastilab.interventions.plan import InterventionPlan
+from plastilab.interventions.settings import InterventionSettings
 
 PROBE = torch.ones(5, 3)
 

@@ -18,7 +18,7 @@ from plastilab.rundir.reader import read_jsonl
 from plastilab.scenarios.interventions import runner
 from plastilab.scenarios.interventions.schema import SlowlyChangingRegressionOptions
 from plastilab.scenarios.interventions.streams.slowly_changing_regression import LTUTargetNetwork, SlowlyChangingRegression
-from plastilab.scenarios.interventions.tasks import derive_seed
+from plastilab.scenarios.interventions.streams.task_seeds import derive_seed
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 T = 20  # examples between changes in the tiny runs (batch_size 1)

@@ -9,7 +9,7 @@ import pytest
 from plastilab.core.errors import ScenarioError
 from plastilab.core.scenario_file import load_scenario
 from plastilab.tui.app import PlastilabApp
-from plastilab.core.scenario_form import check_form, discover
+from plastilab.studies.scenario_form import check_form, discover
 from plastilab.tui.screens.dashboard import DashboardScreen
 from plastilab.tui.screens.picker import PickerScreen
 from plastilab.tui.screens.runs import RunsScreen

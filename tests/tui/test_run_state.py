@@ -7,7 +7,7 @@ import json
 from plastilab.core.events import RunFailed, RunStarted, Scalars, TaskBoundary
 from plastilab.runtime.run_state import RunState, format_clock, format_value
 from plastilab.rundir.state import record_end_for_dead_writer
-from plastilab.runtime.sources import CompareSource, FolderSource
+from plastilab.runtime.replay_sources import CompareSource, FolderSource
 
 
 def replay(source) -> RunState:
@@ -104,7 +104,7 @@ def test_mark_failed_records_why_but_never_overwrites_an_end(instrument_run, tmp
 
 def test_form_values_are_one_line_and_read_back():
     from plastilab.core.scenario_file import parse_value
-    from plastilab.core.scenario_form import toml_text
+    from plastilab.studies.scenario_form import toml_text
 
     for value in (["image_random", "sparse"], [64, 64], 3e-4, True):
         text = toml_text(value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from plastilab.rundir import index
+from plastilab.studies import listing
 from plastilab.tui.app import PlastilabApp
 from plastilab.tui.screens import runs as runs_screen
 from plastilab.tui.screens.runs import RunsScreen
@@ -26,7 +26,7 @@ async def test_g_reads_the_runs_in_a_worker_while_keys_go_on(test_scenarios, rec
         reads.append(threading.current_thread().name)
         if threading.current_thread() is not threading.main_thread():  # held on the UI thread, the test could not go on
             release.wait(300)  # a slow disk: the read ends when the test says so
-        return index.list_runs(root)
+        return listing.list_runs(root)
 
     async with app.run_test(size=(80, 24)) as pilot:
         try:

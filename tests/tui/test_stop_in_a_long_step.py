@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from plastilab.core.events import RunInterrupted
-from plastilab.runtime.sources import LiveSource
-from plastilab.runtime.training_process import LaunchSpec, TrainingProcess
+from plastilab.runtime.live_source import LiveSource
+from plastilab.runtime.training_child import LaunchSpec
+from plastilab.runtime.training_process import TrainingProcess
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -9,7 +9,7 @@ import tomli_w
 from textual.widgets import Button, DataTable
 
 from plastilab.core.catalog import builtin_scenario_dir
-from plastilab.core.scenario_form import discover
+from plastilab.studies.scenario_form import discover
 from plastilab.studies.ledger import read_ledger
 from plastilab.tui.app import PlastilabApp
 from plastilab.tui.screens.confirm import ConfirmScreen

@@ -11,7 +11,8 @@ import torch
 import torch.nn.functional as F
 
 from plastilab.interventions.two_hot import TwoHot
-from plastilab.scenarios.interventions.schema import TaskConfig, TwoHotConfig
+from plastilab.interventions.settings import TwoHotConfig
+from plastilab.scenarios.interventions.schema import TaskConfig
 
 
 class Classification:

@@ -40,10 +40,11 @@ from plastilab.scenarios.common import (
     to_device,
 )
 from plastilab.scenarios.interventions.objectives import make_objective
-from plastilab.scenarios.interventions.plan import InterventionPlan
+from plastilab.interventions.plan import InterventionPlan
 from plastilab.analysis.ranking import as_records, rank_combinations
 from plastilab.scenarios.interventions.schema import InterventionsConfig, series_name
-from plastilab.scenarios.interventions.tasks import derive_seed, make_task_stream, scenario_inputs
+from plastilab.scenarios.interventions.streams.task_seeds import derive_seed
+from plastilab.scenarios.interventions.tasks import make_task_stream, scenario_inputs
 
 EVAL_CHUNK = 500  # examples per forward pass when measuring the loss on the whole task
 

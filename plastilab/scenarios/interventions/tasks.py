@@ -6,20 +6,18 @@ every architecture and intervention combination with the same seed faces the sam
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from plastilab.models.mlp import MLP
 from plastilab.scenarios.common import load_scenario_images
 from plastilab.scenarios.interventions.schema import TaskConfig
+from plastilab.scenarios.interventions.streams.options import STREAM_KINDS
+from plastilab.scenarios.interventions.streams.registry import make_stream
+from plastilab.scenarios.interventions.streams.slowly_changing_regression import SlowlyChangingRegression, reference_inputs
+from plastilab.scenarios.interventions.streams.task_seeds import derive_seed
 
 # The random network whose outputs are regression targets.
 TARGET_NETWORK_HIDDEN = (128, 128)
-
-
-def derive_seed(*parts: int) -> int:
-    """A well-mixed seed from several integers (a scenario seed, a seed index, an iteration)."""
-    return int(np.random.SeedSequence(list(parts)).generate_state(1)[0])
 
 
 class TaskStream:
@@ -57,15 +55,9 @@ class TaskStream:
 
 def make_task_stream(task: TaskConfig, x: torch.Tensor, labels: torch.Tensor, seed: int, dataset: str, source: str = "scenario"):
     """The stream of ``task.targets``: new targets for the same inputs here, or one of streams/."""
-    from plastilab.scenarios.interventions.streams.options import STREAM_KINDS
-
     if task.targets == "slowly_changing_regression":  # its own inputs: ``x`` is its reference bits
-        from plastilab.scenarios.interventions.streams.slowly_changing_regression import SlowlyChangingRegression
-
         return SlowlyChangingRegression(task.slowly_changing_regression, seed)
     if task.targets in STREAM_KINDS:
-        from plastilab.scenarios.interventions.streams.registry import make_stream
-
         return make_stream(task, x, labels, seed, dataset, source)
     return TaskStream(task, x, seed)
 
@@ -74,7 +66,5 @@ def scenario_inputs(config, ctx, seed: int) -> tuple[torch.Tensor, torch.Tensor 
     """The inputs a series of ``seed`` is built for and the instruments measure on, with their
     class labels: the scenario's images, or a stream's own reference inputs (no labels). On the CPU."""
     if config.task.targets == "slowly_changing_regression":
-        from plastilab.scenarios.interventions.streams.slowly_changing_regression import reference_inputs
-
         return reference_inputs(config.task.slowly_changing_regression, seed), None
     return load_scenario_images(config, ctx, seed)

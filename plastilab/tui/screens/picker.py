@@ -21,7 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from plastilab.core.scenario_form import ScenarioForm, check_form, discover, format_estimate
+from plastilab.studies.scenario_form import ScenarioForm, check_form, discover, format_estimate
 from plastilab.tui.messages import LaunchRequest, LaunchRequested
 from plastilab.tui.widgets.parameter_form import ParameterForm
 

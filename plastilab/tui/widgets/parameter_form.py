@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Select, Static
 
-from plastilab.core.scenario_form import DEVICES, ScenarioForm
+from plastilab.studies.scenario_form import DEVICES, ScenarioForm
 
 ALWAYS = ("auto", "cpu")
 

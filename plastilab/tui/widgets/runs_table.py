@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 
-from plastilab.rundir.index import RunInfo
+from plastilab.studies.listing import RunInfo
 from plastilab.tui.widgets.status_panel import STATE_STYLES
 
 MARK = "◆"

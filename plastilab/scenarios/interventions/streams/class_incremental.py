@@ -12,7 +12,7 @@ import torch
 
 from plastilab.scenarios.interventions.streams.options import ClassIncrementalOptions
 from plastilab.scenarios.interventions.schema import TaskConfig
-from plastilab.scenarios.interventions.tasks import derive_seed
+from plastilab.scenarios.interventions.streams.task_seeds import derive_seed
 
 
 class ClassIncremental:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from plastilab.scenarios.interventions.schema import TaskConfig
-from plastilab.scenarios.interventions.tasks import derive_seed
+from plastilab.scenarios.interventions.streams.task_seeds import derive_seed
 
 
 class PermutedInputs:

@@ -26,7 +26,7 @@ import itertools
 import torch
 
 from plastilab.scenarios.interventions.schema import SlowlyChangingRegressionOptions
-from plastilab.scenarios.interventions.tasks import derive_seed
+from plastilab.scenarios.interventions.streams.task_seeds import derive_seed
 
 REFERENCE_INPUTS = 256  # random bit vectors: the inputs units are scored on, the instruments' inputs
 TARGET_NETWORK, SLOW_BITS, REFERENCE = 0, 1, 2  # what a derived seed is for

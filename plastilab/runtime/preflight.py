@@ -8,6 +8,7 @@ from plastilab.core.device import resolve_device
 from plastilab.core.errors import ScenarioError
 from plastilab.core.memory_estimate import available_bytes, estimate, format_bytes, total
 from plastilab.core.scenario_file import Scenario
+from plastilab.data.datasets import load_images
 
 # Set by ``plastilab run --no-memory-check`` (and inherited by the lab's training child), for
 # those who know their machine better than the estimate does.
@@ -31,8 +32,6 @@ def preflight(scenario: Scenario) -> str:
         check_memory(scenario, device)
     data = getattr(config, "data", None)
     if data is not None and hasattr(data, "dataset"):
-        from plastilab.data.datasets import load_images
-
         load_images(data.dataset, data.n_images, config.seed, data.data_dir, data.download, source=source)
     return device
 

@@ -1,10 +1,11 @@
-"""Where a dashboard's events come from: a training child, or a run folder on disk.
+"""Replay sources: a dashboard's events read from run folders on disk (the live one, a training
+child the app started, is ``runtime/live_source.py``).
 
 Every source answers ``poll(timeout) -> list[Event]`` and ``done``; the app's reader worker
 calls ``poll`` in a thread and posts what it gets. No Textual in here.
 
-``LiveSource``    the training process the app started (its queue)
 ``FolderSource``  a run folder: replayed once, or followed while another process writes it
+                  (``plastilab watch``, ``serve --watch``, the launcher's ``--resume`` history)
 ``CompareSource`` two run folders overlaid, their series prefixed ``A:`` and ``B:``
 """
 
@@ -20,7 +21,6 @@ from plastilab.core.events import (
     Log,
     RunFailed,
     RunFinished,
-    RunInterrupted,
     RunStarted,
 )
 from plastilab.rundir import layout
@@ -42,44 +42,10 @@ from plastilab.rundir.state import (
     end_event_of,
     is_end_event,
     read_status,
-    record_end_for_dead_writer,
     state_from_status,
 )
-from plastilab.runtime.training_process import TrainingProcess
 
 FOLLOW_POLL_S = 0.25
-
-
-class LiveSource:
-    live = True
-    follows = False
-
-    def __init__(self, process: TrainingProcess) -> None:
-        self.process = process
-        self.done = False
-
-    def poll(self, timeout: float) -> list[Event]:
-        if self.done:
-            return []
-        events = self.process.poll(timeout)
-        if not events and self.process.died:
-            events = self.process.poll(0)  # whatever was still in the pipe
-            if not self.process.ended:
-                reason = self.process.death_reason()
-                if self.process.stop_requested:
-                    # The user asked it to stop and it had to be killed: a stop, not a failure.
-                    if self.process.run_dir:
-                        record_end_for_dead_writer(self.process.run_dir, "interrupted", f"stopped by the user; {reason}", self.process.last_step)
-                    events.append(RunInterrupted(self.process.last_step))
-                else:
-                    if self.process.run_dir:
-                        record_end_for_dead_writer(self.process.run_dir, "failed", reason, self.process.last_step)
-                    events.append(RunFailed(self.process.last_step, reason))
-        if self.process.ended and not events:
-            self.done = True
-        elif any(is_end_event(e) for e in events):
-            self.done = True
-        return events
 
 
 class FolderSource:

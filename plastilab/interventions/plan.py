@@ -32,7 +32,7 @@ from plastilab.interventions.shrink_and_perturb import shrink_and_perturb
 from plastilab.interventions.spectral_norm import apply_spectral_norm
 from plastilab.interventions.trac import TRAC
 from plastilab.interventions.weight_decay import apply_weight_decay, coupled_weight_decay_penalty
-from plastilab.scenarios.interventions.schema import InterventionSettings
+from plastilab.interventions.settings import InterventionSettings
 
 
 class InterventionPlan:

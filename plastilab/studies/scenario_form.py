@@ -1,4 +1,5 @@
-"""The scenarios the lab's picker offers, each as a form of its main parameters, and the form's check.
+"""The scenarios and studies the lab's picker offers, each as a form of its main parameters,
+and the form's check. (A study entry reads its study file, so this sits in the studies layer.)
 
 A form's fields become ``key.path=value`` overrides and go through ``load_scenario``, the same
 path ``plastilab run --set`` takes, so the picker shows exactly the CLI's one-line messages.
@@ -18,6 +19,7 @@ from plastilab.core.errors import PlastilabError
 from plastilab.core.safe_text import shown
 from plastilab.core.scenario_file import Scenario, load_scenario
 from plastilab.core.value_text import show_value
+from plastilab.studies.study_file import is_study_file, load_study
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -44,8 +46,6 @@ class ScenarioForm:
 
 def discover(dirs: list[Path]) -> list[ScenarioForm]:
     """Every ``*.toml`` in ``dirs`` (in order, duplicates by path skipped), each validated."""
-    from plastilab.studies.study_file import is_study_file
-
     entries: list[ScenarioForm] = []
     seen: set[Path] = set()
     for folder in dirs:
@@ -78,8 +78,6 @@ def read_entry(path: Path) -> ScenarioForm:
 
 def read_study_entry(path: Path) -> ScenarioForm:
     """A study file as the picker shows it: no form (a study is run as written), its layout."""
-    from plastilab.studies.study_file import load_study
-
     try:
         study = load_study(path)
     except PlastilabError as exc:
