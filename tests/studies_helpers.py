@@ -10,6 +10,10 @@ import sys
 import time
 from pathlib import Path
 
+from plastilab.studies.folder import new_study_dir
+from plastilab.studies.ledger import Ledger
+from plastilab.studies.study_file import load_study
+
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "scenarios" / "block-mdp-tiny.toml"
 
@@ -132,3 +136,15 @@ def assert_truthful_states(study_dir: Path, name: str) -> dict[str, str]:
             (status,) = folders
             assert json.loads(status.read_text())["state"] == state
     return states
+
+
+def stopped_study(tmp_path, **kwargs):
+    """A study folder as a scheduler killed before any trial ran leaves it: every trial pending."""
+    path, settings = tiny_study(tmp_path, name="edited", seeds=2, axes="\"env.episode_length\" = [50, 60]", **kwargs)
+    study = load_study(path, settings)
+    study_dir = new_study_dir(study, tmp_path / "runs")
+    ledger = Ledger(study_dir)
+    for trial in study.trials:
+        ledger.record(trial.id, "pending", overrides=trial.overrides)
+    ledger.close()
+    return study_dir

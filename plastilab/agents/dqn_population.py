@@ -27,6 +27,8 @@ from plastilab.agents.dqn_interventions import DQNInterventions
 from plastilab.agents.dqn_interventions_config import unstackable_names
 from plastilab.agents.index_replay import IndexReplay
 from plastilab.population import Population, make_stacked_optimizer
+from plastilab.core.random_state import numpy_generator_state
+from plastilab.core.random_state import set_numpy_generator_state
 
 # What agents of one population may set apart; every other DQNConfig key is shared.
 PER_AGENT_KEYS = ("learning_rate", "eps", "start_e", "end_e", "exploration_fraction")
@@ -125,7 +127,6 @@ class DQNPopulation:
     def agent_state_dict(self, n: int) -> dict:
         """Agent ``n`` alone, under ``DQN.state_dict``'s keys: its networks, its optimiser's
         state, its replay buffer (image indices) and its streams."""
-        from plastilab.core.random_state import numpy_generator_state
 
         return {
             "q_network": self.online.models[n].state_dict(),
@@ -138,7 +139,6 @@ class DQNPopulation:
         }
 
     def load_agent_state_dict(self, n: int, state: dict) -> None:
-        from plastilab.core.random_state import set_numpy_generator_state
 
         self.online.models[n].load_state_dict(state["q_network"])
         self.target.models[n].load_state_dict(state["target_network"])

@@ -19,7 +19,7 @@ def arrays_by_variant(run: Run, kind: str, tag: str) -> dict[str, dict[int, list
 
 def step_colours(fig: Any, axes: list[Any], steps: list[int]) -> Any:
     """A colour per checkpoint step, early dark to late yellow, with one colour bar for all panels."""
-    from matplotlib import cm, colors
+    from matplotlib import cm, colors  # deferred: pulls in matplotlib
 
     norm = colors.Normalize(vmin=min(steps), vmax=max(steps) if max(steps) > min(steps) else min(steps) + 1)
     mapper = cm.ScalarMappable(norm=norm, cmap=SEQUENTIAL)

@@ -70,7 +70,7 @@ def styled() -> Iterator[None]:
 
 def new_figure(n_panels: int = 1, ncols: int | None = None, width: float = COLUMN_WIDTH_IN, panel_height: float = 2.1):
     """A figure of ``n_panels`` axes in a grid (row-major), unused cells hidden."""
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # deferred: pulls in matplotlib
 
     ncols = ncols or min(n_panels, 3)
     nrows = -(-n_panels // ncols)

@@ -11,6 +11,8 @@ from plastilab.analysis.export import check_source
 from plastilab.analysis.figure_style import FORMATS, save, styled
 from plastilab.analysis.runs import load_run
 from plastilab.analysis.studies import load_study
+from plastilab.analysis.run_figures import RUN_FIGURES
+from plastilab.analysis.study_figures import STUDY_FIGURES
 
 
 def parse_formats(text: str) -> list[str]:
@@ -27,8 +29,6 @@ def build_figures(source: str | Path, each_seed: bool = False) -> Iterator[tuple
 
     ``each_seed``: each seed as a thin line under the mean (runs; a study's points are its agents).
     """
-    from plastilab.analysis.run_figures import RUN_FIGURES
-    from plastilab.analysis.study_figures import STUDY_FIGURES
 
     source = Path(source)
     if check_source(source) == "study":

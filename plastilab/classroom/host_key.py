@@ -31,7 +31,7 @@ def default_host_key_path() -> Path:
 
 def load_or_create_host_key(path: Path | None = None):
     """The host key at ``path`` (default: the config folder's), created if missing."""
-    import asyncssh
+    import asyncssh  # deferred: pulls in asyncssh
 
     path = Path(path) if path is not None else default_host_key_path()
     if path.exists():

@@ -66,7 +66,7 @@ def plan_access(host: str, authorized_keys: Path | None, password: bool, no_auth
 
 
 def read_keys(path: Path):
-    import asyncssh
+    import asyncssh  # deferred: pulls in asyncssh
 
     try:
         text = Path(path).read_text(encoding="utf-8")

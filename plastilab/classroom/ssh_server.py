@@ -25,6 +25,7 @@ from plastilab.classroom.ssh_access import MAX_AUTH_ATTEMPTS, Access
 from plastilab.core.loopback import is_loopback
 from plastilab.core.errors import PlastilabError
 from plastilab.core.safe_text import shown
+from plastilab.classroom.host_key import fingerprint
 
 IDLE_CHECK_S = 5.0
 LOGIN_TIMEOUT_S = 60  # to authenticate
@@ -53,7 +54,7 @@ def import_asyncssh():
     with warnings.catch_warnings():  # cryptography warns about DSA on import; not ours to show
         warnings.simplefilter("ignore")
         try:
-            import asyncssh
+            import asyncssh  # deferred: pulls in asyncssh
         except ImportError:
             raise ClassroomError("serve --ssh: needs the asyncssh package; install it with pip install 'plastilab[ssh]'") from None
     return asyncssh
@@ -112,7 +113,7 @@ class Classroom:
 
 
 def make_connection_class(asyncssh):
-    from plastilab.classroom.ssh_session import LabSession
+    from plastilab.classroom.ssh_session import LabSession  # deferred: pulls in asyncssh
 
     class ClassroomConnection(asyncssh.SSHServer):
         """One client connection: who it is, whether it may enter, what it may open."""
@@ -242,7 +243,6 @@ def serve_ssh(settings: ClassroomSettings, host_key) -> None:
 
 
 async def _serve(asyncssh, settings: ClassroomSettings, host_key) -> None:
-    from plastilab.classroom.host_key import fingerprint
 
     classroom = Classroom(settings)
     connection_class = make_connection_class(asyncssh)

@@ -6,7 +6,7 @@ from plastilab.core.errors import ScenarioError
 
 
 def resolve_device(name: str, source: str = "scenario") -> str:
-    import torch
+    import torch  # deferred: pulls in torch
 
     if name == "auto":
         if torch.cuda.is_available():

@@ -17,6 +17,8 @@ from plastilab.core.errors import PlastilabError
 from plastilab.core.events import Event, RunFailed, RunFinished, RunInterrupted, RunStarted, Scalars, SeriesFailed
 from plastilab.core.registry import SCENARIO_KINDS
 from plastilab.core.scenario_file import Scenario
+import random
+import numpy as np
 
 if TYPE_CHECKING:
     from plastilab.runtime.checkpoint import Checkpoints
@@ -106,10 +108,8 @@ def drive(
 
 
 def seed_everything(seed: int) -> None:
-    import random
 
-    import numpy as np
-    import torch
+    import torch  # deferred: pulls in torch
 
     random.seed(seed)
     np.random.seed(seed)

@@ -14,7 +14,7 @@ import numpy as np
 
 def global_rng_state() -> dict[str, Any]:
     """torch's (and every CUDA device's), numpy's and Python's global streams."""
-    import torch
+    import torch  # deferred: pulls in torch
 
     legacy = np.random.get_state(legacy=False)
     numpy_state = {**legacy, "state": {"key": legacy["state"]["key"].tolist(), "pos": int(legacy["state"]["pos"])}}
@@ -30,7 +30,7 @@ def global_rng_state() -> dict[str, Any]:
 
 
 def set_global_rng_state(saved: dict[str, Any]) -> None:
-    import torch
+    import torch  # deferred: pulls in torch
 
     torch.set_rng_state(saved["torch"])
     numpy_state = json.loads(saved["numpy"])

@@ -14,6 +14,7 @@ from plastilab.core.context import RunContext
 from plastilab.core.events import Event
 from plastilab.core.schema import ScenarioConfig
 from plastilab.core.series_names import seeded_name
+from plastilab.core.driver import seed_everything
 
 
 def one_seed(config: ScenarioConfig, seed: int) -> ScenarioConfig:
@@ -35,7 +36,6 @@ def run_seeds_one_after_another(
     run_one: Callable[[ScenarioConfig, RunContext], Iterator[Event]],
 ) -> Iterator[Event]:
     """Every seed of ``config`` through ``run_one``, in order; returns the last seed's result."""
-    from plastilab.core.driver import seed_everything  # the driver imports the registry: import late
 
     seeds = config.seed_values()
     checkpoints = ctx.checkpoints

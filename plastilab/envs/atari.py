@@ -22,6 +22,8 @@ import numpy as np
 import torch
 
 from plastilab.core.errors import ScenarioError
+from plastilab.core.random_state import numpy_generator_state
+from plastilab.core.random_state import set_numpy_generator_state
 
 EXTRA_HINT = "install the Atari extra: pip install 'plastilab[atari]' (gymnasium, ale-py, opencv-python-headless)"
 FRAMES_PER_STEP = 4
@@ -58,9 +60,9 @@ def make_atari(
 
     ``full_action_space``: all 18 joystick actions, whatever the game uses (games cycled by one
     agent share one network, so one action set: see ``atari_cycle``)."""
-    import ale_py
-    import gymnasium as gym
-    from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation
+    import ale_py  # deferred: pulls in ale_py
+    import gymnasium as gym  # deferred: pulls in gymnasium
+    from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation  # deferred: pulls in gymnasium
 
     gym.register_envs(ale_py)
     env = gym.make(
@@ -111,7 +113,6 @@ class AtariEnv:
     def state_dict(self) -> dict[str, Any]:
         """Where the game is, for a checkpoint: the emulator with its random streams, the
         preprocessing's frame buffers and lives, the frame stack, the no-op stream, the returns."""
-        from plastilab.core.random_state import numpy_generator_state
 
         stack, preprocessing = self.env, self.env.env
         emulator = preprocessing.unwrapped
@@ -128,9 +129,8 @@ class AtariEnv:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        import ale_py
+        import ale_py  # deferred: pulls in ale_py
 
-        from plastilab.core.random_state import set_numpy_generator_state
 
         stack, preprocessing = self.env, self.env.env
         self.env.reset(seed=0)  # the wrappers' order checks want a reset; everything it set is replaced below

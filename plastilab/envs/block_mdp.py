@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 import torch
+from plastilab.core.random_state import numpy_generator_state
+from plastilab.core.random_state import set_numpy_generator_state
 
 REWARD_VARIANTS = ("class_aligned", "image_random", "sparse")
 
@@ -139,7 +141,6 @@ class BlockMDP:
     def state_dict(self) -> dict[str, Any]:
         """Where the environment is: its stream, latent state, image and time in the episode
         (the tables are the seed's, built again)."""
-        from plastilab.core.random_state import numpy_generator_state
 
         return {
             "rng": numpy_generator_state(self._rng), "latent_state": self.latent_state, "image_index": self.image_index, "t": self.t,
@@ -147,7 +148,6 @@ class BlockMDP:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        from plastilab.core.random_state import set_numpy_generator_state
 
         set_numpy_generator_state(self._rng, state["rng"])
         self.latent_state, self.image_index, self.t = int(state["latent_state"]), int(state["image_index"]), int(state["t"])

@@ -68,7 +68,7 @@ def _headless(start: Callable[[list, RunControl], Launched], quiet: bool) -> Hea
             if quiet:
                 print(run_dir)
             else:
-                from plastilab.headless.report import print_report
+                from plastilab.headless.report import print_report  # deferred: pulls in plotext
 
                 print_report(run_dir, show_error=False)  # the CLI prints the error line once
         except StopSignal:

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, SerializationInfo, SerializerFunctionWrapHandler, create_model, model_serializer, model_validator
 
 from plastilab.core.schema import Strict
-from plastilab.instruments import registry
+from plastilab.instruments import builtin, registry
 from plastilab.instruments.builtin.covariance import CovarianceConfig
 from plastilab.instruments.builtin.hessian import HessianConfig
 from plastilab.instruments.builtin.policy import PolicyConfig
@@ -55,9 +55,12 @@ def _sections(names: Any) -> dict[str, Any]:
     return {name: (registry.table_order()[name].Config | None, None) for name in names}
 
 
-# The declared tables, in their order: the scenario kinds' schemas use this as their [instruments].
+# The built-in tables, in their order: the scenario kinds' schemas use this as their [instruments].
+# Built-ins only, whatever else is registered when this module is first imported (a test's own
+# instrument may be defined before): the others are the later ones, added per file as it is read.
+BUILT_IN = tuple(name for name, cls in registry.table_order().items() if cls.__module__.startswith(f"{builtin.__name__}."))
 InstrumentsConfig: type[InstrumentTables] = create_model(  # type: ignore[call-overload]
-    "InstrumentsConfig", __base__=InstrumentTables, __module__=__name__, **_sections(registry.table_order())
+    "InstrumentsConfig", __base__=InstrumentTables, __module__=__name__, **_sections(BUILT_IN)
 )
 _EXTENDED: dict[tuple[str, ...], type[BaseModel]] = {}
 

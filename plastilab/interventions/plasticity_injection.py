@@ -35,7 +35,7 @@ class InjectedHead(nn.Module):
     def weighted_parts(self) -> list[tuple[nn.Module, float]]:
         """The Linear layers whose outputs the head sums, with their signs (unit surgery edits
         the columns of all of them)."""
-        from plastilab.interventions.unit_surgery import weighted_parts
+        from plastilab.interventions.unit_surgery import weighted_parts  # deferred: pulls in torch
 
         return [*weighted_parts(self.old), (self.fresh, 1.0), (self.copy, -1.0)]
 

@@ -28,12 +28,12 @@ from plastilab.core.events import Event, Scalars
 # The same modules the unit-statistics instrument hooks, so the runners' dead fraction and the
 # instrument's agree. Tanh and sigmoid units saturate instead; they are never counted dead.
 from plastilab.instruments.unit_stats import RELU_LIKE
+from plastilab.data.datasets import load_images
 
 
 def load_scenario_images(config: Any, ctx: RunContext, seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The images (and class labels) of the scenario's ``[data]`` table for ``seed`` (None: the
     scenario's seed), on the CPU: each seed of a run sees the images a run of that seed alone sees."""
-    from plastilab.data.datasets import load_images
 
     data = config.data
     seed = config.seed if seed is None else seed

@@ -13,6 +13,7 @@ import fcntl
 import resource
 import termios
 from pathlib import Path
+from plastilab.tui.launch import watch_runs
 
 
 def take_terminal() -> None:
@@ -40,7 +41,6 @@ def main(argv: list[str] | None = None) -> None:
     take_terminal()
     if args.memory_mb > 0:
         cap_memory(args.memory_mb)
-    from plastilab.tui.launch import watch_runs
 
     watch_runs(args.runs_dir, follow=args.follow)
 

@@ -81,8 +81,7 @@ def test_without_inputs_it_keeps_the_first_batch_as_its_state_set():
 
 
 def test_a_block_mdp_run_logs_the_policy_tags_of_its_dqn(tmp_path):
-    from test_block_mdp_population import numbers
-    from test_block_mdp_scenario import run_to_folder
+    from block_mdp_helpers import numbers, run_to_folder
 
     others_off = [f"instruments.{name}.every=0" for name in ("probe", "stats", "hessian", "covariance")]
     overrides = ["instruments.policy={every=100, n_examples=64}", "training.brownian=false", "training.total_steps=200", *others_off]

@@ -69,7 +69,7 @@ RESUMED: list = []  # the examples that resumed (the property's exact branch ran
 
 @pytest.fixture(scope="module")
 def stopped_run(tmp_path_factory):
-    from test_resume_hostile import stopped_run as make
+    from resume_helpers import stopped_run as make
 
     return make(tmp_path_factory.mktemp("fuzz-stopped"))
 
@@ -78,14 +78,14 @@ def stopped_run(tmp_path_factory):
 def uninterrupted(tmp_path_factory):
     from plastilab.core.scenario_file import load_scenario
     from plastilab.runtime import launcher
-    from test_resume_hostile import SMALL, TINY
+    from resume_helpers import SMALL, TINY
 
     return launcher.launch(load_scenario(TINY, list(SMALL)), tmp_path_factory.mktemp("fuzz-whole")).run_dir
 
 
 @pytest.fixture(scope="module")
 def pending_study(tmp_path_factory):
-    from test_studies_hostile import _stopped_study
+    from studies_helpers import stopped_study as _stopped_study
 
     return _stopped_study(tmp_path_factory.mktemp("fuzz-study"))
 

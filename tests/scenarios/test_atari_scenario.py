@@ -135,7 +135,7 @@ def test_a_short_cycle_through_two_games_switches_on_schedule_and_logs_returns_p
 @pytest.mark.timeout(600)
 def test_a_cycle_resumed_in_its_second_game_equals_uninterrupted(tmp_path):
     from resume_helpers import assert_same_run
-    from test_resume_runs import run_twice
+    from resume_helpers import run_twice
 
     overrides = [*CYCLING, "checkpoint_every=150", "instruments.hessian.every=0"]
     whole, resumed, saved = run_twice(tmp_path, "atari-tiny.toml", overrides, stop_step=190)

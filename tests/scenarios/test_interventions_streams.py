@@ -126,7 +126,7 @@ def test_a_tiny_grid_of_each_stream_logs_accuracy_per_task(tmp_path, targets):
 def test_a_stream_resumed_mid_task_equals_the_uninterrupted_run(tmp_path):
     """The checkpoint holds the online accuracy's window; the task's inputs are drawn again."""
     from resume_helpers import assert_same_run
-    from test_resume_runs import run_twice
+    from resume_helpers import run_twice
 
     overrides = [
         "checkpoint_every=30",

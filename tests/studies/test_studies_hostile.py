@@ -11,29 +11,15 @@ import signal
 import pytest
 
 from hostile_helpers import assert_one_line_error, run_cli
-from plastilab.studies.folder import LEDGER, STUDY_FILE, new_study_dir
-from plastilab.studies.ledger import Ledger
-from plastilab.studies.study_file import load_study
-from studies_helpers import latest_states, plastilab, running_status, start, study_dirs, tiny_study, wait_for
+from plastilab.studies.folder import LEDGER, STUDY_FILE
+from studies_helpers import latest_states, plastilab, running_status, start, stopped_study, study_dirs, tiny_study, wait_for
 
 pytestmark = pytest.mark.timeout(600)
 
 
-def _stopped_study(tmp_path, **kwargs):
-    """A study folder as a scheduler killed before any trial ran leaves it: every trial pending."""
-    path, settings = tiny_study(tmp_path, name="edited", seeds=2, axes="\"env.episode_length\" = [50, 60]", **kwargs)
-    study = load_study(path, settings)
-    study_dir = new_study_dir(study, tmp_path / "runs")
-    ledger = Ledger(study_dir)
-    for trial in study.trials:
-        ledger.record(trial.id, "pending", overrides=trial.overrides)
-    ledger.close()
-    return study_dir
-
-
 @pytest.mark.parametrize("record", ["recorded", "older folder"])
 def test_a_study_toml_edited_before_its_resume_is_refused_naming_the_key(capsys, tmp_path, record):
-    study_dir = _stopped_study(tmp_path)
+    study_dir = stopped_study(tmp_path)
     if record == "older folder":  # made before the record existed: the ledger's overrides still tell
         (study_dir / ".study.json").unlink()
     toml = study_dir / STUDY_FILE
@@ -49,7 +35,7 @@ def test_a_study_toml_edited_before_its_resume_is_refused_naming_the_key(capsys,
 
 @pytest.mark.parametrize("make", ["fifo", "folder", "not utf-8"])
 def test_a_hostile_ledger_never_hangs_or_tracebacks(capsys, tmp_path, make):
-    study_dir = _stopped_study(tmp_path)
+    study_dir = stopped_study(tmp_path)
     ledger = study_dir / LEDGER
     if make == "not utf-8":
         ledger.write_bytes(ledger.read_bytes() + b'{"trial": "t9\xff\xfe", "state": "x"}\n\xff\xfe\n')
@@ -133,7 +119,7 @@ def test_a_worker_killed_as_the_oom_killer_does_fails_its_trial_and_the_study_go
 
 
 def test_a_report_on_a_ledger_with_unreadable_lines_says_how_many_it_skipped(capsys, tmp_path):
-    study_dir = _stopped_study(tmp_path)
+    study_dir = stopped_study(tmp_path)
     ledger = study_dir / LEDGER
     ledger.write_bytes(ledger.read_bytes() + b'{"trial": "t001", "state": "finished"\n\xff\xfe not json\n')
     code, out, err = run_cli(capsys, "report", str(study_dir))

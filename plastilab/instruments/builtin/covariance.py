@@ -11,6 +11,8 @@ from pydantic import Field
 from plastilab.core.memory_estimate import FLOAT, Part
 from plastilab.core.schema import Strict
 from plastilab.instruments.base import Instrument, Order, Measurement, MeasureRequest
+import numpy as np
+from plastilab.core.events import Matrix
 
 
 class CovarianceConfig(Strict):
@@ -35,11 +37,9 @@ class CovarianceInstrument(Instrument):
 
     def measure(self, at: MeasureRequest) -> Measurement:
         # deferred: these pull in torch (numpy with them)
-        import numpy as np
 
-        from plastilab.core.events import Matrix
-        from plastilab.instruments.functional import spread
-        from plastilab.instruments.gradient_covariance import gradient_covariance
+        from plastilab.instruments.functional import spread  # deferred: pulls in torch
+        from plastilab.instruments.gradient_covariance import gradient_covariance  # deferred: pulls in torch
 
         at.require_loss("covariance")
         batch, index = spread(at.batch, self.config.n_examples)

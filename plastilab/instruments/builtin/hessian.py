@@ -18,6 +18,8 @@ from pydantic_core import PydanticCustomError
 from plastilab.core.memory_estimate import ACTIVATION_COPIES, FLOAT, Part
 from plastilab.core.schema import Strict
 from plastilab.instruments.base import Instrument, Order, Measurement, MeasureRequest
+import numpy as np
+from plastilab.core.events import Event, Histogram, Log, Matrix
 
 
 class HessianConfig(Strict):
@@ -66,11 +68,9 @@ class HessianInstrument(Instrument):
 
     def measure(self, at: MeasureRequest) -> Measurement:
         # deferred: these pull in torch (numpy with them)
-        import numpy as np
 
-        from plastilab.core.events import Event, Histogram, Log, Matrix
-        from plastilab.instruments.functional import spread
-        from plastilab.instruments.hessian_spectrum import HessianSpectrum
+        from plastilab.instruments.functional import spread  # deferred: pulls in torch
+        from plastilab.instruments.hessian_spectrum import HessianSpectrum  # deferred: pulls in torch
 
         cfg = self.config
         at.require_loss("hessian")

@@ -17,6 +17,8 @@ from pydantic import Field
 from plastilab.core.memory_estimate import ACTIVATION_COPIES, FLOAT, PARAM_COPIES, Part
 from plastilab.core.schema import Strict
 from plastilab.instruments.base import Instrument, Order, Measurement, MeasureRequest, SuiteInputs
+import numpy as np
+from plastilab.core.events import Curve, Matrix
 
 if TYPE_CHECKING:
     import torch
@@ -111,9 +113,7 @@ class ProbeInstrument(Instrument):
             self.probe._inputs, self.probe._targets, self.probe._scales = state["task"]
 
     def _probe(self, step: int, series: str, model: nn.Module) -> Measurement:
-        import numpy as np  # deferred: numpy (and the events) stay out of `plastilab validate`
 
-        from plastilab.core.events import Curve, Matrix  # deferred: imports numpy
 
         result = self.probe.measure(model)
         x = np.arange(1, len(result.curve) + 1, dtype=np.float64)

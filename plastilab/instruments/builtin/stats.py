@@ -108,9 +108,9 @@ class StatsInstrument(Instrument):
     def _measure(self, at: MeasureRequest) -> Measurement:
         # deferred: these pull in torch
         from plastilab.instruments import weight_stats
-        from plastilab.instruments.activations import record_activity
-        from plastilab.instruments.functional import loss_gradient, model_device, spread
-        from plastilab.instruments.unit_stats import unit_statistics
+        from plastilab.instruments.activations import record_activity  # deferred: pulls in torch
+        from plastilab.instruments.functional import loss_gradient, model_device, spread  # deferred: pulls in torch
+        from plastilab.instruments.unit_stats import unit_statistics  # deferred: pulls in torch
 
         cfg, model, batch = self.config, at.model, at.batch
         stats_inputs = self.inputs.stats_inputs

@@ -19,6 +19,7 @@ import copy
 import json
 from dataclasses import dataclass
 from typing import Any
+from plastilab.scenarios.block_mdp.schema import BlockMDPConfig
 
 
 # What a population may vary from agent to agent: a stacked population trains these side by side
@@ -99,7 +100,6 @@ def merge(configs: list[Any], name: str) -> tuple[dict[str, Any], list[Member]]:
     for index, varying in enumerate(agents):
         merged["agents"][f"a{index}"] = copy.deepcopy(by_agent[varying])
     # Names in the merged run, as the kind itself names them (its combinations and seeds).
-    from plastilab.scenarios.block_mdp.schema import BlockMDPConfig
 
     run = BlockMDPConfig.model_validate(merged)
     prefixes = {(reward, agent): prefix for reward, agent, prefix in run.combinations()}

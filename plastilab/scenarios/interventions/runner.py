@@ -203,7 +203,7 @@ def make_suite(config: InterventionsConfig, x: torch.Tensor, fresh_network):
     every combination of an architecture faces the same probe tasks."""
     if config.instruments is None:
         return None
-    from plastilab.instruments.suite import InstrumentSuite
+    from plastilab.instruments.suite import InstrumentSuite  # deferred: pulls in torch
 
     stats_inputs = x[: config.interventions.redo.n_examples]
     return InstrumentSuite(config.instruments, x, config.seed, stats_inputs=stats_inputs, probe_target_model=fresh_network)
