@@ -13,7 +13,7 @@ import pytest
 from hostile_helpers import assert_one_line_error, run_cli
 from plastilab.studies.folder import LEDGER, STUDY_FILE, new_study_dir
 from plastilab.studies.ledger import Ledger
-from plastilab.studies.study_file import load_study
+from plastilab.studies.study_file import load_study_plan
 from studies_helpers import latest_states, plastilab, running_status, start, study_dirs, tiny_study, wait_for
 
 pytestmark = pytest.mark.timeout(600)
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.timeout(600)
 def _stopped_study(tmp_path, **kwargs):
     """A study folder as a scheduler killed before any trial ran leaves it: every trial pending."""
     path, settings = tiny_study(tmp_path, name="edited", seeds=2, axes="\"env.episode_length\" = [50, 60]", **kwargs)
-    study = load_study(path, settings)
+    study = load_study_plan(path, settings)
     study_dir = new_study_dir(study, tmp_path / "runs")
     ledger = Ledger(study_dir)
     for trial in study.trials:

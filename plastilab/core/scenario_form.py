@@ -77,10 +77,10 @@ def read_entry(path: Path) -> ScenarioForm:
 
 def read_study_entry(path: Path) -> ScenarioForm:
     """A study file as the picker shows it: no form (a study is run as written), its layout."""
-    from plastilab.studies.study_file import load_study, show_value
+    from plastilab.studies.study_file import load_study_plan, show_value
 
     try:
-        study = load_study(path)
+        study = load_study_plan(path)
     except PlastilabError as exc:
         return ScenarioForm(path=path, name=shown(path.stem, 80), kind="study", error=str(exc))
     config = study.config

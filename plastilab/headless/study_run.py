@@ -21,7 +21,7 @@ from plastilab.studies.claim import study_claim
 from plastilab.studies.folder import LEDGER, STUDY_FILE, is_study_dir, new_study_dir
 from plastilab.studies.ledger import read_ledger
 from plastilab.studies.resume_check import check_resumable
-from plastilab.studies.study_file import load_study
+from plastilab.studies.study_file import load_study_plan
 
 if TYPE_CHECKING:
     from plastilab.studies.runner import StudyOutcome
@@ -111,9 +111,9 @@ def _study_and_folder(file: Path | None, *, resume: Path | None, overrides: list
             raise ScenarioError(f"--resume {resume}: not a study folder (no {STUDY_FILE} and trials.jsonl); pass runs/<study>/<stamp>-<id>")
         if overrides:
             raise ScenarioError("--set: a resumed study keeps the settings it started with; start a new study to change them")
-        return load_study(resume / STUDY_FILE), resume
+        return load_study_plan(resume / STUDY_FILE), resume
     assert file is not None
-    study = load_study(file, overrides)
+    study = load_study_plan(file, overrides)
     from plastilab.studies.study_file import check_study
 
     check_study(study)  # every trial's scenario, before a study folder exists

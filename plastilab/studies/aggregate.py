@@ -25,7 +25,7 @@ from plastilab.studies import folder
 from plastilab.studies.checkpoints import write_checkpoints
 from plastilab.studies.ledger import read_ledger
 from plastilab.studies.stats import CI_METHOD, CORRELATION_CI_METHOD, correlations, mean_ci
-from plastilab.studies.study_file import Study, load_study, show_value
+from plastilab.studies.study_file import StudyPlan, load_study_plan, show_value
 from plastilab.rundir import safe_files
 
 # The final values compared per axis value, when a trial logs them.
@@ -55,7 +55,7 @@ def numeric(value: Any) -> float:
     return math.nan
 
 
-def load_checkpoints(study_dir: Path, study: Study, ledger: dict[str, dict]) -> dict[str, dict]:
+def load_checkpoints(study_dir: Path, study: StudyPlan, ledger: dict[str, dict]) -> dict[str, dict]:
     """Each finished trial's checkpoint file, rebuilt from its run folder when missing."""
     found = {}
     for trial in study.trials:
@@ -73,7 +73,7 @@ def load_checkpoints(study_dir: Path, study: Study, ledger: dict[str, dict]) -> 
     return found
 
 
-def build_table(study: Study, checkpoints: dict[str, dict]) -> tuple[list[str], list[dict[str, Any]], str | None]:
+def build_table(study: StudyPlan, checkpoints: dict[str, dict]) -> tuple[list[str], list[dict[str, Any]], str | None]:
     axis_paths = [p for p in _axis_paths(study)]
     rows, tags, targets = [], set(), set()
     for trial in study.trials:
@@ -93,7 +93,7 @@ def build_table(study: Study, checkpoints: dict[str, dict]) -> tuple[list[str], 
     return columns, rows, target
 
 
-def _axis_paths(study: Study) -> list[str]:
+def _axis_paths(study: StudyPlan) -> list[str]:
     if study.config.trials is not None:
         paths: list[str] = []
         for t in study.config.trials:
@@ -102,7 +102,7 @@ def _axis_paths(study: Study) -> list[str]:
     return list(study.config.axes)
 
 
-def final_values(study: Study, checkpoints: dict[str, dict]) -> list[dict[str, Any]]:
+def final_values(study: StudyPlan, checkpoints: dict[str, dict]) -> list[dict[str, Any]]:
     """One entry per finished trial and series: its overrides and every tag's final value."""
     out = []
     for trial in study.trials:
@@ -143,7 +143,7 @@ def _num(value: Any) -> float:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
 
 
-def scaling_rows(study: Study, finals: list[dict[str, Any]], target: str | None) -> list[dict[str, Any]]:
+def scaling_rows(study: StudyPlan, finals: list[dict[str, Any]], target: str | None) -> list[dict[str, Any]]:
     x_path = study.config.analysis.x or (next(iter(study.config.axes), None))
     if x_path is None:
         return []
@@ -163,7 +163,7 @@ def scaling_rows(study: Study, finals: list[dict[str, Any]], target: str | None)
     return rows
 
 
-def axes_rows(study: Study, finals: list[dict[str, Any]], target: str | None) -> list[dict[str, Any]]:
+def axes_rows(study: StudyPlan, finals: list[dict[str, Any]], target: str | None) -> list[dict[str, Any]]:
     paths = _axis_paths(study) + ["seed"]
     headline = [t for t in (target, *HEADLINE_TAGS) if t]
     headline = list(dict.fromkeys(t for t in headline if any(e["final"].get(t) is not None for e in finals)))
@@ -221,7 +221,7 @@ def aggregate_study(study_dir: str | Path) -> dict[str, Any]:
 
 
 def _aggregate(study_dir: Path) -> dict[str, Any]:
-    study = load_study(study_dir / folder.STUDY_FILE)
+    study = load_study_plan(study_dir / folder.STUDY_FILE)
     ledger = read_ledger(study_dir / folder.LEDGER)
     checkpoints = load_checkpoints(study_dir, study, ledger)
     columns, rows, target = build_table(study, checkpoints)

@@ -42,10 +42,10 @@ def child_main(study_path: str, overrides: list[str], runs_root: str, conn, pare
         from plastilab.studies.aggregate import aggregate_study
         from plastilab.studies.folder import new_study_dir
         from plastilab.studies.runner import run_study
-        from plastilab.studies.study_file import check_study, load_study
+        from plastilab.studies.study_file import check_study, load_study_plan
 
         try:
-            study = load_study(study_path, overrides)
+            study = load_study_plan(study_path, overrides)
             check_study(study)
             study_dir = new_study_dir(study, runs_root)
         except PlastilabError as exc:

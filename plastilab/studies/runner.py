@@ -20,7 +20,7 @@ from plastilab.rundir import layout, safe_files
 from plastilab.studies.folder import CHECKPOINTS_DIR, TRIALS_DIR
 from plastilab.studies.ledger import DONE, Ledger
 from plastilab.studies.progress import StudyProgress, trial_step
-from plastilab.studies.study_file import Study, check_study, trial_source
+from plastilab.studies.study_file import StudyPlan, check_study, trial_source
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class StudyOutcome:
 WORKER_DIED = "its worker process died (killed by a signal, or out of memory?); the study went on without it"
 
 
-def trial_root(study_dir: Path, study: Study, trial_id: str) -> Path:
+def trial_root(study_dir: Path, study: StudyPlan, trial_id: str) -> Path:
     return study_dir / TRIALS_DIR / f"{study.name}.{trial_id}"
 
 
@@ -74,7 +74,7 @@ def resumable_run_dir(study_dir: Path, entry: dict) -> str | None:
     return str(run_dir) if why_not_resumable(run_dir) is None else None
 
 
-def reconcile(study: Study, study_dir: Path, ledger: Ledger, target: str) -> None:
+def reconcile(study: StudyPlan, study_dir: Path, ledger: Ledger, target: str) -> None:
     """Before resuming: a trial the ledger still calls running lost its scheduler; read its folder.
     An interrupted or abandoned trial whose folder has since finished (``plastilab run --resume``
     on the trial's folder, by hand) is finished: it is not run again."""
@@ -99,7 +99,7 @@ def reconcile(study: Study, study_dir: Path, ledger: Ledger, target: str) -> Non
 
 
 def run_study(
-    study: Study,
+    study: StudyPlan,
     study_dir: Path,
     *,
     executor_name: str = "local",

@@ -22,7 +22,7 @@ from plastilab.studies.aggregate import build_table, correlation_rows, final_val
 from plastilab.studies.checkpoints import extract
 from plastilab.studies.ledger import DONE, read_ledger
 from plastilab.studies.runner import newest_run_dir, trial_root
-from plastilab.studies.study_file import Study, load_study, resolve_trial, show_value
+from plastilab.studies.study_file import StudyPlan, load_study_plan, resolve_trial, show_value
 
 STATES = ("running", "pending", "finished", "failed", "interrupted", "abandoned")
 
@@ -75,7 +75,7 @@ class StudyReader:
 
     def __init__(self, study_dir: str | Path) -> None:
         self.study_dir = Path(study_dir)
-        self.study: Study = load_study(self.study_dir / folder.STUDY_FILE)  # the resolved copy
+        self.study: StudyPlan = load_study_plan(self.study_dir / folder.STUDY_FILE)  # the resolved copy
         self._totals: dict[str, int | None] = {}
         self._checkpoints: dict[str, dict] = {}
         self._aggregate_key: tuple | None = None

@@ -1,5 +1,5 @@
 """Study folders for the study view's tests, written by the code that writes real ones: the study
-file through ``load_study`` and ``new_study_dir``, the ledger through ``Ledger``, each trial's run
+file through ``load_study_plan`` and ``new_study_dir``, the ledger through ``Ledger``, each trial's run
 folder through ``RunFolderWriter`` and its checkpoint file through ``write_checkpoints``. Only the
 numbers are made up (a fixed random generator), so no training runs."""
 
@@ -16,7 +16,7 @@ from plastilab.rundir.writer import RunFolderWriter
 from plastilab.studies import folder
 from plastilab.studies.checkpoints import write_checkpoints
 from plastilab.studies.ledger import Ledger
-from plastilab.studies.study_file import load_study, resolve_trial
+from plastilab.studies.study_file import load_study_plan, resolve_trial
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "scenarios" / "block-mdp-tiny.toml"
@@ -54,7 +54,7 @@ class SyntheticStudy:
 
     def __init__(self, runs_root: Path, *, name: str = "synthetic", seeds: int = 3, analysis: str = "falsification", stamp: str | None = None) -> None:
         source = study_file(runs_root.parent, name, seeds, analysis)
-        self.study = load_study(source)
+        self.study = load_study_plan(source)
         self.dir = folder.new_study_dir(self.study, runs_root)
         if stamp is not None:  # a fixed folder name, for pictures of the screen
             fixed = self.dir.parent / stamp
