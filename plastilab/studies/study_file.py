@@ -15,10 +15,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from plastilab.core.scenario_toml import read_scenario_toml
 from plastilab.core.errors import ScenarioError
 from plastilab.core.scenario_file import Scenario, apply_override, describe_validation_error, validate_scenario
+from plastilab.core.scenario_toml import read_scenario_toml
 from plastilab.studies.schema import StudyConfig
+from plastilab.studies.study_checks import check_analysis, check_trial_count
 
 STUDY_KIND = "study"
 
@@ -82,8 +83,6 @@ def study_plan_from_dict(raw: dict[str, Any], path: Path, base_overrides: list[s
         config = StudyConfig.model_validate(raw)
     except ValidationError as exc:
         raise ScenarioError(describe_validation_error(exc, StudyConfig, str(path))) from None
-    from plastilab.studies.study_checks import check_analysis, check_trial_count
-
     check_trial_count(config, path)  # before a list of trials is built
     check_analysis(config, path)
     base = read_base(config.base, path)
