@@ -15,9 +15,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from plastilab.core.scenario_toml import read_scenario_toml
 from plastilab.core.errors import ScenarioError
 from plastilab.core.scenario_file import Scenario, apply_override, describe_validation_error, validate_scenario
-from plastilab.core.scenario_toml import read_scenario_toml
+from plastilab.core.value_text import show_value
 from plastilab.studies.schema import StudyConfig
 from plastilab.studies.study_checks import check_analysis, check_trial_count
 
@@ -167,10 +168,3 @@ def check_study(study: StudyPlan) -> list[Scenario]:
     """Validate every trial up front (schema only; no torch)."""
     return [resolve_trial(study, trial) for trial in study.trials]
 
-
-def show_value(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return "[" + ",".join(show_value(v) for v in value) + "]"
-    return repr(value) if not isinstance(value, float) else f"{value:g}"
