@@ -167,4 +167,3 @@ def resolve_trial(study: StudyPlan, trial: Trial) -> Scenario:
 def check_study(study: StudyPlan) -> list[Scenario]:
     """Validate every trial up front (schema only; no torch)."""
     return [resolve_trial(study, trial) for trial in study.trials]
-
