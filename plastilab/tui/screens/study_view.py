@@ -136,7 +136,8 @@ class StudyViewScreen(StudyAggregatePane, Screen):
 
     # -- drawing -----------------------------------------------------------------------------
     def show_snapshot(self, snapshot: StudySnapshot) -> None:
-        if not self.is_attached:
+        # A read that lands while the app closes finds the screen attached but its widgets gone.
+        if not self.is_attached or not self.query("#study-counts"):
             return
         self.snapshot = snapshot
         keys = (self.check_action("stop", ()), snapshot.analysis)
