@@ -16,7 +16,7 @@ from plastilab.rundir import safe_files
 from plastilab.studies import folder
 from plastilab.studies.aggregate import aggregate_study
 from plastilab.studies.analyses import analysis_for
-from plastilab.studies.analyses.report_text import fmt as _fmt, interval as _interval
+from plastilab.studies.analyses.report_text import fmt, interval
 from plastilab.studies.ledger import read_ledger_counted
 from plastilab.studies.scatter import choose, colour_axes, default_colour, scatter_groups
 
@@ -52,7 +52,7 @@ def print_study_report(study_dir: str | Path, refresh: bool = False, out=None, s
         print(f"\nFinal values per axis value (mean ± 95% half-width, {summary['interval']}):", file=out)
         for row in summary["axes"]:
             where = "all trials" if row["axis"] == "(all)" else f"{row['axis']}={row['value']}"
-            print(f"  {where:<34} {row['tag']:<26} n={row['n']:<3} {_interval(row['mean'], row['low'], row['high'])}", file=out)
+            print(f"  {where:<34} {row['tag']:<26} n={row['n']:<3} {interval(row['mean'], row['low'], row['high'])}", file=out)
     if summary.get("rl_aggregate"):
         _print_rl_aggregate(summary["rl_aggregate"], out)
     print(f"\nfiles: {', '.join(summary.get('files', []))} in {study_dir}", file=out)
@@ -63,14 +63,14 @@ def _print_rl_aggregate(rl: dict[str, Any], out) -> None:
     print(f"\n{rl['tag']} across {len(rl['games'])} games ({', '.join(rl['games'])}); {rl['interval']}:", file=out)
     print(f"  {'algorithm':<36} {'runs':>4}  {'IQM':<22} {'median':<22} {'mean':<22} {'optimality gap':<22}", file=out)
     for name, row in rl["algorithms"].items():
-        cells = [f"{_fmt(row[k]['value'])} [{_fmt(row[k]['low'])}, {_fmt(row[k]['high'])}]" for k in ("iqm", "median", "mean", "optimality_gap")]
+        cells = [f"{fmt(row[k]['value'])} [{fmt(row[k]['low'])}, {fmt(row[k]['high'])}]" for k in ("iqm", "median", "mean", "optimality_gap")]
         print(f"  {name:<36} {row['runs']:>4}  " + " ".join(f"{c:<22}" for c in cells), file=out)
     taus = rl["taus"]
     marks = list(range(0, len(taus), max(1, len(taus) // 5)))
-    print("  performance profile, fraction of runs above tau: " + ", ".join(f"tau={_fmt(taus[i], 2)}" for i in marks), file=out)
+    print("  performance profile, fraction of runs above tau: " + ", ".join(f"tau={fmt(taus[i], 2)}" for i in marks), file=out)
     for name, row in rl["algorithms"].items():
         profile = row["profile"]["value"]
-        print(f"  {name:<36} " + "  ".join(f"{_fmt(profile[i], 2):>5}" for i in marks), file=out)
+        print(f"  {name:<36} " + "  ".join(f"{fmt(profile[i], 2):>5}" for i in marks), file=out)
     dropped = {k: v for k, v in rl.get("dropped_runs", {}).items() if v}
     if dropped:
         print(f"  left out (a seed missing in some game): {dropped}", file=out)
@@ -137,7 +137,7 @@ def _scatter(study_dir: Path, summary: dict[str, Any], out, which: str | None = 
         for index, (label, (xs, ys)) in enumerate(groups.items()):
             plt.scatter(xs, ys, marker=MARKERS[index % len(MARKERS)], label=f"{colour_by}={label}"[:40])
         r = row.get("pearson")
-        plt.title(f"{summary['target']} vs {row['statistic']} (r = {_fmt(r, 2)}, n = {row['n']})")
+        plt.title(f"{summary['target']} vs {row['statistic']} (r = {fmt(r, 2)}, n = {row['n']})")
         plt.xlabel(row["statistic"])
         if not coloured:
             plt.clear_color()

@@ -16,12 +16,15 @@ CORRELATION_COLUMNS = ["statistic", "n", "pearson", "pearson_low", "pearson_high
 
 
 def live_correlations(inputs: AnalysisInputs) -> dict[str, Any]:
-    """Pooled and last-probe-step correlations, as the study view's scatter titles them."""
+    """Each statistic against plasticity loss, pooled over every probe step after step 0 and at
+    each trial's last probe step only (as the study view's fields name them)."""
     if not (inputs.target and inputs.rows):
         return {}
     n_boot = inputs.settings.bootstrap
     return {
         "correlations": correlation_rows(inputs.columns, inputs.rows, inputs.target, n_boot),
+        # Across agents at one time only: every statistic and plasticity both drift with training
+        # time, so the pooled r partly measures time; the last probe step alone does not.
         "correlations_last": correlation_rows(inputs.columns, last_probe_step_rows(inputs.rows), inputs.target, n_boot),
     }
 
@@ -32,12 +35,10 @@ class Falsification(StudyAnalysis):
     scatter_in_report = True
 
     def summarise(self, inputs: AnalysisInputs) -> AnalysisSummary:
-        if not (inputs.target and inputs.rows):
+        found = live_correlations(inputs)
+        if not found:
             return AnalysisSummary()
-        pooled = correlation_rows(inputs.columns, inputs.rows, inputs.target, inputs.settings.bootstrap)
-        # Across agents at one time only: every statistic and plasticity both drift with training
-        # time, so the pooled r partly measures time; the last probe step alone does not.
-        last = correlation_rows(inputs.columns, last_probe_step_rows(inputs.rows), inputs.target, inputs.settings.bootstrap)
+        pooled, last = found["correlations"], found["correlations_last"]
         return AnalysisSummary(
             # "correlations_last_checkpoint": summary.json's key for the last probe step, kept as written.
             entries={"correlations": pooled, "correlations_last_checkpoint": last, "correlation_interval": CORRELATION_CI_METHOD},
