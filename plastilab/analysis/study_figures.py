@@ -17,7 +17,6 @@ import numpy as np
 
 from plastilab.analysis.figure_style import counted, new_figure, page_width, series_styles
 from plastilab.analysis.studies import Study
-from plastilab.studies.analyses import analysis_for
 from plastilab.analysis.study_tables import (
     agent_count,
     probe_step_rows,
@@ -69,12 +68,11 @@ def falsification_grid(study: Study) -> Any | None:
 
 
 def width_axis(study: Study) -> str | None:
-    """The axis the study's analysis plots against (a scaling study's ``x``), else an axis that
-    sets a width (``hidden``/``width``) with several values."""
-    settings = study.study_file.get("analysis", {})
-    x = analysis_for(settings.get("kind")).figure_x(settings)
-    if x in study.axes:
-        return x
+    """The scaling study's ``x``, else an axis that sets a width (``hidden``/``width``) with several values."""
+    # Read from the study file as data: analysis/ sits below studies/ and does not ask its analyses.
+    analysis = study.study_file.get("analysis", {})
+    if analysis.get("kind") == "scaling" and analysis.get("x") in study.axes:
+        return analysis["x"]
     for axis in study.axes:
         leaf = axis.rsplit(".", 1)[-1]
         if ("hidden" in leaf or "width" in leaf) and study.trials[axis].astype(str).nunique() > 1:

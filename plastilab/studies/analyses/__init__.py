@@ -12,13 +12,12 @@ kinds without loading any analysis.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:
-    from plastilab.studies.analyses.base import StudyAnalysis
-
-# "module:NAME" of each analysis, or the analysis itself (one registered from outside the package).
-STUDY_ANALYSES: dict[str, "str | StudyAnalysis"] = {
+# "module:NAME" of each analysis (a ``base.StudyAnalysis``), or the analysis itself (one
+# registered from outside the package). Typed loosely: naming the class here would import it,
+# and through it the study file that asks this registry for the kinds.
+STUDY_ANALYSES: dict[str, Any] = {
     "falsification": "plastilab.studies.analyses.falsification:ANALYSIS",
     "scaling": "plastilab.studies.analyses.scaling:ANALYSIS",
     "axes": "plastilab.studies.analyses.axes:ANALYSIS",
@@ -30,12 +29,12 @@ def analysis_kinds() -> list[str]:
     return list(STUDY_ANALYSES)
 
 
-def register(analysis: "StudyAnalysis") -> None:
+def register(analysis: Any) -> None:
     """Add an analysis defined elsewhere (a plug-in, a test) under its own ``kind``."""
     STUDY_ANALYSES[analysis.kind] = analysis
 
 
-def analysis_for(kind: str | None) -> "StudyAnalysis":
+def analysis_for(kind: str | None) -> Any:
     """The analysis of that kind; the default one (per axis value only) for a kind this version
     does not know, e.g. a summary.json written by a newer one."""
     entry = STUDY_ANALYSES.get(kind or "", STUDY_ANALYSES[DEFAULT_KIND])

@@ -2,8 +2,9 @@
 
 Each analysis says what the study file must name for it (``check``), what it adds to the study's
 aggregate (``summarise``: summary.json entries and CSV files), what the study view computes live
-and charts (``live``, ``chart``), what ``plastilab report`` prints (``report_sections``) and
-which axis a figure plots against (``figure_x``). The faces draw; they never name a kind.
+and charts (``live``, ``chart``), what ``plastilab report`` prints (``report_sections``). The
+faces draw; they never name a kind. (The library's figures, ``analysis/study_figures.py``, sit a
+layer below and read the study file's ``[analysis]`` table as data instead.)
 Face-free: no textual, rich or matplotlib here.
 """
 
@@ -87,7 +88,3 @@ class StudyAnalysis:
 
     def report_sections(self, summary: dict[str, Any]) -> list[ReportSection]:
         return []
-
-    def figure_x(self, settings: dict[str, Any]) -> str | None:
-        """The axis this analysis plots against (the study file's ``[analysis]`` as plain data)."""
-        return None

@@ -43,8 +43,5 @@ class Scaling(StudyAnalysis):
                          f"{interval(p['final_loss_mean'], p['final_loss_low'], p['final_loss_high']):<20} ({p.get('final_loss_tag')})")
         return [ReportSection(f"Scaling against {scaling.get('x')} (mean ± 95% half-width, {summary['interval']}):", lines)]
 
-    def figure_x(self, settings: dict[str, Any]) -> str | None:
-        return settings.get("x")
-
 
 ANALYSIS = Scaling()
