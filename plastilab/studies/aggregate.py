@@ -139,7 +139,7 @@ def write_csv(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> Non
 
 
 def write_parquet(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> bool:
-    try:
+    try:  # deferred: pyarrow is an optional extra, and slow to import
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
