@@ -139,9 +139,9 @@ def write_csv(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> Non
 
 
 def write_parquet(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> bool:
-    try:  # deferred: pyarrow is an optional extra, and slow to import
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+    try:
+        import pyarrow as pa  # deferred: pyarrow is an optional extra, and slow to import
+        import pyarrow.parquet as pq  # deferred: as above
     except ImportError:
         return False
     table = pa.table({c: [r.get(c) for r in rows] for c in columns})
