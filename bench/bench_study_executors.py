@@ -25,7 +25,7 @@ from pathlib import Path
 from plastilab.studies.executors import default_workers
 from plastilab.studies.folder import new_study_dir
 from plastilab.studies.runner import run_study
-from plastilab.studies.study_file import load_study, trial_source
+from plastilab.studies.study_file import load_study_plan, trial_source
 from plastilab.studies.trial import run_trial
 
 TINY = Path(__file__).resolve().parents[1] / "scenarios" / "block-mdp-tiny.toml"
@@ -36,7 +36,7 @@ def make_study(root: Path, steps: int):
     path.write_text(f'kind = "study"\nname = "bench"\nbase = "{TINY}"\nseeds = 4\n[analysis]\nkind = "falsification"\n')
     settings = [f"training.total_steps={steps}", f"instruments.probe.every={steps // 2}", f"instruments.stats.every={steps // 2}",
                 "instruments.hessian.every=0", "instruments.covariance.every=0", "training.brownian=false"]
-    return load_study(path, settings)
+    return load_study_plan(path, settings)
 
 
 def sequential(study, root: Path) -> float:

@@ -29,7 +29,7 @@ from plastilab.rundir.state import write_end, write_running
 from plastilab.studies import folder
 from plastilab.studies.ledger import Ledger
 from plastilab.studies.snapshot import StudyReader
-from plastilab.studies.study_file import load_study
+from plastilab.studies.study_file import load_study_plan
 
 REPO = Path(__file__).resolve().parents[1]
 STATISTICS = [f"stat/{name}" for name in ("weight_norm", "distance", "grad_norm", "dead", "dormant", "effective_rank", "stable_rank", "hessian_top")]
@@ -43,7 +43,7 @@ def build(root: Path, n_seeds: int = 64, n_running: int = 8, n_pending: int = 8)
         '[axes]\n"agents.mlp.optimizer" = ["adam", "rmsprop"]\n[analysis]\nkind = "falsification"\ncolor_by = "agents.mlp.optimizer"\n',
         encoding="utf-8",
     )
-    study = load_study(source)
+    study = load_study_plan(source)
     study_dir = folder.new_study_dir(study, root / "runs")
     ledger = Ledger(study_dir)
     rng = np.random.default_rng(0)

@@ -76,13 +76,13 @@ def validate(
     from plastilab.runtime.preflight import check_memory
     from plastilab.core.scenario_file import load_scenario
 
-    from plastilab.studies.study_file import check_study, is_study_file, load_study
+    from plastilab.studies.study_file import check_study, is_study_file, load_study_plan
 
     bad = 0
     for path in files:
         if is_study_file(path):  # a study: its base and every trial's resolved scenario
             try:
-                study = load_study(path)
+                study = load_study_plan(path)
                 scenarios = check_study(study)
                 for scenario in scenarios:
                     if not no_memory_check and scenario.config.device in ("auto", "cpu"):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from plastilab.studies.folder import new_study_dir
 from plastilab.studies.ledger import Ledger
-from plastilab.studies.study_file import load_study
+from plastilab.studies.study_file import load_study_plan
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "scenarios" / "block-mdp-tiny.toml"
@@ -141,7 +141,7 @@ def assert_truthful_states(study_dir: Path, name: str) -> dict[str, str]:
 def stopped_study(tmp_path, **kwargs):
     """A study folder as a scheduler killed before any trial ran leaves it: every trial pending."""
     path, settings = tiny_study(tmp_path, name="edited", seeds=2, axes="\"env.episode_length\" = [50, 60]", **kwargs)
-    study = load_study(path, settings)
+    study = load_study_plan(path, settings)
     study_dir = new_study_dir(study, tmp_path / "runs")
     ledger = Ledger(study_dir)
     for trial in study.trials:

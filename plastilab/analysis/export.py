@@ -6,6 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from plastilab.analysis.errors import AnalysisError, require
+from plastilab.analysis.export_tables import export_run_table, export_study_table
+from plastilab.analysis.export_tensorboard import export_run_tensorboard, export_study_tensorboard
 from plastilab.analysis.runs import load_run
 from plastilab.analysis.studies import is_study_dir, load_study
 from plastilab.core.safe_text import shown
@@ -54,9 +56,5 @@ def _export(source: Path, what: str, to: str, out: Path, warn: Callable[[str], N
         found = "no trial in its ledger" if what == "study" else "no readable line in its metrics.jsonl"
         warn(f"{shown(source)}: {found}; what is written is empty")
     if to == "tensorboard":
-        from plastilab.analysis.export_tensorboard import export_run_tensorboard, export_study_tensorboard
-
         return export_study_tensorboard(loaded, out) if what == "study" else export_run_tensorboard(loaded, out)
-    from plastilab.analysis.export_tables import export_run_table, export_study_table
-
     return export_study_table(loaded, out, to) if what == "study" else export_run_table(loaded, out, to)

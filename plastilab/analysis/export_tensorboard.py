@@ -35,7 +35,7 @@ def export_run_tensorboard(run: Run, out: Path, axes: dict[str, Any] | None = No
     ``axes`` (a study's trial) become the hparams; without it the resolved scenario's settings do.
     """
     require("tensorboard", "tensorboard", "export --to tensorboard")
-    from torch.utils.tensorboard import SummaryWriter
+    from torch.utils.tensorboard import SummaryWriter  # deferred: torch, only for --to tensorboard
 
     scenario_text = _scenario_text(run)
     arrays = run.arrays()

@@ -2,7 +2,7 @@
 (the paper's Fig. 3), the width-scaling curve (§5.1) and the comparison of each axis's values.
 
 They read the study's own aggregate files where it wrote them (``table.csv``: every agent at
-every checkpoint; ``correlations.csv``: r with its bootstrap interval; ``scaling.csv``,
+every probe step; ``correlations.csv``: r with its bootstrap interval; ``scaling.csv``,
 ``axes.csv``: mean ± 95% t interval), so a figure shows the numbers ``plastilab report`` prints;
 a study without them (an older or unfinished one) is drawn from its trials' run folders, with the
 interval computed here and named in the title. Every title says how many agents it draws.
@@ -19,7 +19,7 @@ from plastilab.analysis.figure_style import counted, new_figure, page_width, ser
 from plastilab.analysis.studies import Study
 from plastilab.analysis.study_tables import (
     agent_count,
-    checkpoint_rows,
+    probe_step_rows,
     colour_axis,
     scaling_table,
     statistics_of,
@@ -32,10 +32,10 @@ TASK_OUTCOMES = ("task/final_loss", "train/loss", "td/loss", "episode/return", "
 
 
 def falsification_grid(study: Study) -> Any | None:
-    """Each statistic against plasticity loss at every checkpoint (after step 0) of every agent,
+    """Each statistic against plasticity loss at every probe step (after step 0) of every agent,
     coloured by the study's ``color_by`` axis; r and its 95% interval over each panel."""
     target = study_target(study)
-    rows = checkpoint_rows(study, target)
+    rows = probe_step_rows(study, target)
     if rows is None or rows.empty:
         return None
     stats, method = statistics_of(study, rows, target)
@@ -57,10 +57,10 @@ def falsification_grid(study: Study) -> Any | None:
         ax.set_ylabel(target)
     if axis is not None:
         fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=min(len(groups), 6), title=f"colour: {axis}")
-    n_checkpoints = rows["step"].nunique()
+    n_probe_steps = rows["step"].nunique()
     fig.suptitle(
         f"Falsification: each statistic against {target}, {counted(agent_count(rows), 'agent')} "
-        f"({counted(rows['trial'].nunique(), 'trial')}) × {counted(n_checkpoints, 'checkpoint')} after step 0\n"
+        f"({counted(rows['trial'].nunique(), 'trial')}) × {counted(n_probe_steps, 'checkpoint')} after step 0\n"
         f"r: Pearson, with its {method}",
         fontsize=8,
     )
@@ -69,6 +69,7 @@ def falsification_grid(study: Study) -> Any | None:
 
 def width_axis(study: Study) -> str | None:
     """The scaling study's ``x``, else an axis that sets a width (``hidden``/``width``) with several values."""
+    # Read from the study file as data: analysis/ sits below studies/ and does not ask its analyses.
     analysis = study.study_file.get("analysis", {})
     if analysis.get("kind") == "scaling" and analysis.get("x") in study.axes:
         return analysis["x"]
@@ -89,14 +90,14 @@ def _width_of(value: Any) -> float:
 
 
 def scaling_curve(study: Study) -> Any | None:
-    """Plasticity loss (last checkpoint) and the task's own final loss against width, mean ± 95% t
+    """Plasticity loss (last probe step) and the task's own final loss against width, mean ± 95% t
     interval over each width's agents (``scaling.csv``), each agent a grey dot."""
     axis = width_axis(study)
     target = study_target(study)
     table = scaling_table(study, axis, target) if axis is not None else None
     if table is None or table.empty:
         return None
-    rows = checkpoint_rows(study, target, after_start=False)
+    rows = probe_step_rows(study, target, after_start=False)
     widths = study.trials.set_index("trial")[axis].map(_width_of)
     panels = [("plasticity", f"{target} (last checkpoint)")]
     tag = next((t for t in table["final_loss_tag"] if isinstance(t, str)), None) if "final_loss_tag" in table.columns else None

@@ -1,4 +1,4 @@
-"""The rows and numbers a study's figures draw: its agents at their checkpoints, its statistics with
+"""The rows and numbers a study's figures draw: its agents at their probe steps, its statistics with
 r and an interval, its scaling points, the axis that colours its points.
 
 Each comes from the study's aggregate files when it wrote them (the numbers ``plastilab report``
@@ -32,8 +32,8 @@ def study_target(study: Study) -> str:
     return target or study.study_file.get("analysis", {}).get("target") or PLASTICITY_LOSS
 
 
-def checkpoint_rows(study: Study, target: str, after_start: bool = True) -> Any | None:
-    """One row per agent (trial, series) and checkpoint where ``target`` is finite: the axes (as
+def probe_step_rows(study: Study, target: str, after_start: bool = True) -> Any | None:
+    """One row per agent (trial, series) and probe step where ``target`` is finite: the axes (as
     text), the step and every tag logged there. Step 0, the probe's own baseline (zero by
     definition), is left out unless ``after_start`` is False, as the study's r leaves it out."""
     rows = study.tables.get("table")
@@ -111,7 +111,7 @@ def scaling_table(study: Study, axis: str, target: str) -> Any | None:
     table = study.tables.get("scaling")
     if table is not None and not table.empty and "x" in table.columns:
         return table
-    rows = checkpoint_rows(study, target, after_start=False)
+    rows = probe_step_rows(study, target, after_start=False)
     if rows is None or rows.empty:
         return None
     pd = require("pandas", "analysis", "a study's scaling table")  # deferred: pandas is an optional extra

@@ -1,32 +1,24 @@
 """``plastilab report STUDY_DIR``: the study's counts and aggregate tables as plain text, and a
-terminal scatter of plasticity against the statistic that tracks it best."""
+terminal scatter of plasticity against the statistic that tracks it best. The analysis's own
+sections come from the study's analysis (``studies.analyses``); this face only prints them."""
 
 from __future__ import annotations
 
 import csv
 import io
-import math
 import sys
 from pathlib import Path
 from typing import Any
 
-from plastilab.studies import folder
+from plastilab.core.errors import ScenarioError
 from plastilab.core.safe_text import shown as shown_path
 from plastilab.rundir import safe_files
-
-
-def _fmt(value: Any, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.{digits}g}"
-    return str(value)
-
-
-def _interval(mean: Any, low: Any, high: Any) -> str:
-    if low is None or high is None:
-        return _fmt(mean)
-    return f"{_fmt(mean)} ± {_fmt((high - low) / 2, 2)}"
+from plastilab.studies import folder
+from plastilab.studies.aggregate import aggregate_study
+from plastilab.studies.analyses import analysis_for
+from plastilab.studies.analyses.report_text import fmt, interval
+from plastilab.studies.ledger import read_ledger_counted
+from plastilab.studies.scatter import choose, colour_axes, default_colour, scatter_groups
 
 
 def print_study_report(study_dir: str | Path, refresh: bool = False, out=None, scatter: str | None = None, colour_by: str | None = None) -> None:
@@ -35,12 +27,8 @@ def print_study_report(study_dir: str | Path, refresh: bool = False, out=None, s
     out = out or sys.stdout
     study_dir = Path(study_dir)
     if refresh:  # report on a running or resumed study: rebuild from what is on disk now
-        from plastilab.studies.aggregate import aggregate_study
-
         aggregate_study(study_dir)
     check_scatter_options(study_dir, scatter, colour_by)  # before any output: one line, exit 2
-    from plastilab.studies.ledger import read_ledger_counted
-
     skipped = read_ledger_counted(study_dir / folder.LEDGER)[1]
     if skipped:  # a damaged ledger: the counts below leave those lines out, and say so
         print(f"{shown_path(study_dir / folder.LEDGER)}: {skipped} unreadable line{'s' if skipped != 1 else ''} skipped; "
@@ -52,37 +40,22 @@ def print_study_report(study_dir: str | Path, refresh: bool = False, out=None, s
     counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.get("counts", {}).items()))
     print(f"study {summary['study']} ({summary['analysis']}): {summary['trials']} trials: {counts}; "
           f"{summary['rows']} trial-checkpoints; plasticity tag {summary.get('target') or '-'}", file=out)
-    if summary.get("correlations"):
-        print(f"\nEach statistic against {summary['target']} at the probe's checkpoints "
-              f"(r with {summary.get('correlation_interval')}), sorted by |Pearson r|:", file=out)
-        _correlation_table(summary["correlations"], out)
-        if summary.get("correlations_last_checkpoint"):
-            print("\nThe same across trials at their last checkpoint only (no training-time trend in it):", file=out)
-            _correlation_table(summary["correlations_last_checkpoint"], out)
+    analysis = analysis_for(summary.get("analysis"))
+    sections = analysis.report_sections(summary)
+    for section in sections:
+        print(f"\n{section.heading}", file=out)
+        for line in section.lines:
+            print(line, file=out)
+    if sections and analysis.scatter_in_report and summary.get("correlations"):
         _scatter(study_dir, summary, out, scatter, colour_by)
-    scaling = summary.get("scaling")
-    if scaling and scaling.get("points"):
-        print(f"\nScaling against {scaling.get('x')} (mean ± 95% half-width, {summary['interval']}):", file=out)
-        print(f"  {'x':>8} {'n':>3}  {'plasticity loss':<20} {'final loss':<20}", file=out)
-        for p in scaling["points"]:
-            print(f"  {_fmt(p['x']):>8} {p['n']:>3}  {_interval(p['plasticity_mean'], p['plasticity_low'], p['plasticity_high']):<20} "
-                  f"{_interval(p['final_loss_mean'], p['final_loss_low'], p['final_loss_high']):<20} ({p.get('final_loss_tag')})", file=out)
     if summary.get("axes"):
         print(f"\nFinal values per axis value (mean ± 95% half-width, {summary['interval']}):", file=out)
         for row in summary["axes"]:
             where = "all trials" if row["axis"] == "(all)" else f"{row['axis']}={row['value']}"
-            print(f"  {where:<34} {row['tag']:<26} n={row['n']:<3} {_interval(row['mean'], row['low'], row['high'])}", file=out)
+            print(f"  {where:<34} {row['tag']:<26} n={row['n']:<3} {interval(row['mean'], row['low'], row['high'])}", file=out)
     if summary.get("rl_aggregate"):
         _print_rl_aggregate(summary["rl_aggregate"], out)
     print(f"\nfiles: {', '.join(summary.get('files', []))} in {study_dir}", file=out)
-
-
-def _correlation_table(rows: list[dict[str, Any]], out) -> None:
-    print(f"  {'statistic':<34} {'n':>5}  {'Pearson r [95% CI]':<24} {'Spearman r [95% CI]':<24}", file=out)
-    for row in rows:
-        p = f"{_fmt(row['pearson'], 2)} [{_fmt(row['pearson_low'], 2)}, {_fmt(row['pearson_high'], 2)}]"
-        s = f"{_fmt(row['spearman'], 2)} [{_fmt(row['spearman_low'], 2)}, {_fmt(row['spearman_high'], 2)}]"
-        print(f"  {row['statistic']:<34} {row['n']:>5}  {p:<24} {s:<24}", file=out)
 
 
 def _print_rl_aggregate(rl: dict[str, Any], out) -> None:
@@ -90,14 +63,14 @@ def _print_rl_aggregate(rl: dict[str, Any], out) -> None:
     print(f"\n{rl['tag']} across {len(rl['games'])} games ({', '.join(rl['games'])}); {rl['interval']}:", file=out)
     print(f"  {'algorithm':<36} {'runs':>4}  {'IQM':<22} {'median':<22} {'mean':<22} {'optimality gap':<22}", file=out)
     for name, row in rl["algorithms"].items():
-        cells = [f"{_fmt(row[k]['value'])} [{_fmt(row[k]['low'])}, {_fmt(row[k]['high'])}]" for k in ("iqm", "median", "mean", "optimality_gap")]
+        cells = [f"{fmt(row[k]['value'])} [{fmt(row[k]['low'])}, {fmt(row[k]['high'])}]" for k in ("iqm", "median", "mean", "optimality_gap")]
         print(f"  {name:<36} {row['runs']:>4}  " + " ".join(f"{c:<22}" for c in cells), file=out)
     taus = rl["taus"]
     marks = list(range(0, len(taus), max(1, len(taus) // 5)))
-    print("  performance profile, fraction of runs above tau: " + ", ".join(f"tau={_fmt(taus[i], 2)}" for i in marks), file=out)
+    print("  performance profile, fraction of runs above tau: " + ", ".join(f"tau={fmt(taus[i], 2)}" for i in marks), file=out)
     for name, row in rl["algorithms"].items():
         profile = row["profile"]["value"]
-        print(f"  {name:<36} " + "  ".join(f"{_fmt(profile[i], 2):>5}" for i in marks), file=out)
+        print(f"  {name:<36} " + "  ".join(f"{fmt(profile[i], 2):>5}" for i in marks), file=out)
     dropped = {k: v for k, v in rl.get("dropped_runs", {}).items() if v}
     if dropped:
         print(f"  left out (a seed missing in some game): {dropped}", file=out)
@@ -109,8 +82,6 @@ MARKERS = ("•", "x", "+", "o", "*", "#", "@", "%")
 def scatter_choices(study_dir: Path) -> tuple[list[str], list[str]]:
     """(the statistics with a correlation, the axes that may colour a scatter), from the
     aggregate files; both empty before any trial finished."""
-    from plastilab.studies.scatter import colour_axes
-
     summary = safe_files.read_json(Path(study_dir) / folder.SUMMARY)
     table = safe_files.read_text(Path(study_dir) / folder.TABLE_CSV)
     if not isinstance(summary, dict) or table is None:
@@ -124,9 +95,6 @@ def scatter_choices(study_dir: Path) -> tuple[list[str], list[str]]:
 def check_scatter_options(study_dir: Path, scatter: str | None, colour_by: str | None) -> None:
     """One line naming the valid statistics or axes when ``--scatter`` or ``--colour-by`` names
     something the study does not have."""
-    from plastilab.core.errors import ScenarioError
-    from plastilab.studies.scatter import choose
-
     if scatter is None and colour_by is None:
         return
     statistics, axes = scatter_choices(study_dir)
@@ -142,8 +110,6 @@ def _scatter(study_dir: Path, summary: dict[str, Any], out, which: str | None = 
     """Each chosen statistic against plasticity (the points its r is computed on), one colour and
     marker per value of the colouring axis. Without ``which``: the best-tracking statistic, on a
     terminal only."""
-    from plastilab.studies.scatter import default_colour, scatter_groups
-
     correlations = [r for r in summary["correlations"] if r.get("pearson") is not None]
     if which is None:
         if not (hasattr(out, "isatty") and out.isatty()):
@@ -155,7 +121,7 @@ def _scatter(study_dir: Path, summary: dict[str, Any], out, which: str | None = 
         chosen = [r for r in summary["correlations"] if r["statistic"] == which]
     if not chosen:
         return
-    import plotext as plt
+    import plotext as plt  # deferred: the terminal plotting library, only when a scatter is drawn
 
     reader = csv.DictReader(io.StringIO(safe_files.read_text(study_dir / folder.TABLE_CSV) or "", newline=""))
     rows = list(reader)
@@ -171,7 +137,7 @@ def _scatter(study_dir: Path, summary: dict[str, Any], out, which: str | None = 
         for index, (label, (xs, ys)) in enumerate(groups.items()):
             plt.scatter(xs, ys, marker=MARKERS[index % len(MARKERS)], label=f"{colour_by}={label}"[:40])
         r = row.get("pearson")
-        plt.title(f"{summary['target']} vs {row['statistic']} (r = {_fmt(r, 2)}, n = {row['n']})")
+        plt.title(f"{summary['target']} vs {row['statistic']} (r = {fmt(r, 2)}, n = {row['n']})")
         plt.xlabel(row["statistic"])
         if not coloured:
             plt.clear_color()

@@ -9,22 +9,24 @@ every running trial is asked to stop and ends ``interrupted``; a second signal k
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from plastilab.core.errors import ScenarioError
+from plastilab.headless.study_report import print_study_report
 from plastilab.runtime.signals import StopSignal, exit_code_of, stop_signals
+from plastilab.studies.aggregate import aggregate_study
 from plastilab.studies.claim import study_claim
 from plastilab.studies.folder import LEDGER, STUDY_FILE, is_study_dir, new_study_dir
 from plastilab.studies.ledger import read_ledger
+from plastilab.studies.populations import check_population_flags
+from plastilab.studies.ray_address import check_reachable
 from plastilab.studies.resume_check import check_resumable
-from plastilab.studies.study_file import load_study
-
-if TYPE_CHECKING:
-    from plastilab.studies.runner import StudyOutcome
+from plastilab.studies.runner import StudyOutcome, run_study
+from plastilab.studies.study_file import check_study, load_study_plan
 
 EXIT_INTERRUPTED = 130
 
@@ -35,13 +37,9 @@ def check_executor(executor: str, address: str | None) -> None:
     if address and executor != "ray":
         raise ScenarioError("--address: only for --executor ray; drop it or add --executor ray")
     if executor == "ray":
-        import importlib.util
-
         if importlib.util.find_spec("ray") is None:
             raise ScenarioError("--executor ray: Ray is not installed; pip install 'plastilab[ray]'")
         if address:
-            from plastilab.studies.ray_address import check_reachable
-
             check_reachable(address)  # bounded, before any study folder exists
 
 
@@ -58,9 +56,6 @@ def run_study_command(
     population_size: int | None = None,
     gpus_per_trial: float | None = None,
 ) -> int:
-    from plastilab.studies.populations import check_population_flags
-    from plastilab.studies.runner import run_study
-
     with stop_signals() as received, _like_ctrl_c(received):
         check_executor(executor, address)  # before any folder exists
         check_population_flags(population_size, gpus_per_trial, executor)
@@ -111,11 +106,9 @@ def _study_and_folder(file: Path | None, *, resume: Path | None, overrides: list
             raise ScenarioError(f"--resume {resume}: not a study folder (no {STUDY_FILE} and trials.jsonl); pass runs/<study>/<stamp>-<id>")
         if overrides:
             raise ScenarioError("--set: a resumed study keeps the settings it started with; start a new study to change them")
-        return load_study(resume / STUDY_FILE), resume
+        return load_study_plan(resume / STUDY_FILE), resume
     assert file is not None
-    study = load_study(file, overrides)
-    from plastilab.studies.study_file import check_study
-
+    study = load_study_plan(file, overrides)
     check_study(study)  # every trial's scenario, before a study folder exists
     return study, new_study_dir(study, out)
 
@@ -123,14 +116,10 @@ def _study_and_folder(file: Path | None, *, resume: Path | None, overrides: list
 def _report_outcome(outcome: StudyOutcome, study_dir: Path, quiet: bool) -> int:
     """Aggregate what finished, print the report (or the folder, quietly) and the exit code."""
     if outcome.counts.get("finished"):
-        from plastilab.studies.aggregate import aggregate_study
-
         aggregate_study(study_dir)
     if quiet:
         print(study_dir)
     else:
-        from plastilab.headless.study_report import print_study_report
-
         print_study_report(study_dir)
     counts = ", ".join(f"{n} {state}" for state, n in sorted(outcome.counts.items()))
     print(f"plastilab: study {study_dir}: {counts}", file=sys.stderr)

@@ -1,9 +1,10 @@
-"""A study's aggregate files, from its ledger and its trials' checkpoint files.
+"""A study's aggregate files, from its ledger and its trials' probe-step files.
 
 * table.csv (and table.parquet where pyarrow is installed): one row per trial, series and
-  checkpoint: the trial's axis values and seed, the step, and every statistic logged there.
-* correlations.csv (falsification): each statistic against the plasticity tag across all rows.
-* scaling.csv (scaling): plasticity at the last checkpoint and final task loss per x, over seeds.
+  probe step: the trial's axis values and seed, the step, and every statistic logged there.
+* the analysis's own files (``studies.analyses``), e.g. correlations.csv (falsification: each
+  statistic against the plasticity tag across all rows) or scaling.csv (scaling: plasticity at
+  the last probe step and final task loss per x, over seeds).
 * axes.csv (every study): per axis value, mean ± CI of each headline tag's final value.
 * summary.json: the counts and all of the above.
 """
@@ -21,13 +22,15 @@ import numpy as np
 
 from plastilab.analysis.rl_aggregate import study_summary
 from plastilab.core.errors import ScenarioError
-from plastilab.core.statistics import BOOTSTRAP_CORRELATION_LABEL, MEAN_INTERVAL_LABEL, correlations, mean_interval
+from plastilab.core.statistics import MEAN_INTERVAL_LABEL, correlations, mean_interval
 from plastilab.core.value_text import show_value
-from plastilab.studies import folder
-from plastilab.studies.checkpoints import write_checkpoints
-from plastilab.studies.ledger import read_ledger
-from plastilab.studies.study_file import Study, load_study
 from plastilab.rundir import safe_files
+from plastilab.studies import folder
+from plastilab.studies.analyses import analysis_for
+from plastilab.studies.analyses.base import AnalysisInputs
+from plastilab.studies.ledger import read_ledger
+from plastilab.studies.probe_table import axis_paths, build_table, load_probe_steps
+from plastilab.studies.study_file import StudyPlan, load_study_plan
 
 # The final values compared per axis value, when a trial logs them.
 HEADLINE_TAGS = (
@@ -56,70 +59,6 @@ def numeric(value: Any) -> float:
     return math.nan
 
 
-def load_checkpoints(study_dir: Path, study: Study, ledger: dict[str, dict]) -> dict[str, dict]:
-    """Each finished trial's checkpoint file, rebuilt from its run folder when missing."""
-    found = {}
-    for trial in study.trials:
-        entry = ledger.get(trial.id, {})
-        if entry.get("state") != "finished":
-            continue
-        path = study_dir / folder.CHECKPOINTS_DIR / f"{trial.id}.json"
-        saved = safe_files.read_json(path)
-        if saved is not None:
-            found[trial.id] = saved
-        else:
-            run_dir = safe_files.inside(study_dir, entry.get("run_dir"))  # never a ledger path outside the study
-            if run_dir is not None:
-                found[trial.id] = write_checkpoints(path, trial.id, run_dir, study.config.analysis.target)
-    return found
-
-
-def build_table(study: Study, checkpoints: dict[str, dict]) -> tuple[list[str], list[dict[str, Any]], str | None]:
-    axis_paths = [p for p in _axis_paths(study)]
-    rows, tags, targets = [], set(), set()
-    for trial in study.trials:
-        data = checkpoints.get(trial.id)
-        if data is None:
-            continue
-        if data.get("target"):
-            targets.add(data["target"])
-        axes = {p: show_value(trial.overrides[p]) for p in axis_paths if p in trial.overrides}
-        for series, per_series in data.get("series", {}).items():
-            for checkpoint in per_series.get("checkpoints", []):
-                values = checkpoint["values"]
-                tags.update(values)
-                rows.append({"trial": trial.id, "series": series, "seed": trial.overrides.get("seed"), **axes, "step": checkpoint["step"], **values})
-    target = study.config.analysis.target if study.config.analysis.target in targets else (sorted(targets)[0] if targets else None)
-    columns = ["trial", "series", "seed", *axis_paths, "step", *sorted(tags)]
-    return columns, rows, target
-
-
-def _axis_paths(study: Study) -> list[str]:
-    if study.config.trials is not None:
-        paths: list[str] = []
-        for t in study.config.trials:
-            paths.extend(p for p in t if p not in paths)
-        return paths
-    return list(study.config.axes)
-
-
-def final_values(study: Study, checkpoints: dict[str, dict]) -> list[dict[str, Any]]:
-    """One entry per finished trial and series: its overrides and every tag's final value."""
-    out = []
-    for trial in study.trials:
-        data = checkpoints.get(trial.id)
-        if data is None:
-            continue
-        for series, per_series in data.get("series", {}).items():
-            final = dict(per_series.get("final", {}))
-            last = per_series.get("checkpoints", [])
-            target = data.get("target")
-            if last and target and last[-1]["values"].get(target) is not None:
-                final[target] = last[-1]["values"][target]  # plasticity at the last checkpoint
-            out.append({"trial": trial, "series": series, "final": final})
-    return out
-
-
 def correlation_rows(columns: list[str], rows: list[dict[str, Any]], target: str, n_boot: int) -> list[dict]:
     # Step 0 is the probe's own baseline (plasticity loss 0 by definition, every statistic at its
     # initial value): it would pair "nothing happened yet" with "nothing lost" and inflate any r.
@@ -130,8 +69,8 @@ def correlation_rows(columns: list[str], rows: list[dict[str, Any]], target: str
     return correlations(y, stats, n_boot=n_boot)
 
 
-def last_checkpoint_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each trial and series' row at its last checkpoint."""
+def last_probe_step_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each trial and series' row at its last probe step."""
     last: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows:
         key = (row["trial"], row["series"])
@@ -144,7 +83,7 @@ def _num(value: Any) -> float:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
 
 
-def scaling_rows(study: Study, finals: list[dict[str, Any]], target: str | None) -> list[dict[str, Any]]:
+def scaling_rows(study: StudyPlan, finals: list[dict[str, Any]], target: str | None) -> list[dict[str, Any]]:
     x_path = study.config.analysis.x or (next(iter(study.config.axes), None))
     if x_path is None:
         return []
@@ -164,8 +103,8 @@ def scaling_rows(study: Study, finals: list[dict[str, Any]], target: str | None)
     return rows
 
 
-def axes_rows(study: Study, finals: list[dict[str, Any]], target: str | None) -> list[dict[str, Any]]:
-    paths = _axis_paths(study) + ["seed"]
+def axes_rows(study: StudyPlan, finals: list[dict[str, Any]], target: str | None) -> list[dict[str, Any]]:
+    paths = axis_paths(study) + ["seed"]
     headline = [t for t in (target, *HEADLINE_TAGS) if t]
     headline = list(dict.fromkeys(t for t in headline if any(e["final"].get(t) is not None for e in finals)))
     rows = []
@@ -201,8 +140,8 @@ def write_csv(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> Non
 
 def write_parquet(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> bool:
     try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        import pyarrow as pa  # deferred: pyarrow is an optional extra, and slow to import
+        import pyarrow.parquet as pq  # deferred: as above
     except ImportError:
         return False
     table = pa.table({c: [r.get(c) for r in rows] for c in columns})
@@ -222,13 +161,14 @@ def aggregate_study(study_dir: str | Path) -> dict[str, Any]:
 
 
 def _aggregate(study_dir: Path) -> dict[str, Any]:
-    study = load_study(study_dir / folder.STUDY_FILE)
+    study = load_study_plan(study_dir / folder.STUDY_FILE)
     ledger = read_ledger(study_dir / folder.LEDGER)
-    checkpoints = load_checkpoints(study_dir, study, ledger)
-    columns, rows, target = build_table(study, checkpoints)
+    probe_steps = load_probe_steps(study_dir, study, ledger)
+    columns, rows, target = build_table(study, probe_steps)
     write_csv(study_dir / folder.TABLE_CSV, columns, rows)
     parquet = write_parquet(study_dir / folder.TABLE_PARQUET, columns, rows) if rows else False
-    finals = final_values(study, checkpoints)
+    inputs = AnalysisInputs(study, columns, rows, target, probe_steps)
+    finals = inputs.finals
     counts: dict[str, int] = {}
     for trial in study.trials:
         state = ledger.get(trial.id, {}).get("state", "pending")
@@ -245,23 +185,11 @@ def _aggregate(study_dir: Path) -> dict[str, Any]:
         "interval": MEAN_INTERVAL_LABEL,
         "files": [folder.TABLE_CSV] + ([folder.TABLE_PARQUET] if parquet else []),
     }
-    if analysis.kind == "falsification" and target and rows:
-        corr_columns = ["statistic", "n", "pearson", "pearson_low", "pearson_high", "spearman", "spearman_low", "spearman_high"]
-        corr = correlation_rows(columns, rows, target, analysis.bootstrap)
-        write_csv(study_dir / folder.CORRELATIONS, corr_columns, corr)
-        # Across agents at one time only: every statistic and plasticity both drift with training
-        # time, so the pooled r partly measures time; the last checkpoint alone does not.
-        last = correlation_rows(columns, last_checkpoint_rows(rows), target, analysis.bootstrap)
-        write_csv(study_dir / folder.CORRELATIONS_LAST, corr_columns, last)
-        summary["correlations"] = corr
-        summary["correlations_last_checkpoint"] = last
-        summary["correlation_interval"] = BOOTSTRAP_CORRELATION_LABEL
-        summary["files"] += [folder.CORRELATIONS, folder.CORRELATIONS_LAST]
-    if analysis.kind == "scaling":
-        scaling = scaling_rows(study, finals, target)
-        write_csv(study_dir / folder.SCALING, list(scaling[0]) if scaling else ["x"], scaling)
-        summary["scaling"] = {"x": analysis.x, "points": scaling}
-        summary["files"].append(folder.SCALING)
+    own = analysis_for(analysis.kind).summarise(inputs)
+    for table in own.tables:
+        write_csv(study_dir / table.file, table.columns, table.rows)
+    summary.update(own.entries)
+    summary["files"] += [table.file for table in own.tables]
     rl = study_summary(finals, reps=analysis.bootstrap)  # Atari studies: IQM across games (Agarwal et al. 2021)
     if rl is not None:
         summary["rl_aggregate"] = rl

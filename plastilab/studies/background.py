@@ -27,7 +27,7 @@ from plastilab.studies.aggregate import aggregate_study
 from plastilab.studies.claim import study_claim
 from plastilab.studies.folder import new_study_dir
 from plastilab.studies.runner import run_study
-from plastilab.studies.study_file import check_study, load_study
+from plastilab.studies.study_file import check_study, load_study_plan
 
 
 def study_child_main(study_path: str, overrides: list[str], runs_root: str, conn, parent_pid: int, log_path: str) -> None:
@@ -41,7 +41,7 @@ def study_child_main(study_path: str, overrides: list[str], runs_root: str, conn
         signal.signal(number, lambda *_: os.kill(os.getpid(), signal.SIGINT))
     try:
         try:
-            study = load_study(study_path, overrides)
+            study = load_study_plan(study_path, overrides)
             check_study(study)
             study_dir = new_study_dir(study, runs_root)
         except PlastilabError as exc:

@@ -7,13 +7,18 @@ ends as ``interrupted``, its files closed); ``kill`` ends them at once (a second
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 import signal
 import threading
 import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from plastilab.core.control import RunControl
 from plastilab.core.errors import ScenarioError
+from plastilab.studies.population_job import run_job  # one trial, or a population of them
 
 _STOP: Any = None  # the pool's shared stop event, inside a worker
 _BUSY = threading.Event()
@@ -55,9 +60,6 @@ def _watch_parent(parent_pid: int) -> None:
 
 
 def _pool_run(job: dict[str, Any]) -> dict[str, Any]:
-    from plastilab.core.control import RunControl
-    from plastilab.studies.population_job import run_job  # one trial, or a population of them
-
     _BUSY.set()
     try:
         return run_job(job, RunControl(stop=_STOP))
@@ -71,8 +73,6 @@ class LocalPool:
     name = "local"
 
     def __init__(self, workers: int | None = None) -> None:
-        import multiprocessing as mp
-
         self._context = mp.get_context("spawn")
         self.capacity = workers or default_workers()
         self._stop = self._context.Event()
@@ -80,8 +80,6 @@ class LocalPool:
         self._futures: dict[Any, str] = {}
 
     def _new_pool(self):
-        from concurrent.futures import ProcessPoolExecutor
-
         return ProcessPoolExecutor(
             max_workers=self.capacity, mp_context=self._context, initializer=_init_pool_worker, initargs=(self._stop, os.getpid())
         )
@@ -90,8 +88,6 @@ class LocalPool:
         return f"local pool, {self.capacity} worker{'s' if self.capacity != 1 else ''}"
 
     def submit(self, job: dict[str, Any]) -> None:
-        from concurrent.futures.process import BrokenProcessPool
-
         # A worker that died (the OOM killer's SIGKILL) breaks the whole pool: every later submit
         # would raise and end the study. Its trial is reported as failed (``wait``); the pool is
         # made again here and the study goes on.
@@ -109,8 +105,6 @@ class LocalPool:
         self._pool = self._new_pool()
 
     def wait(self, timeout: float) -> list[tuple[str, dict[str, Any] | None]]:
-        from concurrent.futures import FIRST_COMPLETED, wait
-
         if not self._futures:
             time.sleep(timeout)
             return []
@@ -139,16 +133,12 @@ class LocalPool:
 def worker_died(exc: BaseException) -> dict[str, Any] | None:
     """A trial's result when its future raised: None (the run folder tells what happened), with
     ``worker_died`` when the pool broke under it (its process was killed: the trial failed)."""
-    from concurrent.futures.process import BrokenProcessPool
-
     return {"worker_died": True} if isinstance(exc, BrokenProcessPool) else None
 
 
 # -- Ray ---------------------------------------------------------------------------------------
 def _ray_run(job: dict[str, Any]) -> dict[str, Any]:
-    import ray
-
-    from plastilab.studies.population_job import run_job  # one trial, or a population of them
+    import ray  # deferred: Ray is an optional extra, loaded only by --executor ray
 
     result = run_job(job)  # ray.cancel raises KeyboardInterrupt here; the driver ends the run interrupted
     # What Ray gave the task (CPU, and the GPU share a CUDA population asked for), for the record.
@@ -164,7 +154,7 @@ class RayExecutor:
 
     def __init__(self, address: str | None = None, workers: int | None = None) -> None:
         try:
-            import ray
+            import ray  # deferred: Ray is an optional extra, loaded only by --executor ray
         except ImportError:
             raise ScenarioError("--executor ray: Ray is not installed; pip install 'plastilab[ray]'") from None
         self._ray = ray

@@ -1,5 +1,5 @@
 """One population, run inside a worker (a pool process or a Ray task): the merged run, then each
-trial's checkpoints. A job with ``members`` is a population; any other job is one trial
+trial's probe-step file. A job with ``members`` is a population; any other job is one trial
 (``trial.run_trial``).
 
 Never raises: every trial comes back with its own result dict (as ``run_trial``'s), under
@@ -15,14 +15,20 @@ from pathlib import Path
 from typing import Any
 
 from plastilab.core.errors import PlastilabError
+from plastilab.core.events import RunFailed
+from plastilab.core.registry import SCENARIO_KINDS
+from plastilab.core.scenario_file import Scenario, validate_scenario
+from plastilab.core.series_names import split_seeded_name
+from plastilab.runtime.demux import PackedTrial
+from plastilab.runtime.launcher import launch_population
 from plastilab.studies.folder import CHECKPOINTS_DIR, TRIALS_DIR
+from plastilab.studies.probe_steps import write_probe_steps
+from plastilab.studies.trial import run_trial
 
 
 def run_job(job: dict[str, Any], control: Any = None) -> dict[str, Any]:
     if job.get("members"):
         return run_population(job, control)
-    from plastilab.studies.trial import run_trial
-
     return run_trial(job, control)
 
 
@@ -53,9 +59,6 @@ def run_population(job: dict[str, Any], control: Any = None) -> dict[str, Any]:
     results = {m["trial"]: {"trial": m["trial"], **where} for m in members}
     renames: list[tuple[tuple[str, str], ...]] = [() for _ in members]
     try:
-        from plastilab.core.events import RunFailed
-        from plastilab.runtime.launcher import launch_population
-
         study_dir = Path(job["study_dir"])
         merged, packed = _packed(job)
         renames = [trial.renames for trial in packed]
@@ -66,9 +69,7 @@ def run_population(job: dict[str, Any], control: Any = None) -> dict[str, Any]:
             if isinstance(one.end, RunFailed):
                 result["error"] = one.end.error
             if one.state == "finished":
-                from plastilab.studies.checkpoints import write_checkpoints
-
-                write_checkpoints(study_dir / CHECKPOINTS_DIR / f"{member['trial']}.json", member["trial"], one.run_dir, job["target"])
+                write_probe_steps(study_dir / CHECKPOINTS_DIR / f"{member['trial']}.json", member["trial"], one.run_dir, job["target"])
     except PlastilabError as exc:  # before any folder (device, dataset, memory): every trial, in its own words
         _unset(results, renames, state="failed", error=str(exc))
     except KeyboardInterrupt:
@@ -84,11 +85,6 @@ def run_population(job: dict[str, Any], control: Any = None) -> dict[str, Any]:
 
 def _packed(job: dict[str, Any]):
     """The merged scenario and each trial's place in it (the kind's ``merge``)."""
-    from plastilab.core.registry import SCENARIO_KINDS
-    from plastilab.core.scenario_file import Scenario, validate_scenario
-    from plastilab.core.series_names import split_seeded_name
-    from plastilab.runtime.demux import PackedTrial
-
     configs = [validate_scenario(m["scenario"], m["source"]) for m in job["members"]]
     kind = SCENARIO_KINDS[configs[0].kind].load_population()
     name = configs[0].name  # the run's name never reaches a folder; each trial's own name does

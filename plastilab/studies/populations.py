@@ -22,9 +22,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from plastilab.core.errors import ScenarioError
-from plastilab.core.memory_estimate import population_total
+from plastilab.core.memory_estimate import available_bytes, population_total
 from plastilab.core.registry import SCENARIO_KINDS
 from plastilab.core.scenario_file import Scenario
+from plastilab.studies.executors import default_workers
 
 # Bigger populations gain little once a stack fills the cores, and a population is also what a
 # stop, a crash or a resume loses: keep each to a fraction of a study.
@@ -69,7 +70,7 @@ def check_gpus(executor: Any, jobs: list[dict[str, Any]]) -> None:
     asked = max((job.get("num_gpus", 0) for job in jobs), default=0)
     if not asked or getattr(executor, "name", "") != "ray":
         return
-    import ray
+    import ray  # deferred: Ray is an optional extra; only a Ray executor gets here
 
     has = ray.cluster_resources().get("GPU", 0)
     if has < asked:
@@ -188,8 +189,6 @@ def points_of(product: Product) -> list[tuple[Any, Any, Any]]:
 
 def describe_plan(study: Any, scenarios: list[Scenario], workers: int | None = None) -> str:
     """How this machine's local pool would run the study, e.g. 'here: 2 populations of 64 on 2 workers'."""
-    from plastilab.studies.executors import default_workers
-
     workers = workers or study.config.workers or default_workers()
 
     class Pool:  # what memory_budget reads of an executor
@@ -210,7 +209,7 @@ def memory_budget(executor: Any) -> int | None:
     RAM over the pool's workers, or a Ray cluster's memory over its CPUs."""
     if getattr(executor, "name", "") == "ray":
         try:
-            import ray
+            import ray  # deferred: Ray is an optional extra; only a Ray executor gets here
 
             resources = ray.cluster_resources()
             memory, cpus = resources.get("memory"), resources.get("CPU")
@@ -219,7 +218,5 @@ def memory_budget(executor: Any) -> int | None:
         except Exception:  # noqa: BLE001 - no figure: plan without a memory limit
             return None
         return None
-    from plastilab.core.memory_estimate import available_bytes
-
     available, _ = available_bytes("cpu")
     return int(available * MEMORY_SHARE / max(1, executor.capacity)) if available else None

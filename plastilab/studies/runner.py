@@ -17,10 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from plastilab.rundir import layout, safe_files
+from plastilab.runtime.checkpoint import why_not_resumable
+from plastilab.studies.executors import make_executor
 from plastilab.studies.folder import CHECKPOINTS_DIR, TRIALS_DIR
 from plastilab.studies.ledger import DONE, Ledger
+from plastilab.studies.population_job import population_job, results_by_trial
+from plastilab.studies.populations import check_gpus, memory_budget, plan, ray_gpus
+from plastilab.studies.probe_steps import write_probe_steps
 from plastilab.studies.progress import StudyProgress, trial_step
-from plastilab.studies.study_file import Study, check_study, trial_source
+from plastilab.studies.study_file import StudyPlan, check_study, trial_source
 
 
 @dataclass(frozen=True)
@@ -33,7 +38,7 @@ class StudyOutcome:
 WORKER_DIED = "its worker process died (killed by a signal, or out of memory?); the study went on without it"
 
 
-def trial_root(study_dir: Path, study: Study, trial_id: str) -> Path:
+def trial_root(study_dir: Path, study: StudyPlan, trial_id: str) -> Path:
     return study_dir / TRIALS_DIR / f"{study.name}.{trial_id}"
 
 
@@ -68,24 +73,20 @@ def resumable_run_dir(study_dir: Path, entry: dict) -> str | None:
     trial starts again: resuming would meet the same NaN or bug at the same step."""
     if entry.get("state") not in ("interrupted", "abandoned") or not entry.get("run_dir"):
         return None
-    from plastilab.runtime.checkpoint import why_not_resumable
-
     run_dir = (study_dir / entry["run_dir"]).resolve()
     return str(run_dir) if why_not_resumable(run_dir) is None else None
 
 
-def reconcile(study: Study, study_dir: Path, ledger: Ledger, target: str) -> None:
+def reconcile(study: StudyPlan, study_dir: Path, ledger: Ledger, target: str) -> None:
     """Before resuming: a trial the ledger still calls running lost its scheduler; read its folder.
     An interrupted or abandoned trial whose folder has since finished (``plastilab run --resume``
     on the trial's folder, by hand) is finished: it is not run again."""
-    from plastilab.studies.checkpoints import write_checkpoints
-
     for trial in study.trials:
         entry = ledger.latest.get(trial.id, {})
         if entry.get("state") in ("interrupted", "abandoned") and entry.get("run_dir"):
             run_dir = study_dir / entry["run_dir"]
             if state_from_folder(run_dir if run_dir.is_dir() else None)[0] == DONE:
-                write_checkpoints(study_dir / CHECKPOINTS_DIR / f"{trial.id}.json", trial.id, run_dir, target)
+                write_probe_steps(study_dir / CHECKPOINTS_DIR / f"{trial.id}.json", trial.id, run_dir, target)
                 ledger.record(trial.id, DONE, run_dir=entry["run_dir"], error=None, ended=time.time())
             continue
         if entry.get("state") != "running":
@@ -94,12 +95,12 @@ def reconcile(study: Study, study_dir: Path, ledger: Ledger, target: str) -> Non
         state, error = state_from_folder(run_dir)
         rel = str(run_dir.relative_to(study_dir)) if run_dir else None
         if state == DONE:
-            write_checkpoints(study_dir / CHECKPOINTS_DIR / f"{trial.id}.json", trial.id, run_dir, target)
+            write_probe_steps(study_dir / CHECKPOINTS_DIR / f"{trial.id}.json", trial.id, run_dir, target)
         ledger.record(trial.id, state, run_dir=rel, error=error, ended=time.time())
 
 
 def run_study(
-    study: Study,
+    study: StudyPlan,
     study_dir: Path,
     *,
     executor_name: str = "local",
@@ -110,9 +111,6 @@ def run_study(
     population_size: int | None = None,
     gpus_per_trial: float | None = None,
 ) -> StudyOutcome:
-    from plastilab.studies.executors import make_executor
-    from plastilab.studies.population_job import results_by_trial
-
     scenarios = {t.id: s for t, s in zip(study.trials, check_study(study))}
     target = study.config.analysis.target
     ledger = Ledger(study_dir)
@@ -188,9 +186,6 @@ def run_study(
 def _population_jobs(study, study_dir, ledger, todo, scenarios, executor, target, command, population_size, gpus_per_trial) -> list[dict[str, Any]]:
     """The jobs that run ``todo``: a trial alone as before, or a population of trials
     (``studies.populations``: packed by kind and shape, sized by memory and workers)."""
-    from plastilab.studies.population_job import population_job
-    from plastilab.studies.populations import check_gpus, memory_budget, plan, ray_gpus
-
     def trial_job(trial) -> dict[str, Any]:
         return {
             "trial": trial.id,

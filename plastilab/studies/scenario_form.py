@@ -19,7 +19,7 @@ from plastilab.core.errors import PlastilabError
 from plastilab.core.safe_text import shown
 from plastilab.core.scenario_file import Scenario, load_scenario
 from plastilab.core.value_text import show_value
-from plastilab.studies.study_file import is_study_file, load_study
+from plastilab.studies.study_file import is_study_file, load_study_plan
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -79,7 +79,7 @@ def read_entry(path: Path) -> ScenarioForm:
 def read_study_entry(path: Path) -> ScenarioForm:
     """A study file as the picker shows it: no form (a study is run as written), its layout."""
     try:
-        study = load_study(path)
+        study = load_study_plan(path)
     except PlastilabError as exc:
         return ScenarioForm(path=path, name=shown(path.stem, 80), kind="study", error=str(exc))
     config = study.config

@@ -9,10 +9,10 @@
     "models.mlp.hidden" = [[32, 32], [64, 64]]
     # trials = [{ "training.lr" = 1e-3 }, ...]   # or an explicit list instead of [axes]
     [analysis]
-    kind = "scaling"                    # "falsification" | "scaling" | "axes"
+    kind = "scaling"                    # "falsification" | "scaling" | "axes" (studies.analyses)
     x = "models.mlp.hidden"
 
-Imports pydantic only, so ``plastilab validate`` answers at once.
+Imports pydantic and the analyses' names only (no analysis), so ``plastilab validate`` answers at once.
 """
 
 from __future__ import annotations
@@ -22,18 +22,28 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from plastilab.core.schema import Strict
+from plastilab.studies.analyses import DEFAULT_KIND, analysis_kinds
 
 PLASTICITY_TAG = "probe/plasticity_loss"
 
 
 class AnalysisConfig(Strict):
-    # falsification: every statistic at the probe's checkpoints against plasticity loss (§3.2);
-    # scaling: plasticity and final task loss against the axis ``x`` (§5.1); axes: per axis value only.
-    kind: Literal["falsification", "scaling", "axes"] = "axes"
+    # One of ``studies.analyses``: falsification: every statistic at the probe steps against
+    # plasticity loss (§3.2); scaling: plasticity and final task loss against the axis ``x``
+    # (§5.1); axes: per axis value only.
+    kind: str = DEFAULT_KIND
     x: str | None = None  # scaling: the axis on the x axis (a list value counts as its largest element)
     color_by: str | None = None  # falsification: the axis that colours the scatter
     target: str = PLASTICITY_TAG  # the plasticity tag; falls back to another probe tag if absent
     bootstrap: int = Field(default=1000, ge=100)  # resamples behind each 95% interval
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _known_kind(cls, kind: Any) -> str:
+        kinds = analysis_kinds()
+        if not isinstance(kind, str) or kind not in kinds:  # worded as pydantic words a Literal's choices
+            raise ValueError(", ".join(repr(k) for k in kinds[:-1]) + f" or {kinds[-1]!r}")
+        return kind
 
 
 class StudyConfig(Strict):

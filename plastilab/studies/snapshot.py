@@ -1,10 +1,11 @@
 """What a study folder says now, for the lab's study view: each trial's state and step, the
 counts, an ETA, and the aggregate of the trials finished so far.
 
-Reads only the study folder (study.toml, trials.jsonl, the trials' run folders and checkpoint
+Reads only the study folder (study.toml, trials.jsonl, the trials' run folders and probe-step
 files) and writes nothing, so any number of read-only viewers can follow one study. The
-aggregate is the one ``aggregate`` writes (``build_table``, ``correlation_rows``,
-``scaling_rows``), computed in memory and again only when another trial has finished.
+aggregate is the one ``aggregate`` writes (``build_table``, then the analysis's own ``live``
+part: correlations, a scaling curve), computed in memory and again only when another trial has
+finished.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from plastilab.core.value_text import show_value
 from plastilab.rundir import layout, safe_files
 from plastilab.rundir.state import read_state
 from plastilab.studies import folder
-from plastilab.studies.aggregate import build_table, correlation_rows, final_values, last_checkpoint_rows, scaling_rows
-from plastilab.studies.checkpoints import extract
+from plastilab.studies.analyses import analysis_for
+from plastilab.studies.analyses.base import AnalysisInputs
 from plastilab.studies.ledger import DONE, read_ledger
+from plastilab.studies.probe_steps import read_probe_steps
+from plastilab.studies.probe_table import build_table
 from plastilab.studies.runner import newest_run_dir, trial_root
-from plastilab.studies.study_file import Study, load_study, resolve_trial
+from plastilab.studies.study_file import StudyPlan, load_study_plan, resolve_trial
 
 STATES = ("running", "pending", "finished", "failed", "interrupted", "abandoned")
 
@@ -50,7 +53,7 @@ class Aggregate:
     target: str | None
     axis_columns: list[str]  # the study's axes as table columns (what may colour a scatter)
     correlations: list[dict[str, Any]] = field(default_factory=list)  # pooled, step > 0
-    correlations_last: list[dict[str, Any]] = field(default_factory=list)  # last checkpoint only
+    correlations_last: list[dict[str, Any]] = field(default_factory=list)  # last probe step only
     scaling: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -58,7 +61,7 @@ class Aggregate:
 class StudySnapshot:
     study_dir: Path
     name: str
-    analysis: str  # falsification | scaling | axes
+    analysis: str  # the analysis kind (``studies.analyses``)
     color_by: str | None
     x: str | None  # scaling: the axis on the x axis
     trials: list[TrialRow]
@@ -76,9 +79,9 @@ class StudyReader:
 
     def __init__(self, study_dir: str | Path) -> None:
         self.study_dir = Path(study_dir)
-        self.study: Study = load_study(self.study_dir / folder.STUDY_FILE)  # the resolved copy
+        self.study: StudyPlan = load_study_plan(self.study_dir / folder.STUDY_FILE)  # the resolved copy
         self._totals: dict[str, int | None] = {}
-        self._checkpoints: dict[str, dict] = {}
+        self._probe_steps: dict[str, dict] = {}
         self._aggregate_key: tuple | None = None
         self._aggregate: Aggregate | None = None
 
@@ -144,24 +147,18 @@ class StudyReader:
     def _aggregate_of(self, finished: tuple[str, ...], ledger: dict[str, dict]) -> Aggregate | None:
         if not finished:
             return None
-        config = self.study.config.analysis
         for trial_id in finished:
-            if trial_id not in self._checkpoints:
-                data = self._read_checkpoints(trial_id, ledger.get(trial_id, {}))
+            if trial_id not in self._probe_steps:
+                data = self._read_probe_steps(trial_id, ledger.get(trial_id, {}))
                 if data is not None:
-                    self._checkpoints[trial_id] = data
-        columns, rows, target = build_table(self.study, self._checkpoints)
+                    self._probe_steps[trial_id] = data
+        columns, rows, target = build_table(self.study, self._probe_steps)
         axis_columns = columns[3 : columns.index("step")]
-        correlations, last, scaling = [], [], []
-        if target and rows and config.kind != "scaling":
-            correlations = correlation_rows(columns, rows, target, config.bootstrap)
-            last = correlation_rows(columns, last_checkpoint_rows(rows), target, config.bootstrap)
-        if config.kind == "scaling":
-            scaling = scaling_rows(self.study, final_values(self.study, self._checkpoints), target)
-        return Aggregate(columns, rows, target, axis_columns, correlations, last, scaling)
+        live = analysis_for(self.study.config.analysis.kind).live(AnalysisInputs(self.study, columns, rows, target, self._probe_steps))
+        return Aggregate(columns, rows, target, axis_columns, **live)
 
-    def _read_checkpoints(self, trial_id: str, entry: dict[str, Any]) -> dict | None:
-        """The trial's checkpoint file; rebuilt in memory (never written) when it is missing."""
+    def _read_probe_steps(self, trial_id: str, entry: dict[str, Any]) -> dict | None:
+        """The trial's probe-step file; rebuilt in memory (never written) when it is missing."""
         path = self.study_dir / folder.CHECKPOINTS_DIR / f"{trial_id}.json"
         saved = safe_files.read_json(path)
         if saved is not None:
@@ -169,7 +166,7 @@ class StudyReader:
         run_dir = safe_files.inside(self.study_dir, entry.get("run_dir"))  # never a ledger path outside the study
         if run_dir is not None:
             try:
-                return extract(run_dir, self.study.config.analysis.target)
+                return read_probe_steps(run_dir, self.study.config.analysis.target)
             except OSError:
                 return None
         return None

@@ -1,7 +1,7 @@
 """Checks on a study file that its schema alone cannot make: how many trials it expands to
 (counted before any is built: a seed count of 10**9 once ran 78 s into a ``MemoryError``), and
 whether the analysis keys name what the study has (``analysis.x`` and ``color_by`` an axis,
-``target`` a probe tag). Each failure is a one-line ``ScenarioError`` naming the file and key."""
+``target`` a probe tag, and what the analysis itself asks for). Each failure is a one-line ``ScenarioError`` naming the file and key."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from plastilab.core.errors import ScenarioError
+from plastilab.studies.analyses import analysis_for
 from plastilab.studies.schema import StudyConfig
 
 # Far more trials than a study on one machine or a classroom cluster runs; a mistyped count
@@ -43,7 +44,6 @@ def check_analysis(config: StudyConfig, path: Path) -> None:
         value = getattr(analysis, key)
         if value is not None and value not in axes:
             raise ScenarioError(f"{path}: analysis.{key}: found {value!r}; allowed: one of the study's axes: {allowed}")
-    if analysis.kind == "scaling" and analysis.x is None and len(axes) != 1:
-        raise ScenarioError(f"{path}: analysis.x: missing; a scaling study with {len(axes)} axes names the one to plot against: {allowed}")
+    analysis_for(analysis.kind).check(config, axes, path)  # what this analysis needs beyond that
     if not _TAG.match(analysis.target):
         raise ScenarioError(f"{path}: analysis.target: found {analysis.target!r}; allowed: a probe tag such as probe/plasticity_loss")

@@ -20,6 +20,7 @@ from plastilab.core.errors import ScenarioError
 from plastilab.core.scenario_file import Scenario, apply_override, describe_validation_error, validate_scenario
 from plastilab.core.value_text import show_value
 from plastilab.studies.schema import StudyConfig
+from plastilab.studies.study_checks import check_analysis, check_trial_count
 
 STUDY_KIND = "study"
 
@@ -35,7 +36,10 @@ class Trial:
 
 
 @dataclass(frozen=True)
-class Study:
+class StudyPlan:
+    """A study file read and expanded: its settings, its base scenario and its trials. (A finished
+    study *folder* read back for the library is ``analysis.studies.Study``, ``plastilab.load_study``.)"""
+
     path: Path
     config: StudyConfig
     base: dict[str, Any]  # the base scenario's tables, overrides for every trial applied
@@ -60,7 +64,7 @@ def is_study_file(path: str | Path) -> bool:
         return False
 
 
-def load_study(path: str | Path, overrides: list[str] | None = None) -> Study:
+def load_study_plan(path: str | Path, overrides: list[str] | None = None) -> StudyPlan:
     """Read ``path``; ``--set study.KEY=V`` changes the study, any other ``--set`` every trial's base."""
     path = Path(path)
     if not path.is_file():
@@ -72,16 +76,14 @@ def load_study(path: str | Path, overrides: list[str] | None = None) -> Study:
             apply_override(raw, text.strip()[len("study.") :], path)
         else:
             base_overrides.append(text)
-    return study_from_dict(raw, path, base_overrides)
+    return study_plan_from_dict(raw, path, base_overrides)
 
 
-def study_from_dict(raw: dict[str, Any], path: Path, base_overrides: list[str] | None = None) -> Study:
+def study_plan_from_dict(raw: dict[str, Any], path: Path, base_overrides: list[str] | None = None) -> StudyPlan:
     try:
         config = StudyConfig.model_validate(raw)
     except ValidationError as exc:
         raise ScenarioError(describe_validation_error(exc, StudyConfig, str(path))) from None
-    from plastilab.studies.study_checks import check_analysis, check_trial_count
-
     check_trial_count(config, path)  # before a list of trials is built
     check_analysis(config, path)
     base = read_base(config.base, path)
@@ -92,7 +94,7 @@ def study_from_dict(raw: dict[str, Any], path: Path, base_overrides: list[str] |
     # The base alone must be a valid scenario, so its own mistakes are reported once, not per trial.
     validate_scenario(copy.deepcopy(base), f"{path}: base")
     trials = expand_trials(config, base, path)
-    return Study(path, config, base, trials)
+    return StudyPlan(path, config, base, trials)
 
 
 def read_base(base: str | dict[str, Any], study_path: Path) -> dict[str, Any]:
@@ -153,15 +155,15 @@ def set_path(raw: dict[str, Any], key: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
-def trial_source(study: Study, trial: Trial) -> str:
+def trial_source(study: StudyPlan, trial: Trial) -> str:
     return f"{study.path}: trial {trial.id} ({trial.label()})"
 
 
-def resolve_trial(study: Study, trial: Trial) -> Scenario:
+def resolve_trial(study: StudyPlan, trial: Trial) -> Scenario:
     """The trial's validated scenario; a one-line error naming the study file and the trial."""
     return Scenario(None, validate_scenario(copy.deepcopy(trial.scenario), trial_source(study, trial)))
 
 
-def check_study(study: Study) -> list[Scenario]:
+def check_study(study: StudyPlan) -> list[Scenario]:
     """Validate every trial up front (schema only; no torch)."""
     return [resolve_trial(study, trial) for trial in study.trials]

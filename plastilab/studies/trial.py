@@ -1,4 +1,4 @@
-"""One trial, run inside a worker (a pool process or a Ray task): the launcher, then its checkpoints.
+"""One trial, run inside a worker (a pool process or a Ray task): the launcher, then its probe-step file.
 
 Never raises: every way a trial can end comes back as a plain dict the scheduler writes into the
 ledger, so one failed trial never stops the study.
@@ -12,7 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from plastilab.core.errors import PlastilabError
+from plastilab.core.events import RunFailed
+from plastilab.core.scenario_file import Scenario, validate_scenario
+from plastilab.runtime.launcher import launch, resume
 from plastilab.studies.folder import CHECKPOINTS_DIR, TRIALS_DIR
+from plastilab.studies.probe_steps import write_probe_steps
 
 
 def run_trial(job: dict[str, Any], control: Any = None) -> dict[str, Any]:
@@ -21,13 +25,9 @@ def run_trial(job: dict[str, Any], control: Any = None) -> dict[str, Any]:
     cpu_started = time.process_time()
     result: dict[str, Any] = {"trial": job["trial"], "host": os.uname().nodename, "pid": os.getpid()}
     try:
-        from plastilab.core.events import RunFailed
-        from plastilab.core.scenario_file import Scenario, validate_scenario
-        from plastilab.runtime.launcher import launch, resume
-
         study_dir = Path(job["study_dir"])
         # threads: None takes the scenario's own key, as `plastilab run` and the lab do.
-        if job.get("resume_dir"):  # an interrupted trial with a checkpoint: on from there
+        if job.get("resume_dir"):  # an interrupted trial with saved training state: on from there
             launched = resume(job["resume_dir"], control=control, threads=job.get("threads"), command=job["command"])
         else:
             scenario = Scenario(None, validate_scenario(job["scenario"], job["source"]))
@@ -36,9 +36,7 @@ def run_trial(job: dict[str, Any], control: Any = None) -> dict[str, Any]:
         if isinstance(launched.end, RunFailed):
             result["error"] = launched.end.error
         if launched.state == "finished":
-            from plastilab.studies.checkpoints import write_checkpoints
-
-            write_checkpoints(study_dir / CHECKPOINTS_DIR / f"{job['trial']}.json", job["trial"], launched.run_dir, job["target"])
+            write_probe_steps(study_dir / CHECKPOINTS_DIR / f"{job['trial']}.json", job["trial"], launched.run_dir, job["target"])
     except PlastilabError as exc:
         result.update(state="failed", error=str(exc))
     except KeyboardInterrupt:

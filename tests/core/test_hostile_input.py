@@ -242,10 +242,10 @@ def test_no_memory_check_lets_the_next_check_speak(capsys, tmp_path, monkeypatch
 def test_builtin_scenarios_fit_a_modest_machine():
     """The estimate is an order of magnitude, not a scare: every shipped file (every trial of a
     shipped study) fits in 8 GB."""
-    from plastilab.studies.study_file import check_study, is_study_file, load_study
+    from plastilab.studies.study_file import check_study, is_study_file, load_study_plan
 
     for path in sorted((REPO / "scenarios").glob("*.toml")):
-        scenarios = check_study(load_study(path)) if is_study_file(path) else [load_scenario(path)]
+        scenarios = check_study(load_study_plan(path)) if is_study_file(path) else [load_scenario(path)]
         for scenario in scenarios:
             check_memory(scenario, "cpu", limit=8 << 30)
 

@@ -223,11 +223,11 @@ def test_a_trial_resumed_by_hand_counts_as_finished_when_its_study_resumes(tmp_p
     from plastilab.studies.folder import CHECKPOINTS_DIR
     from plastilab.studies.ledger import Ledger
     from plastilab.studies.runner import reconcile, resumable_run_dir, trial_root
-    from plastilab.studies.study_file import load_study, resolve_trial
+    from plastilab.studies.study_file import load_study_plan, resolve_trial
     from studies_helpers import tiny_study
 
     path, settings = tiny_study(tmp_path, name="byhand", steps=60)
-    study = load_study(path, [*settings, "checkpoint_every=20"])
+    study = load_study_plan(path, [*settings, "checkpoint_every=20"])
     trial = study.trials[0]
     study_dir = tmp_path / "study"
     control = RunControl()

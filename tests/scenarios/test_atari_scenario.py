@@ -22,10 +22,10 @@ TINY = SCENARIOS / "atari-tiny.toml"
 
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("atari-*.toml")), ids=lambda p: p.name)
 def test_scenario_files_validate(path):
-    from plastilab.studies.study_file import load_study
+    from plastilab.studies.study_file import load_study_plan
 
     if "100k" in path.name:  # a study: its base and every trial validate on load
-        study = load_study(path)
+        study = load_study_plan(path)
         games = {t.overrides["env.game"] for t in study.trials}
         assert len(games) >= 3 and {t.overrides["agents.dqn.layer_norm"] for t in study.trials} == {False, True}
         assert len({t.overrides["seed"] for t in study.trials}) >= 3

@@ -1,10 +1,10 @@
-"""Pairing statistics with the probe's checkpoints, read from a run folder's metrics.jsonl."""
+"""Pairing statistics with the probe's steps, read from a run folder's metrics.jsonl."""
 
 from __future__ import annotations
 
 import json
 
-from plastilab.studies.checkpoints import extract
+from plastilab.studies.probe_steps import read_probe_steps
 
 
 def write_metrics(run_dir, records):
@@ -29,7 +29,7 @@ def test_each_statistic_is_its_value_since_the_previous_checkpoint(tmp_path):
         (200, "a", "weights/norm", 3.0),
         (200, "b", "probe/final_loss", 1.0),
     ])
-    data = extract(run, "probe/plasticity_loss")
+    data = read_probe_steps(run, "probe/plasticity_loss")
     assert data["target"] == "probe/plasticity_loss"
     checkpoints = data["series"]["a"]["checkpoints"]
     # Step 0 is the probe's baseline at θ_0, where plasticity loss is zero by construction: no point.
@@ -44,6 +44,6 @@ def test_each_statistic_is_its_value_since_the_previous_checkpoint(tmp_path):
 def test_a_missing_target_falls_back_to_another_probe_tag(tmp_path):
     run = tmp_path / "run"
     write_metrics(run, [(10, "a", "probe/final_loss", 0.4), (10, "a", "grads/norm", 2.0)])
-    data = extract(run, "probe/plasticity_loss")
+    data = read_probe_steps(run, "probe/plasticity_loss")
     assert data["target"] == "probe/final_loss"
     assert data["series"]["a"]["checkpoints"] == [{"step": 10, "values": {"probe/final_loss": 0.4, "grads/norm": 2.0}}]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from plastilab.core.errors import ScenarioError
-from plastilab.studies.study_file import check_study, is_study_file, load_study
+from plastilab.studies.study_file import check_study, is_study_file, load_study_plan
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "scenarios" / "block-mdp-tiny.toml"
@@ -32,7 +32,7 @@ seeds = 2
 "env.rewards" = [["class_aligned"], ["sparse"]]
 "agents.mlp.optimizer" = ["adam", "rmsprop"]
 ''')
-    study = load_study(path)
+    study = load_study_plan(path)
     assert is_study_file(path)
     assert len(study.trials) == 8
     assert [t.id for t in study.trials][:3] == ["t000", "t001", "t002"]
@@ -58,7 +58,7 @@ name = "inline"
 [base.training]
 total_steps = 50
 ''')
-    study = load_study(path)
+    study = load_study_plan(path)
     assert [t.overrides["seed"] for t in study.trials] == [3, 7, 3, 7]
     scenarios = check_study(study)
     assert [s.config.training.total_steps for s in scenarios] == [100, 100, 200, 200]
@@ -74,7 +74,7 @@ base = "{TINY}"
 "agents.mlp.learning_rate" = [1e-3, -1.0]
 ''')
     with pytest.raises(ScenarioError) as caught:
-        check_study(load_study(path))
+        check_study(load_study_plan(path))
     message = str(caught.value)
     assert "\n" not in message
     assert str(path) in message and "trial t001" in message and "agents.mlp.learning_rate" in message
@@ -94,13 +94,13 @@ base = "{TINY}"
 def test_study_schema_errors_are_one_line(tmp_path, body, expected):
     path = write(tmp_path, 'kind = "study"\nname = "s"\n' + body.format(tiny=TINY))
     with pytest.raises(ScenarioError) as caught:
-        load_study(path)
+        load_study_plan(path)
     assert "\n" not in str(caught.value) and expected in str(caught.value)
 
 
 def test_set_changes_the_base_and_study_prefix_changes_the_study(tmp_path):
     path = write(tmp_path, f'kind = "study"\nname = "s"\nbase = "{TINY}"\n[axes]\n"agents.mlp.optimizer" = ["adam", "rmsprop"]\n')
-    study = load_study(path, ["training.total_steps=60", "study.seeds=3"])
+    study = load_study_plan(path, ["training.total_steps=60", "study.seeds=3"])
     assert len(study.trials) == 6
     assert all(s.config.training.total_steps == 60 for s in check_study(study))
 
@@ -118,5 +118,5 @@ def test_validate_checks_every_trial_and_exits_2(tmp_path):
 def test_shipped_study_files_validate():
     for path in sorted((REPO / "scenarios").glob("*.toml")):
         if is_study_file(path):
-            study = load_study(path)
+            study = load_study_plan(path)
             assert len(check_study(study)) == len(study.trials) >= 1, path

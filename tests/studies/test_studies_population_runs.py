@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from plastilab.studies.population_job import population_job, run_population
-from plastilab.studies.study_file import load_study, trial_source
+from plastilab.studies.study_file import load_study_plan, trial_source
 from plastilab.studies.trial import run_trial
 from studies_helpers import latest_states, ledger_lines, plastilab, set_args, study_dirs, tiny_study
 
@@ -63,7 +63,7 @@ def trial_jobs(study, study_dir: Path) -> list[dict]:
 @pytest.mark.timeout(600)
 def test_a_packed_trial_writes_the_folder_it_writes_alone_and_a_nan_fails_only_its_own_trial(tmp_path):
     path, settings = tiny_study(tmp_path, name="packed", seeds=2, axes=NAN_AXES)
-    study = load_study(path, [*settings, *EVERYTHING])
+    study = load_study_plan(path, [*settings, *EVERYTHING])
     packed_dir, alone_dir = tmp_path / "packed", tmp_path / "alone"
     jobs = trial_jobs(study, packed_dir)
     answer = run_population(population_job("t000+7", jobs))  # 2 rewards x 2 rates x 2 seeds, one run
@@ -141,7 +141,7 @@ def test_ray_asks_for_gpus_per_trial_times_the_population_on_cuda(tmp_path):
     from plastilab.core.scenario_file import Scenario, validate_scenario
 
     path, settings = tiny_study(tmp_path, name="cards", axes='"agents.mlp.optimizer" = ["adam", "rmsprop"]')
-    study = load_study(path, [*settings, "device=cuda"])
+    study = load_study_plan(path, [*settings, "device=cuda"])
     jobs = trial_jobs(study, tmp_path / "cards")
     scenarios = [Scenario(None, validate_scenario(dict(j["scenario"]), j["source"])) for j in jobs]
     # A Ray that believes it has one card (none is needed: the request is what is checked).
@@ -164,9 +164,9 @@ def test_ray_asks_for_gpus_per_trial_times_the_population_on_cuda(tmp_path):
         assert ray_gpus(executor, scenarios, None) == 1.0  # not given: the population shares one card
         # On the CPU the same population asks for no card, trains, and each trial has its folder
         # (device auto asks for one when --gpus-per-trial is given: a task that asks for none sees none).
-        on_cpu = trial_jobs(load_study(path, [*settings, "device=cpu"]), tmp_path / "cpu")
+        on_cpu = trial_jobs(load_study_plan(path, [*settings, "device=cpu"]), tmp_path / "cpu")
         assert ray_gpus(executor, [Scenario(None, validate_scenario(dict(j["scenario"]), j["source"])) for j in on_cpu], 0.25) is None
-        auto = [Scenario(None, validate_scenario(dict(j["scenario"]), j["source"])) for j in trial_jobs(load_study(path, settings), tmp_path)]
+        auto = [Scenario(None, validate_scenario(dict(j["scenario"]), j["source"])) for j in trial_jobs(load_study_plan(path, settings), tmp_path)]
         assert ray_gpus(executor, auto, 0.25) == 0.5 and ray_gpus(executor, auto, None) is None
         executor.submit(population_job("t000+1", on_cpu))
         answers = []

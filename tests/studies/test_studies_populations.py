@@ -12,7 +12,7 @@ from plastilab.core.errors import ScenarioError
 from plastilab.core.memory_estimate import population_total
 from plastilab.core.registry import SCENARIO_KINDS
 from plastilab.studies.populations import MAX_POPULATION, check_population_flags, plan, products, split
-from plastilab.studies.study_file import check_study, load_study
+from plastilab.studies.study_file import check_study, load_study_plan
 from studies_helpers import tiny_study
 
 BLOCK_MDP = SCENARIO_KINDS["block_mdp"].load_population()
@@ -20,7 +20,7 @@ BLOCK_MDP = SCENARIO_KINDS["block_mdp"].load_population()
 
 def study_of(tmp_path, axes: str, seeds: int = 1, extra: list[str] = ()):
     path, settings = tiny_study(tmp_path, seeds=seeds, axes=axes)
-    study = load_study(path, [*settings, *extra])
+    study = load_study_plan(path, [*settings, *extra])
     return study, {t.id: s for t, s in zip(study.trials, check_study(study))}
 
 
@@ -153,7 +153,7 @@ def test_validate_says_how_this_machine_would_pack_the_study(tmp_path):
 def test_the_shipped_132_agent_study_packs_into_populations_that_fit_a_laptop():
     from pathlib import Path
 
-    study = load_study(Path(__file__).resolve().parents[2] / "scenarios" / "falsification-128.toml")
+    study = load_study_plan(Path(__file__).resolve().parents[2] / "scenarios" / "falsification-128.toml")
     scenarios = {t.id: s for t, s in zip(study.trials, check_study(study))}
     assert len(study.trials) == 132
     roomy = plan(study.trials, scenarios, workers=2)  # no memory limit: two populations a torso

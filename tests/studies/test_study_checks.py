@@ -10,7 +10,7 @@ import pytest
 
 from hostile_helpers import assert_one_line_error, run_cli
 from plastilab.core.errors import ScenarioError
-from plastilab.studies.study_file import load_study
+from plastilab.studies.study_file import load_study_plan
 from studies_helpers import tiny_study
 
 
@@ -39,7 +39,7 @@ def test_an_analysis_key_naming_nothing_in_the_study_is_refused(tmp_path, analys
     path, _ = tiny_study(tmp_path, axes='"env.episode_length" = [50, 60]')
     path.write_text(path.read_text().replace("[analysis]", f"[analysis]\n{analysis}"))
     with pytest.raises(ScenarioError) as error:
-        load_study(path)
+        load_study_plan(path)
     message = str(error.value)
     assert str(path) in message and key in message
     assert ("probe tag" if key == "analysis.target" else "env.episode_length") in message  # what is allowed
@@ -48,4 +48,4 @@ def test_an_analysis_key_naming_nothing_in_the_study_is_refused(tmp_path, analys
 def test_analysis_keys_naming_an_axis_are_accepted(tmp_path):
     path, _ = tiny_study(tmp_path, axes='"env.episode_length" = [50, 60]')
     path.write_text(path.read_text().replace("[analysis]", '[analysis]\nx = "env.episode_length"\ncolor_by = "env.episode_length"'))
-    assert len(load_study(path).trials) == 2
+    assert len(load_study_plan(path).trials) == 2

@@ -1,6 +1,6 @@
 """Study folders for the study view's tests, written by the code that writes real ones: the study
-file through ``load_study`` and ``new_study_dir``, the ledger through ``Ledger``, each trial's run
-folder through ``RunFolderWriter`` and its checkpoint file through ``write_checkpoints``. Only the
+file through ``load_study_plan`` and ``new_study_dir``, the ledger through ``Ledger``, each trial's run
+folder through ``RunFolderWriter`` and its probe-step file through ``write_probe_steps``. Only the
 numbers are made up (a fixed random generator), so no training runs."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from plastilab.core.events import RunFinished, RunStarted, Scalars
 from plastilab.rundir.layout import new_run_dir
 from plastilab.rundir.writer import RunFolderWriter
 from plastilab.studies import folder
-from plastilab.studies.checkpoints import write_checkpoints
+from plastilab.studies.probe_steps import write_probe_steps
 from plastilab.studies.ledger import Ledger
-from plastilab.studies.study_file import load_study, resolve_trial
+from plastilab.studies.study_file import load_study_plan, resolve_trial
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "scenarios" / "block-mdp-tiny.toml"
@@ -54,7 +54,7 @@ class SyntheticStudy:
 
     def __init__(self, runs_root: Path, *, name: str = "synthetic", seeds: int = 3, analysis: str = "falsification", stamp: str | None = None) -> None:
         source = study_file(runs_root.parent, name, seeds, analysis)
-        self.study = load_study(source)
+        self.study = load_study_plan(source)
         self.dir = folder.new_study_dir(self.study, runs_root)
         if stamp is not None:  # a fixed folder name, for pictures of the screen
             fixed = self.dir.parent / stamp
@@ -98,13 +98,13 @@ class SyntheticStudy:
         writer._heartbeat()
 
     def finish(self, trial_id: str, seconds: float = 12.5) -> Path:
-        """The trial ends finished, as the runner records it: checkpoints first, then the ledger."""
+        """The trial ends finished, as the runner records it: probe steps first, then the ledger."""
         if trial_id not in self.writers:
             self.start(trial_id)
         self._log_until(trial_id, 300)
         writer, run_dir = self.writers.pop(trial_id)
         writer.handle(RunFinished(300))
-        write_checkpoints(self.dir / folder.CHECKPOINTS_DIR / f"{trial_id}.json", trial_id, run_dir, self.study.config.analysis.target)
+        write_probe_steps(self.dir / folder.CHECKPOINTS_DIR / f"{trial_id}.json", trial_id, run_dir, self.study.config.analysis.target)
         self.ledger.record(trial_id, "finished", ended=time.time(), seconds=seconds, run_dir=str(run_dir.relative_to(self.dir)), error=None)
         return run_dir
 

@@ -11,7 +11,8 @@ from textual.widgets import DataTable, Static
 from typer.testing import CliRunner
 
 from plastilab.cli import app as cli_app
-from plastilab.studies.aggregate import build_table, correlation_rows, last_checkpoint_rows, load_checkpoints
+from plastilab.studies.aggregate import correlation_rows, last_probe_step_rows
+from plastilab.studies.probe_table import build_table, load_probe_steps
 from plastilab.studies.ledger import read_ledger
 from plastilab.tui.app import PlastilabApp
 from plastilab.tui.screens.confirm import ConfirmScreen
@@ -55,9 +56,9 @@ async def opened(pilot, app) -> StudyViewScreen:
 
 def expected_correlations(study, last: bool = False) -> list[dict]:
     """What studies/aggregate.py and core/statistics.py make of the folder's finished trials."""
-    checkpoints = load_checkpoints(study.dir, study.study, read_ledger(study.dir / "trials.jsonl"))
-    columns, rows, target = build_table(study.study, checkpoints)
-    return correlation_rows(columns, last_checkpoint_rows(rows) if last else rows, target, study.study.config.analysis.bootstrap)
+    probe_steps = load_probe_steps(study.dir, study.study, read_ledger(study.dir / "trials.jsonl"))
+    columns, rows, target = build_table(study.study, probe_steps)
+    return correlation_rows(columns, last_probe_step_rows(rows) if last else rows, target, study.study.config.analysis.bootstrap)
 
 
 @run_async

@@ -10,7 +10,6 @@ the stop is the CLI's Ctrl-C, so every trial's state in the ledger stays truthfu
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from rich.text import Text
@@ -24,21 +23,24 @@ from textual.widgets import DataTable, Footer, Header, Static
 from plastilab.core.safe_text import shown
 from plastilab.studies.background import StudyProcess
 from plastilab.studies.progress import format_seconds
-from plastilab.studies.scatter import colour_axes, default_colour, scatter_groups
+from plastilab.studies.analyses import analysis_for
+from plastilab.studies.analyses.base import SCATTER
 from plastilab.studies.snapshot import StudyReader, StudySnapshot, TrialRow
+from plastilab.tui.screens.confirm import ConfirmScreen
+from plastilab.tui.screens.study_aggregate import StudyAggregatePane
 from plastilab.tui.widgets.status_panel import STATE_STYLES
-from plastilab.tui.widgets.study_chart import StudyChart, format_r
+from plastilab.tui.widgets.study_chart import StudyChart
 
 POLL_PERIOD_S = 1.0
 COUNTED = ("finished", "running", "failed", "pending", "interrupted", "abandoned")
 
 
-class StudyViewScreen(Screen):
+class StudyViewScreen(StudyAggregatePane, Screen):
     BINDINGS = [
         Binding("x", "next_statistic", "Statistic"),
         Binding("X", "previous_statistic", "Previous statistic", show=False),
         Binding("c", "next_colour", "Colour"),
-        Binding("a", "toggle_checkpoints", "All/last"),
+        Binding("a", "toggle_last_probe_step", "All/last"),
         Binding("s", "stop", "Stop study"),
         Binding("g", "refresh", "Refresh"),
         Binding("escape", "back", "Back"),
@@ -134,7 +136,8 @@ class StudyViewScreen(Screen):
 
     # -- drawing -----------------------------------------------------------------------------
     def show_snapshot(self, snapshot: StudySnapshot) -> None:
-        if not self.is_attached:
+        # A read that lands while the app closes finds the screen attached but its widgets gone.
+        if not self.is_attached or not self.query("#study-counts"):
             return
         self.snapshot = snapshot
         keys = (self.check_action("stop", ()), snapshot.analysis)
@@ -184,95 +187,12 @@ class StudyViewScreen(Screen):
                         table.update_cell(row.id, key, new)
             self._cells[row.id] = cells
 
-    def _show_aggregate(self, force: bool = False) -> None:
-        snapshot = self.snapshot
-        aggregate = snapshot.aggregate if snapshot is not None else None
-        key = (id(aggregate), self.statistic, self.colour_by, self.last_only)
-        if key == self._drawn_key and not force:
-            return
-        self._drawn_key = key
-        chart = self.query_one(StudyChart)
-        caption = self.query_one("#study-caption", Static)
-        if aggregate is None:
-            chart.show_placeholder("the aggregate appears when the first trial finishes")
-            caption.update("")
-            return
-        if snapshot.analysis == "scaling":
-            self._show_scaling(aggregate, snapshot, chart, caption)
-            return
-        correlations = aggregate.correlations_last if self.last_only else aggregate.correlations
-        names = [row["statistic"] for row in aggregate.correlations]
-        if not aggregate.target or not names:
-            chart.show_placeholder("no plasticity tag and statistics at the same checkpoints yet")
-            caption.update("")
-            return
-        if self.statistic not in names:
-            self.statistic = next((r["statistic"] for r in aggregate.correlations if math.isfinite(r["pearson"])), names[0])
-        choices = colour_axes(aggregate.axis_columns)
-        if self.colour_by not in choices:
-            self.colour_by = default_colour(snapshot.color_by, aggregate.axis_columns)
-        row = next(r for r in correlations if r["statistic"] == self.statistic)
-        self.shown_correlation = row
-        from plastilab.studies.aggregate import last_checkpoint_rows
-
-        rows = last_checkpoint_rows(aggregate.rows) if self.last_only else aggregate.rows
-        groups = scatter_groups(rows, self.statistic, aggregate.target, self.colour_by)
-        chart.draw_scatter(groups, self.statistic, aggregate.target)
-        text = Text()
-        text.append(shown(f"{aggregate.target} vs {self.statistic}", 100), style="bold")
-        text.append(f"   Pearson r {format_r(row['pearson'])} [{format_r(row['pearson_low'])}, {format_r(row['pearson_high'])}]")
-        text.append(f"  n {row['n']}")
-        text.append("\n" + ("each trial's last checkpoint" if self.last_only else "checkpoints after step 0"), style="dim")
-        text.append(f" · colour {shown(self.colour_by, 60)} · {names.index(self.statistic) + 1}/{len(names)} by |r|", style="dim")
-        caption.update(text)
-
-    def _show_scaling(self, aggregate, snapshot, chart: StudyChart, caption: Static) -> None:
-        self.shown_correlation = None
-        x_label = snapshot.x or "x"
-        chart.draw_scaling(aggregate.scaling, x_label)
-        text = Text()
-        text.append(f"{aggregate.target or 'plasticity loss'} vs {x_label}", style="bold")
-        ns = sorted({p["n"] for p in aggregate.scaling})
-        per_point = "" if not ns else f" · n per point {ns[0]}" + (f"–{ns[-1]}" if ns[-1] != ns[0] else "")
-        text.append("\nmean and 95% interval over seeds" + per_point, style="dim")
-        caption.update(text)
-
     # -- keys --------------------------------------------------------------------------------
-    def _cycle_statistic(self, step: int) -> None:
-        aggregate = self.snapshot.aggregate if self.snapshot is not None else None
-        names = [row["statistic"] for row in aggregate.correlations] if aggregate is not None else []
-        if not names:
-            self.app.bell()
-            return
-        index = names.index(self.statistic) if self.statistic in names else -1
-        self.statistic = names[(index + step) % len(names)]
-        self._show_aggregate()
-
-    def action_next_statistic(self) -> None:
-        self._cycle_statistic(1)
-
-    def action_previous_statistic(self) -> None:
-        self._cycle_statistic(-1)
-
-    def action_next_colour(self) -> None:
-        aggregate = self.snapshot.aggregate if self.snapshot is not None else None
-        if aggregate is None:
-            self.app.bell()
-            return
-        choices = colour_axes(aggregate.axis_columns)
-        index = choices.index(self.colour_by) if self.colour_by in choices else -1
-        self.colour_by = choices[(index + 1) % len(choices)]
-        self._show_aggregate()
-
-    def action_toggle_checkpoints(self) -> None:
-        self.last_only = not self.last_only
-        self._show_aggregate()
-
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop":
             return not self.read_only and self.process is not None and self.process.is_alive()
-        if action in ("next_statistic", "previous_statistic", "next_colour", "toggle_checkpoints"):
-            return self.snapshot is None or self.snapshot.analysis != "scaling"  # a scatter's keys
+        if action in ("next_statistic", "previous_statistic", "next_colour", "toggle_last_probe_step"):
+            return self.snapshot is None or analysis_for(self.snapshot.analysis).chart == SCATTER  # a scatter's keys
         if action == "back":
             return len(self.app.screen_stack) > 2  # the first screen of `watch STUDY_DIR` has nowhere to go
         return True
@@ -281,8 +201,6 @@ class StudyViewScreen(Screen):
         process = self.process
         if self.read_only or process is None or not process.is_alive():
             return
-        from plastilab.tui.screens.confirm import ConfirmScreen
-
         if process.stops:
             question = "The study is stopping. Kill its workers now? Their trials end abandoned; `plastilab run --resume` reruns them."
         else:

@@ -1,5 +1,6 @@
-"""A study's aggregate as a chart: a statistic against plasticity loss (falsification), or
-plasticity loss against width with the 95% interval over seeds (scaling)."""
+"""A study's aggregate as a chart: a statistic against plasticity loss at the probe steps
+(``draw_scatter``), or plasticity loss against width with the 95% interval over seeds
+(``draw_scaling``); the study's analysis says which (``StudyAnalysis.chart``)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ class StudyChart(Chart):
     def draw_scatter(self, groups: dict[str, tuple[list[float], list[float]]], statistic: str, target: str) -> None:
         """One colour per group (``scatter.scatter_groups``); the legend names the groups."""
         if not any(xs for xs, _ in groups.values()):
-            self.show_placeholder(f"no checkpoint with both {statistic} and {target} yet")
+            self.show_placeholder(f"no checkpoint with both {statistic} and {target} yet")  # a probe step; the shown word stays
             return
         self.begin()
         plt = self.plt

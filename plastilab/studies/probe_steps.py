@@ -1,9 +1,10 @@
-"""One trial's numbers at its checkpoints, read from its run folder's metrics.jsonl.
+"""One trial's numbers at its probe steps, read from its run folder's metrics.jsonl.
 
-A checkpoint is a step at which the plasticity probe logged. Each statistic is taken at that
+A probe step is a step at which the plasticity probe logged. Each statistic is taken at that
 step or, for an instrument on a slower or offset schedule, at its latest value since the previous
-checkpoint (never older, so a number is never paired with a probe it did not see). Written once
+probe step (never older, so a number is never paired with a probe it did not see). Written once
 per trial, so aggregating a large study reads small files instead of every metrics line again.
+(Saved training state, ``checkpoint_every``, is another thing: ``runtime.checkpoint``.)
 """
 
 from __future__ import annotations
@@ -52,16 +53,16 @@ def choose_target(series: dict[str, dict[str, list]], wanted: str) -> str | None
     return probe[0] if probe else None
 
 
-def extract(run_dir: str | Path, wanted_target: str) -> dict[str, Any]:
+def read_probe_steps(run_dir: str | Path, wanted_target: str) -> dict[str, Any]:
     series = read_series(run_dir)
     target = choose_target(series, wanted_target)
     out: dict[str, Any] = {"target": target, "series": {}}
     for name, tags in series.items():
         final = {tag: _finite(points[-1][1]) for tag, points in tags.items() if tag not in NOT_STATISTICS}
-        checkpoints = []
-        probe_steps = [step for step, _ in tags.get(target, [])] if target else []
+        at_probe_steps = []
+        steps = [step for step, _ in tags.get(target, [])] if target else []
         previous = -1
-        for step in probe_steps:
+        for step in steps:
             if step == 0:  # the probe's baseline at θ_0: plasticity loss is zero there by definition
                 previous = 0
                 continue
@@ -72,9 +73,10 @@ def extract(run_dir: str | Path, wanted_target: str) -> dict[str, Any]:
                 found = _latest_in(points, previous, step)
                 if found is not None:
                     values[tag] = found
-            checkpoints.append({"step": step, "values": values})
+            at_probe_steps.append({"step": step, "values": values})
             previous = step
-        out["series"][name] = {"checkpoints": checkpoints, "final": final}
+        # "checkpoints": the on-disk key of the probe steps (checkpoints/<trial>.json), kept as written.
+        out["series"][name] = {"checkpoints": at_probe_steps, "final": final}
     return out
 
 
@@ -90,8 +92,10 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def write_checkpoints(path: str | Path, trial_id: str, run_dir: str | Path, wanted_target: str) -> dict[str, Any]:
-    data = {"trial": trial_id, "run_dir": str(run_dir), **extract(run_dir, wanted_target)}
+def write_probe_steps(path: str | Path, trial_id: str, run_dir: str | Path, wanted_target: str) -> dict[str, Any]:
+    """Write the trial's probe-step file; ``path`` is checkpoints/<trial>.json in the study folder
+    (the folder's on-disk name keeps the older word, as study folders already written have it)."""
+    data = {"trial": trial_id, "run_dir": str(run_dir), **read_probe_steps(run_dir, wanted_target)}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
