@@ -19,7 +19,8 @@ from plastilab.instruments.hessian_products import FORWARD, forget_choices
 from plastilab.rundir import layout
 from plastilab.rundir.state import read_state
 from plastilab.runtime import launcher
-from plastilab.runtime.checkpoint import CHECKPOINT, load_checkpoint
+from plastilab.runtime.checkpoint_save import CHECKPOINT
+from plastilab.runtime.resume import load_checkpoint
 from resume_helpers import StopAfter, assert_same_run, lines
 
 from conftest import SCENARIOS

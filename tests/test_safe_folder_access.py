@@ -20,7 +20,7 @@ ALLOWED = {
     ("rundir/safe_files.py", "os.open("): "the safe way itself",
     ("rundir/safe_files.py", "read_text(path"): "the safe way itself (its own read_text)",
     ("rundir/state.py", "Path(f'/proc/"): "the kernel's process table, not a folder's file",
-    ("runtime/checkpoint.py", "os.open(path, os.O_RDONLY)"): "fsync of the run folder itself (a directory)",
+    ("runtime/checkpoint_save.py", "os.open(path, os.O_RDONLY)"): "fsync of the run folder itself (a directory)",
     ("rundir/claims.py", "os.open(folder / name,"): "a run's resume claim and a study's claim: O_CREAT | O_EXCL | O_NOFOLLOW, never follows or reuses",
     ("runtime/training_process.py", "os.open(path,"): "the lab's own log of a training child, outside any run folder",
     ("runtime/training_process.py", "open(1,"): "the process's own stdout",

@@ -93,7 +93,7 @@ class DQN:
             self.interventions = DQNInterventions(config, seed, fresh)
             self.interventions.prepare(self.q_network)
         self.target_network = copy.deepcopy(self.q_network)
-        self.optimizer = make_optimizer(config, self.q_network.parameters())
+        self.optimizer = make_dqn_optimizer(config, self.q_network.parameters())
         if self.interventions is not None:
             self.optimizer = self.interventions.wrap_optimizer(self.optimizer)
         sampler = torch.Generator().manual_seed(seed + 1)
@@ -165,7 +165,8 @@ def fresh_q_network(config: DQNConfig, observation_shape: tuple[int, ...], n_act
     ).to(device)
 
 
-def make_optimizer(config: DQNConfig, params) -> torch.optim.Optimizer:
+def make_dqn_optimizer(config: DQNConfig, params) -> torch.optim.Optimizer:
+    """The agent's optimiser, as its config names it: Adam, or Dopamine's centred RMSProp."""
     if config.optimizer == "adam":
         # fused_adam: torch's fused kernel (a population's stacked Adam then runs it too, so an
         # agent alone and inside a population still agree bit for bit)

@@ -19,7 +19,7 @@ from plastilab.core.registry import SCENARIO_KINDS
 from plastilab.core.scenario_file import Scenario
 
 if TYPE_CHECKING:
-    from plastilab.runtime.checkpoint import Checkpoints
+    from plastilab.runtime.checkpoint_save import Checkpoints
 
 class Consumer(Protocol):
     def handle(self, event: Event) -> None: ...

@@ -59,7 +59,7 @@ class WriteFailed(PlastilabError):
 
 class RunFolderWriter:
     def __init__(self, run_dir: str | Path, scenario: Scenario, command: list[str] | None = None, resuming: bool = False) -> None:
-        """``resuming``: the folder holds a run cut back to its checkpoint (``runtime.checkpoint``);
+        """``resuming``: the folder holds a run cut back to its checkpoint (``runtime.resume``);
         its files are appended to, and the summary continues from the lines already there."""
         self.dir = Path(run_dir)
         self.dir.mkdir(parents=True, exist_ok=True)

@@ -34,7 +34,8 @@ from plastilab.rundir.writer import RunFolderWriter
 from plastilab.runtime.signals import signals_held
 
 if TYPE_CHECKING:
-    from plastilab.runtime.checkpoint import Checkpoints, ResumePoint
+    from plastilab.runtime.checkpoint_save import Checkpoints
+    from plastilab.runtime.resume import ResumePoint
     from plastilab.runtime.demux import PackedTrial
 
 
@@ -89,7 +90,7 @@ def resume(
     checkpoint that is damaged or not plain data, a scenario.toml or data file changed since the
     checkpoint) raises a one-line ``PlastilabError`` and is left as it was."""
     from plastilab.core.scenario_file import load_scenario, resolved_dict
-    from plastilab.runtime.checkpoint import open_resume
+    from plastilab.runtime.resume import open_resume
 
     read: list[Scenario] = []
 
@@ -217,7 +218,7 @@ def _checkpoints(scenario: Scenario, run_dir: Path, resuming: ResumePoint | None
     if not every:
         return None
     from plastilab.core.scenario_file import resolved_dict
-    from plastilab.runtime.checkpoint import Checkpoints
+    from plastilab.runtime.checkpoint_save import Checkpoints
     from plastilab.runtime.checkpoint_match import scenario_text
 
     resumed = resuming.payload if resuming is not None else None
@@ -228,7 +229,8 @@ def _claim(point: ResumePoint) -> Path:
     """The resumed run's folder: status.json says running (this process) before the files are
     cut back to the checkpoint, so no other process resumes it meanwhile; the claim makes the
     check and that write one step for processes resuming it at the same moment."""
-    from plastilab.runtime.checkpoint import CheckpointError, cannot_write, resume_claim, rewind
+    from plastilab.runtime.checkpoint_save import CheckpointError
+    from plastilab.runtime.resume import cannot_write, resume_claim, rewind
 
     try:
         with resume_claim(point.run_dir):

@@ -68,7 +68,7 @@ def resumable_run_dir(study_dir: Path, entry: dict) -> str | None:
     trial starts again: resuming would meet the same NaN or bug at the same step."""
     if entry.get("state") not in ("interrupted", "abandoned") or not entry.get("run_dir"):
         return None
-    from plastilab.runtime.checkpoint import why_not_resumable
+    from plastilab.runtime.resume import why_not_resumable
 
     run_dir = (study_dir / entry["run_dir"]).resolve()
     return str(run_dir) if why_not_resumable(run_dir) is None else None

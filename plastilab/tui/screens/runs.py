@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from plastilab.core.safe_text import shown
 from plastilab.tui.messages import LaunchRequested, OpenRunRequested, RelaunchRequested
 from plastilab.rundir.index import list_runs
-from plastilab.runtime.checkpoint import RESUMABLE_STATES, why_not_resumable
+from plastilab.runtime.resume import RESUMABLE_STATES, why_not_resumable
 from plastilab.runtime.training_process import LaunchRequest
 from plastilab.tui.widgets.runs_table import RunsTable
 
