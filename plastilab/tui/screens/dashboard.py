@@ -1,4 +1,5 @@
 """The dashboard: learning curves, status, latest values, log and the instruments' panes.
+(Over 300 lines: one screen, whose drawing and key rules read the same view settings.)
 
 It draws one session's ``RunState``; the app folds events into that state as batches arrive.
 A 10 Hz timer redraws only when the state's version moved (or a view setting changed), and
@@ -8,7 +9,6 @@ ticks the status clock once a second while a run is live.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from rich.cells import cell_len
@@ -22,15 +22,19 @@ from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 from plastilab.core.presentation import presentation_for
 from plastilab.runtime.final_losses import has_final_losses
 from plastilab.runtime.session import Session
-from plastilab.tui.palette import SERIES_COLOURS, series_style
+from plastilab.tui.keys import BACK
+from plastilab.tui.palette import SERIES_COLOURS
+from plastilab.tui.panes import OVER_TIME_PANES, PANE_IDS, PANE_TITLES, PANES
+from plastilab.tui.screens.comparison import ComparisonScreen
+from plastilab.tui.screens.help import HelpScreen, watch_for_of
+from plastilab.tui.screens.metric_chooser import MetricChooserScreen
+from plastilab.tui.screens.series_filter import SeriesFilterScreen
 from plastilab.tui.series_names import short_names
-from plastilab.tui.widgets.covariance_heatmap import CovarianceHeatmap, shown_matrices
-from plastilab.tui.widgets.hessian_density_pane import HessianDensityPane
-from plastilab.tui.widgets.latest_values import LatestValues, table_width
+from plastilab.tui.widgets.covariance_heatmap import shown_matrices
+from plastilab.tui.widgets.latest_values import table_width
 from plastilab.tui.widgets.learning_curves import LearningCurves, seed_groups
-from plastilab.tui.widgets.log_pane import LogPane
+from plastilab.tui.widgets.legend import legend_text
 from plastilab.tui.widgets.pane import PaneView
-from plastilab.tui.widgets.plasticity_curve import PlasticityCurve
 from plastilab.tui.widgets.status_panel import StatusPanel
 
 REDRAW_PERIOD_S = 0.1  # at most ten redraws a second
@@ -42,28 +46,6 @@ FALLBACK_TAGS = ("train/accuracy", "task/final_loss", "units/dead_fraction")
 # and every pane's cost grows with its lines (128 series drawn each: 148-263 ms a redraw against
 # the 50 ms budget; grouped: bench/bench_tui_redraw.py --population).
 GROUP_ABOVE = len(SERIES_COLOURS)
-
-
-@dataclass(frozen=True)
-class PaneSpec:
-    id: str  # the tab's id
-    title: str  # the tab's label
-    widget: type  # a widget with draw(state, view) -> caption (tui/widgets/pane.py)
-    widget_id: str
-    dot: bool = True  # the tab shows a dot while the pane has something to show
-
-
-# The tabs under the curves, in order; a new pane is its widget file and one line here.
-PANES = (
-    PaneSpec("values", "Values", LatestValues, "latest", dot=False),
-    PaneSpec("log", "Log", LogPane, "log-pane"),
-    PaneSpec("plasticity", "Plasticity", PlasticityCurve, "plasticity-curve"),
-    PaneSpec("hessian", "Hessian", HessianDensityPane, "eigen-histogram"),
-    PaneSpec("covariance", "Covariance", CovarianceHeatmap, "heatmap"),
-)
-PANE_IDS = tuple(pane.id for pane in PANES)
-OVER_TIME_PANES = ("plasticity", "hessian")  # the panes `t` turns to their checkpoints
-PANE_TITLES = {pane.id: pane.title for pane in PANES}
 
 
 class DashboardScreen(Screen):
@@ -88,7 +70,7 @@ class DashboardScreen(Screen):
         Binding("n", "next_matrix", "Matrix"),
         Binding("n", "next_series", "Next", tooltip="Next series"),
         Binding("c", "compare", "Ranks"),
-        Binding("escape", "back", "Back"),
+        BACK,
     ]
 
     def __init__(self, session: Session) -> None:
@@ -319,8 +301,6 @@ class DashboardScreen(Screen):
         self._view_changed = True
 
     def action_choose_metric(self) -> None:
-        from plastilab.tui.screens.metric_chooser import MetricChooserScreen
-
         def chosen(tag: str | None) -> None:
             if tag is not None:
                 self.show_metric(tag)
@@ -353,8 +333,6 @@ class DashboardScreen(Screen):
         self._view_changed = True
 
     def action_filter_series(self) -> None:
-        from plastilab.tui.screens.series_filter import SeriesFilterScreen
-
         def apply(hidden: set[str] | None) -> None:
             if hidden is not None:
                 self.hidden = hidden
@@ -363,16 +341,12 @@ class DashboardScreen(Screen):
         self.app.push_screen(SeriesFilterScreen(self.session.state.series, self.hidden), apply)
 
     def action_compare(self) -> None:
-        from plastilab.tui.screens.comparison import ComparisonScreen
-
         self.app.push_screen(ComparisonScreen(self.session))
 
     def action_back(self) -> None:
         self.app.pop_screen()
 
     def action_help(self) -> None:
-        from plastilab.tui.screens.help import HelpScreen, watch_for_of
-
         session = self.session
         folder = session.folder or (Path(session.state.run_dir) if session.state.run_dir else None)
         scenario_file = session.request.scenario_path if session.request else (folder / "scenario.toml" if folder else None)
@@ -385,15 +359,3 @@ def over_time_series(state, hidden: set[str]) -> list[str]:
     """The shown series with a probe curve or a density over checkpoints (`n` steps through them)."""
     history = state.array_history
     return [s for s in state.series if s not in hidden and (history.of("probe/curve", s) or history.of("hessian/density", s))]
-
-
-def legend_text(series: list[str], names: dict[str, str], hidden: set[str]) -> Text:
-    """One line: each series' colour and name; shortened names sit closer together."""
-    shortened = any(names.get(s, s) != s for s in series)
-    legend = Text(no_wrap=True, overflow="ellipsis")
-    for index, name in enumerate(series):
-        if legend:
-            legend.append(" " if shortened else "  ")
-        style = "dim strike" if name in hidden else series_style(index)
-        legend.append(("━" if shortened else "━ ") + names.get(name, name), style=style)
-    return legend

@@ -26,6 +26,7 @@ from plastilab.studies.background import StudyProcess
 from plastilab.studies.progress import format_seconds
 from plastilab.studies.scatter import colour_axes, default_colour, scatter_groups
 from plastilab.studies.snapshot import StudyReader, StudySnapshot, TrialRow
+from plastilab.tui.keys import BACK, THEME
 from plastilab.tui.widgets.status_panel import STATE_STYLES
 from plastilab.tui.widgets.study_chart import StudyChart, format_r
 
@@ -41,8 +42,8 @@ class StudyViewScreen(Screen):
         Binding("a", "toggle_checkpoints", "All/last"),
         Binding("s", "stop", "Stop study"),
         Binding("g", "refresh", "Refresh"),
-        Binding("escape", "back", "Back"),
-        Binding("d", "app.toggle_theme", "Theme"),
+        BACK,
+        THEME,
     ]
 
     def __init__(self, study_dir: Path | None = None, process: StudyProcess | None = None) -> None:
