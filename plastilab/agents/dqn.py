@@ -19,8 +19,10 @@ import torch.nn.functional as F
 
 from plastilab.agents.brownian import BrownianCopy
 from plastilab.agents.dqn_config import DQNConfig
+from plastilab.agents.dqn_interventions import DQNInterventions
 from plastilab.agents.q_network import build_q_network
 from plastilab.agents.replay_buffer import ReplayBuffer
+from plastilab.core.random_state import numpy_generator_state, set_numpy_generator_state
 from plastilab.envs.block_mdp import BlockMDP
 
 
@@ -87,8 +89,6 @@ class DQN:
         # (spectral norm, continual backprop's hooks), and may wrap the optimiser (TRAC)
         self.interventions = None
         if config.interventions:
-            from plastilab.agents.dqn_interventions import DQNInterventions  # the plan imports every method
-
             fresh = lambda: fresh_q_network(config, observation_shape, n_actions, self.device)  # noqa: E731
             self.interventions = DQNInterventions(config, seed, fresh)
             self.interventions.prepare(self.q_network)
@@ -104,8 +104,6 @@ class DQN:
     def state_dict(self) -> dict:
         """Everything a checkpoint keeps of the learner: networks, optimiser, replay buffer,
         the exploration stream and the Brownian copy."""
-        from plastilab.core.random_state import numpy_generator_state
-
         return {
             "q_network": self.q_network.state_dict(),
             "target_network": self.target_network.state_dict(),
@@ -117,8 +115,6 @@ class DQN:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        from plastilab.core.random_state import set_numpy_generator_state
-
         if self.interventions is not None:  # first the injected heads the saved networks had
             self.interventions.rebuild(self, state["interventions"])
         self.q_network.load_state_dict(state["q_network"])

@@ -42,6 +42,8 @@ from plastilab.core.events import (
 from plastilab.core.scenario_file import Scenario, resolved_dict
 from plastilab.rundir import layout, safe_files, state
 from plastilab.rundir.jsonsafe import scalar_record
+from plastilab.rundir.reader import JsonlTail, read_json
+from plastilab.rundir.records import is_scalar_record
 from plastilab.rundir.summary import SummaryBuilder
 
 STATUS_PERIOD_S = 1.0
@@ -196,9 +198,6 @@ class RunFolderWriter:
     # -- helpers ------------------------------------------------------------------------------
     def _continue_summary(self) -> None:
         """The summary and last step of the lines a resumed run already has (as written)."""
-        from plastilab.rundir.reader import JsonlTail
-        from plastilab.rundir.records import is_scalar_record
-
         for record in JsonlTail(self.dir / layout.METRICS, check=is_scalar_record).iter_new():
             if record["tag"] == "task/index":
                 continue  # written for TaskBoundary events, which the summary never saw
@@ -207,7 +206,7 @@ class RunFolderWriter:
             self.last_step = max(self.last_step, record["step"])
 
     def _write_meta(self, event: RunStarted) -> None:
-        import torch
+        import torch  # deferred: the lab reaches this module through the launcher, and needs no torch
 
         meta = {
             "plastilab": __version__,
@@ -231,8 +230,6 @@ class RunFolderWriter:
 
     def _resumed_meta(self, meta: dict[str, Any], step: int) -> dict[str, Any]:
         """The first start's meta.json, with this resume added to its ``resumes``."""
-        from plastilab.rundir.reader import read_json
-
         first = read_json(self.dir / layout.META) or {}
         resumes = first.get("resumes") if isinstance(first.get("resumes"), list) else []
         resumes.append({"step": step, "started": meta["started"], "command": meta["command"], "threads": meta["threads"]})
