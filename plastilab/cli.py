@@ -1,8 +1,8 @@
 """The command line: ``plastilab`` (the lab), ``list``, ``validate``, ``run``, ``report``,
 ``watch``, ``serve``, ``export``, ``figures`` (each family of commands in ``plastilab/commands/``).
 
-Heavy imports (torch, textual, numpy) happen inside the commands that need them, so ``--help``,
-``list`` and ``validate`` answer at once.
+Heavy libraries (torch, textual, matplotlib) are imported only inside the engine functions that
+use them, so ``--help``, ``list`` and ``validate`` never load torch.
 """
 
 from __future__ import annotations

@@ -9,9 +9,12 @@ from typing import Annotated, Optional
 
 import typer
 
+from plastilab.analysis.export import export
+from plastilab.analysis.figures import draw_figures, parse_formats
 from plastilab.commands.fail import fail
 from plastilab.core.errors import PlastilabError
 from plastilab.core.safe_text import shown
+from plastilab.headless.report import print_report
 from plastilab.headless.study_report import print_study_report
 from plastilab.rundir.layout import is_run_dir
 from plastilab.studies.folder import is_study_dir
@@ -23,9 +26,6 @@ def report(
     colour_by: Annotated[Optional[str], typer.Option("--colour-by", "--color-by", help="Studies: the axis that colours the scatter (e.g. env.rewards, seed).")] = None,
 ) -> None:
     """Print a run folder's summary table and learning curves, or a study's aggregate tables."""
-    # deferred: pulls in numpy, which would double `plastilab --help`'s time
-    from plastilab.headless.report import print_report
-
     if is_study_dir(run_dir):  # a study folder: its aggregate tables
         try:
             print_study_report(run_dir, refresh=True, scatter=scatter, colour_by=colour_by)
@@ -45,9 +45,6 @@ def export_command(
     out: Annotated[Path, typer.Argument(help="Folder to write into (created if missing).")],
 ) -> None:
     """Export a run or a study: TensorBoard event files, or tidy CSV / Parquet tables."""
-    # deferred: pulls in numpy, which would double `plastilab --help`'s time
-    from plastilab.analysis.export import export
-
     try:
         written = export(source, to, out, warn=lambda line: print(f"plastilab: {line}", file=sys.stderr))
     except PlastilabError as exc:
@@ -64,9 +61,6 @@ def figures_command(
     each_seed: Annotated[bool, typer.Option("--each-seed", help="Each seed as a thin line under the mean.")] = False,
 ) -> None:
     """Draw the paper's figures of a run or a study with matplotlib."""
-    # deferred: pulls in numpy, which would double `plastilab --help`'s time
-    from plastilab.analysis.figures import draw_figures, parse_formats
-
     try:
         written = draw_figures(source, out, parse_formats(formats), each_seed=each_seed)
     except PlastilabError as exc:

@@ -11,8 +11,13 @@ import typer
 
 from plastilab.commands.fail import fail
 from plastilab.core.errors import PlastilabError
+from plastilab.core.preflight import NO_MEMORY_CHECK_ENV
 from plastilab.core.safe_text import is_plain
+from plastilab.core.scenario_file import load_scenario
+from plastilab.headless.run import resume_headless, run_headless
+from plastilab.headless.study_run import run_study_command
 from plastilab.studies.folder import is_study_dir
+from plastilab.studies.study_file import is_study_file
 
 
 def run(
@@ -33,13 +38,6 @@ def run(
     no_memory_check: Annotated[bool, typer.Option("--no-memory-check", help="Run even if the estimated memory exceeds what the machine has free.")] = False,
 ) -> None:
     """Run a scenario or a study headless: progress on stderr, run folders with every number, a report."""
-    # deferred: these pull in numpy and pydantic, which would double `plastilab --help`'s time
-    from plastilab.core.preflight import NO_MEMORY_CHECK_ENV
-    from plastilab.core.scenario_file import load_scenario
-    from plastilab.headless.run import resume_headless, run_headless
-    from plastilab.headless.study_run import run_study_command
-    from plastilab.studies.study_file import is_study_file
-
     out_dir = check_out(out)
     if no_memory_check:
         os.environ[NO_MEMORY_CHECK_ENV] = "1"  # preflight reads it, here or in a child process

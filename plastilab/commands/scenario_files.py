@@ -11,7 +11,11 @@ import typer
 from plastilab.commands.fail import fail
 from plastilab.core.catalog import format_rough_duration, list_scenarios
 from plastilab.core.errors import PlastilabError
+from plastilab.core.preflight import check_memory
 from plastilab.core.safe_text import shown
+from plastilab.core.scenario_file import load_scenario
+from plastilab.studies.populations import describe_plan
+from plastilab.studies.study_file import check_study, is_study_file, load_study
 
 
 def list_command(
@@ -32,12 +36,6 @@ def validate(
     no_memory_check: Annotated[bool, typer.Option("--no-memory-check", help="Skip the check that a run fits in this machine's free RAM.")] = False,
 ) -> None:
     """Check scenario files against their schema, and that a run fits in memory; one line per problem."""
-    # deferred: these pull in numpy and pydantic, which would double `plastilab --help`'s time
-    from plastilab.core.preflight import check_memory
-    from plastilab.core.scenario_file import load_scenario
-    from plastilab.studies.populations import describe_plan
-    from plastilab.studies.study_file import check_study, is_study_file, load_study
-
     bad = 0
     for path in files:
         if is_study_file(path):  # a study: its base and every trial's resolved scenario
