@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from plastilab.core.scenario_file import load_scenario
-from plastilab.runtime import checkpoint
+from plastilab.runtime import checkpoint_save
 from plastilab.runtime.launcher import launch
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -32,22 +32,22 @@ def timed_run(file: str, overrides: list[str], every: int, saves: list[float]) -
     """CPU seconds of one run, its steps, and its checkpoint's size in bytes (0: none)."""
     scenario = load_scenario(SCENARIOS / file, [*overrides, f"checkpoint_every={every}"])
     out = Path(tempfile.mkdtemp(prefix="bench-checkpoint-"))
-    save = checkpoint.Checkpoints.save
+    save = checkpoint_save.Checkpoints.save
 
     def timed_save(self, step, state):
         start = time.process_time()
         save(self, step, state)
         saves.append(time.process_time() - start)
 
-    checkpoint.Checkpoints.save = timed_save
+    checkpoint_save.Checkpoints.save = timed_save
     try:
         start = time.process_time()
         launched = launch(scenario, out)
         seconds = time.process_time() - start
-        path = launched.run_dir / checkpoint.CHECKPOINT
+        path = launched.run_dir / checkpoint_save.CHECKPOINT
         size = path.stat().st_size if path.exists() else 0
     finally:
-        checkpoint.Checkpoints.save = save
+        checkpoint_save.Checkpoints.save = save
         shutil.rmtree(out, ignore_errors=True)
     assert launched.state == "finished", launched.end
     return seconds, scenario.config.total_steps(), size

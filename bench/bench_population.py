@@ -40,7 +40,7 @@ from pathlib import Path
 
 import torch
 
-from plastilab.agents.dqn import make_optimizer, td_loss
+from plastilab.agents.dqn import make_dqn_optimizer, td_loss
 from plastilab.agents.dqn_config import DQNConfig
 from plastilab.agents.q_network import build_q_network
 from plastilab.population import Population, StackedAdam
@@ -73,7 +73,7 @@ def batch_of(n: int | None, batch: int, device: str) -> tuple[torch.Tensor, ...]
 def one_agent_step(config: DQNConfig, device: str):
     """One agent's TD step as ``run_dqn`` takes it (its own target network, torch.optim.Adam)."""
     net = build_q_network("mlp", OBSERVATION, ACTIONS, hidden=config.hidden).to(device)
-    target, optimizer = copy.deepcopy(net), make_optimizer(config, net.parameters())
+    target, optimizer = copy.deepcopy(net), make_dqn_optimizer(config, net.parameters())
     obs, actions, rewards, next_obs, dones = batch_of(None, config.batch_size, device)
 
     def step() -> None:

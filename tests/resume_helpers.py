@@ -15,7 +15,7 @@ from plastilab.rundir import layout
 from plastilab.instruments.hessian_products import forget_choices
 from plastilab.rundir.state import read_state
 from plastilab.runtime import launcher
-from plastilab.runtime.checkpoint import load_checkpoint
+from plastilab.runtime.resume import load_checkpoint
 
 from paths import SCENARIOS
 

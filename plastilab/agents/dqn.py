@@ -19,8 +19,10 @@ import torch.nn.functional as F
 
 from plastilab.agents.brownian import BrownianCopy
 from plastilab.agents.dqn_config import DQNConfig
+from plastilab.agents.dqn_interventions import DQNInterventions
 from plastilab.agents.q_network import build_q_network
 from plastilab.agents.replay_buffer import ReplayBuffer
+from plastilab.core.random_state import numpy_generator_state, set_numpy_generator_state
 from plastilab.envs.block_mdp import BlockMDP
 
 
@@ -87,13 +89,11 @@ class DQN:
         # (spectral norm, continual backprop's hooks), and may wrap the optimiser (TRAC)
         self.interventions = None
         if config.interventions:
-            from plastilab.agents.dqn_interventions import DQNInterventions  # the plan imports every method
-
             fresh = lambda: fresh_q_network(config, observation_shape, n_actions, self.device)  # noqa: E731
             self.interventions = DQNInterventions(config, seed, fresh)
             self.interventions.prepare(self.q_network)
         self.target_network = copy.deepcopy(self.q_network)
-        self.optimizer = make_optimizer(config, self.q_network.parameters())
+        self.optimizer = make_dqn_optimizer(config, self.q_network.parameters())
         if self.interventions is not None:
             self.optimizer = self.interventions.wrap_optimizer(self.optimizer)
         sampler = torch.Generator().manual_seed(seed + 1)
@@ -104,8 +104,6 @@ class DQN:
     def state_dict(self) -> dict:
         """Everything a checkpoint keeps of the learner: networks, optimiser, replay buffer,
         the exploration stream and the Brownian copy."""
-        from plastilab.core.random_state import numpy_generator_state
-
         return {
             "q_network": self.q_network.state_dict(),
             "target_network": self.target_network.state_dict(),
@@ -117,8 +115,6 @@ class DQN:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        from plastilab.core.random_state import set_numpy_generator_state
-
         if self.interventions is not None:  # first the injected heads the saved networks had
             self.interventions.rebuild(self, state["interventions"])
         self.q_network.load_state_dict(state["q_network"])
@@ -165,7 +161,8 @@ def fresh_q_network(config: DQNConfig, observation_shape: tuple[int, ...], n_act
     ).to(device)
 
 
-def make_optimizer(config: DQNConfig, params) -> torch.optim.Optimizer:
+def make_dqn_optimizer(config: DQNConfig, params) -> torch.optim.Optimizer:
+    """The agent's optimiser, as its config names it: Adam, or Dopamine's centred RMSProp."""
     if config.optimizer == "adam":
         # fused_adam: torch's fused kernel (a population's stacked Adam then runs it too, so an
         # agent alone and inside a population still agree bit for bit)

@@ -83,7 +83,7 @@ class DQNPopulation:
         # a greedy action flips on a last-bit difference, and the agent's data differ from then on.
         self.q_values = self.online
         self.target_q_values = self.target
-        # Dopamine's centred RMSProp or Adam, as dqn.make_optimizer builds for one agent
+        # Dopamine's centred RMSProp or Adam, as dqn.make_dqn_optimizer builds for one agent
         self.optimizer = make_stacked_optimizer(self.config.optimizer, self.online.parameters(), optimizer_hyper(configs), fused=self.config.fused_adam)
         samplers = [torch.Generator().manual_seed(s + 1) for s in seeds]
         self.replay = IndexReplay(self.n, self.config.buffer_size, images, samplers, device=self.device)
@@ -163,7 +163,7 @@ class StackedAgent(NamedTuple):
 
 
 def optimizer_hyper(configs: list[DQNConfig]) -> dict:
-    """Each agent's hyperparameters of the optimiser ``dqn.make_optimizer`` builds: Adam's
+    """Each agent's hyperparameters of the optimiser ``dqn.make_dqn_optimizer`` builds: Adam's
     defaults, or Dopamine's centred RMSProp (alpha 0.95, momentum 0)."""
     hyper = {"lr": [c.learning_rate for c in configs], "eps": [c.eps for c in configs]}
     return hyper if configs[0].optimizer == "adam" else {**hyper, "alpha": 0.95, "momentum": 0.0}

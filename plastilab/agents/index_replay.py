@@ -14,6 +14,8 @@ the transitions a run of its seed alone replays.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 
@@ -79,15 +81,7 @@ class IndexReplay:
 
     def gather(self, idx: torch.Tensor) -> Transitions:
         """The transitions in slots ``idx`` (``[N, B]``), pixels taken from the shared images."""
-        take = lambda store: store.gather(1, idx)  # noqa: E731
-        return Transitions(
-            self.images[take(self.observations).long()],
-            take(self.actions).long(),
-            take(self.rewards),
-            self.images[take(self.next_observations).long()],
-            take(self.dones).float(),
-            take(self.latent_states).long(),
-        )
+        return self._transitions(lambda store: store.gather(1, idx))
 
     def sample_agent(self, agent: int, batch_size: int, generator: torch.Generator) -> Transitions:
         """One agent's batch from ``generator`` (a measurement's own stream, not the training one)."""
@@ -95,14 +89,18 @@ class IndexReplay:
         return self.gather_agent(agent, idx)
 
     def gather_agent(self, agent: int, idx: torch.Tensor) -> Transitions:
-        row = lambda store: store[agent, idx]  # noqa: E731
+        """Agent ``agent``'s transitions in its slots ``idx``."""
+        return self._transitions(lambda store: store[agent, idx])
+
+    def _transitions(self, take: Callable[[torch.Tensor], torch.Tensor]) -> Transitions:
+        """The transitions ``take`` picks out of every store, pixels looked up in the shared images."""
         return Transitions(
-            self.images[row(self.observations).long()],
-            row(self.actions).long(),
-            row(self.rewards),
-            self.images[row(self.next_observations).long()],
-            row(self.dones).float(),
-            row(self.latent_states).long(),
+            self.images[take(self.observations).long()],
+            take(self.actions).long(),
+            take(self.rewards),
+            self.images[take(self.next_observations).long()],
+            take(self.dones).float(),
+            take(self.latent_states).long(),
         )
 
     def agent_state_dict(self, agent: int) -> dict:

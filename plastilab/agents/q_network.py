@@ -20,15 +20,16 @@ class ConvTorsoQNetwork(nn.Module):
     """[Conv -> (layer norm) -> ReLU] per convolution -> Flatten ->
     [Linear -> (layer norm) -> ReLU] * len(hidden) -> Linear head.
 
-    ``convs`` gives each convolution as (channels, kernel size, stride, padding). Layer norm on a
-    feature map is GroupNorm with one group: it normalises each example over (channels, height,
-    width), which is what LayerNorm does for a dense layer.
+    A torso says how its convolutions are shaped (``convolutions``): each as (channels, kernel
+    size, stride, padding), one per entry of ``channels``. Layer norm on a feature map is
+    GroupNorm with one group: it normalises each example over (channels, height, width), which is
+    what LayerNorm does for a dense layer.
     """
 
     def __init__(
         self,
         observation_shape: Sequence[int],
-        convs: Sequence[tuple[int, int, int, int]],
+        channels: Sequence[int],
         hidden: Sequence[int],
         out_features: int,
         layer_norm: bool = False,
@@ -37,7 +38,7 @@ class ConvTorsoQNetwork(nn.Module):
         c, h, w = observation_shape
         self.body = nn.Sequential()
         i = 0
-        for i, (width, kernel, stride, padding) in enumerate(convs, start=1):
+        for i, (width, kernel, stride, padding) in enumerate(self.convolutions(channels), start=1):
             self.body.add_module(f"conv{i}", nn.Conv2d(c, width, kernel_size=kernel, stride=stride, padding=padding))
             if layer_norm:
                 self.body.add_module(f"ln{i}", nn.GroupNorm(1, width))
@@ -53,6 +54,10 @@ class ConvTorsoQNetwork(nn.Module):
             features = width
         self.head = nn.Linear(features, out_features)
 
+    def convolutions(self, channels: Sequence[int]) -> list[tuple[int, int, int, int]]:
+        """(channels, kernel size, stride, padding) of each convolution."""
+        raise NotImplementedError
+
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)
 
@@ -63,15 +68,8 @@ class ConvTorsoQNetwork(nn.Module):
 class SmallCNN(ConvTorsoQNetwork):
     """Conv 3x3 stride 2 (padding 1, so each halves the map) per entry of ``channels``."""
 
-    def __init__(
-        self,
-        observation_shape: Sequence[int],
-        channels: Sequence[int],
-        hidden: Sequence[int],
-        out_features: int,
-        layer_norm: bool = False,
-    ) -> None:
-        super().__init__(observation_shape, [(width, 3, 2, 1) for width in channels], hidden, out_features, layer_norm)
+    def convolutions(self, channels: Sequence[int]) -> list[tuple[int, int, int, int]]:
+        return [(width, 3, 2, 1) for width in channels]
 
 
 class NatureCNN(ConvTorsoQNetwork):
@@ -83,18 +81,10 @@ class NatureCNN(ConvTorsoQNetwork):
 
     KERNELS = ((8, 4), (4, 2), (3, 1))  # (kernel size, stride) of the three convolutions
 
-    def __init__(
-        self,
-        observation_shape: Sequence[int],
-        channels: Sequence[int],
-        hidden: Sequence[int],
-        out_features: int,
-        layer_norm: bool = False,
-    ) -> None:
+    def convolutions(self, channels: Sequence[int]) -> list[tuple[int, int, int, int]]:
         if len(channels) != len(self.KERNELS):
             raise ValueError(f"channels: found {list(channels)}; the Nature CNN has 3 convolutions (e.g. [32, 64, 64])")
-        convs = [(width, kernel, stride, 0) for width, (kernel, stride) in zip(channels, self.KERNELS)]
-        super().__init__(observation_shape, convs, hidden, out_features, layer_norm)
+        return [(width, kernel, stride, 0) for width, (kernel, stride) in zip(channels, self.KERNELS)]
 
 
 def build_q_network(

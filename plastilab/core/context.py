@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from plastilab.runtime.checkpoint import Checkpoints
+    from plastilab.runtime.checkpoint_save import Checkpoints
 
 
 @dataclass(frozen=True)

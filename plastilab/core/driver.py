@@ -21,7 +21,7 @@ import random
 import numpy as np
 
 if TYPE_CHECKING:
-    from plastilab.runtime.checkpoint import Checkpoints
+    from plastilab.runtime.checkpoint_save import Checkpoints
 
 class Consumer(Protocol):
     def handle(self, event: Event) -> None: ...

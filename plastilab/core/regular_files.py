@@ -2,7 +2,7 @@
 without blocking, of a bounded size.
 
 ``open()`` on a FIFO waits for a writer forever, and on a directory raises; a huge file read
-whole exhausts memory. Every reader of scenario files and run folders goes through here.
+whole exhausts memory. Every reader of scenario files goes through here (a run folder's files: ``rundir.safe_files``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
-from typing import BinaryIO
 
 _FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
 
@@ -19,24 +18,21 @@ class NotRegularFile(ValueError):
     """The path is a directory, a FIFO, a socket or a device."""
 
 
-def open_regular(path: str | Path) -> BinaryIO:
-    """``path`` opened for binary reading if it is a regular file. Opened non-blocking and
-    checked after opening, so a file swapped for a FIFO at the last moment is refused, not
-    waited on. Raises ``NotRegularFile`` or ``OSError``."""
+def read_regular(path: str | Path, max_bytes: int) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes`` (a link to one is followed: a person
+    may name a scenario through a link). Opened non-blocking and checked after opening, so a file
+    swapped for a FIFO at the last moment is refused, not waited on. Raises ``NotRegularFile``,
+    ``ValueError`` (too big, saying how big) or ``OSError``. A run folder's files, which no link may
+    lead out of, are read by ``rundir.safe_files`` instead."""
     fd = os.open(path, _FLAGS)
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise NotRegularFile("not a regular file (a folder, a pipe, a socket or a device?)")
-        return os.fdopen(fd, "rb")
+        f = os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
         raise
-
-
-def read_regular(path: str | Path, max_bytes: int) -> bytes:
-    """The bytes of a regular file of at most ``max_bytes``. Raises ``NotRegularFile``,
-    ``ValueError`` (too big, saying how big) or ``OSError``."""
-    with open_regular(path) as f:
+    with f:
         size = os.fstat(f.fileno()).st_size
         if size > max_bytes:
             raise ValueError(f"{size:,} bytes; at most {max_bytes:,} are read")

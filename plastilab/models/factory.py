@@ -14,6 +14,10 @@ from typing import Any
 
 from torch import nn
 
+from plastilab.models.cnn import CNN
+from plastilab.models.mlp import MLP
+from plastilab.models.vit import ViT
+
 ARCHITECTURES = ("mlp", "cnn", "resnet18", "vit")
 
 
@@ -28,17 +32,15 @@ def build_model(
     if len(input_shape) != 3:
         raise ValueError(f"input_shape: found {input_shape}; expected (channels, height, width)")
     if arch == "mlp":
-        from plastilab.models.mlp import MLP
-
         _check_options(MLP, options, taken=("in_features", "out_features", "layer_norm"))
         options.setdefault("hidden", (256, 256))
         return MLP(math.prod(input_shape), out_features=n_out, layer_norm=layer_norm, **options)
     if arch == "cnn":
-        from plastilab.models.cnn import CNN as cls
+        cls = CNN
     elif arch == "resnet18":
-        from plastilab.models.resnet import ResNet18 as cls
+        from plastilab.models.resnet import ResNet18 as cls  # deferred: pulls in torchvision
     elif arch == "vit":
-        from plastilab.models.vit import ViT as cls
+        cls = ViT
     else:
         raise ValueError(f"arch: found {arch!r}; allowed: {', '.join(ARCHITECTURES)}")
     _check_options(cls, options, taken=("input_shape", "out_features", "layer_norm"))

@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from plastilab.models.vit import ViT
+
 WEIGHTED = (nn.Linear, nn.Conv2d)
 NORMS = (nn.LayerNorm, nn.GroupNorm, nn.BatchNorm2d, nn.BatchNorm1d)
 
@@ -41,8 +43,7 @@ class UnitLayer:
 
 
 def unit_layers(model: nn.Module) -> list[UnitLayer]:
-    from plastilab.models.resnet import ResNet18
-    from plastilab.models.vit import ViT
+    from plastilab.models.resnet import ResNet18  # deferred: pulls in torchvision
 
     if isinstance(model, ResNet18):
         return _resnet_units(model)

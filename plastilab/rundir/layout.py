@@ -9,7 +9,7 @@ runs/<scenario>/<YYYYmmdd-HHMMSS>-<short id>/
     status.json     state (running / finished / failed / interrupted), last step, error
     summary.json    per-series final values and per-task final losses
     error.txt       the traceback, when a bug (not bad input) ended the run
-    checkpoint.pt   with checkpoint_every: the latest checkpoint (``runtime.checkpoint``)
+    checkpoint.pt   with checkpoint_every: the latest checkpoint (``runtime.checkpoint_save``)
 
 A run folder appears whole: it is made under a hidden name (``.<stamp>-<id>.partial``), its
 first status.json written there, then renamed into place. A process killed half-way leaves at

@@ -18,6 +18,7 @@ modules that read or write run and study folders.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import stat
 from collections.abc import Iterator
@@ -259,8 +260,6 @@ def read_text(path: str | Path, max_bytes: int = 64 << 20) -> str | None:
 def read_json(path: str | Path, max_bytes: int = 64 << 20):
     """A folder's JSON file given by its full name (``read_text``), parsed; None when it cannot
     be read or is not JSON."""
-    import json
-
     text = read_text(path, max_bytes)
     if text is None:
         return None

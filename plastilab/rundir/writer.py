@@ -42,6 +42,8 @@ from plastilab.core.events import (
 from plastilab.core.scenario_file import Scenario, resolved_dict
 from plastilab.rundir import layout, safe_files, state
 from plastilab.rundir.jsonsafe import scalar_record
+from plastilab.rundir.reader import JsonlTail
+from plastilab.rundir.records import is_scalar_record
 from plastilab.rundir.small_json import read_json
 from plastilab.rundir.summary import SummaryBuilder
 
@@ -60,7 +62,7 @@ class WriteFailed(PlastilabError):
 
 class RunFolderWriter:
     def __init__(self, run_dir: str | Path, scenario: Scenario, command: list[str] | None = None, resuming: bool = False) -> None:
-        """``resuming``: the folder holds a run cut back to its checkpoint (``runtime.checkpoint``);
+        """``resuming``: the folder holds a run cut back to its checkpoint (``runtime.resume``);
         its files are appended to, and the summary continues from the lines already there."""
         self.dir = Path(run_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -197,9 +199,6 @@ class RunFolderWriter:
     # -- helpers ------------------------------------------------------------------------------
     def _continue_summary(self) -> None:
         """The summary and last step of the lines a resumed run already has (as written)."""
-        from plastilab.rundir.reader import JsonlTail
-        from plastilab.rundir.records import is_scalar_record
-
         for record in JsonlTail(self.dir / layout.METRICS, check=is_scalar_record).iter_new():
             if record["tag"] == "task/index":
                 continue  # written for TaskBoundary events, which the summary never saw
@@ -208,7 +207,7 @@ class RunFolderWriter:
             self.last_step = max(self.last_step, record["step"])
 
     def _write_meta(self, event: RunStarted) -> None:
-        import torch
+        import torch  # deferred: the lab reaches this module through the launcher, and needs no torch
 
         meta = {
             "plastilab": __version__,

@@ -28,18 +28,11 @@ from plastilab.core.scenario_file import Scenario, load_scenario, resolved_dict
 from plastilab.rundir import layout, state
 from plastilab.rundir.layout import new_run_dir
 from plastilab.rundir.writer import RunFolderWriter
-from plastilab.runtime.checkpoint import (
-    CheckpointError,
-    Checkpoints,
-    ResumePoint,
-    cannot_write,
-    open_resume,
-    resume_claim,
-    rewind,
-)
 from plastilab.runtime.checkpoint_match import scenario_text
+from plastilab.runtime.checkpoint_save import CheckpointError, Checkpoints
 from plastilab.runtime.demux import PackedTrial, PopulationDemux
 from plastilab.runtime.preflight import preflight
+from plastilab.runtime.resume import ResumePoint, cannot_write, open_resume, resume_claim, rewind
 from plastilab.runtime.replay_sources import FolderSource
 from plastilab.runtime.signals import signals_held
 

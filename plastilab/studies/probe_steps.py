@@ -4,7 +4,7 @@ A probe step is a step at which the plasticity probe logged. Each statistic is t
 step or, for an instrument on a slower or offset schedule, at its latest value since the previous
 probe step (never older, so a number is never paired with a probe it did not see). Written once
 per trial, so aggregating a large study reads small files instead of every metrics line again.
-(Saved training state, ``checkpoint_every``, is another thing: ``runtime.checkpoint``.)
+(Saved training state, ``checkpoint_every``, is another thing: ``runtime/checkpoint_save.py`` and ``runtime/resume.py``.)
 """
 
 from __future__ import annotations

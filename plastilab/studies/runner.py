@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from plastilab.rundir import layout, safe_files
-from plastilab.runtime.checkpoint import why_not_resumable
+from plastilab.runtime.resume import why_not_resumable
 from plastilab.studies.executors import make_executor
 from plastilab.studies.folder import CHECKPOINTS_DIR, TRIALS_DIR
 from plastilab.studies.ledger import DONE, Ledger

@@ -16,7 +16,6 @@ nothing.
 from __future__ import annotations
 
 import asyncio
-import tomllib
 from functools import partial
 from pathlib import Path
 
@@ -25,7 +24,6 @@ from textual.app import App
 from textual.binding import Binding
 from textual.worker import get_current_worker
 
-from plastilab.core.safe_text import shown
 from plastilab.tui.messages import (
     EventsArrived,
     LaunchRequest,
@@ -34,13 +32,15 @@ from plastilab.tui.messages import (
     RelaunchRequested,
     SourceFinished,
 )
-from plastilab.runtime.run_state import RunState
 from plastilab.runtime.session import Session
-from plastilab.rundir.state import ABANDONED, RUNNING, read_state
-from plastilab.runtime.live_source import LiveSource
-from plastilab.runtime.replay_sources import CompareSource, FolderSource
-from plastilab.runtime.training_child import LaunchSpec
-from plastilab.runtime.training_process import TrainingProcess
+from plastilab.tui.new_sessions import folder_session, scenario_name, start_training
+from plastilab.tui.presenter import Follower, Leader
+from plastilab.tui.screens.confirm import ConfirmScreen
+from plastilab.tui.screens.dashboard import DashboardScreen
+from plastilab.tui.screens.picker import PickerScreen
+from plastilab.tui.screens.runs import RunsScreen
+from plastilab.tui.study_sessions import open_study_view
+from plastilab.tui.widgets.parameter_form import available_devices
 
 BATCH_LIMIT = 20_000  # events a message carries at most
 POLL_S = 0.1
@@ -87,8 +87,6 @@ class PlastilabApp(App):
         self.sessions: dict[int, Session] = {}
         self.live_session: Session | None = None
         self.devices: tuple[str, ...] = ("auto", "cpu")  # until the device worker says more
-        from plastilab.tui.presenter import Follower, Leader
-
         self.leader = Leader(self) if lead else None  # presenter mode: this app's view is published
         self.follower = Follower(self) if follow and read_only else None  # ... or followed
 
@@ -100,30 +98,20 @@ class PlastilabApp(App):
         if self.watch_dir is not None:
             self.open_folders([self.watch_dir], follow=True)
         elif self.study_dir is not None:
-            from plastilab.tui.study_sessions import open_study_view
-
             open_study_view(self, self.study_dir)
         elif self.read_only:
-            from plastilab.tui.screens.runs import RunsScreen
-
             self.push_screen(RunsScreen())
         else:
-            from plastilab.tui.screens.picker import PickerScreen
-
             self.push_screen(PickerScreen())
             self.run_worker(self._find_devices, thread=True, group="devices")
 
     def _find_devices(self) -> None:
         """Which devices this machine has (torch is imported here, off the UI thread)."""
-        from plastilab.tui.widgets.parameter_form import available_devices
-
         devices = available_devices()
         self.call_from_thread(self._devices_found, devices)
 
     def _devices_found(self, devices: tuple[str, ...]) -> None:
         self.devices = devices
-        from plastilab.tui.screens.picker import PickerScreen
-
         for screen in self.screen_stack:
             if isinstance(screen, PickerScreen):
                 screen.devices_found()
@@ -145,8 +133,6 @@ class PlastilabApp(App):
         if running is None:
             self.launch(request, replace)
             return
-        from plastilab.tui.screens.confirm import ConfirmScreen
-
         name = running.state.scenario or running.title
         question = f"{name} is still running. Stop it and start {scenario_name(request.scenario_path)}?"
 
@@ -164,44 +150,18 @@ class PlastilabApp(App):
         if previous is not None:
             self.stop_session(previous)
             self.notify(f"stopped {previous.state.scenario or previous.title} to start a new run", markup=False)
-        spec = LaunchSpec(
-            scenario_path=str(request.scenario_path),
-            overrides=tuple(request.overrides),
-            device=request.device,
-            runs_root=str(self.runs_root),
-            threads=self.threads,
-            resume_dir=str(request.resume_dir) if request.resume_dir is not None else None,
-        )
-        process = TrainingProcess(spec)
-        state = RunState(history_capacity=self.history_capacity, live=True, state="starting")
-        session = Session(LiveSource(process), state, title=scenario_name(request.scenario_path), request=request, process=process)
-        process.start()
-        state.log("info", f"training process {process.pid} started: {request.scenario_path}" + (f" with {' '.join(request.overrides)}" if request.overrides else ""))
+        session = start_training(request, self.runs_root, self.threads, self.history_capacity)
         self.live_session = session
         self._open(session, replace)
         return session
 
     def open_folders(self, run_dirs: list[Path], follow: bool | None = None) -> Session:
         """A dashboard over one run folder (followed while its writer lives) or several overlaid."""
-        if len(run_dirs) == 1:
-            folder = Path(run_dirs[0])
-            if follow is None:  # an abandoned run is followed too: a resume of it shows here
-                follow = read_state(folder) in (RUNNING, ABANDONED)
-            source = FolderSource(folder, follow=follow, wait_for_resume=True)
-            title = shown(f"{folder.parent.name}/{folder.name}", 120)
-            state = RunState(history_capacity=self.history_capacity, live=follow)
-            session = Session(source, state, title=("watching " if follow else "") + title, folder=folder)
-        else:
-            source = CompareSource(run_dirs)
-            state = RunState(history_capacity=self.history_capacity, overlay=True)
-            title = " vs ".join(f"{chr(65 + i)}: {Path(d).parent.name} {Path(d).name}" for i, d in enumerate(run_dirs))
-            session = Session(source, state, title=title)
+        session = folder_session(run_dirs, follow, self.history_capacity)
         self._open(session)
         return session
 
     def _open(self, session: Session, replace: bool = False) -> None:
-        from plastilab.tui.screens.dashboard import DashboardScreen
-
         self.sessions[session.id] = session
         self.run_worker(partial(self._read_events, session), thread=True, group=f"reader-{session.id}", exclusive=True, name=f"reader {session.title}")
         screen = DashboardScreen(session)
@@ -244,20 +204,17 @@ class PlastilabApp(App):
 
     # -- controls the dashboard asks for --------------------------------------------------------
     def pause_session(self, session: Session) -> None:
-        if self.read_only:
-            return
-        if session.process is not None and not session.state.ended:
-            session.process.pause()
-            session.state.set_state("paused")
-            session.state.log("info", "paused")
+        self._set_paused(session, True)
 
     def resume_session(self, session: Session) -> None:
-        if self.read_only:
+        self._set_paused(session, False)
+
+    def _set_paused(self, session: Session, paused: bool) -> None:
+        if self.read_only or session.process is None or session.state.ended:
             return
-        if session.process is not None and not session.state.ended:
-            session.process.resume()
-            session.state.set_state("running")
-            session.state.log("info", "resumed")
+        (session.process.pause if paused else session.process.resume)()
+        session.state.set_state("paused" if paused else "running")
+        session.state.log("info", "paused" if paused else "resumed")
 
     def stop_session(self, session: Session) -> None:
         """Ask the run to stop; a worker waits for the process and terminates it if it lingers."""
@@ -284,8 +241,6 @@ class PlastilabApp(App):
         self.sessions.pop(session.id, None)
 
     def show_live_dashboard(self) -> None:
-        from plastilab.tui.screens.dashboard import DashboardScreen
-
         if self.live_session is not None:
             self.push_screen(DashboardScreen(self.live_session))
 
@@ -335,12 +290,3 @@ class PlastilabApp(App):
         if self.leader is not None:
             self.leader.stop()
         self.end_training()
-
-
-def scenario_name(path: Path | str) -> str:
-    """The ``name`` a scenario file declares (a rerun's file is always called scenario.toml)."""
-    try:
-        name = tomllib.loads(Path(path).read_text(encoding="utf-8")).get("name")
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-        name = None
-    return name if isinstance(name, str) and name else Path(path).stem

@@ -19,6 +19,9 @@ from textual.widgets import TabbedContent
 
 from plastilab.classroom.leader_state import LeaderFileWatcher, LeaderView, remove_view, write_view
 from plastilab.rundir.layout import is_run_dir
+from plastilab.tui.panes import PANE_IDS
+from plastilab.tui.screens.dashboard import DashboardScreen
+from plastilab.tui.screens.runs import RunsScreen
 
 PERIOD_S = 0.2  # leader publishes / followers poll this often: a change shows within ~0.5 s
 OPEN_PATIENCE_S = 5.0  # a follower opening the teacher's run waits this long before trying again
@@ -28,8 +31,6 @@ BROWSING = "browsing freely"
 
 
 def dashboards(app) -> list:
-    from plastilab.tui.screens.dashboard import DashboardScreen
-
     return [screen for screen in app.screen_stack if isinstance(screen, DashboardScreen)]
 
 
@@ -131,9 +132,6 @@ class Follower:
             screen.sub_title = wanted
 
     def apply(self, view: LeaderView) -> None:
-        from plastilab.tui.screens.dashboard import PANE_IDS, DashboardScreen
-        from plastilab.tui.screens.runs import RunsScreen
-
         app = self.app
         screen = app.screen
         if screen.is_modal:  # a chooser or the help is open: the student closes it first

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "plastilab"
-FACES = {"tui", "headless"}
+FACES = {"tui", "headless", "commands"}  # commands: the command line's commands, doors to both faces
 FACE_FILES = {"cli.py", "__main__.py"}  # the command line: the door to both faces
 TEXTUAL = ("textual", "textual_plotext", "textual_serve")  # the lab's libraries: tui/ only
 FACE_LIBRARIES = ("rich", "plotext")  # drawing in a terminal: the faces only

@@ -21,7 +21,9 @@ from plastilab.core.errors import ScenarioError
 from plastilab.core.scenario_file import load_scenario
 from plastilab.rundir import layout, state
 from plastilab.runtime import launcher
-from plastilab.runtime.checkpoint import CHECKPOINT, RESUME_LOCK, CheckpointError, load_checkpoint, open_resume, resume_claim
+from plastilab.runtime.checkpoint_save import CHECKPOINT, CheckpointError
+from plastilab.runtime.resume import load_checkpoint, open_resume, resume_claim
+from plastilab.runtime.resume_checks import RESUME_LOCK
 from resume_helpers import StopAfter, lines, without_times
 
 from paths import SCENARIOS

@@ -16,7 +16,8 @@ from plastilab.core.control import RunControl
 from plastilab.core.scenario_file import load_scenario
 from plastilab.rundir import layout
 from plastilab.runtime import launcher
-from plastilab.runtime.checkpoint import CHECKPOINT, load_checkpoint
+from plastilab.runtime.checkpoint_save import CHECKPOINT
+from plastilab.runtime.resume import load_checkpoint
 from resume_helpers import SMALL, TINY, StopAfter, copy_of, lines, snapshot, stopped_run, without_times
 
 

@@ -16,7 +16,8 @@ import torch
 
 from hostile_helpers import assert_one_line_error, run_cli
 from plastilab.rundir import layout
-from plastilab.runtime.checkpoint import CHECKPOINT, RESUME_LOCK
+from plastilab.runtime.checkpoint_save import CHECKPOINT
+from plastilab.runtime.resume_checks import RESUME_LOCK
 from resume_helpers import copy_of, snapshot
 
 pytestmark = pytest.mark.timeout(240)  # a FIFO opened for reading would wait forever

@@ -18,7 +18,8 @@ from plastilab.instruments import hessian_products
 from plastilab.instruments.hessian_products import FORWARD
 from plastilab.rundir import layout
 from plastilab.runtime import launcher
-from plastilab.runtime.checkpoint import CHECKPOINT, load_checkpoint
+from plastilab.runtime.checkpoint_save import CHECKPOINT
+from plastilab.runtime.resume import load_checkpoint
 from resume_helpers import BLOCK_MDP, StopAfter, assert_same_run, lines, run_twice
 
 from paths import SCENARIOS

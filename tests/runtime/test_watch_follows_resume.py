@@ -16,7 +16,7 @@ from plastilab.core.scenario_file import load_scenario
 from plastilab.rundir import layout
 from plastilab.rundir.state import read_state
 from plastilab.runtime import launcher
-from plastilab.runtime.checkpoint import load_checkpoint
+from plastilab.runtime.resume import load_checkpoint
 from plastilab.runtime.run_state import RunState
 from plastilab.runtime.replay_sources import FolderSource
 from plastilab.tui.app import PlastilabApp

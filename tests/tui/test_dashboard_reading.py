@@ -124,6 +124,6 @@ async def test_the_ranking_of_a_run_shorter_than_its_window_says_all_iterations(
 
 
 def test_a_rerun_from_the_runs_list_is_titled_with_the_scenarios_name(recorded_run):
-    from plastilab.tui.app import scenario_name
+    from plastilab.tui.new_sessions import scenario_name
 
     assert scenario_name(recorded_run / "scenario.toml") == "adam-tiny"

@@ -8,7 +8,8 @@ import numpy as np
 from textual.widgets import TabbedContent
 
 from plastilab.tui.app import PlastilabApp
-from plastilab.tui.screens.dashboard import PANE_IDS, DashboardScreen
+from plastilab.tui.panes import PANE_IDS
+from plastilab.tui.screens.dashboard import DashboardScreen
 from plastilab.tui.widgets.covariance_heatmap import CovarianceHeatmap
 from plastilab.tui.widgets.hessian_density_pane import HessianDensityPane
 from plastilab.tui.widgets.pane import PaneView

@@ -26,6 +26,7 @@ from plastilab.runtime.final_losses import (
     seeds_per_combination,
 )
 from plastilab.runtime.session import Session
+from plastilab.tui.keys import BACK
 from plastilab.tui.widgets.final_loss_chart import FinalLossChart
 from plastilab.tui.widgets.ranking_table import RankingTable
 
@@ -37,7 +38,7 @@ class ComparisonScreen(Screen):
         Binding("a", "toggle_seeds", "Seeds"),
         Binding("l", "log_scale", "Log y"),
         Binding("h", "toggle_hidden", "Hide"),
-        Binding("escape", "back", "Back"),
+        BACK,
     ]
 
     def __init__(self, session: Session) -> None:

@@ -22,7 +22,10 @@ from textual.widgets import Button, Footer, Header, Input, OptionList, Select, S
 from textual.widgets.option_list import Option
 
 from plastilab.studies.scenario_form import ScenarioForm, check_form, discover, format_estimate
+from plastilab.tui.keys import THEME
 from plastilab.tui.messages import LaunchRequest, LaunchRequested
+from plastilab.tui.screens.runs import RunsScreen
+from plastilab.tui.study_sessions import show_running_study, start_study
 from plastilab.tui.widgets.parameter_form import ParameterForm
 
 
@@ -31,7 +34,7 @@ class PickerScreen(Screen):
         Binding("ctrl+r", "launch", "Launch"),
         Binding("o", "runs", "Runs"),
         Binding("b", "dashboard", "Dashboard"),
-        Binding("d", "app.toggle_theme", "Theme"),
+        THEME,
     ]
 
     def __init__(self) -> None:
@@ -165,8 +168,6 @@ class PickerScreen(Screen):
             if not entry.ok:
                 self.app.bell()
                 return
-            from plastilab.tui.study_sessions import start_study
-
             start_study(self.app, entry.path)
             return
         form = self._form()
@@ -180,13 +181,9 @@ class PickerScreen(Screen):
         self.post_message(LaunchRequested(LaunchRequest(entry.path, result.overrides, form.device())))
 
     def action_runs(self) -> None:
-        from plastilab.tui.screens.runs import RunsScreen
-
         self.app.push_screen(RunsScreen())
 
     def action_dashboard(self) -> None:
-        from plastilab.tui.study_sessions import show_running_study
-
         if self.app.live_session is not None or not show_running_study(self.app):
             self.app.show_live_dashboard()
 

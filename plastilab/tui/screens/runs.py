@@ -18,8 +18,10 @@ from textual.widgets import DataTable, Footer, Header, Static
 from plastilab.core.safe_text import shown
 from plastilab.tui.messages import LaunchRequested, OpenRunRequested, RelaunchRequested
 from plastilab.studies.listing import list_runs
-from plastilab.runtime.checkpoint import RESUMABLE_STATES, why_not_resumable
+from plastilab.runtime.resume import RESUMABLE_STATES, why_not_resumable
 from plastilab.runtime.training_process import LaunchRequest
+from plastilab.tui.keys import BACK, THEME
+from plastilab.tui.study_sessions import open_study_view
 from plastilab.tui.widgets.runs_table import RunsTable
 
 REFRESH_PERIOD_S = 2.0  # a viewer's runs list re-reads the folder this often
@@ -32,8 +34,8 @@ class RunsScreen(Screen):
         Binding("r", "rerun", "Rerun"),
         Binding("u", "resume", "Resume"),
         Binding("g", "refresh", "Refresh"),
-        Binding("escape", "back", "Back"),
-        Binding("d", "app.toggle_theme", "Theme"),
+        BACK,
+        THEME,
     ]
 
     def compose(self) -> ComposeResult:
@@ -111,8 +113,6 @@ class RunsScreen(Screen):
     def action_open(self) -> None:
         run = self.query_one(RunsTable).current()
         if run is not None and run.kind == "study":
-            from plastilab.tui.study_sessions import open_study_view
-
             open_study_view(self.app, run.path)
         elif run is not None:
             self.post_message(OpenRunRequested([run.path]))

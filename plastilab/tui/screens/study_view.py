@@ -28,6 +28,7 @@ from plastilab.studies.analyses.base import SCATTER
 from plastilab.studies.snapshot import StudyReader, StudySnapshot, TrialRow
 from plastilab.tui.screens.confirm import ConfirmScreen
 from plastilab.tui.screens.study_aggregate import StudyAggregatePane
+from plastilab.tui.keys import BACK, THEME
 from plastilab.tui.widgets.status_panel import STATE_STYLES
 from plastilab.tui.widgets.study_chart import StudyChart
 
@@ -43,8 +44,8 @@ class StudyViewScreen(StudyAggregatePane, Screen):
         Binding("a", "toggle_last_probe_step", "All/last"),
         Binding("s", "stop", "Stop study"),
         Binding("g", "refresh", "Refresh"),
-        Binding("escape", "back", "Back"),
-        Binding("d", "app.toggle_theme", "Theme"),
+        BACK,
+        THEME,
     ]
 
     def __init__(self, study_dir: Path | None = None, process: StudyProcess | None = None) -> None:

@@ -3,7 +3,7 @@
 Every pane draws itself from the run's ``RunState`` and the dashboard's view settings, and
 returns a caption: a short description of what it shows, or "" when it has nothing to show (its
 tab then carries no dot). A new pane is one widget file with that method and one line in the
-dashboard's ``PANES``.
+``PANES`` (tui/panes.py).
 """
 
 from __future__ import annotations

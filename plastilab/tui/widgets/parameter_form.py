@@ -12,6 +12,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Select, Static
 
+from plastilab.core.device import resolve_device
+from plastilab.core.errors import PlastilabError
 from plastilab.studies.scenario_form import DEVICES, ScenarioForm
 
 ALWAYS = ("auto", "cpu")
@@ -19,9 +21,6 @@ ALWAYS = ("auto", "cpu")
 
 def available_devices() -> tuple[str, ...]:
     """The devices this machine can run on, asked of ``core.device`` (imports torch: call it off the UI thread)."""
-    from plastilab.core.device import resolve_device
-    from plastilab.core.errors import PlastilabError
-
     found = list(ALWAYS)
     for device in DEVICES:
         if device in ALWAYS:

@@ -9,10 +9,10 @@ import io
 import zipfile
 from pathlib import Path
 
+from plastilab.runtime.checkpoint_save import DATA_FILES
 from plastilab.rundir import layout, safe_files
 
 RESUME_LOCK = ".resuming"  # held from "can it be resumed?" to "it runs, in this process"
-DATA_FILES = (layout.METRICS, layout.ARRAYS, layout.LOG)
 
 KIND_WORDS = {"link": "a symbolic link", "folder": "a folder", "special": "a pipe, socket or device", "refused": "unreachable"}
 # Every entry a resume reads, writes, cuts or removes: none may be a link (a cut metrics.jsonl
