@@ -10,7 +10,8 @@ from plastilab.scenarios import common
 from plastilab.scenarios.adam_instability.schema import VariantConfig
 
 
-def make_optimizer(variant: VariantConfig, params, training_lr: float) -> torch.optim.Optimizer:
+def make_variant_optimizer(variant: VariantConfig, params, training_lr: float) -> torch.optim.Optimizer:
+    """One variant's optimiser (``common.make_optimizer`` with the variant's settings)."""
     return common.make_optimizer(
         variant.optimizer, params, variant.learning_rate(training_lr),
         betas=(variant.beta1, variant.beta2), eps=variant.eps, momentum=variant.momentum,

@@ -26,7 +26,7 @@ from plastilab.core.context import RunContext
 from plastilab.core.events import Event, Scalars, TaskBoundary
 from plastilab.instruments.suite import InstrumentSuite
 from plastilab.models.mlp import MLP
-from plastilab.scenarios.adam_instability.learner import Learner, SeparateSeeds, make_optimizer
+from plastilab.scenarios.adam_instability.learner import Learner, SeparateSeeds, make_variant_optimizer
 from plastilab.scenarios.adam_instability.stacked import StackedSeeds
 from plastilab.scenarios.adam_instability.schema import AdamInstabilityConfig
 from plastilab.scenarios.common import check_finite_loss, load_scenario_images, merge_instrument_output, to_device
@@ -44,7 +44,7 @@ def build_learners(config: AdamInstabilityConfig, in_features: int, device: str,
     learners = []
     for name, variant in config.variants.items():
         model = copy.deepcopy(base).to(device)
-        learners.append(Learner(name, model, make_optimizer(variant, model.parameters(), config.training.lr)))
+        learners.append(Learner(name, model, make_variant_optimizer(variant, model.parameters(), config.training.lr)))
     return learners
 
 

@@ -21,7 +21,7 @@ from plastilab.scenarios.adam_instability.schema import VariantConfig
 
 
 def make_stacked_variant_optimizer(variant: VariantConfig, params, training_lr: float) -> StackedOptimizer:
-    """The stacked form of ``learner.make_optimizer``: the same optimiser and hyperparameters."""
+    """The stacked form of ``learner.make_variant_optimizer``: the same optimiser and hyperparameters."""
     lr = variant.learning_rate(training_lr)
     if variant.optimizer == "adam":
         hyper = {"lr": lr, "beta1": variant.beta1, "beta2": variant.beta2, "eps": variant.eps}
