@@ -20,7 +20,8 @@ from click import Context
 from typer.testing import CliRunner
 
 from docs_pages import REPO
-from plastilab.cli import app, parse_seeds
+from plastilab.cli import app
+from plastilab.commands.run import parse_seeds
 from plastilab.core.scenario_file import load_scenario
 
 PLACEHOLDERS = {"RUN_DIR": "recorded/adam-quick", "STUDY_DIR": "recorded/falsification-reduced"}
