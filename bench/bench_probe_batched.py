@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call, grad_and_value, vmap
 
-from plastilab.instruments.plasticity_probe import PlasticityProbe
+from plastilab.instruments.plasticity_probe import ConfiguredProbe
 from plastilab.instruments.schema import ProbeConfig
 from plastilab.models.mlp import MLP
 
@@ -99,7 +99,7 @@ def main() -> None:
         lr=args.lr,
     )
     loss = F.cross_entropy if args.family == "random_labels" else F.mse_loss
-    probe = PlasticityProbe(inputs, config, seed=0)
+    probe = ConfiguredProbe(inputs, config, seed=0)
     batched = probe.measure(model)  # draws the targets; also warms up
     # The sequential side gets exactly the probe's inputs, targets and mini-batches.
     x, targets = probe._inputs.to(device), probe._targets.to(device)

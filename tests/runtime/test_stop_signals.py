@@ -136,12 +136,14 @@ def test_a_finished_run_leaves_the_signal_handlers_as_it_found_them(tmp_path, ca
         code, out, err = run_cli(capsys, "run", str(TINY), "--out", str(tmp_path), "--quiet", "--set", "training.steps_per_task=5")
         assert code == 0, err
         assert {n: signal.getsignal(n) for n in before} == before
+        # A child process started afterwards does not inherit SIGINT ignored. (Checked before
+        # the handlers pytest started with are put back: a suite started with `&` from a script
+        # runs with SIGINT ignored, and its children rightly inherit that.)
+        child = subprocess.run([sys.executable, "-c", "import signal; print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)"], capture_output=True, text=True, timeout=120)
+        assert child.stdout.strip() == "False"
     finally:
         for number, handler in saved.items():
             signal.signal(number, handler if handler is not None else signal.SIG_DFL)
-    # A child process started afterwards does not inherit SIGINT ignored.
-    child = subprocess.run([sys.executable, "-c", "import signal; print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)"], capture_output=True, text=True, timeout=120)
-    assert child.stdout.strip() == "False"
 
 
 def test_stop_signals_catches_an_inherited_ignored_sigint_but_respects_nohup():

@@ -185,7 +185,7 @@ class StudyViewScreen(StudyAggregatePane, Screen):
             elif previous != cells:
                 for key, old, new in zip(("trial", "settings", "state", "step", "time"), previous, cells):
                     if old != new:
-                        table.update_cell(row.id, key, new)
+                        table.update_cell(row.id, key, new, update_width=True)  # a cell that grew widens its column
             self._cells[row.id] = cells
 
     # -- keys --------------------------------------------------------------------------------
