@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from plastilab.rundir import layout, safe_files
+from plastilab.rundir import layout
+from plastilab.rundir.state import END_STATES, read_status
 from plastilab.runtime.resume import why_not_resumable
 from plastilab.studies.executors import make_executor
 from plastilab.studies.folder import CHECKPOINTS_DIR, TRIALS_DIR
@@ -58,13 +59,10 @@ def state_from_folder(run_dir: Path | None) -> tuple[str, str | None]:
     """What a run folder says about a trial whose worker gave no answer (killed, cancelled)."""
     if run_dir is None:
         return "abandoned", None
-    status = safe_files.read_json(run_dir / layout.STATUS, 1 << 16)
-    if not isinstance(status, dict):
-        return "abandoned", None
-    state = status.get("state")
-    if state in ("finished", "failed", "interrupted"):
-        return state, status.get("error")
-    return "abandoned", None  # still "running" on disk, but nobody runs it any more
+    status = read_status(run_dir)  # the run folder's state, read as rundir/state.py reads it
+    if status.get("state") in END_STATES:
+        return status["state"], status.get("error")
+    return "abandoned", None  # still "running" on disk (or unreadable), but nobody runs it any more
 
 
 def resumable_run_dir(study_dir: Path, entry: dict) -> str | None:
