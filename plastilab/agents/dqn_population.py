@@ -26,9 +26,9 @@ from plastilab.agents.dqn_config import DQNConfig
 from plastilab.agents.dqn_interventions import DQNInterventions
 from plastilab.agents.dqn_interventions_config import unstackable_names
 from plastilab.agents.index_replay import IndexReplay
-from plastilab.population import Population, make_stacked_optimizer
 from plastilab.core.random_state import numpy_generator_state
 from plastilab.core.random_state import set_numpy_generator_state
+from plastilab.population import Population, make_stacked_optimizer
 
 # What agents of one population may set apart; every other DQNConfig key is shared.
 PER_AGENT_KEYS = ("learning_rate", "eps", "start_e", "end_e", "exploration_fraction")

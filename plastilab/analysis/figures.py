@@ -9,9 +9,9 @@ from typing import Any
 from plastilab.analysis.errors import AnalysisError
 from plastilab.analysis.export import check_source
 from plastilab.analysis.figure_style import FORMATS, save, styled
+from plastilab.analysis.run_figures import RUN_FIGURES
 from plastilab.analysis.runs import load_run
 from plastilab.analysis.studies import load_study
-from plastilab.analysis.run_figures import RUN_FIGURES
 from plastilab.analysis.study_figures import STUDY_FIGURES
 
 

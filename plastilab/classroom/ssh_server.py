@@ -20,12 +20,12 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from plastilab.classroom.host_key import fingerprint
 from plastilab.classroom.lab_process import lab_command
 from plastilab.classroom.ssh_access import MAX_AUTH_ATTEMPTS, Access
-from plastilab.core.loopback import is_loopback
 from plastilab.core.errors import PlastilabError
+from plastilab.core.loopback import is_loopback
 from plastilab.core.safe_text import shown
-from plastilab.classroom.host_key import fingerprint
 
 IDLE_CHECK_S = 5.0
 LOGIN_TIMEOUT_S = 60  # to authenticate

@@ -6,9 +6,12 @@ pause/stop, and turning every way a run can end into exactly one end event.
 
 from __future__ import annotations
 
+import random
 import traceback
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
 
 from plastilab.core.context import RunContext
 from plastilab.core.control import RunControl
@@ -17,8 +20,6 @@ from plastilab.core.errors import PlastilabError
 from plastilab.core.events import Event, RunFailed, RunFinished, RunInterrupted, RunStarted, Scalars, SeriesFailed
 from plastilab.core.registry import SCENARIO_KINDS
 from plastilab.core.scenario_file import Scenario
-import random
-import numpy as np
 
 if TYPE_CHECKING:
     from plastilab.runtime.checkpoint_save import Checkpoints

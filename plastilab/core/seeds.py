@@ -11,10 +11,10 @@ import dataclasses
 from collections.abc import Callable, Iterator
 
 from plastilab.core.context import RunContext
+from plastilab.core.driver import seed_everything
 from plastilab.core.events import Event
 from plastilab.core.schema import ScenarioConfig
 from plastilab.core.series_names import seeded_name
-from plastilab.core.driver import seed_everything
 
 
 def one_seed(config: ScenarioConfig, seed: int) -> ScenarioConfig:

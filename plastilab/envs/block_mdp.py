@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import torch
+
 from plastilab.core.random_state import numpy_generator_state
 from plastilab.core.random_state import set_numpy_generator_state
 

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from plastilab.core.control import RunControl
 from plastilab.core.events import RunFailed
 from plastilab.core.scenario_file import Scenario
 from plastilab.headless.progress import make_progress
 from plastilab.runtime.launcher import Launched, launch, resume
-from plastilab.core.control import RunControl
 from plastilab.runtime.signals import StopFlag, StopSignal, exit_code_of, signal_name, stop_signals
 
 

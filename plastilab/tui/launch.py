@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
+
 from plastilab.core.catalog import builtin_scenario_dir
 from plastilab.core.errors import PlastilabError
 from plastilab.rundir.layout import is_run_dir

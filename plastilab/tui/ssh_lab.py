@@ -13,6 +13,7 @@ import fcntl
 import resource
 import termios
 from pathlib import Path
+
 from plastilab.tui.launch import watch_runs
 
 

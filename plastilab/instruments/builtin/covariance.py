@@ -6,13 +6,13 @@ Tags: ``gradients/{mean,within_class,across_class}_similarity`` and a ``Matrix``
 
 from __future__ import annotations
 
+import numpy as np
 from pydantic import Field
 
+from plastilab.core.events import Matrix
 from plastilab.core.memory_estimate import FLOAT, Part
 from plastilab.core.schema import Strict
 from plastilab.instruments.base import Instrument, Order, Measurement, MeasureRequest
-import numpy as np
-from plastilab.core.events import Matrix
 
 
 class CovarianceConfig(Strict):
@@ -36,8 +36,6 @@ class CovarianceInstrument(Instrument):
         return [Part("instruments.covariance.n_examples", "per-example gradients", config.n_examples * parameters * FLOAT)]
 
     def measure(self, at: MeasureRequest) -> Measurement:
-        # deferred: these pull in torch (numpy with them)
-
         from plastilab.instruments.functional import spread  # deferred: pulls in torch
         from plastilab.instruments.gradient_covariance import gradient_covariance  # deferred: pulls in torch
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from plastilab.core.events import Event, Histogram, Log, Matrix
 from plastilab.core.memory_estimate import ACTIVATION_COPIES, FLOAT, Part
 from plastilab.core.schema import Strict
 from plastilab.instruments.base import Instrument, Order, Measurement, MeasureRequest
-import numpy as np
-from plastilab.core.events import Event, Histogram, Log, Matrix
 
 
 class HessianConfig(Strict):
@@ -67,8 +67,6 @@ class HessianInstrument(Instrument):
         ]
 
     def measure(self, at: MeasureRequest) -> Measurement:
-        # deferred: these pull in torch (numpy with them)
-
         from plastilab.instruments.functional import spread  # deferred: pulls in torch
         from plastilab.instruments.hessian_spectrum import HessianSpectrum  # deferred: pulls in torch
 

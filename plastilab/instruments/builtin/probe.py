@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 from pydantic import Field
 
+from plastilab.core.events import Curve, Matrix
 from plastilab.core.memory_estimate import ACTIVATION_COPIES, FLOAT, PARAM_COPIES, Part
 from plastilab.core.schema import Strict
 from plastilab.instruments.base import Instrument, Order, Measurement, MeasureRequest, SuiteInputs
-import numpy as np
-from plastilab.core.events import Curve, Matrix
 
 if TYPE_CHECKING:
     import torch

@@ -19,6 +19,7 @@ import copy
 import json
 from dataclasses import dataclass
 from typing import Any
+
 from plastilab.scenarios.block_mdp.schema import BlockMDPConfig
 
 

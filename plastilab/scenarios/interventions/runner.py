@@ -26,9 +26,11 @@ from dataclasses import replace
 
 import torch
 
+from plastilab.analysis.ranking import as_records, rank_combinations
 from plastilab.core.context import RunContext
 from plastilab.core.events import Event, Scalars, TaskBoundary
 from plastilab.core.seeds import one_seed
+from plastilab.interventions.plan import InterventionPlan
 from plastilab.interventions.redo import dormancy_scores
 from plastilab.models.factory import build_model
 from plastilab.scenarios.common import (
@@ -40,8 +42,6 @@ from plastilab.scenarios.common import (
     to_device,
 )
 from plastilab.scenarios.interventions.objectives import make_objective
-from plastilab.interventions.plan import InterventionPlan
-from plastilab.analysis.ranking import as_records, rank_combinations
 from plastilab.scenarios.interventions.schema import InterventionsConfig, series_name
 from plastilab.scenarios.interventions.streams.task_seeds import derive_seed
 from plastilab.scenarios.interventions.tasks import make_task_stream, scenario_inputs
