@@ -121,10 +121,6 @@ def find_study_dirs(root: str | Path) -> list[Path]:
     return sorted(found, key=lambda p: p.name, reverse=True)
 
 
-def inside_any(path: Path, study_dirs: list[Path]) -> bool:
-    return any(study_dir in path.parents for study_dir in study_dirs)
-
-
 def study_state(study_dir: Path) -> tuple[str, dict[str, int]]:
     """(running | finished | failed | interrupted, counts per trial state) from the ledger, a
     trial the ledger calls running checked against its run folder (its scheduler may be dead)."""
